@@ -1,0 +1,127 @@
+// The EMQX 4.4 CLI on one node, through a Runner: builds argv, runs, classifies failures, parses.
+import { HostStateError, RemoteCommandError } from "../errors";
+import type { InstalledRelease } from "../plan/upgrade-plan";
+import { explainEmqxExit } from "./explain-exit";
+import { parseCtlStatus, CtlStatus } from "./parse-ctl-status";
+import { parseProbe, ProbeResult, PROBE_SCRIPT } from "./host-probe";
+import { parseRootDir } from "./parse-root-dir";
+import { parseVersions } from "./parse-versions";
+import type { CommandResult, Runner } from "./runner";
+
+/** How to reach the CLI on this node. */
+export interface EmqxCliOptions {
+  emqxPath: string;
+  /** Run every command as this user through `sudo -n -u`. */
+  runAs?: string;
+  commandTimeoutMs: number;
+  upgradeTimeoutMs: number;
+}
+
+/** The `emqx` commands the provider uses. Mutating commands are never retried. */
+export class EmqxCli {
+  private readonly runner: Runner;
+  private readonly options: EmqxCliOptions;
+
+  constructor(runner: Runner, options: EmqxCliOptions) {
+    this.runner = runner;
+    this.options = options;
+  }
+
+  get host(): string {
+    return this.runner.host;
+  }
+
+  /** argv as run on the host: with `runAs`, prefixed by `sudo -n -u <user> --` (never prompts). */
+  argv(args: string[]): string[] {
+    return this.options.runAs ? ["sudo", "-n", "-u", this.options.runAs, "--", ...args] : args;
+  }
+
+  /** Runs argv (already including the command) with the sudo prefix, returning the raw result. */
+  async exec(args: string[], timeoutMs = this.options.commandTimeoutMs, stdin?: string): Promise<CommandResult & { argv: string[] }> {
+    const argv = this.argv(args);
+    const result = await this.runner.run(argv, { timeoutMs, stdin });
+    if (this.options.runAs && result.exitCode === 1 && /sudo: (a password is required|a terminal is required)/.test(result.stderr)) {
+      throw new HostStateError({
+        host: this.host,
+        reason: `sudo asked for a password to run as ${this.options.runAs}: allow the SSH user to run commands as ${this.options.runAs} without a password (sudoers: "<ssh user> ALL=(${this.options.runAs}) NOPASSWD: ALL"), or log in as ${this.options.runAs}`,
+      });
+    }
+    return { ...result, argv };
+  }
+
+  /** Runs argv and throws RemoteCommandError unless it exits 0. */
+  async execOk(args: string[], reason: string, timeoutMs?: number, stdin?: string): Promise<CommandResult & { argv: string[] }> {
+    const r = await this.exec(args, timeoutMs, stdin);
+    if (r.exitCode !== 0) throw this.commandError(r, `${reason} (exit ${r.timedOut ? "timeout" : r.exitCode})`);
+    return r;
+  }
+
+  private commandError(r: CommandResult & { argv: string[] }, reason: string): RemoteCommandError {
+    return new RemoteCommandError({ host: this.host, argv: r.argv, exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut, reason: `${this.host}: ${reason}` });
+  }
+
+  private emqx(...args: string[]): string[] {
+    return [this.options.emqxPath, ...args];
+  }
+
+  /** True when `emqx ping` answers pong. */
+  async ping(): Promise<boolean> {
+    const r = await this.exec(this.emqx("ping"));
+    return r.exitCode === 0 && /^pong$/m.test(r.stdout);
+  }
+
+  /** The install root (`emqx root_dir`, quotes stripped). Throws HostStateError when the node is down. */
+  async rootDir(): Promise<string> {
+    const r = await this.exec(this.emqx("root_dir"));
+    if (r.exitCode === 127 && /not found/.test(r.stderr)) {
+      throw new HostStateError({ host: this.host, reason: `no \`${this.options.emqxPath}\` command on the host: set emqxPath to the EMQX CLI (e.g. /usr/bin/emqx or /opt/emqx/bin/emqx)` });
+    }
+    if (r.exitCode !== 0) {
+      throw new HostStateError({ host: this.host, reason: `the EMQX node is not running (\`${r.argv.join(" ")}\` exited ${r.exitCode}: ${firstLine(r.stdout + "\n" + r.stderr)}): start it with \`emqx start\`; nothing was changed` });
+    }
+    return parseRootDir(r.stdout, r.argv);
+  }
+
+  /** `emqx versions`, parsed. */
+  async versions(): Promise<InstalledRelease[]> {
+    const r = await this.execOk(this.emqx("versions"), "`emqx versions` failed");
+    return parseVersions(r.stdout, r.argv);
+  }
+
+  /** `emqx ctl status` (bin scripts 4.4.4+) or `emqx_ctl status` (older), parsed. */
+  async ctlStatus(binScriptsVersion: string): Promise<CtlStatus> {
+    const args = hasCtlCommand(binScriptsVersion) ? this.emqx("ctl", "status") : [ctlPath(this.options.emqxPath), "status"];
+    const r = await this.execOk(args, "the node did not answer `ctl status`");
+    return parseCtlStatus(r.stdout, r.argv);
+  }
+
+  /** Reads every fact of the node in one round trip (no side effect). */
+  async probe(root: string, running: string): Promise<ProbeResult> {
+    const r = await this.execOk(["sh", "-c", PROBE_SCRIPT, "sh", root, running], "reading host facts failed");
+    return parseProbe(r.stdout, r.argv);
+  }
+
+  /** Runs a mutating release command once (`upgrade`, `downgrade`, `install`, `uninstall`) and
+   * throws RemoteCommandError with EMQX's meaning of the exit code. */
+  async releaseCommand(command: "upgrade" | "downgrade" | "install" | "uninstall", version: string, permanent = true): Promise<CommandResult> {
+    const args = this.emqx(command, ...(permanent ? [] : ["--no-permanent"]), version);
+    const timeout = command === "uninstall" ? this.options.commandTimeoutMs : this.options.upgradeTimeoutMs;
+    const r = await this.exec(args, timeout);
+    if (r.exitCode !== 0) throw this.commandError(r, explainEmqxExit(command, version, r.exitCode, r.stdout, r.timedOut));
+    return r;
+  }
+}
+
+/** `emqx ctl` exists in bin scripts from 4.4.4 on (ref §1.2). */
+export function hasCtlCommand(binScriptsVersion: string): boolean {
+  const m = /^4\.4\.([0-9]+)/.exec(binScriptsVersion);
+  return !m || Number(m[1]) >= 4;
+}
+
+function ctlPath(emqxPath: string): string {
+  return emqxPath.includes("/") ? emqxPath.replace(/emqx$/, "emqx_ctl") : "emqx_ctl";
+}
+
+function firstLine(text: string): string {
+  return text.split("\n").map((l) => l.trim()).find((l) => l && !l.startsWith("!!!!")) ?? "no output";
+}

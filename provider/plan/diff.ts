@@ -1,0 +1,65 @@
+// What `diff` reports: replace when the resource now points at another node, update when any
+// input changed or the node drifted from the declaration (seen by refresh), nothing otherwise.
+import { isUnknown } from "./check-inputs";
+
+/** The diff result in the dynamic provider's shape. */
+export interface ReleaseDiff {
+  changes: boolean;
+  replaces: string[];
+  deleteBeforeReplace: boolean;
+}
+
+/** Inputs whose change alone never needs EMQX work (still an update so state follows them). */
+const IGNORED_KEYS = new Set(["__provider"]);
+
+/** Deep equality of plain JSON values; unknowns compare as different. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (isUnknown(a) || isUnknown(b)) return false;
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** True when the connection now points at another node (host or port changed). */
+export function pointsElsewhere(oldConn: unknown, newConn: unknown): boolean {
+  const o = (oldConn ?? {}) as Record<string, unknown>;
+  const n = (newConn ?? {}) as Record<string, unknown>;
+  if (isUnknown(n.host) || isUnknown(n.port)) return true;
+  return o.host !== n.host || (o.port ?? 22) !== (n.port ?? 22);
+}
+
+/** Input keys whose values differ between the state (`olds`, outputs echo inputs) and `news`.
+ * `packageSha256` is compared as the digest of the new package against the one recorded. */
+export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, newDigest: string | undefined): string[] {
+  const keys = new Set([...Object.keys(news)].filter((k) => !IGNORED_KEYS.has(k) && !k.startsWith("__")));
+  const out: string[] = [];
+  for (const k of keys) {
+    if (k === "packageSha256") continue;
+    if (!sameValue(olds[k], news[k])) out.push(k);
+  }
+  if (newDigest !== undefined && newDigest !== olds.packageSha256) out.push("packageSha256");
+  return out;
+}
+
+/** True when what the node runs (per state) differs from what is declared. After a refresh that
+ * saw a manual downgrade or a restart that dropped a --no-permanent release, this is what makes
+ * the next `up` correct the node. */
+export function nodeDrifted(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
+  if (olds.currentVersion === undefined) return false;
+  const version = news.version;
+  if (isUnknown(version)) return true;
+  if (olds.currentVersion !== version) return true;
+  const permanent = news.permanent !== false;
+  return permanent ? olds.permanentVersion !== version : false;
+}
+
+/** The whole diff. */
+export function diffRelease(olds: Record<string, unknown>, news: Record<string, unknown>, newDigest: string | undefined): ReleaseDiff {
+  const replaces = pointsElsewhere(olds.connection, news.connection) ? ["connection"] : [];
+  const changes = replaces.length > 0 || changedKeys(olds, news, newDigest).length > 0 || nodeDrifted(olds, news);
+  return { changes, replaces, deleteBeforeReplace: true };
+}

@@ -1,0 +1,126 @@
+// The resource's input shapes as the provider receives them (plain values, secrets unwrapped),
+// and the one function that applies every default.
+import type { SshEndpoint, SshTarget } from "../ssh/types";
+
+/** Connection inputs of one SSH endpoint, as a user writes them. */
+export interface ConnectionInputs {
+  host: string;
+  port?: number;
+  user?: string;
+  privateKey?: string;
+  privateKeyPassword?: string;
+  password?: string;
+  agentSocketPath?: string;
+  hostKey?: string;
+  knownHosts?: string;
+  readyTimeoutMs?: number;
+  proxy?: Omit<ConnectionInputs, "proxy">;
+}
+
+/** Health gate run on the node right after it was upgraded (used by EmqxFleet). */
+export interface HealthGateInputs {
+  deadlineSeconds?: number;
+  command?: string[];
+  requireClusterRunning?: boolean;
+}
+
+/** EmqxRelease inputs as the provider receives them. */
+export interface ReleaseInputs {
+  connection: ConnectionInputs;
+  version: string;
+  packagePath: string;
+  edition?: "ce" | "ee";
+  packageSha256?: string;
+  permanent?: boolean;
+  emqxPath?: string;
+  runAs?: string;
+  allowDowngrade?: boolean;
+  uninstallPrevious?: boolean;
+  commandTimeoutMs?: number;
+  upgradeTimeoutMs?: number;
+  healthGate?: HealthGateInputs;
+}
+
+/** Defaults, named so docs, code and tests agree. */
+export const DEFAULTS = {
+  port: 22,
+  user: "root",
+  readyTimeoutMs: 20_000,
+  dialAttempts: 5,
+  dialRetryDelayMs: 2_000,
+  permanent: true,
+  emqxPath: "emqx",
+  allowDowngrade: false,
+  uninstallPrevious: false,
+  commandTimeoutMs: 60_000,
+  // EMQX's escript gives every RPC 300 s (ref §2.1); ours must outlast it to see its answer.
+  upgradeTimeoutMs: 600_000,
+  healthGateDeadlineSeconds: 120,
+} as const;
+
+/** Inputs with every default applied: the only shape the rest of the provider reads. */
+export interface ResolvedRelease {
+  target: SshTarget;
+  version: string;
+  packagePath: string;
+  edition?: "ce" | "ee";
+  packageSha256?: string;
+  permanent: boolean;
+  emqxPath: string;
+  runAs?: string;
+  allowDowngrade: boolean;
+  uninstallPrevious: boolean;
+  commandTimeoutMs: number;
+  upgradeTimeoutMs: number;
+  healthGate?: { deadlineSeconds: number; command?: string[]; requireClusterRunning: boolean };
+}
+
+function resolveEndpoint(c: Omit<ConnectionInputs, "proxy">, pinnedFingerprint?: string): SshEndpoint {
+  return {
+    host: c.host,
+    port: c.port ?? DEFAULTS.port,
+    user: c.user ?? DEFAULTS.user,
+    privateKey: c.privateKey,
+    privateKeyPassword: c.privateKeyPassword,
+    password: c.password,
+    agentSocketPath: c.agentSocketPath,
+    hostKey: c.hostKey,
+    knownHosts: c.knownHosts,
+    pinnedFingerprint,
+    readyTimeoutMs: c.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
+  };
+}
+
+/** Applies every default. `pinned` carries the fingerprints recorded on first contact (state),
+ * used only when neither hostKey nor knownHosts is given. */
+export function resolveInputs(i: ReleaseInputs, pinned?: { target?: string; proxy?: string }): ResolvedRelease {
+  const commandTimeoutMs = i.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
+  const c = i.connection;
+  return {
+    target: {
+      ...resolveEndpoint(c, pinned?.target),
+      proxy: c.proxy ? resolveEndpoint(c.proxy, pinned?.proxy) : undefined,
+      dialAttempts: DEFAULTS.dialAttempts,
+      dialRetryDelayMs: DEFAULTS.dialRetryDelayMs,
+      commandTimeoutMs,
+    },
+    version: i.version,
+    packagePath: i.packagePath,
+    edition: i.edition,
+    packageSha256: i.packageSha256?.toLowerCase(),
+    permanent: i.permanent ?? DEFAULTS.permanent,
+    emqxPath: i.emqxPath ?? DEFAULTS.emqxPath,
+    runAs: i.runAs,
+    allowDowngrade: i.allowDowngrade ?? DEFAULTS.allowDowngrade,
+    uninstallPrevious: i.uninstallPrevious ?? DEFAULTS.uninstallPrevious,
+    commandTimeoutMs,
+    upgradeTimeoutMs: i.upgradeTimeoutMs ?? DEFAULTS.upgradeTimeoutMs,
+    healthGate: i.healthGate
+      ? {
+          deadlineSeconds: i.healthGate.deadlineSeconds ?? DEFAULTS.healthGateDeadlineSeconds,
+          command: i.healthGate.command,
+          requireClusterRunning: i.healthGate.requireClusterRunning ?? false,
+        }
+      : undefined,
+  };
+}

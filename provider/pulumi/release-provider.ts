@@ -1,0 +1,228 @@
+// The dynamic provider behind EmqxRelease. Plain class (no #private, no instance state): Pulumi
+// serializes it by value into state and runs it in its own process. Each method delegates to
+// plan/ (rules), emqx/ (CLI on the node) and ssh/ (transport).
+import * as os from "os";
+import { InvalidInputError, UnsupportedUpgradeError } from "../errors";
+import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
+import { EmqxCli } from "../emqx/cli";
+import { acquireHostLock } from "../emqx/host-lock";
+import { checkReleaseInputs, isUnknown } from "../plan/check-inputs";
+import { diffRelease } from "../plan/diff";
+import { ReleaseInputs, ResolvedRelease, resolveInputs } from "../plan/inputs";
+import { parsePackageName } from "../plan/package-name";
+import { planRelease } from "../plan/upgrade-plan";
+import { connectSsh } from "../ssh/connect";
+import type { SshSession } from "../ssh/session";
+import { uploadVerified } from "../ssh/upload";
+import { CheckedPackage, checkPackage } from "./package-check";
+
+type Props = Record<string, unknown>;
+
+/** Output keys the provider adds to the echoed inputs. */
+export const COMPUTED_OUTPUTS = [
+  "currentVersion",
+  "permanentVersion",
+  "installedVersions",
+  "previousVersion",
+  "rootDir",
+  "packageSha256",
+  "hostKeyFingerprint",
+  "hostFacts",
+  "lastAction",
+] as const;
+
+/** The provider object; constructible with no arguments so tests can call its methods directly. */
+export class EmqxReleaseProvider {
+  /** Refuses malformed inputs and packages that do not fit the request; reads only local files. */
+  async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: { property: string; reason: string }[] }> {
+    const prior = olds && typeof olds.version === "string" ? olds : undefined;
+    const failures = checkReleaseInputs(news, prior);
+    const inputs: Props = { ...news };
+    delete inputs.__packageDigest;
+    const pkgPath = news.packagePath;
+    const version = news.version;
+    if (failures.length === 0 && typeof pkgPath === "string" && typeof version === "string" && !isUnknown(pkgPath) && !isUnknown(version)) {
+      const digest = typeof news.__packageDigest === "string" && !isUnknown(news.__packageDigest) ? news.__packageDigest : undefined;
+      const pin = typeof news.packageSha256 === "string" && !isUnknown(news.packageSha256) ? news.packageSha256 : undefined;
+      const checked = await checkPackage(pkgPath, version, pin, digest);
+      if (Array.isArray(checked)) failures.push(...checked);
+      // A package without relup is no refusal by itself: the target may already be on the
+      // node as an old release. create decides, with the node's facts.
+      else inputs.__package = checked;
+    }
+    return { inputs, failures };
+  }
+
+  /** Replace when the node changes, update when inputs or the node's state differ. Refuses, at
+   * plan time, changes the state's host facts already show to be impossible. */
+  async diff(_id: string, olds: Props, news: Props): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
+    const pkg = news.__package as CheckedPackage | undefined;
+    const d = diffRelease(olds, news, pkg?.sha256);
+    const declaredChanged = news.version !== olds.version || (pkg !== undefined && pkg.sha256 !== olds.packageSha256);
+    // Only a changed declaration is judged: refresh calls diff with the old declaration, which
+    // must never throw (pulumi ref §1.3).
+    if (d.changes && d.replaces.length === 0 && declaredChanged && pkg && olds.hostFacts && typeof olds.currentVersion === "string" && typeof news.version === "string") {
+      refuseFromState(olds, news, pkg);
+    }
+    return d;
+  }
+
+  /** Upgrades the node to the declared release. */
+  async create(inputs: Props): Promise<{ id: string; outs: Props }> {
+    const want = this.resolve(inputs, undefined);
+    const outs = await this.apply(inputs, want);
+    return { id: `${want.target.host}:${want.target.port}`, outs };
+  }
+
+  /** Same as create, keeping the host key recorded on first contact. */
+  async update(_id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
+    const want = this.resolve(news, olds);
+    return { outs: await this.apply(news, want) };
+  }
+
+  /** Reports what the node runs now (`pulumi refresh`). */
+  async read(id: string, props: Props): Promise<{ id: string; props: Props }> {
+    const want = this.resolve(props, props);
+    const session = await this.connect(want);
+    try {
+      const cli = cliFor(session, want);
+      const state = await readNodeState(cli);
+      return { id, props: { ...props, ...state, hostKeyFingerprint: session.hostKeyFingerprint } };
+    } finally {
+      session.close();
+    }
+  }
+
+  /** Uninstalls the declared release when it is no longer in use; leaves a running one alone. */
+  async delete(_id: string, props: Props): Promise<void> {
+    const want = this.resolve(props, props);
+    const log = logger(want.target.host);
+    const session = await this.connect(want);
+    try {
+      const cli = cliFor(session, want);
+      const rootDir = await cli.rootDir();
+      const lock = await acquireHostLock(cli, rootDir, { operation: "uninstall", version: want.version, who: whoAmI(), holdMs: 20 * want.commandTimeoutMs });
+      try {
+        const status = (await cli.versions()).find((r) => r.version === want.version)?.status;
+        if (status === "old" || status === "unpacked") {
+          log(`uninstall ${want.version} (${status})`);
+          await cli.releaseCommand("uninstall", want.version);
+        } else if (status === undefined) {
+          log(`${want.version} is not installed: nothing to uninstall`);
+        } else {
+          log(`${want.version} is the ${status} release: EMQX cannot uninstall the running release, so the broker is left as it is`);
+        }
+      } finally {
+        await lock.release().catch(() => undefined);
+      }
+    } finally {
+      session.close();
+    }
+  }
+
+  private resolve(inputs: Props, olds: Props | undefined): ResolvedRelease {
+    const failures = checkReleaseInputs(inputs);
+    if (failures.length) throw new InvalidInputError(failures[0]);
+    const c = inputs.connection as ReleaseInputs["connection"];
+    const trustOnFirstUse = !c.hostKey && !c.knownHosts;
+    const pinned = trustOnFirstUse && olds && typeof olds.hostKeyFingerprint === "string" ? { target: olds.hostKeyFingerprint } : undefined;
+    return resolveInputs(inputs as unknown as ReleaseInputs, pinned);
+  }
+
+  private async connect(want: ResolvedRelease): Promise<SshSession> {
+    return connectSsh(want.target, logger(want.target.host));
+  }
+
+  private async apply(inputs: Props, want: ResolvedRelease): Promise<Props> {
+    const log = logger(want.target.host);
+    const pkg = await localPackage(inputs, want);
+    const session = await this.connect(want);
+    try {
+      if (!want.target.hostKey && !want.target.knownHosts && !want.target.pinnedFingerprint) {
+        log(`warning: no hostKey or knownHosts given; trusting the host key seen now (${session.hostKeyFingerprint}) and refusing any other from now on`);
+      }
+      const cli = cliFor(session, want);
+      const outcome: ApplyOutcome = await applyRelease(
+        {
+          cli,
+          log,
+          who: whoAmI(),
+          upload: (f) => uploadVerified(session, { localPath: want.packagePath, remoteDir: f.remoteDir, finalName: f.finalName, sha256: pkg.sha256, runAs: f.runAs, log }),
+        },
+        want,
+        pkg,
+      );
+      const outs: Props = { ...inputs };
+      delete outs.__package;
+      return {
+        ...outs,
+        rootDir: outcome.rootDir,
+        installedVersions: outcome.installedVersions,
+        currentVersion: outcome.currentVersion,
+        permanentVersion: outcome.permanentVersion,
+        previousVersion: outcome.previousVersion ?? (inputs.previousVersion as string | undefined) ?? "",
+        hostFacts: outcome.hostFacts,
+        packageSha256: pkg.sha256,
+        hostKeyFingerprint: session.hostKeyFingerprint,
+        lastAction: outcome.action,
+      };
+    } finally {
+      session.close();
+    }
+  }
+}
+
+/** The package as check recorded it, re-read when create runs without a check (tests, old state). */
+async function localPackage(inputs: Props, want: ResolvedRelease): Promise<LocalPackage> {
+  let checked = inputs.__package as CheckedPackage | undefined;
+  if (!checked) {
+    const r = await checkPackage(want.packagePath, want.version, want.packageSha256, undefined);
+    if (Array.isArray(r)) throw new InvalidInputError(r[0]);
+    checked = r;
+  }
+  const name = parsePackageName(checked.fileName);
+  if (typeof name === "string") throw new InvalidInputError({ property: "packagePath", reason: name });
+  return { path: want.packagePath, sha256: checked.sha256, name, relupUpFrom: checked.relupUpFrom };
+}
+
+/** Plan-time refusals from the facts the last create/update/refresh recorded. */
+function refuseFromState(olds: Props, news: Props, pkg: CheckedPackage): void {
+  const name = parsePackageName(pkg.fileName);
+  if (typeof name === "string") return;
+  const host = String((olds.connection as Props | undefined)?.host ?? "the node");
+  const decided = planRelease(
+    {
+      target: news.version as string,
+      permanent: news.permanent !== false,
+      allowDowngrade: news.allowDowngrade === true,
+      running: olds.currentVersion as string,
+      installed: (olds.installedVersions as never) ?? [],
+      facts: olds.hostFacts as never,
+      pkg: { name, relupUpFrom: pkg.relupUpFrom },
+      edition: news.edition as "ce" | "ee" | undefined,
+    },
+    host,
+  );
+  if ("refusals" in decided) {
+    throw new UnsupportedUpgradeError({ from: olds.currentVersion as string, to: news.version as string, host, property: decided.refusals[0].property, reason: decided.refusals.map((r) => r.reason).join("; ") });
+  }
+}
+
+function cliFor(session: SshSession, want: ResolvedRelease): EmqxCli {
+  return new EmqxCli(session, { emqxPath: want.emqxPath, runAs: want.runAs, commandTimeoutMs: want.commandTimeoutMs, upgradeTimeoutMs: want.upgradeTimeoutMs });
+}
+
+/** Progress lines: shown by the engine under the stack row (pulumi ref §4). */
+function logger(host: string): (line: string) => void {
+  return (line) => console.log(`[EmqxRelease host=${host}] ${line}`);
+}
+
+function whoAmI(): string {
+  let user = "unknown";
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry (containers): keep "unknown"
+  }
+  return `${user}@${os.hostname()}`;
+}

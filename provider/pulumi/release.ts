@@ -1,0 +1,128 @@
+// EmqxRelease: the declared EMQX 4.4 release of one node, as a Pulumi dynamic resource.
+// This module runs in the user's program; only the provider object is serialized into state.
+import * as pulumi from "@pulumi/pulumi";
+import { packageDigest } from "./package-digest";
+import { EmqxReleaseProvider } from "./release-provider";
+
+/** How to reach one node over SSH. Same names as @pulumi/command's `remote.ConnectionArgs`. */
+export interface ConnectionArgs {
+  /** Host name or IP address of the node. */
+  host: pulumi.Input<string>;
+  /** @default 22 */
+  port?: pulumi.Input<number>;
+  /** @default "root" */
+  user?: pulumi.Input<string>;
+  /** Private key text (PEM or OpenSSH). Takes preference over `password`. Stored as a secret. */
+  privateKey?: pulumi.Input<string>;
+  /** Passphrase of `privateKey`. Stored as a secret. */
+  privateKeyPassword?: pulumi.Input<string>;
+  /** Password authentication. Stored as a secret. */
+  password?: pulumi.Input<string>;
+  /** ssh-agent socket to authenticate with. @default none (the agent is not used unless given) */
+  agentSocketPath?: pulumi.Input<string>;
+  /**
+   * The host key to expect: an OpenSSH key line (`ssh-ed25519 AAAA...`) or a `SHA256:...`
+   * fingerprint. @default none: with neither `hostKey` nor `knownHosts`, the key seen on first
+   * contact is recorded in `hostKeyFingerprint` (with a warning) and any later change is refused.
+   */
+  hostKey?: pulumi.Input<string>;
+  /** known_hosts text to check the host key against (plain or hashed entries). @default none */
+  knownHosts?: pulumi.Input<string>;
+  /** How long the TCP connect and SSH handshake may take. @default 20000 */
+  readyTimeoutMs?: pulumi.Input<number>;
+}
+
+/** Inputs of EmqxRelease. */
+export interface EmqxReleaseArgs {
+  /** The node, optionally behind one bastion (`proxy`). Changing host or port replaces the resource. */
+  connection: pulumi.Input<ConnectionArgs & { proxy?: pulumi.Input<ConnectionArgs> }>;
+  /** EMQX 4.4 version the node must run, e.g. "4.4.16". */
+  version: pulumi.Input<string>;
+  /** Local path of the package zip, named as EMQX names it
+   * (`emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip`, Enterprise `emqx-ee-...`). */
+  packagePath: pulumi.Input<string>;
+  /** "ce" or "ee". @default taken from the package name */
+  edition?: pulumi.Input<"ce" | "ee">;
+  /** Pinned sha256 of the package (also checked against a `<zip>.sha256` file beside it).
+   * @default not pinned (the sidecar, when present, is still checked) */
+  packageSha256?: pulumi.Input<string>;
+  /** Make the release permanent (`emqx upgrade`), or keep the old one permanent so a restart
+   * reverts (`emqx upgrade --no-permanent`). @default true */
+  permanent?: pulumi.Input<boolean>;
+  /** The EMQX CLI on the node. @default "emqx" */
+  emqxPath?: pulumi.Input<string>;
+  /** Run the CLI and own the upload as this user, through `sudo -n -u`. @default the SSH user */
+  runAs?: pulumi.Input<string>;
+  /** Allow a version lower than the running one (EMQX recommends against it). @default false */
+  allowDowngrade?: pulumi.Input<boolean>;
+  /** Uninstall releases marked `old` after a successful upgrade. @default false */
+  uninstallPrevious?: pulumi.Input<boolean>;
+  /** Timeout of each non-upgrade command. @default 60000 */
+  commandTimeoutMs?: pulumi.Input<number>;
+  /** Timeout of `emqx upgrade`/`downgrade`/`install`; above EMQX's own 300 s RPC timeout. @default 600000 */
+  upgradeTimeoutMs?: pulumi.Input<number>;
+}
+
+/** One release (one installed version, one `{version, status}` line of `emqx versions`). */
+export interface InstalledVersion {
+  version: string;
+  status: "permanent" | "current" | "old" | "unpacked";
+}
+
+// One provider instance for every EmqxRelease: Pulumi caches its serialization by identity.
+const PROVIDER = new EmqxReleaseProvider();
+
+const SECRET_FIELDS = ["privateKey", "privateKeyPassword", "password"] as const;
+
+/** Wraps credential fields in pulumi.secret so they are encrypted in state, in inputs and outputs. */
+function secretCredentials(conn: EmqxReleaseArgs["connection"]): EmqxReleaseArgs["connection"] {
+  if (pulumi.Output.isInstance(conn) || typeof (conn as { then?: unknown }).then === "function") return pulumi.secret(conn as pulumi.Input<ConnectionArgs>);
+  const c = { ...(conn as ConnectionArgs & { proxy?: pulumi.Input<ConnectionArgs> }) } as Record<string, unknown>;
+  for (const k of SECRET_FIELDS) if (c[k] !== undefined) c[k] = pulumi.secret(c[k] as pulumi.Input<string>);
+  if (c.proxy !== undefined) c.proxy = secretCredentials(c.proxy as EmqxReleaseArgs["connection"]);
+  return c as unknown as EmqxReleaseArgs["connection"];
+}
+
+/** The EMQX 4.4 release one node runs. create/update hot-upgrade it over SSH; `pulumi preview`
+ * refuses unsafe changes; `pulumi refresh` shows what the node really runs. */
+export class EmqxRelease extends pulumi.dynamic.Resource {
+  /** The version the node runs now (its `current` release, else its `permanent` one). */
+  public readonly currentVersion!: pulumi.Output<string>;
+  /** The version the node boots next time. */
+  public readonly permanentVersion!: pulumi.Output<string>;
+  /** Every release `emqx versions` lists. */
+  public readonly installedVersions!: pulumi.Output<InstalledVersion[]>;
+  /** What the node ran before the last change. */
+  public readonly previousVersion!: pulumi.Output<string>;
+  /** The EMQX install root on the node. */
+  public readonly rootDir!: pulumi.Output<string>;
+  /** sha256 of the package that was installed. */
+  public readonly packageSha256!: pulumi.Output<string>;
+  /** SHA256 fingerprint of the node's SSH host key as seen on the last contact. */
+  public readonly hostKeyFingerprint!: pulumi.Output<string>;
+  /** osId, arch, otpMajor, edition, binScriptsVersion, relupDownTo of the node. */
+  public readonly hostFacts!: pulumi.Output<Record<string, unknown>>;
+  /** What the last create/update did: upgrade, downgrade, make-permanent or adopt. */
+  public readonly lastAction!: pulumi.Output<string>;
+  /** The declared version (echoed input). */
+  public readonly version!: pulumi.Output<string>;
+
+  constructor(name: string, args: EmqxReleaseArgs, opts?: pulumi.CustomResourceOptions) {
+    const props: Record<string, unknown> = {
+      ...args,
+      connection: secretCredentials(args.connection),
+      // Hashed here, once per (path, size, mtime) in this process, not once per node in check.
+      __packageDigest: pulumi.output(args.packagePath).apply((p) => packageDigest(p)),
+      currentVersion: undefined,
+      permanentVersion: undefined,
+      installedVersions: undefined,
+      previousVersion: undefined,
+      rootDir: undefined,
+      hostKeyFingerprint: undefined,
+      hostFacts: undefined,
+      lastAction: undefined,
+    };
+    if (args.packageSha256 === undefined) props.packageSha256 = undefined;
+    super(PROVIDER, name, props, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] }, "emqx", "EmqxRelease");
+  }
+}

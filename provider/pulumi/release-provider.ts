@@ -89,7 +89,7 @@ export class EmqxReleaseProvider {
       const state = await readNodeState(cli);
       return { id, props: { ...props, ...state, hostKeyFingerprint: session.hostKeyFingerprint } };
     } finally {
-      session.close();
+      await session.close();
     }
   }
 
@@ -116,7 +116,7 @@ export class EmqxReleaseProvider {
         await lock.release().catch(() => undefined);
       }
     } finally {
-      session.close();
+      await session.close();
     }
   }
 
@@ -167,7 +167,7 @@ export class EmqxReleaseProvider {
         lastAction: outcome.action,
       };
     } finally {
-      session.close();
+      await session.close();
     }
   }
 }

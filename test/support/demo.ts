@@ -1,0 +1,68 @@
+// The main job (`npm run demo`): a local sandbox of three EMQX 4.4 nodes (real OpenSSH sshd on
+// 127.0.0.2-4, the EMQX CLI emulator running 4.4.0), then the real engine: `pulumi preview --diff`
+// (the upgrade plan), `pulumi up`, each node's `emqx versions`, and teardown.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ensureEngine, REPO_ROOT } from "./engine";
+import { newStackDir, runStack } from "./run-stack";
+import { packageShelf, startTestHost, TestHost } from "./test-host";
+
+const ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+const TARGET = "4.4.16";
+
+function banner(text: string): void {
+  process.stdout.write(`\n=== ${text} ===\n`);
+}
+
+async function main(): Promise<number> {
+  banner("engine");
+  process.stdout.write(`pulumi from ${ensureEngine()}\n`);
+  banner("sandbox: three EMQX 4.4.0 nodes behind real sshd on loopback");
+  const hosts: TestHost[] = [];
+  const dirs = newStackDir("demo");
+  try {
+    for (const a of ADDRESSES) hosts.push(await startTestHost({ version: "4.4.0" }, a));
+    const pkg = await packageShelf().build({ version: TARGET });
+    for (const h of hosts) process.stdout.write(`${h.connection.host}:${h.connection.port}  root ${h.root}\n`);
+    const spec = {
+      workDir: REPO_ROOT,
+      projectName: "emqx-sandbox",
+      stackName: "demo",
+      programModule: path.join(REPO_ROOT, "dist", "examples", "sandbox", "index.js"),
+      config: {
+        hosts: {
+          value: JSON.stringify(hosts.map((h, i) => ({ name: `emqx-${i + 1}`, host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath }))),
+        },
+        privateKey: { value: hosts[0].connection.privateKey, secret: true },
+        version: { value: TARGET },
+        packagePath: { value: pkg },
+      },
+    };
+    // One key for the whole sandbox, as a fleet would have: every sshd also trusts host 1's client key.
+    for (const h of hosts.slice(1)) fs.appendFileSync(path.join(h.sshd.dir, "authorized_keys"), `${hosts[0].sshd.clientPublicKey}\n`);
+    banner("pulumi preview --diff (the upgrade plan)");
+    const preview = await runStack({ ...spec, ops: ["preview-diff"] } as never, { dirs, timeoutMs: 600_000, echo: true });
+    if (preview.exitCode !== 0) return 1;
+    banner("pulumi up");
+    const up = await runStack({ ...spec, ops: ["up"] } as never, { dirs, timeoutMs: 900_000, echo: true });
+    banner("emqx versions on each node");
+    for (const h of hosts) {
+      process.stdout.write(`--- ${h.connection.host}\n`);
+      process.stdout.write(execFileSync(h.emqxPath, ["versions"], { encoding: "utf8" }));
+    }
+    return up.exitCode === 0 ? 0 : 1;
+  } finally {
+    banner("teardown");
+    for (const h of hosts) await h.stop();
+    dirs.cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`demo failed: ${e instanceof Error ? e.stack : e}\n`);
+    process.exit(1);
+  },
+);

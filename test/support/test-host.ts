@@ -1,0 +1,50 @@
+// An EMQX 4.4 test host: a real OpenSSH sshd on loopback in front of an emulated install, plus the
+// connection inputs an EmqxRelease needs to reach it.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { createEmulatedInstall, EmulatedInstallSpec, readCallLog, treeHash } from "./emulator/install";
+import { buildPackageZip, PackageSpec } from "./package-zip";
+import { startSshd, TestSshd } from "./sshd";
+
+/** A running test host. */
+export interface TestHost {
+  sshd: TestSshd;
+  /** The EMQX install root (`emqx root_dir`). */
+  root: string;
+  /** `emqxPath` input: the emulated bin/emqx. */
+  emqxPath: string;
+  /** `connection` input with key auth and the pinned host key. */
+  connection: { host: string; port: number; user: string; privateKey: string; hostKey: string };
+  /** Tree hash of the install plus the emulator call count: equal before/after = untouched. */
+  fingerprint(): string;
+  calls(): ReturnType<typeof readCallLog>;
+  stop(): Promise<void>;
+}
+
+/** Starts sshd on `address` and lays out an emulated install running `install.version`. */
+export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, address = "127.0.0.1"): Promise<TestHost> {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-host-"));
+  const root = path.join(base, "emqx");
+  createEmulatedInstall({ ...install, root });
+  const sshd = await startSshd({ host: address });
+  return {
+    sshd,
+    root,
+    emqxPath: path.join(root, "bin", "emqx"),
+    connection: { host: sshd.host, port: sshd.port, user: "root", privateKey: sshd.clientPrivateKey, hostKey: sshd.hostKeyLine },
+    fingerprint: () => `${treeHash(root)} calls=${readCallLog(root).length}`,
+    calls: () => readCallLog(root),
+    stop: async () => {
+      await sshd.stop();
+      fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Builds packages, each into a directory of its own: variants of one version carry the same
+ * file name (the name is EMQX's), so they must not overwrite each other. */
+export function packageShelf(): { dir: string; build(spec: PackageSpec): Promise<string> } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-pkgs-"));
+  return { dir, build: (spec) => buildPackageZip(fs.mkdtempSync(path.join(dir, "p-")), spec) };
+}

@@ -118,7 +118,7 @@ describe("refusals leave the host untouched", () => {
       return inputs();
     }, "also matches"],
     ["fails when the node is not running", async () => {
-      setFaults(host.root, { nodeDown: true });
+      setFaults(host.root, { nodeDown: true, untarDir: path.join(path.dirname(host.root), "tmp") });
       return inputs();
     }, "not running"],
     ["fails for a host key that does not match", async () => inputs({ connection: { ...host.connection, hostKey: "SHA256:" + "A".repeat(43) } }), "host key"],

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, EmulatedInstallSpec, readCallLog, treeHash } from "./emulator/install";
+import { createEmulatedInstall, EmulatedInstallSpec, readCallLog, setFaults, treeHash } from "./emulator/install";
 import { buildPackageZip, PackageSpec } from "./package-zip";
 import { startSshd, TestSshd } from "./sshd";
 
@@ -27,6 +27,9 @@ export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, 
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-host-"));
   const root = path.join(base, "emqx");
   createEmulatedInstall({ ...install, root });
+  // EMQX leaves /tmp/emqx_untar_* behind; keep the emulator's inside this host's own directory.
+  fs.mkdirSync(path.join(base, "tmp"));
+  setFaults(root, { untarDir: path.join(base, "tmp") });
   const sshd = await startSshd({ host: address });
   return {
     sshd,

@@ -7,9 +7,12 @@ const common = {
 };
 
 module.exports = {
+  // jest reads testTimeout only at the top level, not per project: integration and e2e tests start
+  // real sshd hosts and the real engine, so give every test room; unit tests stay fast regardless.
+  testTimeout: 600000,
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
-    { ...common, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"], testTimeout: 120000 },
-    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"], testTimeout: 600000 },
+    { ...common, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"] },
+    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
   ],
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints the directory holding a `pulumi` CLI and `pulumi-resource-pulumi-nodejs`, ready for an
-# offline run of the end-to-end tests and the demo.
+# offline run of the end-to-end tests and the demo. Progress goes to stderr; stdout is only the
+# directory, so callers can do `bin="$(bash scripts/ensure-pulumi.sh)"`.
 #
 # Order: a `pulumi` already on PATH is used as it is; otherwise the CLI pinned in
 # scripts/engine/go.mod is built once into a cache outside the repo (CI starts from a clean
@@ -9,15 +10,38 @@
 # The Node language host (pulumi-language-nodejs) is not built: the Go module proxy reachable
 # here does not serve its module, so the tests drive the engine through the Automation API's
 # inline programs, which need no language host (see README "The engine").
+#
+# Environment:
+#   EMQX_RELEASE_ENGINE_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/emqx-release-engine)
+#   EMQX_RELEASE_FORCE_BUILD   set to ignore a `pulumi` on PATH and use the pinned build
 set -euo pipefail
 
 PULUMI_VERSION="v3.274.1"
+# inline refresh/destroy need a CLI that knows `--client` (Automation API checkInlineSupport).
+MIN_PATH_VERSION="3.181.0"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-cache="${EMQX_RELEASE_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emqx-release-engine}/$PULUMI_VERSION"
+cache_root="${EMQX_RELEASE_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emqx-release-engine}"
+cache="$cache_root/$PULUMI_VERSION"
 shim="$repo/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
 
 log() { echo "ensure-pulumi: $*" >&2; }
+
+# Copies the dynamic-provider shim into $1 unless an identical copy is there. Never rewrites a
+# copy in place: a provider process may be reading it (sh reads scripts as it goes).
+place_shim() {
+  local dir="$1"
+  if ! cmp -s "$shim" "$dir/pulumi-resource-pulumi-nodejs" 2>/dev/null; then
+    install -m 0755 "$shim" "$dir/.pulumi-resource-pulumi-nodejs.$$"
+    mv -f "$dir/.pulumi-resource-pulumi-nodejs.$$" "$dir/pulumi-resource-pulumi-nodejs"
+  fi
+}
+
+# "v3.274.1" or "3.274.1-dev" -> success when >= $MIN_PATH_VERSION.
+version_ok() {
+  local v="${1#v}"; v="${v%%-*}"; v="${v%%+*}"
+  [ -n "$v" ] && [ "$(printf '%s\n%s\n' "$MIN_PATH_VERSION" "$v" | sort -V | head -n1)" = "$MIN_PATH_VERSION" ]
+}
 
 if [ ! -x "$shim" ]; then
   log "missing $shim: run 'npm ci' in $repo first"
@@ -25,25 +49,54 @@ if [ ! -x "$shim" ]; then
 fi
 
 if command -v pulumi >/dev/null 2>&1 && [ -z "${EMQX_RELEASE_FORCE_BUILD:-}" ]; then
-  dir="$(dirname "$(command -v pulumi)")"
-  if [ ! -x "$dir/pulumi-resource-pulumi-nodejs" ] && ! command -v pulumi-resource-pulumi-nodejs >/dev/null 2>&1; then
-    log "pulumi found in $dir but pulumi-resource-pulumi-nodejs is not beside it nor on PATH"
+  found="$(command -v pulumi)"
+  dir="$(dirname "$found")"
+  v="$(PULUMI_SKIP_UPDATE_CHECK=true "$found" version 2>/dev/null || true)"
+  if ! version_ok "$v"; then
+    log "pulumi on PATH ($found) is '${v:-unknown}', older than $MIN_PATH_VERSION (needed for inline refresh/destroy): upgrade it, or set EMQX_RELEASE_FORCE_BUILD=1 to build $PULUMI_VERSION"
     exit 1
   fi
-  echo "$dir"
+  if [ -x "$dir/pulumi-resource-pulumi-nodejs" ]; then
+    echo "$dir"
+    exit 0
+  fi
+  # No shim beside it (e.g. a package-manager install): pair it with ours in the cache.
+  paired="$cache_root/path-pulumi"
+  mkdir -p "$paired"
+  ln -sfn "$found" "$paired/pulumi"
+  place_shim "$paired"
+  echo "$paired"
   exit 0
 fi
 
+mkdir -p "$cache"
+# One build at a time: parallel jest workers, a CI step and a developer may all ask at once.
+exec 9>"$cache/.lock"
+if command -v flock >/dev/null 2>&1; then
+  flock 9
+fi
+
 if [ ! -x "$cache/pulumi" ]; then
+  if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+    PATH="/usr/local/go/bin:$PATH"
+  fi
   command -v go >/dev/null 2>&1 || { log "no pulumi on PATH and no Go toolchain to build one: install Go (https://go.dev/dl) or Pulumi"; exit 1; }
-  log "building pulumi $PULUMI_VERSION into $cache (once; takes several minutes on 2 cores)"
-  mkdir -p "$cache"
+  log "building pulumi $PULUMI_VERSION into $cache with $(go version) (once; ~10-20 min on 2 cores)"
+  start=$SECONDS
   tmp="$cache/pulumi.tmp.$$"
+  trap 'rm -f "$tmp"' EXIT
   (cd "$here/engine" && CGO_ENABLED=0 go build -trimpath -tags osusergo,grpcnotrace \
     -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
-    -o "$tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+    -o "$tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) >&2
+  got="$(PULUMI_SKIP_UPDATE_CHECK=true "$tmp" version)"
+  if [ "$got" != "$PULUMI_VERSION" ]; then
+    log "the build printed version '$got', expected $PULUMI_VERSION"
+    exit 1
+  fi
   mv -f "$tmp" "$cache/pulumi"
+  trap - EXIT
+  log "built pulumi $PULUMI_VERSION in $((SECONDS - start))s"
 fi
 # The shim resolves @pulumi/pulumi from its cwd (the project), so one copy serves every project.
-install -m 0755 "$shim" "$cache/pulumi-resource-pulumi-nodejs"
+place_shim "$cache"
 echo "$cache"

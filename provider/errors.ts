@@ -12,10 +12,14 @@ export const MAX_MESSAGE_OUTPUT_LINES = 20;
 export class EmqxProviderError extends Error {
   /** @internal */
   readonly __emqxProviderError: true;
-  constructor(message: string, options?: { cause?: unknown }) {
+  // The name is passed explicitly and `message` set by hand: once Pulumi serializes the provider,
+  // classes become plain functions, so `new.target.name` is gone and `Error.call(this)` does not
+  // set `message` (seen by running serialized code).
+  constructor(message: string, options?: { cause?: unknown; name?: string }) {
     super(message);
+    this.message = message;
     this.__emqxProviderError = true;
-    this.name = new.target.name;
+    this.name = options?.name ?? "EmqxProviderError";
     if (options && options.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
   }
   /** True for any error of ours, from any copy of this module. */
@@ -40,7 +44,7 @@ export class SshConnectError extends EmqxProviderError {
   readonly stage: SshConnectStage;
   readonly attempts: number;
   constructor(f: { host: string; port: number; stage: SshConnectStage; attempts: number; message: string; cause?: unknown }) {
-    super(f.message, { cause: f.cause });
+    super(f.message, { cause: f.cause, name: "SshConnectError" });
     this.host = f.host;
     this.port = f.port;
     this.stage = f.stage;
@@ -71,7 +75,7 @@ export class RemoteCommandError extends EmqxProviderError {
     reason: string;
     cause?: unknown;
   }) {
-    super(formatCommandMessage(f.reason, f.stdout, f.stderr), { cause: f.cause });
+    super(formatCommandMessage(f.reason, f.stdout, f.stderr), { cause: f.cause, name: "RemoteCommandError" });
     this.host = f.host;
     this.argv = f.argv;
     this.exitCode = f.exitCode;
@@ -91,7 +95,7 @@ export class EmqxOutputParseError extends EmqxProviderError {
   readonly excerpt: string;
   constructor(f: { argv: string[]; output: string; what: string }) {
     const excerpt = trimLines(f.output, MAX_MESSAGE_OUTPUT_LINES, 2000);
-    super(`could not parse the output of \`${f.argv.join(" ")}\`: ${f.what}; output was:\n${excerpt}`);
+    super(`could not parse the output of \`${f.argv.join(" ")}\`: ${f.what}; output was:\n${excerpt}`, { name: "EmqxOutputParseError" });
     this.argv = f.argv;
     this.excerpt = excerpt;
   }
@@ -107,7 +111,7 @@ export class UnsupportedUpgradeError extends EmqxProviderError {
   readonly reason: string;
   readonly property: string;
   constructor(f: { from: string; to: string; reason: string; property?: string; host?: string }) {
-    super(`${f.host ? `${f.host}: ` : ""}${f.reason}`);
+    super(`${f.host ? `${f.host}: ` : ""}${f.reason}`, { name: "UnsupportedUpgradeError" });
     this.from = f.from;
     this.to = f.to;
     this.reason = f.reason;
@@ -124,7 +128,7 @@ export class InvalidInputError extends EmqxProviderError {
   readonly property: string;
   readonly reason: string;
   constructor(f: { property: string; reason: string }) {
-    super(`${f.property ? `${f.property}: ` : ""}${f.reason}`);
+    super(`${f.property ? `${f.property}: ` : ""}${f.reason}`, { name: "InvalidInputError" });
     this.property = f.property;
     this.reason = f.reason;
   }
@@ -138,7 +142,7 @@ export class PackageError extends EmqxProviderError {
   readonly path: string;
   readonly reason: string;
   constructor(f: { path: string; reason: string; cause?: unknown }) {
-    super(`package ${f.path}: ${f.reason}`, { cause: f.cause });
+    super(`package ${f.path}: ${f.reason}`, { cause: f.cause, name: "PackageError" });
     this.path = f.path;
     this.reason = f.reason;
   }
@@ -153,7 +157,7 @@ export class HostStateError extends EmqxProviderError {
   readonly host: string;
   readonly reason: string;
   constructor(f: { host: string; reason: string; cause?: unknown }) {
-    super(`${f.host}: ${f.reason}`, { cause: f.cause });
+    super(`${f.host}: ${f.reason}`, { cause: f.cause, name: "HostStateError" });
     this.host = f.host;
     this.reason = f.reason;
   }
@@ -168,7 +172,7 @@ export class HostLockedError extends EmqxProviderError {
   readonly lockId: string;
   readonly holder: string;
   constructor(f: { host: string; lockId: string; holder: string; message: string }) {
-    super(f.message);
+    super(f.message, { name: "HostLockedError" });
     this.host = f.host;
     this.lockId = f.lockId;
     this.holder = f.holder;

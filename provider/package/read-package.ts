@@ -3,7 +3,9 @@
 // `relup` of the release (ref §3.2, §3.4). Each entry read is capped, so a corrupt or hostile zip
 // costs at most MAX_MANIFEST_ENTRY_BYTES of memory; every failure is a `PackageError` that says
 // what is wrong with the file and what to do about it.
-import * as yauzl from "yauzl";
+// `import x = require()` keeps a plain require: Pulumi serializes it as a module reference,
+// where `import * as` (__importStar) would be copied by value (and fails for yauzl).
+import yauzl = require("yauzl");
 import { PackageError } from "../errors";
 import { asAtom, asList, asString, asTuple, ErlangTerm, ErlangTermSyntaxError, parseErlangTerm } from "../plan/erlang-term";
 

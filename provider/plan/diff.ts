@@ -9,8 +9,6 @@ export interface ReleaseDiff {
   deleteBeforeReplace: boolean;
 }
 
-/** Inputs whose change alone never needs EMQX work (still an update so state follows them). */
-const IGNORED_KEYS = new Set(["__provider"]);
 
 /** Deep equality of plain JSON values; unknowns compare as different. */
 export function sameValue(a: unknown, b: unknown): boolean {
@@ -35,7 +33,8 @@ export function pointsElsewhere(oldConn: unknown, newConn: unknown): boolean {
 /** Input keys whose values differ between the state (`olds`, outputs echo inputs) and `news`.
  * `packageSha256` is compared as the digest of the new package against the one recorded. */
 export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, newDigest: string | undefined): string[] {
-  const keys = new Set([...Object.keys(news)].filter((k) => !IGNORED_KEYS.has(k) && !k.startsWith("__")));
+  // `__provider` (the serialized code) and check's `__package` are not user inputs.
+  const keys = Object.keys(news).filter((k) => !k.startsWith("__"));
   const out: string[] = [];
   for (const k of keys) {
     if (k === "packageSha256") continue;

@@ -26,7 +26,9 @@ export function mapArch(unameMachine: string): string | undefined {
   return undefined;
 }
 
-const EL_FAMILY = new Set(["rhel", "centos", "rocky", "almalinux", "ol"]);
+// An array, not a Set: module-level values are serialized by value with the provider, and a
+// serialized Set loses its internal slots ("Set.prototype.has called on incompatible receiver").
+const EL_FAMILY = ["rhel", "centos", "rocky", "almalinux", "ol"];
 
 /** EMQX's <os> token from /etc/os-release text, as EMQX's get-distro.sh derives it; undefined when
  * ID or VERSION_ID is missing. @example osIdFromOsRelease('ID=ubuntu\nVERSION_ID="20.04"') // "ubuntu20.04" */
@@ -40,7 +42,7 @@ export function osIdFromOsRelease(text: string): string | undefined {
   const versionId = fields.VERSION_ID || "";
   if (!id || !versionId) return undefined;
   const major = versionId.split(".")[0];
-  if (EL_FAMILY.has(id)) return `el${major}`;
+  if (EL_FAMILY.includes(id)) return `el${major}`;
   if (id === "debian" || id === "raspbian") return `${id}${major}`;
   return `${id}${versionId}`;
 }

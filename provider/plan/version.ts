@@ -1,5 +1,7 @@
 // EMQX version strings: strict parsing and the patch-only upgrade rules of EMQX 4.4 hot upgrade.
-import * as semver from "semver";
+// `import x = require()` keeps a plain require: Pulumi serializes it as a module reference,
+// where `import * as` (__importStar) would be copied by value.
+import semver = require("semver");
 
 /** A parsed EMQX version such as 4.4.16 or 4.4.17-rc.1. */
 export interface EmqxVersion {

@@ -1,0 +1,159 @@
+// The only way a package reaches a host: upload under a temporary name in the target directory,
+// verify its sha256 on the host, then rename it into place (atomic within one directory). EMQX's
+// upgrade script picks packages by the glob `emqx-*<V>*.zip`, so a half-written file must never
+// carry a name that glob matches: the temporary name starts with a dot and ends with `.part`.
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { CommandResult } from "../emqx/runner";
+import { EmqxProviderError, RemoteCommandError } from "../errors";
+import { SshSession } from "./session";
+import { ProgressLogger } from "./types";
+
+/** What to upload where. */
+export interface UploadRequest {
+  localPath: string;
+  remoteDir: string;
+  finalName: string;
+  /** Expected sha256 of the file (hex). */
+  sha256: string;
+  log?: ProgressLogger;
+  /** Write the file as this user (via `sudo -n -u`), e.g. the user EMQX runs as. @default the SSH user */
+  runAs?: string;
+}
+
+/** What an upload did. */
+export interface UploadResult {
+  /** True when the host already had the file with the same sha256. */
+  skipped: boolean;
+  bytesSent: number;
+  durationMs: number;
+}
+
+/** The part of a session an upload needs (unit tests may pass a fake). */
+export type UploadSession = Pick<SshSession, "host" | "user" | "run" | "sftpPut">;
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Puts `localPath` on the host as `<remoteDir>/<finalName>`, verified by sha256; skips the upload
+ * when that file is already there with the same sha256. On failure only its own temporary file is
+ * removed. */
+export async function uploadVerified(session: UploadSession, req: UploadRequest): Promise<UploadResult> {
+  const started = Date.now();
+  const log = req.log ?? (() => undefined);
+  const want = req.sha256.trim().toLowerCase();
+  if (!SHA256_HEX.test(want)) throw new EmqxProviderError(`upload of ${req.localPath}: sha256 must be 64 hex digits, got ${JSON.stringify(req.sha256)}`);
+  if (!req.finalName || req.finalName.includes("/") || req.finalName === "." || req.finalName === "..") {
+    throw new EmqxProviderError(`upload of ${req.localPath}: finalName must be a plain file name, got ${JSON.stringify(req.finalName)}`);
+  }
+  const host = session.host;
+  const finalPath = path.posix.join(req.remoteDir, req.finalName);
+  const remote = remoteOps(session, req.runAs);
+
+  const existing = await remote.sha256IfExists(finalPath);
+  if (existing === want) {
+    log(`${req.finalName} is already on ${host} in ${req.remoteDir} with sha256 ${want}; upload skipped`);
+    return { skipped: true, bytesSent: 0, durationMs: Date.now() - started };
+  }
+  if (existing !== undefined) log(`${finalPath} on ${host} has sha256 ${existing}, not ${want}; replacing it`);
+
+  const size = (await fs.promises.stat(req.localPath)).size;
+  const tempPath = path.posix.join(req.remoteDir, `.emqx-release-upload-${randomBytes(8).toString("hex")}.part`);
+  const onProgress = progressLogger(log, `upload ${req.finalName} to ${host}`);
+  let staged: string | undefined;
+  try {
+    if (req.runAs === undefined) {
+      await session.sftpPut(req.localPath, tempPath, { onProgress });
+    } else {
+      // SFTP writes as the SSH user only: stage in its /tmp, then copy as runAs.
+      staged = (await remote.check(["mktemp", "/tmp/.emqx-release-upload-XXXXXXXXXX"], "create a staging file", false)).stdout.trim();
+      await session.sftpPut(req.localPath, staged, { onProgress });
+      await remote.check(["chmod", "0644", staged], "make the staging file readable", false);
+      await remote.check(["cp", "--", staged, tempPath], `copy the package into ${req.remoteDir}`, true);
+    }
+    const got = await remote.sha256(tempPath);
+    if (got !== want) {
+      throw new EmqxProviderError(
+        `checksum mismatch after upload to ${host}:${tempPath}: expected sha256 ${want}, got ${got}; the copy was removed. ` +
+          `Retry; if it happens again, check the local file and the disk on the host (df -h ${req.remoteDir})`,
+      );
+    }
+    await remote.check(["mv", "-f", "--", tempPath, finalPath], `rename the verified upload to ${req.finalName}`, true);
+  } catch (e) {
+    await remote.bestEffort(["rm", "-f", "--", tempPath], true);
+    throw e;
+  } finally {
+    if (staged) await remote.bestEffort(["rm", "-f", "--", staged], false);
+  }
+  const durationMs = Date.now() - started;
+  log(`uploaded ${req.finalName} to ${host}:${req.remoteDir} (${mib(size)} MiB in ${(durationMs / 1000).toFixed(1)} s), sha256 verified`);
+  return { skipped: false, bytesSent: size, durationMs };
+}
+
+/** Remote commands of an upload, run as `runAs` (through `sudo -n -u`) where `asRunAs` is set. */
+function remoteOps(session: UploadSession, runAs: string | undefined) {
+  const argvFor = (argv: string[], asRunAs: boolean) => (asRunAs && runAs !== undefined ? ["sudo", "-n", "-u", runAs, "--", ...argv] : argv);
+
+  const fail = (argv: string[], r: CommandResult, what: string): never => {
+    if (argv[0] === "sudo" && /a password is required|a terminal is required/.test(r.stderr)) {
+      throw new RemoteCommandError({
+        ...r,
+        host: session.host,
+        argv,
+        reason:
+          `cannot ${what} on ${session.host}: sudo wants a password to run commands as ${runAs}. Allow ${session.user} to run them ` +
+          `without one, e.g. in /etc/sudoers.d/emqx-release: "${session.user} ALL=(${runAs}) NOPASSWD: /usr/bin/test, /usr/bin/sha256sum, /bin/cp, /bin/mv, /bin/rm"`,
+      });
+    }
+    const how = r.timedOut ? "timed out" : r.exitCode === null ? `was killed (${r.signal ?? "no exit status"})` : `exited with code ${r.exitCode}`;
+    throw new RemoteCommandError({ ...r, host: session.host, argv, reason: `cannot ${what} on ${session.host}: \`${argv.join(" ")}\` ${how}` });
+  };
+
+  const check = async (argv: string[], what: string, asRunAs: boolean): Promise<CommandResult> => {
+    const full = argvFor(argv, asRunAs);
+    const r = await session.run(full);
+    return r.exitCode === 0 ? r : fail(full, r, what);
+  };
+
+  const sha256 = async (file: string): Promise<string> => {
+    const r = await check(["sha256sum", "--", file], `compute the sha256 of ${file}`, true);
+    // "<hex>  <name>"; a name with a backslash or newline makes sha256sum prefix the line with "\".
+    const m = /^\\?([0-9a-fA-F]{64}) /.exec(r.stdout);
+    if (!m) throw new EmqxProviderError(`cannot read the sha256 of ${session.host}:${file}: sha256sum printed ${JSON.stringify(r.stdout.slice(0, 200))}`);
+    return m[1].toLowerCase();
+  };
+
+  const sha256IfExists = async (file: string): Promise<string | undefined> => {
+    const argv = argvFor(["test", "-e", file], true);
+    const r = await session.run(argv);
+    if (r.exitCode === 1 && r.stderr.trim() === "") return undefined;
+    if (r.exitCode !== 0) fail(argv, r, `check whether ${file} exists`);
+    return sha256(file);
+  };
+
+  /** Cleanup that must not hide the error being thrown. */
+  const bestEffort = async (argv: string[], asRunAs: boolean): Promise<void> => {
+    try {
+      await session.run(argvFor(argv, asRunAs));
+    } catch {
+      // the connection is gone; the original error says so
+    }
+  };
+
+  return { check, sha256, sha256IfExists, bestEffort };
+}
+
+/** Logs "…: 40% (12.0 of 30.0 MiB)" each time another tenth of the file is acknowledged. */
+function progressLogger(log: ProgressLogger, what: string): (sent: number, total: number) => void {
+  let lastTenth = 0;
+  return (sent, total) => {
+    const tenth = total > 0 ? Math.floor((sent * 10) / total) : 10;
+    if (tenth <= lastTenth) return;
+    lastTenth = tenth;
+    log(`${what}: ${tenth * 10}% (${mib(sent)} of ${mib(total)} MiB)`);
+  };
+}
+
+function mib(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1);
+}

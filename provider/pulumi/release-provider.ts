@@ -18,19 +18,6 @@ import { CheckedPackage, checkPackage } from "./package-check";
 
 type Props = Record<string, unknown>;
 
-/** Output keys the provider adds to the echoed inputs. */
-export const COMPUTED_OUTPUTS = [
-  "currentVersion",
-  "permanentVersion",
-  "installedVersions",
-  "previousVersion",
-  "rootDir",
-  "packageSha256",
-  "hostKeyFingerprint",
-  "hostFacts",
-  "lastAction",
-] as const;
-
 /** The provider object; constructible with no arguments so tests can call its methods directly. */
 export class EmqxReleaseProvider {
   /** Refuses malformed inputs and packages that do not fit the request; reads only local files. */

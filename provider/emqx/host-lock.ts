@@ -1,7 +1,9 @@
 // The host lock: an atomic `mkdir <root>/.emqx-release.lock` (inside the EMQX root, outside
 // releases/) holding who took it, when and for what. Two pipelines over one node: the second
-// fails at once naming the holder. A stale lock is reported, and cleared only when the
-// environment variable EMQX_RELEASE_CLEAR_LOCK names that lock's id (never a resource input).
+// fails at once naming the holder. A lock is never cleared by itself, stale or not: its holder may
+// have been killed (a CI job cancelled mid-upgrade) while EMQX finishes the switch on the node. It
+// is cleared only when the environment variable EMQX_RELEASE_CLEAR_LOCK names that lock's id
+// (never a resource input), i.e. when an operator has looked and decided.
 import { randomBytes } from "crypto";
 import { HostLockedError } from "../errors";
 import type { EmqxCli } from "./cli";
@@ -60,7 +62,7 @@ export async function acquireHostLock(cli: EmqxCli, root: string, f: { operation
     const holder = parseOwner(rest.join("\n"));
     const stale = holder !== undefined && Date.parse(holder.staleAfter) < Date.now();
     const clearId = (f.env ?? process.env)[CLEAR_LOCK_ENV];
-    if (holder && stale && clearId === holder.id && attempt === 0) {
+    if (holder && clearId === holder.id && attempt === 0) {
       await cli.execOk(["sh", "-c", RELEASE_SCRIPT, "sh", dir, holder.id], "clearing the stale host lock failed");
       continue;
     }
@@ -85,6 +87,6 @@ function lockedError(host: string, dir: string, holder: LockOwner | undefined, s
   const by = `${holder.who} (pid ${holder.pid}, ${holder.operation} ${holder.version}, since ${holder.startedAt})`;
   const message = stale
     ? `${host}: a stale host lock ${holder.id} is left by ${by}; its holder should have finished by ${holder.staleAfter}. Check that no upgrade is running on this node (\`emqx versions\`), then rerun with ${CLEAR_LOCK_ENV}=${holder.id} to clear it`
-    : `${host}: another operation holds the host lock: ${by}; wait for it to finish and rerun (lock ${holder.id} in ${dir})`;
+    : `${host}: another operation holds the host lock: ${by}; wait for it to finish and rerun (lock ${holder.id} in ${dir}). If that operation was killed (a cancelled CI job, a second Ctrl-C), check that no upgrade is running on this node (\`emqx versions\`), then rerun with ${CLEAR_LOCK_ENV}=${holder.id}`;
   return new HostLockedError({ host, lockId: holder.id, holder: by, message });
 }

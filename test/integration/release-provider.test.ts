@@ -140,6 +140,25 @@ describe("refusals leave the host untouched", () => {
     await expect(provider.create(await checked(inputs()))).rejects.toThrow(/another operation holds the host lock: ci@runner-7/);
     expect(fs.existsSync(path.join(lock, "owner"))).toBe(true);
   });
+
+  test("clears a lock only when EMQX_RELEASE_CLEAR_LOCK names its id, stale or not", async () => {
+    const lock = path.join(host.root, ".emqx-release.lock");
+    fs.rmSync(lock, { recursive: true, force: true });
+    fs.mkdirSync(lock);
+    fs.writeFileSync(path.join(lock, "owner"), JSON.stringify({ id: "dead0001", who: "ci@runner-9", pid: 4242, operation: "upgrade", version: "4.4.16", startedAt: new Date().toISOString(), staleAfter: new Date(Date.now() + 600_000).toISOString() }));
+    const news = await checked(inputs());
+    try {
+      process.env.EMQX_RELEASE_CLEAR_LOCK = "some-other-id";
+      await expect(provider.create(news)).rejects.toThrow(/ci@runner-9.*rerun with EMQX_RELEASE_CLEAR_LOCK=dead0001/s);
+      expect(fs.existsSync(path.join(lock, "owner"))).toBe(true);
+      process.env.EMQX_RELEASE_CLEAR_LOCK = "dead0001";
+      const { outs } = await provider.create(news);
+      expect(outs.currentVersion).toBe("4.4.16");
+      expect(fs.existsSync(lock)).toBe(false);
+    } finally {
+      delete process.env.EMQX_RELEASE_CLEAR_LOCK;
+    }
+  });
 });
 
 test("fails in check, before any host is contacted, for a version the package does not carry", async () => {

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { offlineEnv, REPO_ROOT } from "./engine";
-import { RESULT_PREFIX, type OpResult, type StackDriverResult, type StackDriverSpec } from "./stack-driver";
+import { OP_PREFIX, RESULT_PREFIX, type OpResult, type StackDriverResult, type StackDriverSpec } from "./stack-driver";
 
 export type { OpName, OpResult, OpSpec, StackDriverResult, StackDriverSpec } from "./stack-driver";
 
@@ -98,8 +98,9 @@ export interface RunStackOptions {
   timeoutMs: number;
   /** Called with every line the driver prints (engine output, `STACK-DRIVER-OP <op>` markers). */
   onLine?: (line: string, stream: "stdout" | "stderr", driver: DriverControl) => void;
-  /** Echo the driver's output to this process's stderr as it comes (also with EMQX_E2E_VERBOSE). @default false */
-  echo?: boolean;
+  /** Echo the driver's output to this process's stderr as it comes (also with EMQX_E2E_VERBOSE),
+   * each line prefixed with its stream; `"plain"`: the engine's lines as they are, on stdout (the demo). @default false */
+  echo?: boolean | "plain";
 }
 
 export interface RunStackResult {
@@ -145,7 +146,9 @@ export function runStack(spec: RunStackSpec, opts: RunStackOptions): Promise<Run
         const lines = (partial + text).split("\n");
         partial = lines.pop() ?? "";
         for (const line of lines) {
-          if (echo && !line.startsWith(RESULT_PREFIX)) process.stderr.write(`[driver ${stream}] ${line}\n`);
+          if (opts.echo === "plain") {
+            if (!line.startsWith(RESULT_PREFIX) && !line.startsWith(OP_PREFIX)) process.stdout.write(`${line}\n`);
+          } else if (echo && !line.startsWith(RESULT_PREFIX)) process.stderr.write(`[driver ${stream}] ${line}\n`);
           opts.onLine?.(line, stream, control);
         }
       };

@@ -46,6 +46,8 @@ export interface OpSpec {
   target?: string[];
   /** `--refresh` before preview/up/destroy. @default false */
   refresh?: boolean;
+  /** preview: `--save-plan <file>` (the plan file, scanned for secrets); up: `--plan <file>`. @default none */
+  planFile?: string;
 }
 
 /** The whole input of one driver run. */
@@ -204,13 +206,13 @@ async function runOp(stack: Stack, spec: StackDriverSpec, opSpec: OpSpec, abort:
     switch (opSpec.op) {
       case "preview":
       case "preview-diff": {
-        const r = await stack.preview({ ...base, diff: opSpec.op === "preview-diff", expectNoChanges: opSpec.expectNoChanges, refresh: opSpec.refresh });
+        const r = await stack.preview({ ...base, diff: opSpec.op === "preview-diff", expectNoChanges: opSpec.expectNoChanges, refresh: opSpec.refresh, plan: opSpec.planFile });
         result.summary = r.changeSummary as Record<string, number>;
         break;
       }
       case "up":
       case "up-diff": {
-        const r = await stack.up({ ...base, diff: opSpec.op === "up-diff", expectNoChanges: opSpec.expectNoChanges, refresh: opSpec.refresh });
+        const r = await stack.up({ ...base, diff: opSpec.op === "up-diff", expectNoChanges: opSpec.expectNoChanges, refresh: opSpec.refresh, plan: opSpec.planFile });
         result.summary = r.summary.resourceChanges as Record<string, number>;
         result.outputs = maskOutputs(r.outputs);
         break;

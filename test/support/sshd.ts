@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { canConnectInNetns, freePortInNetns } from "./netns";
 
 const SSHD = "/usr/sbin/sshd";
 
@@ -21,6 +22,9 @@ export interface SshdOptions {
   extraHostKeyTypes?: Array<"rsa" | "ecdsa">;
   /** Extra sshd_config lines. @default [] */
   extraConfig?: string[];
+  /** Network namespace (`ip netns`) to run sshd in; `host` is then an address inside it.
+   * @default none: this process's namespace */
+  netns?: string;
 }
 
 /** A running test sshd. */
@@ -100,7 +104,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     clientKeyEncrypted = fs.readFileSync(encrypted, "utf8");
   }
 
-  const port = await freePort(host);
+  const port = options.netns ? freePortInNetns(options.netns) : await freePort(host);
   const logPath = path.join(dir, "sshd.log");
   const config = [
     `Port ${port}`,
@@ -122,7 +126,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const configPath = path.join(dir, "sshd_config");
   fs.writeFileSync(configPath, config.join("\n") + "\n");
 
-  const child = spawn(SSHD, ["-D", "-f", configPath, "-E", logPath], { stdio: ["ignore", "ignore", "pipe"] });
+  const argv = [SSHD, "-D", "-f", configPath, "-E", logPath];
+  // `ip netns exec` execs sshd in place, so the child is sshd itself and kill() reaches it.
+  const child = options.netns
+    ? spawn("ip", ["netns", "exec", options.netns, ...argv], { stdio: ["ignore", "ignore", "pipe"] })
+    : spawn(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const killOnExit = () => child.kill("SIGKILL");
@@ -130,7 +138,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const readLog = () => (fs.existsSync(logPath) ? fs.readFileSync(logPath, "utf8") : "");
 
   try {
-    await waitForPort(host, port, child, 10_000);
+    await waitForPort(host, port, child, 10_000, options.netns);
   } catch (e) {
     child.kill("SIGKILL");
     process.removeListener("exit", killOnExit);
@@ -169,11 +177,11 @@ async function stopChild(child: ChildProcess, killOnExit: () => void): Promise<v
   });
 }
 
-async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number, netns?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`sshd exited with code ${child.exitCode}`);
-    const open = await new Promise<boolean>((resolve) => {
+    const open = netns ? await canConnectInNetns(netns, host, port) : await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, host);
       socket.once("connect", () => (socket.destroy(), resolve(true)));
       socket.once("error", () => resolve(false));

@@ -22,15 +22,16 @@ export interface TestHost {
   stop(): Promise<void>;
 }
 
-/** Starts sshd on `address` and lays out an emulated install running `install.version`. */
-export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, address = "127.0.0.1"): Promise<TestHost> {
+/** Starts sshd on `address` (in network namespace `options.netns`, if given) and lays out an
+ * emulated install running `install.version`. */
+export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, address = "127.0.0.1", options: { netns?: string } = {}): Promise<TestHost> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-host-"));
   const root = path.join(base, "emqx");
   createEmulatedInstall({ ...install, root });
   // EMQX leaves /tmp/emqx_untar_* behind; keep the emulator's inside this host's own directory.
   fs.mkdirSync(path.join(base, "tmp"));
   setFaults(root, { untarDir: path.join(base, "tmp") });
-  const sshd = await startSshd({ host: address });
+  const sshd = await startSshd({ host: address, netns: options.netns });
   return {
     sshd,
     root,

@@ -199,3 +199,27 @@ function formatCommandMessage(reason: string, stdout: string, stderr: string): s
   if (stderr.trim()) parts.push(`stderr:\n${trimLines(stderr, MAX_MESSAGE_OUTPUT_LINES)}`);
   return parts.join("\n");
 }
+
+/** An EmqxFleet rollout stopped at a gate: more hosts failed than `rollout.maxFailures` allows.
+ * Later batches were not started; the next `up` retries the failed hosts and goes on. */
+export class RolloutHaltedError extends EmqxProviderError {
+  readonly fleet: string;
+  readonly batch: number;
+  readonly failedHosts: string[];
+  constructor(f: { fleet: string; batch: number; failedHosts: string[]; message: string }) {
+    super(f.message, { name: "RolloutHaltedError" });
+    this.fleet = f.fleet;
+    this.batch = f.batch;
+    this.failedHosts = f.failedHosts;
+  }
+  static isInstance(e: unknown): e is RolloutHaltedError {
+    return isNamed(e, "RolloutHaltedError");
+  }
+}
+
+/** The message of anything thrown. Duck-typed, never `instanceof Error`: serialized provider code
+ * runs in a realm of its own, where errors from Node's built-ins (and from ours) fail `instanceof`. */
+export function messageOf(e: unknown): string {
+  const m = typeof e === "object" && e !== null ? (e as { message?: unknown }).message : undefined;
+  return typeof m === "string" ? m : String(e);
+}

@@ -1,5 +1,7 @@
 // The one public entry point of pulumi-emqx-release.
-export { EmqxRelease, EmqxReleaseArgs, ConnectionArgs, InstalledVersion } from "./pulumi/release";
+export { EmqxRelease, EmqxReleaseArgs, ConnectionArgs, InstalledVersion, HealthGateArgs, ReleaseResultOutput } from "./pulumi/release";
+export { EmqxFleet, EmqxFleetArgs, FleetHostArgs, FleetRolloutArgs, FleetPlanEntry, FleetResultEntry } from "./pulumi/fleet";
+export { EmqxRolloutGate } from "./pulumi/rollout-gate";
 export { EmqxReleaseProvider } from "./pulumi/release-provider";
 export {
   EmqxProviderError,
@@ -11,4 +13,5 @@ export {
   PackageError,
   HostStateError,
   HostLockedError,
+  RolloutHaltedError,
 } from "./errors";

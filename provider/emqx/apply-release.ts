@@ -6,7 +6,9 @@ import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
 import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
 import type { HostFacts } from "../plan/host-facts";
+import type { HealthGateOutcome } from "../plan/release-result";
 import { EmqxCli, hasCtlCommand } from "./cli";
+import { runHealthGate } from "./health-gate";
 import { acquireHostLock } from "./host-lock";
 
 /** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there). */
@@ -32,6 +34,8 @@ export interface ApplyOutcome extends NodeState {
   action: PlanAction["kind"];
   previousVersion?: string;
   bytesSent: number;
+  /** The health gate's outcome, when the release declares one. */
+  gate?: HealthGateOutcome;
 }
 
 /** Collaborators: the CLI on the node, the uploader, a progress logger. */
@@ -86,7 +90,16 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     const action = decided.action;
     if (action.kind === "adopt") {
       log(`already at ${want.version}: adopting, nothing to do`);
-      return { ...stateOf(rootDir, installed, probe.facts), action: "adopt", bytesSent: 0 };
+      const gate = await healthGate(ctx, want, probe.facts.binScriptsVersion);
+      return { ...stateOf(rootDir, installed, probe.facts), action: "adopt", bytesSent: 0, gate };
+    }
+    if (action.kind === "revert") {
+      log(`revert: ${running} was installed with --no-permanent and ${want.version} is still permanent: restarting the node so it boots ${want.version} (MQTT clients reconnect)`);
+      await cli.restart();
+      log("verify");
+      const after = await verifyNode(cli, rootDir, want.version, true);
+      const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
+      return { ...stateOf(rootDir, after.installed, after.facts), action: "revert", previousVersion: running, bytesSent: 0, gate };
     }
     const targetStatus = installed.find((r) => r.version === want.version)?.status;
     let bytesSent = 0;
@@ -117,12 +130,21 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
       }
       finalInstalled = await cli.versions();
     }
-    return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent };
+    const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
+    return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate };
   } catch (e) {
     throw await withNodeState(cli, e);
   } finally {
     await lock.release().catch(() => undefined);
   }
+}
+
+/** Runs the release's health gate (if it declares one) on the node it just changed or adopted. */
+async function healthGate(ctx: ApplyContext, want: ResolvedRelease, binScriptsVersion: string): Promise<HealthGateOutcome | undefined> {
+  if (!want.healthGate) return undefined;
+  ctx.log("health gate");
+  const r = await runHealthGate(ctx.cli, { version: want.version, binScriptsVersion, ...want.healthGate }, ctx.log);
+  return { passed: r.passed, durationMs: r.durationMs, attempts: r.attempts, detail: r.detail };
 }
 
 /** Checks the node really switched: `emqx versions`, the node's own report, and after a

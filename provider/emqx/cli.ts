@@ -2,6 +2,7 @@
 import { HostStateError, RemoteCommandError } from "../errors";
 import type { InstalledRelease } from "../plan/upgrade-plan";
 import { explainEmqxExit } from "./explain-exit";
+import { ClusterStatus, parseClusterStatus } from "./parse-cluster-status";
 import { parseCtlStatus, CtlStatus } from "./parse-ctl-status";
 import { parseProbe, ProbeResult, PROBE_SCRIPT } from "./host-probe";
 import { parseRootDir } from "./parse-root-dir";
@@ -95,10 +96,26 @@ export class EmqxCli {
     return parseCtlStatus(r.stdout, r.argv);
   }
 
+  /** `emqx ctl cluster status` (bin scripts 4.4.4+) or `emqx_ctl cluster status` (older), parsed. */
+  async clusterStatus(binScriptsVersion: string): Promise<ClusterStatus> {
+    const args = hasCtlCommand(binScriptsVersion) ? this.emqx("ctl", "cluster", "status") : [ctlPath(this.options.emqxPath), "cluster", "status"];
+    const r = await this.execOk(args, "the node did not answer `ctl cluster status`");
+    return parseClusterStatus(r.stdout, r.argv);
+  }
+
   /** Reads every fact of the node in one round trip (no side effect). */
   async probe(root: string, running: string): Promise<ProbeResult> {
     const r = await this.execOk(["sh", "-c", PROBE_SCRIPT, "sh", root, running], "reading host facts failed");
     return parseProbe(r.stdout, r.argv);
+  }
+
+  /** Restarts the node (`emqx stop`, then `emqx start`), which boots its permanent release: the
+   * EMQX way back from a release installed with --no-permanent. Clients reconnect. Not retried. */
+  async restart(): Promise<void> {
+    const stop = await this.exec(this.emqx("stop"), this.options.upgradeTimeoutMs);
+    // "Node is not running!" (exit 1) is fine: start is what matters.
+    if (stop.exitCode !== 0 && !/not running/i.test(stop.stdout + stop.stderr)) throw this.commandError(stop, `\`emqx stop\` failed (exit ${stop.timedOut ? "timeout" : stop.exitCode}); the node may be down: check it and run \`emqx start\``);
+    await this.execOk(this.emqx("start"), "`emqx start` failed after `emqx stop`: the node is DOWN; check the EMQX log and start it by hand", this.options.upgradeTimeoutMs);
   }
 
   /** Runs a mutating release command once (`upgrade`, `downgrade`, `install`, `uninstall`) and

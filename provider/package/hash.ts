@@ -3,7 +3,7 @@
 // no newline: `sha256sum … | head -c 64`, ref §3.1).
 import { createHash } from "crypto";
 import { createReadStream, promises as fsp } from "fs";
-import { PackageError } from "../errors";
+import { PackageError, messageOf } from "../errors";
 
 /** A sidecar longer than this is not a checksum file; we do not read further. */
 const MAX_SIDECAR_BYTES = 4096;
@@ -14,7 +14,7 @@ export async function sha256File(path: string): Promise<string> {
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   } catch (e) {
-    throw new PackageError({ path, reason: `cannot read the file to checksum it (${e instanceof Error ? e.message : String(e)})`, cause: e });
+    throw new PackageError({ path, reason: `cannot read the file to checksum it (${messageOf(e)})`, cause: e });
   }
   return hash.digest("hex");
 }
@@ -35,7 +35,7 @@ export async function readSidecarSha256(zipPath: string): Promise<string | undef
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new PackageError({ path: sidecar, reason: `cannot read the checksum file (${e instanceof Error ? e.message : String(e)})`, cause: e });
+    throw new PackageError({ path: sidecar, reason: `cannot read the checksum file (${messageOf(e)})`, cause: e });
   }
   const digest = text.trimStart().slice(0, 64);
   const rest = text.trimStart().slice(64);

@@ -6,7 +6,7 @@
 // `import x = require()` keeps a plain require: Pulumi serializes it as a module reference,
 // where `import * as` (__importStar) would be copied by value (and fails for yauzl).
 import yauzl = require("yauzl");
-import { PackageError } from "../errors";
+import { PackageError, messageOf } from "../errors";
 import { asAtom, asList, asString, asTuple, ErlangTerm, ErlangTermSyntaxError, parseErlangTerm } from "../plan/erlang-term";
 
 /** What a package holds, as far as installing it is concerned. */
@@ -208,5 +208,5 @@ function readEntryCapped(zip: yauzl.ZipFile, entry: yauzl.Entry, maxBytes: numbe
 }
 
 function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return messageOf(e);
 }

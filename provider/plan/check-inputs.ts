@@ -88,6 +88,22 @@ function checkEndpoint(r: Refusals, prefix: string, c: unknown, allowProxy: bool
   }
 }
 
+function checkHealthGate(r: Refusals, g: unknown): void {
+  if (g === undefined || (isUnknown(g) && typeof g !== "object")) return;
+  if (!g || typeof g !== "object" || Array.isArray(g)) {
+    r.add("healthGate", "must be an object such as { deadlineSeconds: 120, command: [\"curl\", \"-fsS\", \"http://127.0.0.1:18083/status\"] }");
+    return;
+  }
+  const o = g as Record<string, unknown>;
+  checkInteger(r, "healthGate.deadlineSeconds", o.deadlineSeconds, 1, 3600, "seconds");
+  checkBoolean(r, "healthGate.requireClusterRunning", o.requireClusterRunning);
+  const c = o.command;
+  if (c !== undefined && !isUnknown(c)) {
+    const ok = Array.isArray(c) && c.length > 0 && c.length <= 64 && c.every((a) => typeof a === "string" && a.length <= 4096 && !a.includes("\0")) && (c[0] as string).length > 0;
+    if (!ok) r.add("healthGate.command", "must be an argv list such as [\"curl\", \"-fsS\", \"http://127.0.0.1:18083/status\"]: 1 to 64 strings without NUL, the first one the program (no shell: wrap in [\"sh\", \"-c\", \"...\"] if you need one)");
+  }
+}
+
 /** Shape rules for all inputs, plus the rules that compare the package name with version and
  * edition. `olds` (the previous inputs, if any) adds the version-change rules. */
 export function checkReleaseInputs(news: Record<string, unknown>, olds?: Record<string, unknown>): Refusal[] {
@@ -143,6 +159,7 @@ export function checkReleaseInputs(news: Record<string, unknown>, olds?: Record<
     r.add("runAs", "must be a user name such as \"emqx\" (letters, digits, . _ -)");
   }
   checkInteger(r, "commandTimeoutMs", news.commandTimeoutMs, 1_000, 3_600_000, "milliseconds");
+  checkHealthGate(r, news.healthGate);
   checkInteger(r, "upgradeTimeoutMs", news.upgradeTimeoutMs, 300_001, 7_200_000, "milliseconds (above EMQX's own 300 s RPC timeout, so its answer is seen)");
 
   // Version change rules against the previous declaration (no host facts needed).
@@ -151,7 +168,9 @@ export function checkReleaseInputs(news: Record<string, unknown>, olds?: Record<
     if (typeof prev !== "string") {
       const family = checkVersionFamily(prev, parsedVersion);
       if (family) r.add("version", family);
-      else if (compareVersions(parsedVersion.raw, prev.raw) < 0 && news.allowDowngrade !== true) {
+      // After a trial (permanent: false) a lower version may be the revert to the release the node
+      // still boots; create decides with the node's facts (planRelease "revert").
+      else if (compareVersions(parsedVersion.raw, prev.raw) < 0 && news.allowDowngrade !== true && olds.permanent !== false) {
         r.add("version", `going from ${prev.raw} to ${parsedVersion.raw} is a downgrade, which EMQX recommends against; set allowDowngrade: true to do it anyway`);
       }
     }

@@ -1,6 +1,8 @@
 // What `diff` reports: replace when the resource now points at another node, update when any
-// input changed or the node drifted from the declaration (seen by refresh), nothing otherwise.
+// input changed, the node drifted from the declaration (seen by refresh) or its last recorded
+// result failed, nothing otherwise.
 import { isUnknown } from "./check-inputs";
+import { resultFailed } from "./release-result";
 
 /** The diff result in the dynamic provider's shape. */
 export interface ReleaseDiff {
@@ -59,6 +61,7 @@ export function nodeDrifted(olds: Record<string, unknown>, news: Record<string, 
 /** The whole diff. */
 export function diffRelease(olds: Record<string, unknown>, news: Record<string, unknown>, newDigest: string | undefined): ReleaseDiff {
   const replaces = pointsElsewhere(olds.connection, news.connection) ? ["connection"] : [];
-  const changes = replaces.length > 0 || changedKeys(olds, news, newDigest).length > 0 || nodeDrifted(olds, news);
+  // A host whose last operation or health gate failed (recorded, in a fleet) is tried again.
+  const changes = replaces.length > 0 || changedKeys(olds, news, newDigest).length > 0 || nodeDrifted(olds, news) || resultFailed(olds.lastResult);
   return { changes, replaces, deleteBeforeReplace: true };
 }

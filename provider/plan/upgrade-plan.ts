@@ -22,7 +22,10 @@ export type PlanAction =
   | { kind: "adopt" }
   | { kind: "upgrade"; permanent: boolean }
   | { kind: "downgrade"; permanent: boolean }
-  | { kind: "make-permanent" };
+  | { kind: "make-permanent" }
+  /** The node runs a release installed with --no-permanent and the target is its permanent one:
+   * restart it, so it boots the permanent release (EMQX's documented way back, ref §4). */
+  | { kind: "revert" };
 
 /** Everything the rules look at. */
 export interface PlanInput {
@@ -79,6 +82,11 @@ export function planRelease(input: PlanInput, host: string): { action: PlanActio
   if (running === target) {
     if (targetStatus === "permanent" || (targetStatus === "current" && !input.permanent)) return { action: { kind: "adopt" } };
     if (targetStatus === "current" && input.permanent) return { action: { kind: "make-permanent" } };
+  }
+  // Back from a trial (--no-permanent) to the release the node still boots: a restart, no relup.
+  const runningStatus = installed.find((r) => r.version === running)?.status;
+  if (running !== target && targetStatus === "permanent" && runningStatus === "current") {
+    return { action: { kind: "revert" } };
   }
   const refusals: Refusal[] = [];
   const from = parseEmqxVersion(running);

@@ -2,7 +2,7 @@
 // serializes it by value into state and runs it in its own process. Each method delegates to
 // plan/ (rules), emqx/ (CLI on the node) and ssh/ (transport).
 import * as os from "os";
-import { InvalidInputError, UnsupportedUpgradeError } from "../errors";
+import { HostStateError, InvalidInputError, UnsupportedUpgradeError, messageOf } from "../errors";
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
 import { acquireHostLock } from "../emqx/host-lock";
@@ -10,6 +10,7 @@ import { checkReleaseInputs, isUnknown } from "../plan/check-inputs";
 import { diffRelease } from "../plan/diff";
 import { ReleaseInputs, ResolvedRelease, resolveInputs } from "../plan/inputs";
 import { parsePackageName } from "../plan/package-name";
+import type { ReleaseResult } from "../plan/release-result";
 import { planRelease } from "../plan/upgrade-plan";
 import { connectSsh } from "../ssh/connect";
 import type { SshSession } from "../ssh/session";
@@ -57,14 +58,14 @@ export class EmqxReleaseProvider {
   /** Upgrades the node to the declared release. */
   async create(inputs: Props): Promise<{ id: string; outs: Props }> {
     const want = this.resolve(inputs, undefined);
-    const outs = await this.apply(inputs, want);
+    const outs = await this.apply(inputs, want, undefined);
     return { id: `${want.target.host}:${want.target.port}`, outs };
   }
 
   /** Same as create, keeping the host key recorded on first contact. */
   async update(_id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
     const want = this.resolve(news, olds);
-    return { outs: await this.apply(news, want) };
+    return { outs: await this.apply(news, want, olds) };
   }
 
   /** Reports what the node runs now (`pulumi refresh`). */
@@ -120,7 +121,65 @@ export class EmqxReleaseProvider {
     return connectSsh(want.target, logger(want.target.host));
   }
 
-  private async apply(inputs: Props, want: ResolvedRelease): Promise<Props> {
+  /** create/update: applies the release and records `lastResult`. A failed health gate is an
+   * error; inside a fleet (`__recordFailure`) every failure is recorded in `lastResult` instead,
+   * with what the node runs now, so the fleet's gate can judge the batch against maxFailures and
+   * the next `up` retries the host. */
+  private async apply(inputs: Props, want: ResolvedRelease, olds: Props | undefined): Promise<Props> {
+    const started = Date.now();
+    const fromVersion = typeof olds?.currentVersion === "string" ? olds.currentVersion : "";
+    const outs: Props = { ...inputs };
+    delete outs.__package;
+    let applied: { props: Props; outcome: ApplyOutcome };
+    try {
+      applied = await this.applyOnce(inputs, want);
+    } catch (e) {
+      if (inputs.__recordFailure !== true) throw e;
+      const message = messageOf(e);
+      logger(want.target.host)(`failed, recorded for the fleet's gate: ${message}`);
+      const now = await this.readQuietly(want, olds);
+      return {
+        ...outs,
+        ...now,
+        lastResult: { action: "none", fromVersion, toVersion: want.version, version: typeof now.currentVersion === "string" ? now.currentVersion : "", durationMs: Date.now() - started, finishedAt: new Date().toISOString(), error: message },
+      };
+    }
+    const { outcome } = applied;
+    const lastResult: ReleaseResult = {
+      action: outcome.action,
+      fromVersion: outcome.previousVersion ?? outcome.currentVersion,
+      toVersion: want.version,
+      version: outcome.currentVersion,
+      durationMs: Date.now() - started,
+      finishedAt: new Date().toISOString(),
+      ...(outcome.gate ? { gate: outcome.gate } : {}),
+    };
+    if (outcome.gate && !outcome.gate.passed && inputs.__recordFailure !== true) {
+      throw new HostStateError({
+        host: want.target.host,
+        reason: `the health gate did not pass within ${want.healthGate?.deadlineSeconds} s after ${outcome.action} to ${want.version}: ${outcome.gate.detail}. The node runs ${outcome.currentVersion}; fix it and run \`pulumi up\` again (the gate is checked again, nothing is re-installed)`,
+      });
+    }
+    return { ...outs, ...applied.props, lastResult };
+  }
+
+  /** What the node runs, for a failure record; the previous outputs when the node cannot be read. */
+  private async readQuietly(want: ResolvedRelease, olds: Props | undefined): Promise<Props> {
+    const keep = (k: string) => (olds && olds[k] !== undefined ? olds[k] : "");
+    const fallback: Props = { rootDir: keep("rootDir"), installedVersions: olds?.installedVersions ?? [], currentVersion: keep("currentVersion"), permanentVersion: keep("permanentVersion"), previousVersion: keep("previousVersion"), hostFacts: olds?.hostFacts ?? {}, packageSha256: keep("packageSha256"), hostKeyFingerprint: keep("hostKeyFingerprint"), lastAction: keep("lastAction") };
+    try {
+      const session = await this.connect(want);
+      try {
+        return { ...fallback, ...(await readNodeState(cliFor(session, want))), hostKeyFingerprint: session.hostKeyFingerprint };
+      } finally {
+        await session.close();
+      }
+    } catch {
+      return fallback;
+    }
+  }
+
+  private async applyOnce(inputs: Props, want: ResolvedRelease): Promise<{ props: Props; outcome: ApplyOutcome }> {
     const log = logger(want.target.host);
     const pkg = await localPackage(inputs, want);
     const session = await this.connect(want);
@@ -139,10 +198,7 @@ export class EmqxReleaseProvider {
         want,
         pkg,
       );
-      const outs: Props = { ...inputs };
-      delete outs.__package;
-      return {
-        ...outs,
+      const props: Props = {
         rootDir: outcome.rootDir,
         installedVersions: outcome.installedVersions,
         currentVersion: outcome.currentVersion,
@@ -153,6 +209,7 @@ export class EmqxReleaseProvider {
         hostKeyFingerprint: session.hostKeyFingerprint,
         lastAction: outcome.action,
       };
+      return { props, outcome };
     } finally {
       await session.close();
     }

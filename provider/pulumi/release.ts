@@ -61,6 +61,39 @@ export interface EmqxReleaseArgs {
   commandTimeoutMs?: pulumi.Input<number>;
   /** Timeout of `emqx upgrade`/`downgrade`/`install`; above EMQX's own 300 s RPC timeout. @default 600000 */
   upgradeTimeoutMs?: pulumi.Input<number>;
+  /** Checked on the node right after each create/update (also when it adopts a node already at the
+   * target): the node reports `version`, `command` succeeds, and with `requireClusterRunning` no
+   * member of its cluster is stopped. Polled until `deadlineSeconds`; not passing fails the
+   * operation (the node keeps the new release: the next `up` checks again). @default none */
+  healthGate?: pulumi.Input<HealthGateArgs>;
+  /** @internal EmqxFleet: record a failure in `lastResult` instead of failing the resource, so the
+   * fleet's gate judges it against maxFailures. */
+  __recordFailure?: boolean;
+}
+
+/** The health gate of one node. */
+export interface HealthGateArgs {
+  /** How long the gate may take to pass. @default 120 */
+  deadlineSeconds?: pulumi.Input<number>;
+  /** A command run on the node (as `runAs`), an argv list, no shell; exit 0 passes.
+   * @example ["curl", "-fsS", "http://127.0.0.1:18083/status"] @default none */
+  command?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Every member of the node's cluster must be running (`emqx ctl cluster status`). @default false */
+  requireClusterRunning?: pulumi.Input<boolean>;
+}
+
+/** What the last create/update did on the node (see `lastResult`). */
+export interface ReleaseResultOutput {
+  action: string;
+  fromVersion: string;
+  toVersion: string;
+  /** What the node runs afterwards. */
+  version: string;
+  durationMs: number;
+  finishedAt: string;
+  gate?: { passed: boolean; durationMs: number; attempts: number; detail: string };
+  /** Set when it failed (recorded inside an EmqxFleet); the next `up` retries the node. */
+  error?: string;
 }
 
 /** One release (one installed version, one `{version, status}` line of `emqx versions`). */
@@ -106,6 +139,8 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
   public readonly lastAction!: pulumi.Output<string>;
   /** The declared version (echoed input). */
   public readonly version!: pulumi.Output<string>;
+  /** What the last create/update did: action, from/to version, duration, health gate. */
+  public readonly lastResult!: pulumi.Output<ReleaseResultOutput>;
 
   constructor(name: string, args: EmqxReleaseArgs, opts?: pulumi.CustomResourceOptions) {
     const props: Record<string, unknown> = {
@@ -121,6 +156,7 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
       hostKeyFingerprint: undefined,
       hostFacts: undefined,
       lastAction: undefined,
+      lastResult: undefined,
     };
     if (args.packageSha256 === undefined) props.packageSha256 = undefined;
     super(PROVIDER, name, props, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] }, "emqx", "EmqxRelease");

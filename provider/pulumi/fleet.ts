@@ -1,0 +1,193 @@
+// EmqxFleet: one EmqxRelease per host, rolled out in batches from CI. A canary batch first, then
+// batches of `batchSize`, each closed by an EmqxRolloutGate that judges the results against
+// `maxFailures`, pauses, and halts the rollout by failing (every later batch depends on it, so the
+// engine leaves those hosts untouched; the next `up` retries the failed hosts and goes on).
+import * as pulumi from "@pulumi/pulumi";
+import { InvalidInputError } from "../errors";
+import { checkReleaseInputs } from "../plan/check-inputs";
+import { checkFleetHosts, duplicateEndpoints, groupRefusals } from "../plan/fleet-inputs";
+import { planRollout, RolloutOptions, RolloutPlan } from "../plan/rollout";
+import type { Refusal } from "../plan/upgrade-plan";
+import { ConnectionArgs, EmqxRelease, EmqxReleaseArgs, HealthGateArgs, ReleaseResultOutput } from "./release";
+import { EmqxRolloutGate } from "./rollout-gate";
+
+/** One node of the fleet. */
+export interface FleetHostArgs {
+  /** Unique in the fleet; the node's resource is named `<fleet>-<name>`. */
+  name: string;
+  /** How to reach the node; fields left out come from `connectionDefaults`. */
+  connection: pulumi.Input<Partial<ConnectionArgs> & { proxy?: pulumi.Input<ConnectionArgs> }>;
+  /** Nodes with the same cluster name are upgraded at most `rollout.maxParallelPerCluster` at a
+   * time. @default none (the node is its own cluster) */
+  cluster?: string;
+  /** This node's EMQX CLI, when it differs from the fleet's `emqxPath` (a zip install among
+   * deb/rpm ones). @default the fleet's emqxPath */
+  emqxPath?: pulumi.Input<string>;
+}
+
+/** The rollout knobs (see RolloutOptions), plus the canary's trial mode. */
+export interface FleetRolloutArgs extends RolloutOptions {
+  /**
+   * `false` makes the canary batch a trial: its nodes are upgraded with `--no-permanent` (a restart
+   * brings back the old release) and every later host is held where it is. Then either promote
+   * (set `promote: true`: the canary runs `emqx install`, the rest roll out) or revert (declare the
+   * previous version again: the canary restarts into its permanent release).
+   * @default true
+   */
+  promote?: boolean;
+}
+
+/** Inputs of EmqxFleet. */
+export interface EmqxFleetArgs {
+  hosts: FleetHostArgs[];
+  /** Connection fields shared by every host (user, privateKey, proxy, ...). @default none */
+  connectionDefaults?: pulumi.Input<Partial<ConnectionArgs> & { proxy?: pulumi.Input<ConnectionArgs> }>;
+  version: pulumi.Input<string>;
+  packagePath: pulumi.Input<string>;
+  /** @default from the package name */
+  edition?: pulumi.Input<"ce" | "ee">;
+  /** @default true */
+  permanent?: pulumi.Input<boolean>;
+  /** @default "emqx" */
+  emqxPath?: pulumi.Input<string>;
+  /** @default the SSH user */
+  runAs?: pulumi.Input<string>;
+  /** @default { canary: 1, batchSize: 1, maxParallelPerCluster: 1, pauseSeconds: 0, maxFailures: 0, promote: true } */
+  rollout?: FleetRolloutArgs;
+  /** Checked on each node right after its upgrade. @default { deadlineSeconds: 120 } (version only) */
+  healthGate?: HealthGateArgs;
+}
+
+/** Where a host falls in the rollout (the `plan` output). */
+export interface FleetPlanEntry {
+  batch: number;
+  cluster?: string;
+  /** Hosts of the same batch and cluster this one waits for. */
+  after: string[];
+  to: string;
+  /** True while the host is held by a canary trial (`rollout.promote: false`). */
+  held: boolean;
+}
+
+/** One host's result after `up` (the `results` output). */
+export interface FleetResultEntry extends ReleaseResultOutput {
+  batch: number;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !pulumi.Output.isInstance(v) && typeof (v as { then?: unknown }).then !== "function";
+}
+
+/** `connectionDefaults` under the host's own fields. */
+function mergeConnection(defaults: EmqxFleetArgs["connectionDefaults"], own: FleetHostArgs["connection"]): EmqxReleaseArgs["connection"] {
+  if (defaults === undefined) return own as EmqxReleaseArgs["connection"];
+  if (isPlainObject(defaults) && isPlainObject(own)) return { ...defaults, ...own } as EmqxReleaseArgs["connection"];
+  return pulumi.all([defaults, own]).apply(([d, o]) => ({ ...d, ...o })) as unknown as EmqxReleaseArgs["connection"];
+}
+
+// Inputs the fleet holds still on hosts after the canary during a trial (`promote: false`).
+const HELD_INPUTS = ["version", "packagePath", "permanent", "edition", "__packageDigest"];
+
+/** A fleet of EMQX 4.4 nodes upgraded in a canary-first, batched, health-gated rollout. */
+export class EmqxFleet extends pulumi.ComponentResource {
+  /** The node resources by host name. */
+  public readonly releases: Record<string, EmqxRelease>;
+  /** The gates, one after each batch. */
+  public readonly gates: EmqxRolloutGate[];
+  /** Per host: its batch, what it waits for, the target, whether it is held. Known in preview. */
+  public readonly plan: pulumi.Output<Record<string, FleetPlanEntry>>;
+  /** Per host after `up`: action, from/to, what it runs, duration, health gate, error. */
+  public readonly results: pulumi.Output<Record<string, FleetResultEntry>>;
+  /** Per host: `"4.4.0 -> 4.4.16"` or `"unchanged (4.4.16)"`, from what the node ran before the last `up`. */
+  public readonly summary: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: EmqxFleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("emqx:index:EmqxFleet", name, {}, opts);
+    const hostRefusals = checkFleetHosts(args.hosts);
+    if (hostRefusals.length > 0) throw new InvalidInputError({ property: `EmqxFleet ${name}: ${hostRefusals[0].property}`, reason: hostRefusals.map((r) => `${r.property} ${r.reason}`).join("; ") });
+    const planned = planRollout(args.hosts, args.rollout);
+    if (Array.isArray(planned)) throw new InvalidInputError({ property: `EmqxFleet ${name}: ${planned[0].property}`, reason: planned.map((r) => `${r.property} ${r.reason}`).join("; ") });
+    const plan: RolloutPlan = planned;
+    const promote = args.rollout?.promote ?? true;
+    const connections = new Map(args.hosts.map((h) => [h.name, mergeConnection(args.connectionDefaults, h.connection)] as const));
+
+    this.reportRefusals(name, args, connections);
+
+    this.releases = {};
+    this.gates = [];
+    const batchOf = new Map(plan.hosts.map((h) => [h.name, h] as const));
+    plan.batches.forEach((names, index) => {
+      const batch = index + 1;
+      const trial = !promote && batch === 1 && plan.rollout.canary > 0;
+      const held = !promote && !trial;
+      for (const hostName of names) {
+        const p = batchOf.get(hostName)!;
+        const dependsOn: pulumi.Resource[] = [...(index > 0 ? [this.gates[index - 1]] : []), ...p.after.map((a) => this.releases[a])];
+        this.releases[hostName] = new EmqxRelease(
+          `${name}-${hostName}`,
+          {
+            connection: connections.get(hostName)!,
+            version: args.version,
+            packagePath: args.packagePath,
+            edition: args.edition,
+            permanent: trial ? false : args.permanent,
+            emqxPath: args.hosts.find((h) => h.name === hostName)?.emqxPath ?? args.emqxPath,
+            runAs: args.runAs,
+            healthGate: args.healthGate ?? {},
+            __recordFailure: true,
+          },
+          { parent: this, dependsOn, ignoreChanges: held ? HELD_INPUTS : undefined },
+        );
+      }
+      const members = plan.hosts
+        .filter((h) => h.batch <= batch)
+        .map((h) => pulumi.all([this.releases[h.name].lastResult]).apply(([result]) => ({ name: h.name, batch: h.batch, result })));
+      this.gates.push(
+        new EmqxRolloutGate(
+          `${name}-gate-${batch}`,
+          {
+            fleet: name,
+            batch,
+            batchCount: plan.batches.length,
+            maxFailures: plan.rollout.maxFailures,
+            pauseSeconds: batch < plan.batches.length ? plan.rollout.pauseSeconds : 0,
+            members: pulumi.all(members),
+          },
+          { parent: this, dependsOn: names.map((n) => this.releases[n]) },
+        ),
+      );
+    });
+
+    this.plan = pulumi.output(args.version).apply((to) =>
+      Object.fromEntries(plan.hosts.map((h) => [h.name, { batch: h.batch, ...(h.cluster ? { cluster: h.cluster } : {}), after: h.after, to, held: !promote && !(h.batch === 1 && plan.rollout.canary > 0) }])),
+    );
+    const entries = plan.hosts.map((h) => this.releases[h.name].lastResult.apply((r) => [h.name, { ...r, batch: h.batch }] as const));
+    this.results = pulumi.all(entries).apply((list) => Object.fromEntries(list));
+    this.summary = this.results.apply((results) =>
+      Object.fromEntries(
+        Object.entries(results).map(([host, r]) => [host, r.error ? `failed: ${r.error.split("\n")[0]}` : r.fromVersion === r.version ? `unchanged (${r.version})` : `${r.fromVersion} -> ${r.version}`]),
+      ),
+    );
+    this.registerOutputs({ plan: this.plan, results: this.results, summary: this.summary });
+  }
+
+  /** Applies the pure input rules to every host at program time and logs every refusal at once:
+   * the engine would stop at the first failing resource and hide the others. */
+  private reportRefusals(name: string, args: EmqxFleetArgs, connections: Map<string, EmqxReleaseArgs["connection"]>): void {
+    const shared = pulumi.all([args.version, args.packagePath, args.edition, args.permanent, args.emqxPath, args.runAs, args.healthGate]);
+    const perHost = args.hosts.map((h) =>
+      pulumi.all([shared, connections.get(h.name)!, h.emqxPath]).apply(([[version, packagePath, edition, permanent, emqxPath, runAs, healthGate], connection, ownEmqxPath]) => ({
+        name: h.name,
+        connection: connection as Record<string, unknown>,
+        refusals: checkReleaseInputs({ connection, version, packagePath, edition, permanent, emqxPath: ownEmqxPath ?? emqxPath, runAs, healthGate }) as Refusal[],
+      })),
+    );
+    pulumi.all(perHost).apply((list) => {
+      const lines = groupRefusals(list);
+      lines.push(...duplicateEndpoints(list.map((h) => ({ name: h.name, host: h.connection?.host, port: h.connection?.port }))).map((r) => `${r.property}: ${r.reason}`));
+      if (lines.length === 0) return;
+      for (const line of lines) pulumi.log.error(`EmqxFleet ${name}: ${line}`, this);
+      pulumi.log.error(`EmqxFleet ${name}: ${lines.length} refusal(s) above; no host was contacted. Fix the inputs and run \`pulumi preview\` again.`, this);
+    });
+  }
+}

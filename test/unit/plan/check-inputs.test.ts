@@ -15,6 +15,13 @@ const ROWS: [string, Record<string, unknown>, string, string][] = [
   ["fails for a fractional port", withConn({ port: 22.5 }), "connection.port", "whole number"],
   ["fails for a user with $(id)", withConn({ user: "$(id)" }), "connection.user", "user name"],
   ["fails for a user starting with a hyphen", withConn({ user: "-oProxyCommand=x" }), "connection.user", "user name"],
+  ["valid health gate", { ...base(), healthGate: { deadlineSeconds: 30, command: ["curl", "-fsS", "http://127.0.0.1:18083/status"], requireClusterRunning: true } }, "", ""],
+  ["fails for a health gate command given as one shell string", { ...base(), healthGate: { command: "curl -f http://x" } }, "healthGate.command", "argv list"],
+  ["fails for an empty health gate command", { ...base(), healthGate: { command: [] } }, "healthGate.command", "argv list"],
+  ["fails for a health gate command with NUL", { ...base(), healthGate: { command: ["sh", "a\u0000b"] } }, "healthGate.command", "without NUL"],
+  ["fails for a health gate deadline of 0", { ...base(), healthGate: { deadlineSeconds: 0 } }, "healthGate.deadlineSeconds", "from 1 to 3600"],
+  ["fails for a non-boolean requireClusterRunning", { ...base(), healthGate: { requireClusterRunning: "yes" } }, "healthGate.requireClusterRunning", "true or false"],
+  ["fails for a health gate that is not an object", { ...base(), healthGate: ["curl"] }, "healthGate", "must be an object"],
   ["fails for a key path instead of key text", withConn({ privateKey: "~/.ssh/id_ed25519" }), "connection", "not a PEM or OpenSSH private key"],
   ["fails for a relative agent socket", withConn({ agentSocketPath: "agent.sock" }), "connection.agentSocketPath", "absolute path"],
   ["fails for a malformed hostKey", withConn({ hostKey: "not-a-key" }), "connection.hostKey", "OpenSSH public key line"],
@@ -59,6 +66,7 @@ describe("checkReleaseInputs", () => {
 // Row: [case, old version, new inputs overrides, expected property, fragment]
 const CHANGE_ROWS: [string, Record<string, unknown>, Record<string, unknown>, string, string][] = [
   ["fails for a downgrade without allowDowngrade", { version: "4.4.16", packagePath: PKG }, { version: "4.4.10", packagePath: "emqx-4.4.10-otp24.1.5-3-debian12-amd64.zip" }, "version", "allowDowngrade"],
+  ["allows a lower version after a trial (permanent: false): it may be the revert", { version: "4.4.16", packagePath: PKG, permanent: false }, { version: "4.4.10", packagePath: "emqx-4.4.10-otp24.1.5-3-debian12-amd64.zip" }, "", ""],
   ["allows a downgrade with allowDowngrade", { version: "4.4.16", packagePath: PKG }, { version: "4.4.10", packagePath: "emqx-4.4.10-otp24.1.5-3-debian12-amd64.zip", allowDowngrade: true }, "", ""],
   ["fails for CE to EE", { version: "4.4.15", packagePath: "emqx-4.4.15-otp24.3.4.2-1-debian12-amd64.zip" }, { packagePath: "emqx-ee-4.4.16-otp24.3.4.2-1-debian12-amd64.zip" }, "packagePath", "EMQX and EMQX Enterprise"],
   ["allows a patch upgrade", { version: "4.4.15", packagePath: "emqx-4.4.15-otp24.3.4.2-1-debian12-amd64.zip" }, {}, "", ""],

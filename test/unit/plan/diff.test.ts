@@ -16,6 +16,9 @@ const ROWS: [string, Record<string, unknown>, Record<string, unknown>, string | 
   ["host unknown in preview: replace", {}, { connection: { host: UNKNOWN_VALUE } }, "aa", { changes: true, replaces: ["connection"] }],
   ["node drifted to another version (refresh saw a manual downgrade)", { currentVersion: "4.4.0", permanentVersion: "4.4.0" }, {}, "aa", { changes: true, replaces: [] }],
   ["non-permanent release lost in a restart", { currentVersion: "4.4.0", permanentVersion: "4.4.0" }, { permanent: false }, "aa", { changes: true, replaces: [] }],
+  ["last result failed (a fleet member): retried", { lastResult: { action: "none", error: "exit 2" } }, {}, "aa", { changes: true, replaces: [] }],
+  ["last health gate failed: checked again", { lastResult: { action: "upgrade", gate: { passed: false, detail: "x" } } }, {}, "aa", { changes: true, replaces: [] }],
+  ["last result fine: nothing to do", { lastResult: { action: "upgrade", gate: { passed: true, detail: "x" } } }, {}, "aa", { changes: false, replaces: [] }],
   ["running but not permanent while permanent wanted", { permanentVersion: "4.4.0" }, {}, "aa", { changes: true, replaces: [] }],
 ];
 

@@ -1,4 +1,4 @@
-// EmqxFleet through the real pulumi CLI: four emulated EMQX 4.4.0 nodes behind real sshd, one stack,
+// examples/fleet through the real pulumi CLI: four emulated EMQX 4.4.0 nodes behind real sshd, one stack,
 // the tests in order. Canary 1 then batches of 2 (n2 and n3 in one cluster, one at a time): the
 // plan in preview, the rollout order, a failed upgrade that halts the rollout at the gate with the
 // last batch untouched, the rerun that finishes only what is left, and a health gate that holds the
@@ -47,7 +47,7 @@ async function run(ops: Array<OpName | OpSpec>, version: string, extra: { rollou
 
 beforeAll(async () => {
   ensureEngine();
-  programModule = compiledPath("test/e2e/fixtures/fleet-program.ts");
+  programModule = compiledPath("examples/fleet/index.ts");
   dirs = newStackDir("fleet");
   markerDir = fs.mkdtempSync(path.join(dirs.root, "marker-"));
   for (let i = 0; i < NAMES.length; i++) hosts.push(await startTestHost({ version: "4.4.0" }, `127.0.0.${31 + i}`));

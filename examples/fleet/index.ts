@@ -1,0 +1,45 @@
+// A fleet of EMQX 4.4 nodes upgraded from CI: a canary first, then batches, each node health-gated
+// right after its upgrade, the rollout halted when more than `maxFailures` hosts fail, resumed by
+// the next `pulumi up`.
+//   pulumi config set --path 'hosts[0]' '{"name":"emqx-1","host":"10.0.0.7","hostKey":"ssh-ed25519 AAAA...","cluster":"prod-a"}'
+//   pulumi config set --secret privateKey "$(cat ~/.ssh/id_ed25519)"
+//   pulumi config set version 4.4.16
+//   pulumi config set packagePath ./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip
+//   pulumi config set --path rollout '{"canary":1,"batchSize":"25%","maxFailures":0}'    # optional
+//   pulumi config set --path healthGate '{"deadlineSeconds":120,"requireClusterRunning":true}'  # optional
+//   pulumi preview --diff   # the plan: each node's version change and its batch (output `plan`)
+//   pulumi up
+// Trial first (rollback lever): rollout.promote=false upgrades only the canary with --no-permanent;
+// then promote (promote=true) or revert (set version back: the canary restarts into the old release).
+import * as pulumi from "@pulumi/pulumi";
+import { EmqxFleet, FleetRolloutArgs, HealthGateArgs } from "pulumi-emqx-release";
+
+interface HostConfig {
+  name: string;
+  host: string;
+  port?: number;
+  hostKey?: string;
+  cluster?: string;
+  /** Only when this node's CLI is elsewhere than the fleet's `emqxPath`. */
+  emqxPath?: string;
+}
+
+const config = new pulumi.Config();
+const hosts = config.requireObject<HostConfig[]>("hosts");
+
+const fleet = new EmqxFleet(config.get("fleetName") ?? "emqx", {
+  hosts: hosts.map((h) => ({ name: h.name, cluster: h.cluster, emqxPath: h.emqxPath, connection: { host: h.host, port: h.port, hostKey: h.hostKey } })),
+  connectionDefaults: { user: config.get("user") ?? "root", privateKey: config.requireSecret("privateKey") },
+  version: config.require("version"),
+  packagePath: config.require("packagePath"),
+  emqxPath: config.get("emqxPath"),
+  rollout: config.getObject<FleetRolloutArgs>("rollout"),
+  healthGate: config.getObject<HealthGateArgs>("healthGate"),
+});
+
+/** Per host: batch, cluster, what it waits for, target (known in preview). */
+export const plan = fleet.plan;
+/** Per host after `up`: action, from/to, duration, health gate, error. */
+export const results = fleet.results;
+/** Per host: "4.4.15 -> 4.4.16", "unchanged (4.4.16)" or "failed: ...". */
+export const summary = fleet.summary;

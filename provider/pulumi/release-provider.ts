@@ -2,7 +2,7 @@
 // serializes it by value into state and runs it in its own process. Each method delegates to
 // plan/ (rules), emqx/ (CLI on the node) and ssh/ (transport).
 import * as os from "os";
-import { HostStateError, InvalidInputError, UnsupportedUpgradeError, messageOf } from "../errors";
+import { HostStateError, InvalidInputError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
 import { acquireHostLock } from "../emqx/host-lock";
@@ -137,7 +137,8 @@ export class EmqxReleaseProvider {
       if (inputs.__recordFailure !== true) throw e;
       const message = messageOf(e);
       logger(want.target.host)(`failed, recorded for the fleet's gate: ${message}`);
-      const now = await this.readQuietly(want, olds);
+      // An unreachable node is not dialled again (that would double the retries); others are read.
+      const now = await this.readQuietly(want, olds, !SshConnectError.isInstance(e));
       return {
         ...outs,
         ...now,
@@ -164,9 +165,10 @@ export class EmqxReleaseProvider {
   }
 
   /** What the node runs, for a failure record; the previous outputs when the node cannot be read. */
-  private async readQuietly(want: ResolvedRelease, olds: Props | undefined): Promise<Props> {
+  private async readQuietly(want: ResolvedRelease, olds: Props | undefined, reachable: boolean): Promise<Props> {
     const keep = (k: string) => (olds && olds[k] !== undefined ? olds[k] : "");
     const fallback: Props = { rootDir: keep("rootDir"), installedVersions: olds?.installedVersions ?? [], currentVersion: keep("currentVersion"), permanentVersion: keep("permanentVersion"), previousVersion: keep("previousVersion"), hostFacts: olds?.hostFacts ?? {}, packageSha256: keep("packageSha256"), hostKeyFingerprint: keep("hostKeyFingerprint"), lastAction: keep("lastAction") };
+    if (!reachable) return fallback;
     try {
       const session = await this.connect(want);
       try {

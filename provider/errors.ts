@@ -18,6 +18,12 @@ export class EmqxProviderError extends Error {
   constructor(message: string, options?: { cause?: unknown; name?: string }) {
     super(message);
     this.message = message;
+    // Serialized, a subclass may lose its link to Error.prototype (the serializer emits a class's
+    // prototype only when the class has members of its own): put it back, so String(e) and
+    // e.stack work where the engine logs the error.
+    const proto = Object.getPrototypeOf(this);
+    if (!(this instanceof Error) && proto && proto !== Object.prototype) Object.setPrototypeOf(proto, Error.prototype);
+    if (typeof this.stack !== "string") Error.captureStackTrace?.(this);
     this.__emqxProviderError = true;
     this.name = options?.name ?? "EmqxProviderError";
     if (options && options.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
@@ -111,7 +117,8 @@ export class UnsupportedUpgradeError extends EmqxProviderError {
   readonly reason: string;
   readonly property: string;
   constructor(f: { from: string; to: string; reason: string; property?: string; host?: string }) {
-    super(`${f.host ? `${f.host}: ` : ""}${f.reason}`, { name: "UnsupportedUpgradeError" });
+    // Prefixed with the host unless the reason already starts with it ("10.0.0.7 runs OTP 24 ...").
+    super(f.host && !f.reason.startsWith(f.host) ? `${f.host}: ${f.reason}` : f.reason, { name: "UnsupportedUpgradeError" });
     this.from = f.from;
     this.to = f.to;
     this.reason = f.reason;

@@ -32,6 +32,11 @@ export class EmqxCli {
     return this.runner.host;
   }
 
+  /** The `runAs` user commands run as, if any. */
+  get runsAs(): string | undefined {
+    return this.options.runAs;
+  }
+
   /** argv as run on the host: with `runAs`, prefixed by `sudo -n -u <user> --` (never prompts). */
   argv(args: string[]): string[] {
     return this.options.runAs ? ["sudo", "-n", "-u", this.options.runAs, "--", ...args] : args;

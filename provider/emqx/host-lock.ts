@@ -5,7 +5,7 @@
 // is cleared only when the environment variable EMQX_RELEASE_CLEAR_LOCK names that lock's id
 // (never a resource input), i.e. when an operator has looked and decided.
 import { randomBytes } from "crypto";
-import { HostLockedError } from "../errors";
+import { HostLockedError, HostStateError } from "../errors";
 import type { EmqxCli } from "./cli";
 
 /** Directory name of the lock inside the EMQX root. */
@@ -27,7 +27,9 @@ export interface LockOwner {
 
 const ACQUIRE_SCRIPT = [
   'd="$1"',
-  'if mkdir "$d" 2>/dev/null; then printf "%s\\n" "$2" > "$d/owner" && echo ACQUIRED; exit 0; fi',
+  'if err=$(mkdir "$d" 2>&1); then printf "%s\\n" "$2" > "$d/owner" && echo ACQUIRED; exit 0; fi',
+  // mkdir failed and nothing is there: not a held lock (root missing, no write permission).
+  'if [ ! -d "$d" ]; then echo FAILED; printf "%s\\n" "$err"; exit 0; fi',
   'echo HELD; cat "$d/owner" 2>/dev/null; exit 0',
 ].join("\n");
 
@@ -56,6 +58,9 @@ export async function acquireHostLock(cli: EmqxCli, root: string, f: { operation
   for (let attempt = 0; attempt < 2; attempt++) {
     const r = await cli.execOk(["sh", "-c", ACQUIRE_SCRIPT, "sh", dir, JSON.stringify(owner)], "taking the host lock failed");
     const [status, ...rest] = r.stdout.trim().split("\n");
+    if (status === "FAILED") {
+      throw new HostStateError({ host: cli.host, reason: `cannot create the host lock ${dir}: ${rest.join(" ").trim() || "mkdir failed"}; check that ${root} exists and that the SSH user${cli.runsAs ? ` (${cli.runsAs})` : ""} can write to it; nothing was changed` });
+    }
     if (status === "ACQUIRED") {
       return { owner, release: async () => void (await cli.exec(["sh", "-c", RELEASE_SCRIPT, "sh", dir, owner.id])) };
     }

@@ -16,15 +16,19 @@ export class ErlangTermSyntaxError extends Error {
   readonly excerpt: string;
   readonly reason: string;
   constructor(f: { offset: number; excerpt: string; reason: string; line: number; column: number }) {
-    super(`invalid Erlang term at line ${f.line}, column ${f.column}: ${f.reason}; near: ${f.excerpt}`);
+    const message = `invalid Erlang term at line ${f.line}, column ${f.column}: ${f.reason}; near: ${f.excerpt}`;
+    super(message);
+    // Set by hand: once Pulumi serializes the provider, super() no longer sets it (see errors.ts).
+    this.message = message;
     this.name = "ErlangTermSyntaxError";
     this.offset = f.offset;
     this.excerpt = f.excerpt;
     this.reason = f.reason;
   }
-  /** Checked by name, not `instanceof` (a second copy of this module may be loaded). */
+  /** Duck-typed, not `instanceof`: a second copy of this module, or serialized code in a realm of
+   * its own, fails `instanceof`. */
   static isInstance(e: unknown): e is ErlangTermSyntaxError {
-    return e instanceof Error && e.name === "ErlangTermSyntaxError" && typeof (e as { offset?: unknown }).offset === "number";
+    return typeof e === "object" && e !== null && (e as { name?: unknown }).name === "ErlangTermSyntaxError" && typeof (e as { offset?: unknown }).offset === "number";
   }
 }
 

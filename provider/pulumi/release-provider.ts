@@ -2,7 +2,7 @@
 // serializes it by value into state and runs it in its own process. Each method delegates to
 // plan/ (rules), emqx/ (CLI on the node) and ssh/ (transport).
 import * as os from "os";
-import { HostStateError, InvalidInputError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
+import { HostLockedError, HostStateError, InvalidInputError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
 import { acquireHostLock } from "../emqx/host-lock";
@@ -49,7 +49,8 @@ export class EmqxReleaseProvider {
     const declaredChanged = news.version !== olds.version || (pkg !== undefined && pkg.sha256 !== olds.packageSha256);
     // Only a changed declaration is judged: refresh calls diff with the old declaration, which
     // must never throw (pulumi ref §1.3).
-    if (d.changes && d.replaces.length === 0 && declaredChanged && pkg && olds.hostFacts && typeof olds.currentVersion === "string" && typeof news.version === "string") {
+    // A failure recorded before the node was ever read leaves currentVersion "": nothing to judge.
+    if (d.changes && d.replaces.length === 0 && declaredChanged && pkg && olds.hostFacts && typeof olds.currentVersion === "string" && olds.currentVersion !== "" && typeof news.version === "string") {
       refuseFromState(olds, news, pkg);
     }
     return d;
@@ -137,8 +138,9 @@ export class EmqxReleaseProvider {
       if (inputs.__recordFailure !== true) throw e;
       const message = messageOf(e);
       logger(want.target.host)(`failed, recorded for the fleet's gate: ${message}`);
-      // An unreachable node is not dialled again (that would double the retries); others are read.
-      const now = await this.readQuietly(want, olds, !SshConnectError.isInstance(e));
+      // Not read again: an unreachable node (that would double the retries), and a node another
+      // operation holds (`emqx versions` would wait behind its upgrade). Others are read.
+      const now = await this.readQuietly(want, olds, !SshConnectError.isInstance(e) && !HostLockedError.isInstance(e));
       return {
         ...outs,
         ...now,

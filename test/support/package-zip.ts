@@ -150,7 +150,7 @@ export function packageEntries(spec: PackageSpec): ZipEntrySpec[] {
   const libs = apps.map(([a, v]) => `{${a},"${v}","lib/${a}-${v}"}`).join(",\n                ");
   file("releases/RELEASES", `%% coding: utf-8\n[{release,"emqx","${V}","${r.erts}",\n               [${libs}],\n               permanent}].\n`);
   file("releases/start_erl.data", `${r.erts} ${V}`);
-  file("releases/emqx_vars", emqxVarsTemplate(r));
+  file("releases/emqx_vars", emqxVarsText(r));
   dir("etc");
   file("etc/emqx.conf", "node.name = emqx@127.0.0.1\n");
   dir("data");
@@ -181,16 +181,20 @@ function dummy(what: string, version: string): Buffer {
   return Buffer.concat([Buffer.from([0x83, 0x68, 0x03]), Buffer.from(`dummy ${what} of ${version}`)]);
 }
 
-/** The rendered `releases/emqx_vars` of a fresh package (ref §2.7: appended to, never replaced). */
-function emqxVarsTemplate(r: ResolvedPackageSpec): string {
+/** The rendered `releases/emqx_vars` of a fresh install or package of `version` (ref §2.7:
+ * appended to, never replaced). CE says "EMQ X Broker" up to 4.4.18 and "EMQX Broker" from 4.4.19
+ * (ref §1.3); a zip install leaves RUNNER_USER empty, deb/rpm installs set it to "emqx". */
+export function emqxVarsText(f: { version: string; erts: string; edition: "ce" | "ee"; runnerUser?: string }): string {
+  const patch = Number(/^4\.4\.(\d+)/.exec(f.version)?.[1] ?? 0);
+  const description = f.edition === "ee" ? "EMQX Enterprise" : patch >= 19 ? "EMQX Broker" : "EMQ X Broker";
   return [
     "######################################################################",
     "## NOTE: Do NOT replace this file during release upgrade.",
     "##       Update the vars to the end of this file instead.",
     "######################################################################",
     "## constants from relx template",
-    `REL_VSN="${r.version}"`,
-    `ERTS_VSN="${r.erts}"`,
+    `REL_VSN="${f.version}"`,
+    `ERTS_VSN="${f.erts}"`,
     'ERL_OPTS=""',
     'RUNNER_BIN_DIR="$RUNNER_ROOT_DIR/bin"',
     'RUNNER_LIB_DIR="$RUNNER_ROOT_DIR/lib"',
@@ -199,9 +203,9 @@ function emqxVarsTemplate(r: ResolvedPackageSpec): string {
     'RUNNER_ETC_DIR="$RUNNER_ROOT_DIR/etc"',
     'RUNNER_DATA_DIR="$RUNNER_ROOT_DIR/data"',
     'RUNNER_LOG_DIR="$RUNNER_ROOT_DIR/log"',
-    'RUNNER_USER=""',
-    `EMQX_DESCRIPTION='${r.edition === "ee" ? "EMQX Enterprise" : "EMQX Broker"}'`,
-    `IS_ENTERPRISE="${r.edition === "ee" ? "yes" : "no"}"`,
+    `RUNNER_USER="${f.runnerUser ?? ""}"`,
+    `EMQX_DESCRIPTION='${description}'`,
+    `IS_ENTERPRISE="${f.edition === "ee" ? "yes" : "no"}"`,
     "## overwritten vars here",
     "",
   ].join("\n");

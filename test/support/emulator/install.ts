@@ -4,7 +4,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { packageEntries, relFileText, resolvePackageSpec } from "../package-zip";
+import { emqxVarsText, packageEntries, relFileText, resolvePackageSpec } from "../package-zip";
 import { BIN_SCRIPTS, launcherScript } from "./launcher";
 
 /** What install to create. */
@@ -101,34 +101,6 @@ function releasesText(releases: ReleaseRecord[]): string {
   return `%% coding: utf-8\n[${releases.map(one).join(",\n ")}].\n`;
 }
 
-// The rendered releases/emqx_vars of a fresh install of `version`.
-function emqxVarsText(version: string, erts: string, edition: "ce" | "ee", runnerUser: string): string {
-  const patch = Number(/^4\.4\.(\d+)/.exec(version)?.[1] ?? 0);
-  const description = edition === "ee" ? "EMQX Enterprise" : patch >= 19 ? "EMQX Broker" : "EMQ X Broker";
-  return [
-    "######################################################################",
-    "## NOTE: Do NOT replace this file during release upgrade.",
-    "##       Update the vars to the end of this file instead.",
-    "######################################################################",
-    "## constants from relx template",
-    `REL_VSN="${version}"`,
-    `ERTS_VSN="${erts}"`,
-    'ERL_OPTS=""',
-    'RUNNER_BIN_DIR="$RUNNER_ROOT_DIR/bin"',
-    'RUNNER_LIB_DIR="$RUNNER_ROOT_DIR/lib"',
-    'IS_ELIXIR="no"',
-    "## Allow users to use environment variables",
-    'RUNNER_ETC_DIR="$RUNNER_ROOT_DIR/etc"',
-    'RUNNER_DATA_DIR="$RUNNER_ROOT_DIR/data"',
-    'RUNNER_LOG_DIR="$RUNNER_ROOT_DIR/log"',
-    `RUNNER_USER="${runnerUser}"`,
-    `EMQX_DESCRIPTION='${description}'`,
-    `IS_ENTERPRISE="${edition === "ee" ? "yes" : "no"}"`,
-    "## overwritten vars here",
-    "",
-  ].join("\n");
-}
-
 // uid/gid of a local user from /etc/passwd, undefined when it does not exist.
 function passwdIds(user: string): { uid: number; gid: number } | undefined {
   const line = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.split(":")[0] === user);
@@ -160,7 +132,7 @@ export function createEmulatedInstall(spec: EmulatedInstallSpec): void {
   }
   fs.writeFileSync(path.join(root, "releases", "RELEASES"), releasesText(releases));
   fs.writeFileSync(path.join(root, "releases", "start_erl.data"), `${main.erts} ${spec.version}`);
-  fs.writeFileSync(path.join(root, "releases", "emqx_vars"), emqxVarsText(spec.version, main.erts, edition, spec.runnerUser ?? ""));
+  fs.writeFileSync(path.join(root, "releases", "emqx_vars"), emqxVarsText({ version: spec.version, erts: main.erts, edition, runnerUser: spec.runnerUser }));
   const configs = path.join(root, "data", "configs");
   fs.mkdirSync(configs, { recursive: true });
   fs.writeFileSync(path.join(configs, "vm.2024.01.01.00.00.00.args"),

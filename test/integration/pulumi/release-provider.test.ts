@@ -3,9 +3,9 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { EmqxReleaseProvider } from "../../provider";
-import { setFaults } from "../support/emulator/install";
-import { packageShelf, startTestHost, TestHost } from "../support/test-host";
+import { EmqxReleaseProvider } from "../../../provider";
+import { setFaults } from "../../support/emulator/install";
+import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
 
 jest.setTimeout(120_000);
 const provider = new EmqxReleaseProvider();

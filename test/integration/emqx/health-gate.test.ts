@@ -1,12 +1,12 @@
 // runHealthGate over real OpenSSH sshd against the EMQX 4.4 CLI emulator: the version the node
 // reports, the user's command (argv, quoted by the SSH transport) and `emqx ctl cluster status`.
 import * as path from "path";
-import { EmqxCli } from "../../provider/emqx/cli";
-import { HealthGateResult, HealthGateSpec, runHealthGate } from "../../provider/emqx/health-gate";
-import { connectSsh } from "../../provider/ssh/connect";
-import { SshSession } from "../../provider/ssh/session";
-import { EmulatorFaults, setFaults } from "../support/emulator/install";
-import { startTestHost, TestHost } from "../support/test-host";
+import { EmqxCli } from "../../../provider/emqx/cli";
+import { HealthGateResult, HealthGateSpec, runHealthGate } from "../../../provider/emqx/health-gate";
+import { connectSsh } from "../../../provider/ssh/connect";
+import { SshSession } from "../../../provider/ssh/session";
+import { EmulatorFaults, setFaults } from "../../support/emulator/install";
+import { startTestHost, TestHost } from "../../support/test-host";
 
 jest.setTimeout(120_000);
 

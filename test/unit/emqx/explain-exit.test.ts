@@ -1,0 +1,30 @@
+// explainEmqxExit: what each `emqx` exit code means (ref §2.2) and the next step it names.
+import { explainEmqxExit } from "../../../provider/emqx/explain-exit";
+
+// Row: [command, exit code, stdout, fragments the explanation must contain]
+const ROWS: [string, number | null, string, string[]][] = [
+  ["upgrade", 1, "Node is not running!\n", ["not running or not reachable from its CLI (exit 1)", "emqx start"]],
+  ["uninstall", 2, "Uninstall failed: permanent\n", ["refused to uninstall 4.4.16 (exit 2)", "running or permanent"]],
+  ["install", 2, "Unable to revert: {no_such_release,\"4.4.16\"}\n", ["does not know release 4.4.16", "was not unpacked"]],
+  ["upgrade", 2, "Unpack failed: release_package_not_found\n", ["could not unpack 4.4.16", "emqx-*4.4.16*.zip", "nothing was installed"]],
+  ["upgrade", 3, "ERROR: unable to install '4.4.16' - old processes still running code from module emqx_app\n", ["two versions ago", "restart the node"]],
+  ["uninstall", 3, "ERROR: release_handler:remove_release failed: eacces\n", ["could not remove release 4.4.16", "file permissions"]],
+  ["upgrade", 3, "ERROR: release_handler:check_install_release failed: {no_matching_relup,\"4.4.16\",\"4.4.0\"}.\n", ["refused to install 4.4.16 (exit 3)", "the node was not changed"]],
+  ["upgrade", 4, "ERROR: release_handler:install_release failed: bad\n", ["failed inside the node (exit 4)", "do not retry"]],
+  ["upgrade", 127, 'Unpacked successfully: "4.4.16".\nInstalled Release: 4.4.16.\nMade release permanent: "4.4.16"\n', ["half-done permafy", "REL_VSN=\"4.4.16\"", "re-running the upgrade cannot repair it"]],
+  ["upgrade", 127, "escript: exception error: relup_not_allowed\n", ["only hot-upgrades between patch versions"]],
+  ["upgrade", 127, "Cannot upgrade/downgrade to 4.3.5 from 4.4.16\nWe only support relup between patch versions\n", ["upgrade script crashed (exit 127)", "file permissions"]],
+  ["downgrade", 9, "", ["`emqx downgrade` failed with exit code 9"]],
+  ["upgrade", null, "", ["`emqx upgrade` failed with exit code null"]],
+];
+test.each(ROWS)("emqx %s exiting %s explains itself", (command, exitCode, stdout, fragments) => {
+  const text = explainEmqxExit(command, "4.4.16", exitCode, stdout, false);
+  for (const f of fragments) expect(text).toContain(f);
+});
+
+test("a timeout wins over the exit code and says to look before retrying", () => {
+  const text = explainEmqxExit("upgrade", "4.4.16", 4, "ERROR: release_handler:install_release failed: bad\n", true);
+  expect(text).toMatch(/^`emqx upgrade 4\.4\.16` did not finish within the timeout/);
+  expect(text).toContain("check `emqx versions`");
+  expect(text).not.toContain("exit 4");
+});

@@ -1,0 +1,106 @@
+// The host probe: one shell script that reads every host fact, and the parser of its sections.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EmqxOutputParseError } from "../../../provider/errors";
+import { parseProbe, PROBE_SCRIPT } from "../../../provider/emqx/host-probe";
+import { osIdFromOsRelease } from "../../../provider/plan/host-facts";
+import { relupFileText } from "../../support/package-zip";
+
+const ARGV = ["sh", "-c", "<probe>", "sh", "/opt/emqx", "4.4.10"];
+
+/** Probe output as the script prints it, with sections overridable (undefined drops a section). */
+function probeOutput(over: Record<string, string | undefined> = {}): string {
+  const sections: Record<string, string | undefined> = {
+    "os-release": 'PRETTY_NAME="Ubuntu 20.04.6 LTS"\nID=ubuntu\nVERSION_ID="20.04"\n',
+    uname: "x86_64\n",
+    start_erl: "12.1.5 4.4.10\n",
+    emqx_vars: 'REL_VSN="4.4.0"\nERTS_VSN="12.1.5"\nRUNNER_USER=""\nEMQX_DESCRIPTION=\'EMQ X Broker\'\n## overwritten vars here\nREL_VSN="4.4.10"\nERTS_VSN="12.1.5"\n',
+    releases: ".\n..\n4.4.0\n4.4.10\nRELEASES\nemqx_vars\nstart_erl.data\nemqx-4.4.10-otp24.1.5-3-ubuntu20.04-amd64.zip\n",
+    relup: relupFileText({ version: "4.4.10", relupFrom: ["4.4.9"], relupDownTo: ["4.4.9", "4.4.0"] }),
+    patches: "emqx_mod.beam\nREADME\n",
+    end: "",
+  };
+  Object.assign(sections, over);
+  return Object.entries(sections)
+    .filter(([, body]) => body !== undefined)
+    .map(([name, body]) => `@@${name}\n${body}`)
+    .join("");
+}
+
+test("reads every fact of the node from the probe's sections", () => {
+  expect(parseProbe(probeOutput(), ARGV)).toEqual({
+    facts: { osId: "ubuntu20.04", arch: "amd64", otpMajor: 24, edition: "ce", binScriptsVersion: "4.4.10", relupDownTo: ["4.4.9", "4.4.0"] },
+    releaseFiles: ["4.4.0", "4.4.10", "RELEASES", "emqx_vars", "start_erl.data", "emqx-4.4.10-otp24.1.5-3-ubuntu20.04-amd64.zip"],
+    relVsnHistory: ["4.4.0", "4.4.10"],
+    hotPatches: ["emqx_mod.beam"],
+    runnerUser: undefined,
+  });
+});
+
+// Row: [case, section overrides, the part of the result expected]
+const ROWS: [string, Record<string, string | undefined>, object][] = [
+  ["takes ERTS from emqx_vars when start_erl.data is missing", { start_erl: "\n", emqx_vars: 'ERTS_VSN="13.2.2"\nREL_VSN="4.4.18"\n' }, { facts: expect.objectContaining({ otpMajor: 25, binScriptsVersion: "4.4.18" }) }],
+  ["reads an Enterprise node run by a RUNNER_USER", { emqx_vars: 'REL_VSN="4.4.10"\nERTS_VSN="12.1.5"\nRUNNER_USER="emqx"\nEMQX_DESCRIPTION=\'EMQX Enterprise\'\n' }, { runnerUser: "emqx", facts: expect.objectContaining({ edition: "ee" }) }],
+  ["a release without relup can hot-downgrade to nothing", { relup: "" }, { facts: expect.objectContaining({ relupDownTo: [] }) }],
+  ["maps aarch64 and an EL os-release to EMQX's tokens", { uname: "aarch64\n", "os-release": 'ID="rocky"\nVERSION_ID="8.9"\n' }, { facts: expect.objectContaining({ arch: "arm64", osId: "el8" }) }],
+  ["an empty releases/ and no patches directory", { releases: "", patches: "" }, { releaseFiles: [], hotPatches: [] }],
+  ["CRLF line ends", { uname: "x86_64\r\n" }, { facts: expect.objectContaining({ arch: "amd64" }) }],
+];
+test.each(ROWS)("%s", (_name, over, expected) => {
+  expect(parseProbe(probeOutput(over), ARGV)).toMatchObject(expected);
+});
+
+// Row: [case, section overrides, error fragment]
+const FAILURES: [string, Record<string, string | undefined>, string][] = [
+  ["fails when the output stops before @@end (connection cut, script killed)", { end: undefined }, "incomplete (no @@end)"],
+  ["fails when /etc/os-release has no VERSION_ID", { "os-release": "ID=arch\n" }, "/etc/os-release has no ID/VERSION_ID"],
+  ["fails for an architecture EMQX does not build", { uname: "riscv64\n" }, 'unknown architecture "riscv64"'],
+  ["fails when no ERTS version is anywhere", { start_erl: "\n", emqx_vars: 'REL_VSN="4.4.10"\n' }, "cannot tell the OTP version"],
+  ["fails for an ERTS older than OTP 23", { start_erl: "10.7 4.4.10\n" }, 'from ERTS "10.7"'],
+  ["fails when the running release's relup does not parse", { relup: "{\"4.4.10\", [" }, "relup does not parse"],
+];
+test.each(FAILURES)("%s", (_name, over, fragment) => {
+  expect(() => parseProbe(probeOutput(over), ARGV)).toThrow(expect.objectContaining({ name: "EmqxOutputParseError", __emqxProviderError: true, message: expect.stringContaining(fragment) }));
+});
+
+test("parses megabytes of output quickly", () => {
+  const start = Date.now();
+  expect(() => parseProbe("@@" + "a".repeat(3_000_000) + "\n@@uname\n", ARGV)).toThrow(EmqxOutputParseError);
+  expect(parseProbe(probeOutput({ patches: "x.beam\n".repeat(200_000) }), ARGV).hotPatches).toHaveLength(200_000);
+  expect(Date.now() - start).toBeLessThan(3000);
+});
+
+describe("the script, run by sh", () => {
+  let root: string;
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "host-probe-"));
+    fs.mkdirSync(path.join(root, "releases", "4.4.10"), { recursive: true });
+    fs.mkdirSync(path.join(root, "data", "patches"), { recursive: true });
+    fs.writeFileSync(path.join(root, "releases", "start_erl.data"), "12.1.5 4.4.10");
+    fs.writeFileSync(path.join(root, "releases", "emqx_vars"), 'REL_VSN="4.4.0"\nERTS_VSN="12.1.5"\nRUNNER_USER=""\n## overwritten vars here\nREL_VSN="4.4.10"\n');
+    fs.writeFileSync(path.join(root, "releases", "4.4.10", "relup"), relupFileText({ version: "4.4.10", relupFrom: ["4.4.9"], relupDownTo: ["4.4.9"] }) as string);
+    fs.writeFileSync(path.join(root, "releases", ".emqx-release-upload-0123.part"), "");
+    fs.writeFileSync(path.join(root, "data", "patches", "emqx_mod.beam"), "");
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test("prints every section the parser reads", () => {
+    const r = spawnSync("sh", ["-c", PROBE_SCRIPT, "sh", root, "4.4.10"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const probe = parseProbe(r.stdout, ARGV);
+    const machine = os.arch() === "x64" ? "amd64" : os.arch();
+    expect(probe.facts).toEqual({ osId: osIdFromOsRelease(fs.readFileSync("/etc/os-release", "utf8")), arch: machine, otpMajor: 24, edition: "ce", binScriptsVersion: "4.4.10", relupDownTo: ["4.4.9"] });
+    // `ls -1a`: dot files count, so a leftover upload is seen by the glob check in create.
+    expect(probe.releaseFiles.sort()).toEqual([".emqx-release-upload-0123.part", "4.4.10", "emqx_vars", "start_erl.data"]);
+    expect(probe.hotPatches).toEqual(["emqx_mod.beam"]);
+  });
+
+  test("a root without releases/ still ends with @@end, so the parser names what is missing", () => {
+    const r = spawnSync("sh", ["-c", PROBE_SCRIPT, "sh", path.join(root, "missing"), "4.4.10"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\n@@end\n$/);
+    expect(() => parseProbe(r.stdout, ARGV)).toThrow(/cannot tell the OTP version from ERTS ""/);
+  });
+});

@@ -1,0 +1,36 @@
+// parseEmqxVars: releases/emqx_vars is appended to by every permafy, so the last assignment wins.
+import * as fs from "fs";
+import * as path from "path";
+import { parseEmqxVars } from "../../../provider/emqx/parse-emqx-vars";
+
+const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "../../fixtures/emqx", name), "utf8");
+
+test("the last assignment wins and the REL_VSN history is kept", () => {
+  const r = parseEmqxVars(fixture("4.4.16/emqx_vars-after-downgrade.txt"));
+  expect(r.vars.REL_VSN).toBe("4.4.0");
+  expect(r.vars.ERTS_VSN).toBe("12.1.5");
+  expect(r.relVsnHistory).toEqual(["4.4.16", "4.4.0"]);
+});
+
+test("reads quoted, single-quoted and bare values and skips other lines", () => {
+  expect(parseEmqxVars("RUNNER_USER=emqx\nEMQX_DESCRIPTION='EMQX Enterprise'\nif [ x ]; then\nREL_VSN=\"4.4.1\" # note\n").vars).toEqual({ RUNNER_USER: "emqx", EMQX_DESCRIPTION: "EMQX Enterprise", REL_VSN: "4.4.1" });
+});
+
+// Row: [case, text, expected vars]
+const ROWS: [string, string, Record<string, string>][] = [
+  ["CRLF line ends and indentation", "  REL_VSN=\"4.4.2\"\r\nERTS_VSN=\"12.1.5\"\r\n", { REL_VSN: "4.4.2", ERTS_VSN: "12.1.5" }],
+  ["an empty value", "RUNNER_USER=\"\"\n", { RUNNER_USER: "" }],
+  ["skips lower-case names, exports and command substitutions", "rel_vsn=\"1\"\nexport REL_VSN=\"4.4.3\"\nX=$(id -u)\n", {}],
+  ["skips an unterminated quote", "REL_VSN=\"4.4.5\nERTS_VSN=\"12.3.2.2\"\n", { ERTS_VSN: "12.3.2.2" }],
+];
+test.each(ROWS)("%s", (_name, text, expected) => {
+  expect(parseEmqxVars(text).vars).toEqual(expected);
+});
+
+test("reads megabytes of text quickly", () => {
+  const start = Date.now();
+  parseEmqxVars("A".repeat(64) + "=" + "\"".repeat(2_000_000));
+  parseEmqxVars("X=\"" + "a".repeat(3_000_000));
+  parseEmqxVars("X=a" + " ".repeat(2_000_000) + "b");
+  expect(Date.now() - start).toBeLessThan(2000);
+});

@@ -1,0 +1,94 @@
+// EmqxRelease in a program, with the engine replaced by pulumi.runtime.setMocks: the resource token,
+// the registered inputs (credentials as secrets, the program-side package digest, the serialized
+// provider) and the outputs.
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EmqxRelease } from "../../../provider/pulumi/release";
+
+/** The marker Pulumi puts on a serialized secret: `{ [SECRET_SIG]: SECRET_VALUE, value }`. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+const registered: pulumi.runtime.MockResourceArgs[] = [];
+let dir: string;
+let pkg: string;
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registered.push(args);
+        return { id: `${args.name}-id`, state: { ...args.inputs, currentVersion: "4.4.16", lastAction: "upgrade" } };
+      },
+      call: () => ({}),
+    },
+    "project",
+    "stack",
+    false,
+  );
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "release-"));
+  pkg = path.join(dir, "emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip");
+  fs.writeFileSync(pkg, "package bytes");
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Resolves an output's value (mocks resolve every output). */
+const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+
+/** Registers a resource and waits for the mocks to have seen it. */
+async function register(name: string, args: ConstructorParameters<typeof EmqxRelease>[1]) {
+  const r = new EmqxRelease(name, args);
+  await valueOf(r.urn);
+  return { resource: r, inputs: registered.find((x) => x.name === name)!.inputs as Record<string, unknown> };
+}
+
+/** Every path at which `needle` appears in `value`, and whether that place is inside a secret. */
+function placesOf(value: unknown, needle: string, at = "", inSecret = false): { at: string; secret: boolean }[] {
+  if (value === needle) return [{ at, secret: inSecret }];
+  if (!value || typeof value !== "object") return [];
+  const o = value as Record<string, unknown>;
+  const secret = inSecret || o[SECRET_SIG] === SECRET_VALUE;
+  return Object.entries(o).flatMap(([k, v]) => placesOf(v, needle, `${at}.${k}`, secret));
+}
+
+test("registers as pulumi-nodejs:dynamic/emqx:EmqxRelease with the provider serialized into its inputs", async () => {
+  const { inputs } = await register("token", { connection: { host: "10.0.0.7", password: "pw-token" }, version: "4.4.16", packagePath: pkg });
+  expect(registered.find((x) => x.name === "token")!.type).toBe("pulumi-nodejs:dynamic/emqx:EmqxRelease");
+  expect(inputs.__provider).toMatch(/^exports\.handler = /);
+  expect(inputs).toMatchObject({ version: "4.4.16", packagePath: pkg });
+});
+
+test("hashes the package in the program and passes the digest to check", async () => {
+  const { inputs } = await register("digest", { connection: { host: "10.0.0.7", password: "pw-digest" }, version: "4.4.16", packagePath: pulumi.output(pkg) });
+  expect(inputs.__packageDigest).toBe(createHash("sha256").update("package bytes").digest("hex"));
+});
+
+test("sends every credential, of the node and of the bastion, only as a secret", async () => {
+  const { inputs } = await register("secrets", {
+    connection: { host: "10.0.0.7", privateKey: "KEY-node", privateKeyPassword: "PASS-node", proxy: { host: "bastion", password: "PW-bastion" } },
+    version: "4.4.16",
+    packagePath: pkg,
+  });
+  for (const secret of ["KEY-node", "PASS-node", "PW-bastion"]) {
+    const places = placesOf(inputs, secret);
+    expect(places.length).toBeGreaterThan(0);
+    expect(places.filter((p) => !p.secret)).toEqual([]);
+  }
+  expect(placesOf(inputs, "10.0.0.7")).toHaveLength(1);
+});
+
+test("keeps a connection given as an output secret as a whole", async () => {
+  const { inputs } = await register("output-conn", { connection: pulumi.output({ host: "10.0.0.7", password: "PW-output" }), version: "4.4.16", packagePath: pkg });
+  expect(placesOf(inputs, "PW-output")).toEqual([{ at: ".connection.value.password", secret: true }]);
+});
+
+test("marks the connection output secret and exposes the provider's outputs", async () => {
+  const { resource } = await register("outputs", { connection: { host: "10.0.0.7", password: "pw-outputs" }, version: "4.4.16", packagePath: pkg });
+  expect(await pulumi.isSecret((resource as unknown as { connection: pulumi.Output<unknown> }).connection)).toBe(true);
+  expect(await valueOf(resource.currentVersion)).toBe("4.4.16");
+  expect(await valueOf(resource.lastAction)).toBe("upgrade");
+  expect(await valueOf(resource.version)).toBe("4.4.16");
+});

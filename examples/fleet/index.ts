@@ -41,5 +41,5 @@ const fleet = new EmqxFleet(config.get("fleetName") ?? "emqx", {
 export const plan = fleet.plan;
 /** Per host after `up`: action, from/to, duration, health gate, error. */
 export const results = fleet.results;
-/** Per host: "4.4.15 -> 4.4.16", "unchanged (4.4.16)" or "failed: ...". */
+/** Per host, its last change: "4.4.15 -> 4.4.16", "unchanged (4.4.16)" or "failed: ...". */
 export const summary = fleet.summary;

@@ -98,7 +98,8 @@ export class EmqxFleet extends pulumi.ComponentResource {
   public readonly plan: pulumi.Output<Record<string, FleetPlanEntry>>;
   /** Per host after `up`: action, from/to, what it runs, duration, health gate, error. */
   public readonly results: pulumi.Output<Record<string, FleetResultEntry>>;
-  /** Per host: `"4.4.0 -> 4.4.16"` or `"unchanged (4.4.16)"`, from what the node ran before the last `up`. */
+  /** Per host, its last change: `"4.4.0 -> 4.4.16"`, `"unchanged (4.4.16)"` when its last operation
+   * found it at the target, or `"failed: ..."`. A host no `up` touched since keeps its earlier entry. */
   public readonly summary: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: EmqxFleetArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -1,8 +1,9 @@
-// examples/fleet through the real pulumi CLI: four emulated EMQX 4.4.0 nodes behind real sshd, one stack,
-// the tests in order. Canary 1 then batches of 2 (n2 and n3 in one cluster, one at a time): the
-// plan in preview, the rollout order, a failed upgrade that halts the rollout at the gate with the
-// last batch untouched, the rerun that finishes only what is left, and a health gate that holds the
-// canary until the node is healthy.
+// examples/fleet through the real pulumi CLI: six emulated EMQX 4.4.0 nodes behind real sshd, as two
+// clusters (a: n1 n3 n5, b: n2 n4 n6), one stack, the tests in order. Canary 1, then batches of 3
+// with a pause between them, one node of a cluster at a time: the plan in preview, the rollout
+// order proven by the emulators' timestamps, an upgrade failing with exit 4 that halts the rollout
+// at the gate with the last batch untouched, the rerun that finishes only what is left, and a health
+// gate that holds the canary while a member of its cluster is stopped.
 import * as fs from "fs";
 import * as path from "path";
 import { ensureEngine } from "../support/engine";
@@ -12,13 +13,17 @@ import { packageShelf, startTestHost, type TestHost } from "../support/test-host
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 6 * 60 * 1000;
-const NAMES = ["n1", "n2", "n3", "n4"];
+const NAMES = ["n1", "n2", "n3", "n4", "n5", "n6"];
+const CLUSTER = (i: number) => (i % 2 === 0 ? "a" : "b");
+const PAUSE_SECONDS = 3;
+const ROLLOUT = { canary: 1, batchSize: 3, pauseSeconds: PAUSE_SECONDS };
+// batches: [n1] [n2 n3 n4] [n5 n6]; in batch 2, n4 waits for n2 (cluster b).
+const BATCHES = [["n1"], ["n2", "n3", "n4"], ["n5", "n6"]];
 
 let hosts: TestHost[] = [];
 let dirs: StackDirs;
 let programModule: string;
 let packages: Record<string, string> = {};
-let markerDir: string;
 
 function faults(h: TestHost, extra: object): void {
   setFaults(h.root, { untarDir: path.join(path.dirname(h.root), "tmp"), ...extra });
@@ -35,11 +40,11 @@ function running(h: TestHost): string | undefined {
 
 async function run(ops: Array<OpName | OpSpec>, version: string, extra: { rollout?: object; healthGate?: object } = {}): Promise<RunStackResult> {
   const config: Record<string, { value: string; secret?: boolean }> = {
-    hosts: { value: JSON.stringify(hosts.map((h, i) => ({ name: NAMES[i], host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath, ...(i === 1 || i === 2 ? { cluster: "c1" } : {}) }))) },
+    hosts: { value: JSON.stringify(hosts.map((h, i) => ({ name: NAMES[i], host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath, cluster: CLUSTER(i) }))) },
     privateKey: { value: hosts[0].connection.privateKey, secret: true },
     version: { value: version },
     packagePath: { value: packages[version] },
-    rollout: { value: JSON.stringify(extra.rollout ?? { canary: 1, batchSize: 2 }) },
+    rollout: { value: JSON.stringify(extra.rollout ?? ROLLOUT) },
   };
   if (extra.healthGate) config.healthGate = { value: JSON.stringify(extra.healthGate) };
   return runStack({ projectName: "emqx-fleet-e2e", stackName: "rollout", programModule, config, ops }, { dirs, timeoutMs: TIMEOUT_MS });
@@ -49,8 +54,9 @@ beforeAll(async () => {
   ensureEngine();
   programModule = compiledPath("examples/fleet/index.ts");
   dirs = newStackDir("fleet");
-  markerDir = fs.mkdtempSync(path.join(dirs.root, "marker-"));
   for (let i = 0; i < NAMES.length; i++) hosts.push(await startTestHost({ version: "4.4.0" }, `127.0.0.${31 + i}`));
+  // Long enough upgrades that two running at once would overlap in the call logs.
+  for (const h of hosts) faults(h, { holdMs: { upgrade: 1500 } });
   for (const h of hosts.slice(1)) fs.appendFileSync(path.join(h.sshd.dir, "authorized_keys"), `${hosts[0].sshd.clientPublicKey}\n`);
   const shelf = packageShelf();
   for (const v of ["4.4.15", "4.4.16", "4.4.17"]) packages[v] = await shelf.build({ version: v });
@@ -61,69 +67,91 @@ afterAll(async () => {
   dirs?.cleanup();
 });
 
-test("preview shows every host's batch and target in the fleet's plan and contacts no host", async () => {
+/** [start, end] of each host's last release call, by host name. */
+function lastCallSpan(): Record<string, [number, number]> {
+  return Object.fromEntries(hosts.map((h, i) => {
+    const c = releaseCalls(h).slice(-1)[0];
+    return [NAMES[i], [c.ts, c.ts + c.durationMs]];
+  }));
+}
+
+test("preview shows every host's batch, cluster and target in the fleet's plan and contacts no host", async () => {
   const before = hosts.map((h) => `${h.fingerprint()} ${h.sshd.connectionCount()}`);
   const res = await run(["preview"], "4.4.15");
-  expect(res.results[0]).toMatchObject({ ok: true, summary: { create: 1 + 4 + 3 + 1 } });
-  // n3 shares cluster c1 with n2, so it waits for n2 inside batch 2.
+  expect(res.results[0]).toMatchObject({ ok: true, summary: { create: 1 + 6 + 3 + 1 } });
   const plan = res.stdout.slice(res.stdout.indexOf("plan"));
-  expect(plan).toMatch(/n1\s*: \{\s*after\s*: \[\]\s*batch\s*: 1\s*held\s*: false\s*to\s*: "4\.4\.15"/);
-  expect(plan).toMatch(/n3\s*: \{\s*after\s*: \[\s*\[0\]: "n2"\s*\]\s*batch\s*: 2\s*cluster\s*: "c1"/);
-  expect(plan).toMatch(/n4\s*: \{\s*after\s*: \[\]\s*batch\s*: 3/);
+  expect(plan).toMatch(/n1\s*: \{\s*after\s*: \[\]\s*batch\s*: 1\s*cluster\s*: "a"\s*held\s*: false\s*to\s*: "4\.4\.15"/);
+  expect(plan).toMatch(/n4\s*: \{\s*after\s*: \[\s*\[0\]: "n2"\s*\]\s*batch\s*: 2\s*cluster\s*: "b"/);
+  expect(plan).toMatch(/n6\s*: \{\s*after\s*: \[\]\s*batch\s*: 3\s*cluster\s*: "b"/);
   expect(hosts.map((h) => `${h.fingerprint()} ${h.sshd.connectionCount()}`)).toEqual(before);
 });
 
-test("up upgrades the canary, then each batch after the previous gate, one cluster member at a time", async () => {
+test("up upgrades the canary, then each batch after the previous gate and its pause, never two nodes of a cluster at once", async () => {
   const res = await run(["up"], "4.4.15");
   expect(res.results[0]).toMatchObject({ ok: true });
-  expect(hosts.map(running)).toEqual(["4.4.15", "4.4.15", "4.4.15", "4.4.15"]);
-  const [c1, c2, c3, c4] = hosts.map((h) => releaseCalls(h));
-  for (const c of [c1, c2, c3, c4]) expect(c.map((x) => x.argv.join(" "))).toEqual(["upgrade 4.4.15"]);
-  const end = (c: EmulatorCall[]) => c[0].ts + c[0].durationMs;
-  expect(c2[0].ts).toBeGreaterThanOrEqual(end(c1));
-  expect(c3[0].ts).toBeGreaterThanOrEqual(end(c2)); // same cluster: after n2
-  expect(c4[0].ts).toBeGreaterThanOrEqual(Math.max(end(c2), end(c3)));
-  expect(res.results[0].outputs?.summary.value).toEqual({ n1: "4.4.0 -> 4.4.15", n2: "4.4.0 -> 4.4.15", n3: "4.4.0 -> 4.4.15", n4: "4.4.0 -> 4.4.15" });
+  expect(hosts.map(running)).toEqual(NAMES.map(() => "4.4.15"));
+  for (const h of hosts) expect(releaseCalls(h).map((x) => x.argv.join(" "))).toEqual(["upgrade 4.4.15"]);
+  const span = lastCallSpan();
+  // Batches in order, each starting at least pauseSeconds after the previous one ended.
+  for (let b = 1; b < BATCHES.length; b++) {
+    const prevEnd = Math.max(...BATCHES[b - 1].map((n) => span[n][1]));
+    const start = Math.min(...BATCHES[b].map((n) => span[n][0]));
+    expect(start - prevEnd).toBeGreaterThanOrEqual(PAUSE_SECONDS * 1000);
+  }
+  // Within each cluster, no two upgrades overlap.
+  for (const cluster of ["a", "b"]) {
+    const spans = NAMES.filter((_, i) => CLUSTER(i) === cluster).map((n) => span[n]).sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
+  }
+  // ...while nodes of different clusters in one batch do run together (n3 with n2 or n4).
+  expect(span.n3[0]).toBeLessThan(Math.max(span.n2[1], span.n4[1]));
+  expect(res.results[0].outputs?.summary.value).toEqual(Object.fromEntries(NAMES.map((n) => [n, "4.4.0 -> 4.4.15"])));
   expect(res.stdout).toContain("emqx: batch 1 of 3 done, every host healthy");
+  expect(res.stdout).toContain(`pausing ${PAUSE_SECONDS} s before batch 2`);
 });
 
-test("fails the rollout at batch 2's gate when n2's upgrade fails: n3 finishes its batch, n4 is untouched", async () => {
-  faults(hosts[1], { exit: { upgrade: 2 } });
-  const n4Before = hosts[3].fingerprint();
+test("fails the rollout at batch 2's gate when n3's upgrade exits 4: batch 2's others finish, batch 3 is untouched", async () => {
+  for (const h of hosts) faults(h, {});
+  faults(hosts[2], { exit: { upgrade: 4 } });
+  const untouched = [hosts[4], hosts[5]].map((h) => h.fingerprint());
   const res = await run(["up"], "4.4.16");
   expect(res.results[0]).toMatchObject({ ok: false });
   expect(res.results[0].error).toContain("emqx: rollout halted after batch 2 of 3: 1 failed host(s), more than maxFailures 0");
-  expect(res.stdout).toMatch(/n2 \(batch 2\): .*exit/);
+  expect(res.stdout).toMatch(/n3 \(batch 2\): .*exit/);
   expect(res.stdout).toContain("1 later batch(es) were not started");
-  expect(hosts.map(running)).toEqual(["4.4.16", "4.4.15", "4.4.16", "4.4.15"]);
-  expect(hosts[3].fingerprint()).toBe(n4Before);
+  // exit 4: install_release failed and the node restarted on its permanent release.
+  expect(hosts.map(running)).toEqual(["4.4.16", "4.4.16", "4.4.15", "4.4.16", "4.4.15", "4.4.15"]);
+  expect([hosts[4], hosts[5]].map((h) => h.fingerprint())).toEqual(untouched);
 });
 
 test("a rerun after the fix upgrades only the failed host and the batch that was not started", async () => {
-  faults(hosts[1], {});
+  faults(hosts[2], {});
   const before = hosts.map((h) => releaseCalls(h).length);
   const res = await run(["up"], "4.4.16");
   expect(res.results[0]).toMatchObject({ ok: true });
-  expect(hosts.map(running)).toEqual(["4.4.16", "4.4.16", "4.4.16", "4.4.16"]);
-  expect(hosts.map((h, i) => releaseCalls(h).length - before[i])).toEqual([0, 1, 0, 1]);
-  expect(res.results[0].outputs?.summary.value).toMatchObject({ n2: "4.4.15 -> 4.4.16", n4: "4.4.15 -> 4.4.16" });
+  expect(hosts.map(running)).toEqual(NAMES.map(() => "4.4.16"));
+  expect(hosts.map((h, i) => releaseCalls(h).length - before[i])).toEqual([0, 0, 1, 0, 1, 1]);
+  // The summary is each host's last change: n1's is still the one of the halted run.
+  expect(res.results[0].outputs?.summary.value).toMatchObject({ n3: "4.4.15 -> 4.4.16", n5: "4.4.15 -> 4.4.16", n1: "4.4.15 -> 4.4.16" });
 });
 
-test("a canary that fails its health gate halts the rollout until it is healthy; then the rest follows", async () => {
-  const marker = path.join(markerDir, "healthy");
-  const healthGate = { deadlineSeconds: 3, command: ["test", "-e", marker] };
+test("a canary whose cluster has a stopped member fails its health gate and halts the rollout; once the member runs, the rest follows", async () => {
+  const healthGate = { deadlineSeconds: 3, requireClusterRunning: true };
+  faults(hosts[0], { clusterNodes: { running: ["emqx@n1", "emqx@n5"], stopped: ["emqx@n3"] } });
+  const untouched = hosts.slice(1).map((h) => h.fingerprint());
   const held = await run(["up"], "4.4.17", { healthGate });
   expect(held.results[0]).toMatchObject({ ok: false });
   expect(held.results[0].error).toContain("emqx: rollout halted after batch 1 of 3");
-  expect(held.stdout).toMatch(/n1 \(batch 1\): health gate failed: .*test -e/);
-  expect(hosts.map(running)).toEqual(["4.4.17", "4.4.16", "4.4.16", "4.4.16"]);
+  expect(held.stdout).toMatch(/n1 \(batch 1\): health gate failed: .*stopped nodes: emqx@n3/);
+  expect(hosts.map(running)).toEqual(["4.4.17", "4.4.16", "4.4.16", "4.4.16", "4.4.16", "4.4.16"]);
+  expect(hosts.slice(1).map((h) => h.fingerprint())).toEqual(untouched);
 
-  fs.writeFileSync(marker, "");
+  faults(hosts[0], { clusterNodes: { running: ["emqx@n1", "emqx@n3", "emqx@n5"], stopped: [] } });
   const before = hosts.map((h) => releaseCalls(h).length);
   const res = await run(["up"], "4.4.17", { healthGate });
   expect(res.results[0]).toMatchObject({ ok: true });
-  expect(hosts.map(running)).toEqual(["4.4.17", "4.4.17", "4.4.17", "4.4.17"]);
+  expect(hosts.map(running)).toEqual(NAMES.map(() => "4.4.17"));
   // n1 was not upgraded again: its gate was checked again (adopt), then the others followed.
-  expect(hosts.map((h, i) => releaseCalls(h).length - before[i])).toEqual([0, 1, 1, 1]);
-  expect(res.results[0].outputs?.results.value).toMatchObject({ n1: { action: "adopt", gate: { passed: true } }, n4: { action: "upgrade", gate: { passed: true } } });
+  expect(hosts.map((h, i) => releaseCalls(h).length - before[i])).toEqual([0, 1, 1, 1, 1, 1]);
+  expect(res.results[0].outputs?.results.value).toMatchObject({ n1: { action: "adopt", gate: { passed: true } }, n6: { action: "upgrade", gate: { passed: true } } });
 });

@@ -44,9 +44,9 @@ export class RolloutGateProvider {
     const i = inputs as unknown as RolloutGateInputs;
     const verdict = judgeRollout(i.fleet, i.batch, i.batchCount, i.members as GateMember[], i.maxFailures);
     if (verdict.halt) throw new RolloutHaltedError({ fleet: i.fleet, batch: i.batch, failedHosts: verdict.failed.map((f) => f.name), message: verdict.message });
-    console.log(`[EmqxFleet ${i.fleet}] ${verdict.message}`);
+    console.log(`[EmqxFleet] ${verdict.message}`);
     if (i.pauseSeconds > 0) {
-      console.log(`[EmqxFleet ${i.fleet}] pausing ${i.pauseSeconds} s before batch ${i.batch + 1}`);
+      console.log(`[EmqxFleet] ${i.fleet}: pausing ${i.pauseSeconds} s before batch ${i.batch + 1}`);
       await new Promise((resolve) => setTimeout(resolve, i.pauseSeconds * 1000));
     }
     return { ...inputs, failedHosts: verdict.failed.map((f) => f.name) };

@@ -31,7 +31,7 @@ test("create passes a healthy batch, logs it and records no failed host", async 
   const r = await new RolloutGateProvider().create(gate());
   expect(r.id).toBe("f-gate-1");
   expect(r.outs.failedHosts).toEqual([]);
-  expect(logs).toEqual(["[EmqxFleet f] f: batch 1 of 2 done, every host healthy"]);
+  expect(logs).toEqual(["[EmqxFleet] f: batch 1 of 2 done, every host healthy"]);
 });
 
 test("fails with RolloutHaltedError naming the failed hosts when over the budget", async () => {
@@ -52,7 +52,7 @@ test("pauses pauseSeconds after a batch that passed", async () => {
     await jest.advanceTimersByTimeAsync(1_000);
     await pending;
     expect(done).toBe(true);
-    expect(logs).toContain("[EmqxFleet f] pausing 30 s before batch 2");
+    expect(logs).toContain("[EmqxFleet] f: pausing 30 s before batch 2");
   } finally {
     jest.useRealTimers();
   }

@@ -1,6 +1,7 @@
 // EmqxRelease: the declared EMQX 4.4 release of one node, as a Pulumi dynamic resource.
 // This module runs in the user's program; only the provider object is serialized into state.
 import * as pulumi from "@pulumi/pulumi";
+import type { ReleaseResult } from "../plan/release-result";
 import { packageDigest } from "./package-digest";
 import { EmqxReleaseProvider } from "./release-provider";
 
@@ -82,19 +83,9 @@ export interface HealthGateArgs {
   requireClusterRunning?: pulumi.Input<boolean>;
 }
 
-/** What the last create/update did on the node (see `lastResult`). */
-export interface ReleaseResultOutput {
-  action: string;
-  fromVersion: string;
-  toVersion: string;
-  /** What the node runs afterwards. */
-  version: string;
-  durationMs: number;
-  finishedAt: string;
-  gate?: { passed: boolean; durationMs: number; attempts: number; detail: string };
-  /** Set when it failed (recorded inside an EmqxFleet); the next `up` retries the node. */
-  error?: string;
-}
+/** What the last create/update did on the node (see `lastResult`): action, from/to version, what
+ * the node runs afterwards, duration, health gate, and `error` when it failed inside a fleet. */
+export type ReleaseResultOutput = ReleaseResult;
 
 /** One release (one installed version, one `{version, status}` line of `emqx versions`). */
 export interface InstalledVersion {

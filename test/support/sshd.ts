@@ -138,7 +138,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const readLog = () => (fs.existsSync(logPath) ? fs.readFileSync(logPath, "utf8") : "");
 
   try {
-    await waitForPort(host, port, child, 10_000, options.netns);
+    await waitForPort(host, port, child, 30_000, options.netns);
   } catch (e) {
     child.kill("SIGKILL");
     process.removeListener("exit", killOnExit);

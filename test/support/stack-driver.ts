@@ -327,7 +327,25 @@ export async function runSpec(spec: StackDriverSpec): Promise<StackDriverResult>
   return { ok: results.length === spec.ops.length && results.every((r) => r.ok), results };
 }
 
+/** When the process that started the driver dies (a test runner killed with Ctrl-C: its exit
+ * handlers do not run inside jest workers), the driver is reparented. It then kills its own process
+ * group (itself, the CLI, the provider) instead of running on, orphaned, with nobody reading it. */
+function exitWhenOrphaned(): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid === parent) return;
+    process.stderr.write(`stack-driver: parent ${parent} is gone; killing the engine and exiting\n`);
+    try {
+      process.kill(-process.pid, "SIGKILL"); // the group, when runStack started it detached
+    } catch {
+      process.exit(3);
+    }
+    process.exit(3);
+  }, 1000).unref();
+}
+
 async function main(): Promise<void> {
+  exitWhenOrphaned();
   let result: StackDriverResult;
   let exitCode: number;
   try {

@@ -2,43 +2,27 @@
 // registers (names, tokens, inputs), the gates between batches, the plan and summary outputs, and
 // the refusals it reports at program time.
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { EmqxFleet, EmqxFleetArgs } from "../../../provider/pulumi/fleet";
+import { mockEngine, valueOf, type MockedEngine } from "../../support/pulumi-mocks";
 
-const registered: pulumi.runtime.MockResourceArgs[] = [];
-let dir: string;
+let engine: MockedEngine;
+let registered: MockedEngine["registered"];
 let pkg: string;
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        registered.push(args);
-        const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "pulumi-nodejs:dynamic/emqx:EmqxRelease") {
-          state.currentVersion = args.inputs.version;
-          state.lastResult = { action: "upgrade", fromVersion: "4.4.15", toVersion: args.inputs.version, version: args.inputs.version, durationMs: 5, finishedAt: "t" };
-        }
-        return { id: `${args.name}-id`, state };
-      },
-      call: () => ({}),
-    },
-    "project",
-    "stack",
-    false,
+  engine = await mockEngine((args) =>
+    args.type === "pulumi-nodejs:dynamic/emqx:EmqxRelease"
+      ? { currentVersion: args.inputs.version, lastResult: { action: "upgrade", fromVersion: "4.4.15", toVersion: args.inputs.version, version: args.inputs.version, durationMs: 5, finishedAt: "t" } }
+      : {},
   );
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-"));
-  pkg = path.join(dir, "emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip");
-  fs.writeFileSync(pkg, "package bytes");
+  registered = engine.registered;
+  pkg = engine.packagePath;
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => engine.cleanup());
 
-const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 /** Waits until the mocks have seen every child of the fleet. */
 const settle = (f: EmqxFleet) => valueOf(pulumi.all([...Object.values(f.releases).map((r) => r.urn), ...f.gates.map((g) => g.urn)]));
-const inputsOf = (name: string) => registered.find((r) => r.name === name)?.inputs as Record<string, unknown>;
+const inputsOf = (name: string) => engine.inputsOf(name);
 
 function args(overrides: Partial<EmqxFleetArgs> = {}): EmqxFleetArgs {
   return {

@@ -3,40 +3,23 @@
 // provider) and the outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { EmqxRelease } from "../../../provider/pulumi/release";
+import { mockEngine, valueOf, type MockedEngine } from "../../support/pulumi-mocks";
 
 /** The marker Pulumi puts on a serialized secret: `{ [SECRET_SIG]: SECRET_VALUE, value }`. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
-const registered: pulumi.runtime.MockResourceArgs[] = [];
-let dir: string;
+let engine: MockedEngine;
+let registered: MockedEngine["registered"];
 let pkg: string;
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        registered.push(args);
-        return { id: `${args.name}-id`, state: { ...args.inputs, currentVersion: "4.4.16", lastAction: "upgrade" } };
-      },
-      call: () => ({}),
-    },
-    "project",
-    "stack",
-    false,
-  );
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "release-"));
-  pkg = path.join(dir, "emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip");
-  fs.writeFileSync(pkg, "package bytes");
+  engine = await mockEngine(() => ({ currentVersion: "4.4.16", lastAction: "upgrade" }));
+  registered = engine.registered;
+  pkg = engine.packagePath;
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** Resolves an output's value (mocks resolve every output). */
-const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+afterAll(() => engine.cleanup());
 
 /** Registers a resource and waits for the mocks to have seen it. */
 async function register(name: string, args: ConstructorParameters<typeof EmqxRelease>[1]) {

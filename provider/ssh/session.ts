@@ -72,7 +72,7 @@ export class SshSession implements Runner {
   async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
     const command = quoteArgv(argv);
     const timeoutMs = options.timeoutMs ?? this.commandTimeoutMs;
-    const channel = await this.openExec(argv, command);
+    if (this.closing) throw new EmqxProviderError(`cannot run \`${command}\` on ${this.host}: the SSH session was already closed`);
     return new Promise<CommandResult>((resolve, reject) => {
       const stdout = tailCollector("stdout");
       const stderr = tailCollector("stderr");
@@ -95,23 +95,38 @@ export class SshSession implements Runner {
         const exitCode = timedOut || !exit ? null : exit.code;
         resolve({ exitCode, signal: exit ? exit.signal : null, stdout: stdout.text(), stderr: stderr.text(), timedOut });
       };
-      const onTimeout = () => {
-        timedOut = true;
-        sendKill(channel);
-        channel.close();
-        // sshd confirms the close only once the command has exited; do not wait for a root
-        // command that ignored the signal.
-        grace = setTimeout(finish, CLOSE_GRACE_MS);
+      // The listeners are attached inside exec's callback, synchronously: ssh2 may parse the channel
+      // confirmation, the output, the exit status and the close from one packet in one go, and an
+      // `await` in between would miss them (a fast command then looked "killed, no exit status").
+      const started = (err: Error | undefined, channel: ClientChannel) => {
+        if (err) {
+          reject(this.lostError(`cannot start \`${argv[0]}\`: ${err.message}`, err));
+          return;
+        }
+        channel.on("data", (chunk: Buffer) => stdout.push(chunk));
+        channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+        channel.on("exit", (code: number | null, signal?: string) => {
+          exit = { code: code ?? null, signal: signal ?? null };
+        });
+        channel.on("close", finish);
+        this.client.once("close", finish);
+        if (timeoutMs > 0) {
+          timer = setTimeout(() => {
+            timedOut = true;
+            sendKill(channel);
+            channel.close();
+            // sshd confirms the close only once the command has exited; do not wait for a root
+            // command that ignored the signal.
+            grace = setTimeout(finish, CLOSE_GRACE_MS);
+          }, timeoutMs);
+        }
+        channel.end(options.stdin);
       };
-      if (timeoutMs > 0) timer = setTimeout(onTimeout, timeoutMs);
-      this.client.once("close", finish);
-      channel.on("data", (chunk: Buffer) => stdout.push(chunk));
-      channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-      channel.on("exit", (code: number | null, signal?: string) => {
-        exit = { code: code ?? null, signal: signal ?? null };
-      });
-      channel.on("close", finish);
-      channel.end(options.stdin);
+      try {
+        this.client.exec(command, started);
+      } catch (e) {
+        reject(this.lostError(`cannot start \`${argv[0]}\`: ${(e as Error).message}`, e));
+      }
     });
   }
 
@@ -134,17 +149,6 @@ export class SshSession implements Runner {
     this.closing = true;
     await endClient(this.client, this.lostReason !== undefined);
     if (this.bastion) await endClient(this.bastion, false);
-  }
-
-  private openExec(argv: string[], command: string): Promise<ClientChannel> {
-    if (this.closing) throw new EmqxProviderError(`cannot run \`${command}\` on ${this.host}: the SSH session was already closed`);
-    return new Promise((resolve, reject) => {
-      try {
-        this.client.exec(command, (err, channel) => (err ? reject(this.lostError(`cannot start \`${argv[0]}\`: ${err.message}`, err)) : resolve(channel)));
-      } catch (e) {
-        reject(this.lostError(`cannot start \`${argv[0]}\`: ${(e as Error).message}`, e));
-      }
-    });
   }
 
   /** The one SFTP subsystem of this session, opened on first use. */

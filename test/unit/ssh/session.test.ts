@@ -174,3 +174,16 @@ test("fails an upload with the server's reason and what to check", async () => {
   expect(EmqxProviderError.isInstance(err)).toBe(true);
   expect(err.message).toBe("upload of /local/pkg.zip to 10.0.0.7:/opt/emqx/releases/.x.part failed: Permission denied; check that the directory exists, is writable by the SSH user and has free space");
 });
+
+test("keeps the exit status and output of a command that finishes in the packet that opens its channel", async () => {
+  // ssh2 can parse the channel confirmation, the output, the exit status and the close in one go:
+  // the exec callback and every event come in one synchronous run, before any await resumes.
+  client.exec = (command: string, cb: (err: Error | undefined, channel: FakeChannel) => void) => {
+    client.commands.push(command);
+    setImmediate(() => {
+      cb(undefined, client.channel);
+      client.channel.finish({ stdout: "fast\n", code: 1 });
+    });
+  };
+  await expect(session.run(["test", "-e", "/nonexistent"])).resolves.toEqual({ exitCode: 1, signal: null, stdout: "fast\n", stderr: "", timedOut: false });
+});

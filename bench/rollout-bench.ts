@@ -1,0 +1,121 @@
+// Benchmark 4: `pulumi up` of examples/fleet over 1, 10 and 40 emulated hosts (real sshd each, on
+// 127.0.0.(100+i)) at batch sizes 1, 5 and 10, a 5 MiB package, the emulator's `upgrade` held 3 s.
+// Wall time against the ideal ceil(N/batch) x the single-host rollout, and SSH connections per host
+// per `up`, counted from each sshd's VERBOSE log ("Connection from").
+import * as fs from "fs";
+import { ensureEngine } from "../test/support/engine";
+import { compiledPath, newStackDir, runStack } from "../test/support/run-stack";
+import { BenchHost, startBenchHost } from "./bench-hosts";
+import { BenchSection } from "./report";
+import { mebibytes, median, ratio, runList, seconds } from "./stats";
+
+const TIMEOUT_MS = 20 * 60 * 1000;
+const FROM = "4.4.15";
+const TO = "4.4.16";
+const HOLD_MS = 3000;
+const PACKAGE_BYTES = 5 * 1024 * 1024;
+
+/** What the rollout benchmark needs. */
+export interface RolloutBenchSetup {
+  shelf: { build(spec: { version: string; extraBytes?: number }): Promise<string> };
+  hostCounts: number[];
+  batchSizes: number[];
+  runs: number;
+}
+
+interface Measured {
+  hosts: number;
+  batch: number;
+  wallMs: number[];
+  /** SSH connections each host's sshd logged during the `up`, every run. */
+  connections: number[];
+  /** Per run: the spread of upgrade starts inside the first batch (how parallel it really ran). */
+  firstBatchStartSpreadMs: number[];
+}
+
+/** Benchmark 4. */
+export async function benchRollout(setup: RolloutBenchSetup, log: (line: string) => void): Promise<BenchSection> {
+  ensureEngine();
+  const programModule = compiledPath("examples/fleet/index.ts");
+  const packagePath = await setup.shelf.build({ version: TO, extraBytes: PACKAGE_BYTES });
+  const maxHosts = Math.max(...setup.hostCounts);
+  const hosts: BenchHost[] = [];
+  // Each test sshd registers a process "exit" listener (its kill switch): one per host is expected.
+  process.setMaxListeners(Math.max(process.getMaxListeners(), maxHosts + 10));
+  try {
+    for (let i = 0; i < maxHosts; i++) hosts.push(await startBenchHost(`127.0.0.${100 + i}`));
+    // One client key for the fleet: hosts[0]'s, authorized everywhere.
+    for (const h of hosts.slice(1)) fs.appendFileSync(`${h.sshd.dir}/authorized_keys`, `${hosts[0].sshd.clientPublicKey}\n`);
+    log(`rollout: ${hosts.length} sshd hosts up`);
+    const configs: Array<{ hosts: number; batch: number }> = [];
+    for (const n of setup.hostCounts) for (const b of setup.batchSizes) if (b <= n || (n === 1 && b === setup.batchSizes[0])) configs.push({ hosts: n, batch: Math.min(b, n) });
+    const unique = configs.filter((c, i) => configs.findIndex((d) => d.hosts === c.hosts && d.batch === c.batch) === i);
+    const results: Measured[] = [];
+    for (const c of unique) {
+      const m: Measured = { ...c, wallMs: [], connections: [], firstBatchStartSpreadMs: [] };
+      for (let run = 0; run < setup.runs; run++) {
+        const fleet = hosts.slice(0, c.hosts);
+        for (const h of fleet) h.reset(FROM, { holdMs: { upgrade: HOLD_MS } });
+        const before = fleet.map((h) => h.sshd.connectionCount());
+        const dirs = newStackDir("bench-rollout");
+        try {
+          const config = {
+            hosts: { value: JSON.stringify(fleet.map((h, i) => ({ name: `n${i}`, host: h.sshd.host, port: h.sshd.port, hostKey: h.sshd.hostKeyLine, emqxPath: h.emqxPath }))) },
+            privateKey: { value: hosts[0].sshd.clientPrivateKey, secret: true },
+            version: { value: TO },
+            packagePath: { value: packagePath },
+            rollout: { value: JSON.stringify({ canary: 0, batchSize: c.batch }) },
+          };
+          const res = await runStack({ projectName: "bench-rollout", stackName: "up", programModule, config, ops: ["up"] }, { dirs, timeoutMs: TIMEOUT_MS });
+          const op = res.results[0];
+          if (!op || !op.ok) throw new Error(`rollout of ${c.hosts} hosts, batch ${c.batch} failed: ${op?.error ?? res.driver.error ?? res.stderr}`);
+          m.wallMs.push(op.durationMs);
+        } finally {
+          dirs.cleanup();
+        }
+        m.connections.push(...fleet.map((h, i) => h.sshd.connectionCount() - before[i]));
+        const starts = fleet.slice(0, c.batch).map((h) => h.calls().find((x) => x.argv[0] === "upgrade")?.ts ?? NaN);
+        m.firstBatchStartSpreadMs.push(Math.max(...starts) - Math.min(...starts));
+        log(`rollout ${c.hosts} hosts, batch ${c.batch}, run ${run + 1}/${setup.runs}: ${seconds(m.wallMs[run])}`);
+      }
+      results.push(m);
+    }
+    const single = results.find((r) => r.hosts === 1);
+    const singleMs = single ? median(single.wallMs) : NaN;
+    const rows = results.map((r) => {
+      const ideal = Math.ceil(r.hosts / r.batch) * singleMs;
+      const wall = median(r.wallMs);
+      return { r, ideal, wall, over: wall / ideal };
+    });
+    const maxConn = Math.max(...results.flatMap((r) => r.connections));
+    const minConn = Math.min(...results.flatMap((r) => r.connections));
+    return {
+      id: "rollout",
+      title: `4. Rollout of ${setup.hostCounts.join(", ")} emulated hosts at batch sizes ${setup.batchSizes.join(", ")}`,
+      command: `BENCH_ONLY=rollout BENCH_HOSTS=${setup.hostCounts.join(",")} BENCH_BATCHES=${setup.batchSizes.join(",")} BENCH_ROLLOUT_RUNS=${setup.runs} npm run bench`,
+      rows: [
+        ...rows.map(({ r, ideal, wall, over }) => ({
+          what: `${r.hosts} host(s), batch ${r.batch}: wall / ideal (ceil(${r.hosts}/${r.batch}) x ${seconds(singleMs)})`,
+          value: `${seconds(wall)} / ${seconds(ideal)} = ${ratio(over)}`,
+          target: "<= 1.25",
+          met: over <= 1.25,
+        })),
+        { what: "SSH connections per host per `up` (sshd logs)", value: minConn === maxConn ? String(maxConn) : `${minConn}..${maxConn}`, target: "1", met: maxConn === 1 && minConn === 1 },
+      ],
+      details: [
+        `examples/fleet through the real engine (\`pulumi up\` on a fresh stack: every host is created, i.e. upgraded ${FROM} -> ${TO}), rollout ` +
+          `\`{canary: 0, batchSize: B}\`, a ${mebibytes(PACKAGE_BYTES)} package (incompressible padding), each host a real sshd in front of the EMQX emulator ` +
+          `whose \`upgrade\` is held ${HOLD_MS / 1000} s. The single-host time is the 1-host rollout's median, engine start and stack setup included, ` +
+          "so the ideal also counts the engine's fixed cost once per batch: a conservative ceiling. Connections are the \"Connection from\" lines each " +
+          "host's sshd logged during the run (VERBOSE), divided by nothing: one `up` is one operation per host.",
+        "",
+        "| hosts | batch | runs (wall) | ideal | wall / ideal | connections per host | first batch's upgrade start spread |",
+        "|---|---|---|---|---|---|---|",
+        ...rows.map(({ r, ideal, over }) =>
+          `| ${r.hosts} | ${r.batch} | ${runList(r.wallMs)} | ${seconds(ideal)} | ${ratio(over)} | ${[...new Set(r.connections)].join(", ")} | ${r.firstBatchStartSpreadMs.map((s) => `${s} ms`).join(", ")} |`),
+      ],
+    };
+  } finally {
+    for (const h of hosts) await h.stop().catch(() => undefined);
+  }
+}

@@ -1,7 +1,8 @@
 // The SSH transport against real OpenSSH sshd on loopback (test/support/sshd.ts). Needs root.
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { RemoteCommandError, SshConnectError } from "../../provider/errors";
@@ -9,6 +10,7 @@ import { connectSsh } from "../../provider/ssh/connect";
 import { SshSession } from "../../provider/ssh/session";
 import { SshTarget } from "../../provider/ssh/types";
 import { uploadVerified } from "../../provider/ssh/upload";
+import { compiledPath } from "../support/run-stack";
 import { ensureTestUser, freePort, processGone, startSshAgent, startSshd, TestSshd } from "../support/sshd";
 
 const PASSWORD = `pw-${randomBytes(6).toString("hex")}`;
@@ -314,4 +316,24 @@ describe("uploadVerified", () => {
     expect(err.message).toMatch(/sudo wants a password to run commands as root\. Allow emqxtest .*NOPASSWD: \/usr\/bin\/test/);
     expectNoSecret(err);
   });
+});
+
+test("a test sshd dies with the process that started it, even when that process is SIGKILLed", async () => {
+  // A jest worker killed by Ctrl-C runs no exit handler: the harness relies on the kernel instead.
+  const script = `require(${JSON.stringify(compiledPath("test/support/sshd.ts"))}).startSshd({ host: "127.0.0.9" }).then((s) => { console.log(s.port); setInterval(() => {}, 1000); });`;
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once("exit", (code) => reject(new Error(`the sshd starter exited with ${code}`)));
+  });
+  const canConnect = () => new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, "127.0.0.9");
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+  expect(await canConnect()).toBe(true);
+  child.kill("SIGKILL");
+  let open = true;
+  for (const deadline = Date.now() + 10_000; open && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) open = await canConnect();
+  expect(open).toBe(false);
 });

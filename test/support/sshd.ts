@@ -126,8 +126,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const configPath = path.join(dir, "sshd_config");
   fs.writeFileSync(configPath, config.join("\n") + "\n");
 
-  const argv = [SSHD, "-D", "-f", configPath, "-E", logPath];
-  // `ip netns exec` execs sshd in place, so the child is sshd itself and kill() reaches it.
+  // setpriv (util-linux) sets the parent-death signal, then execs sshd: when the test process dies
+  // without running its exit handlers (a jest worker killed by Ctrl-C), the kernel kills sshd too.
+  // `ip netns exec` and setpriv both exec in place, so the child is sshd itself and kill() reaches it.
+  const argv = ["setpriv", "--pdeathsig", "KILL", SSHD, "-D", "-f", configPath, "-E", logPath];
   const child = options.netns
     ? spawn("ip", ["netns", "exec", options.netns, ...argv], { stdio: ["ignore", "ignore", "pipe"] })
     : spawn(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });

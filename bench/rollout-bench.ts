@@ -2,7 +2,6 @@
 // 127.0.0.(100+i)) at batch sizes 1, 5 and 10, a 5 MiB package, the emulator's `upgrade` held 3 s.
 // Wall time against the ideal ceil(N/batch) x the single-host rollout, and SSH connections per host
 // per `up`, counted from each sshd's VERBOSE log ("Connection from").
-import * as fs from "fs";
 import { ensureEngine } from "../test/support/engine";
 import { compiledPath, newStackDir, runStack } from "../test/support/run-stack";
 import { BenchHost, startBenchHost } from "./bench-hosts";
@@ -45,7 +44,7 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
   try {
     for (let i = 0; i < maxHosts; i++) hosts.push(await startBenchHost(`127.0.0.${100 + i}`));
     // One client key for the fleet: hosts[0]'s, authorized everywhere.
-    for (const h of hosts.slice(1)) fs.appendFileSync(`${h.sshd.dir}/authorized_keys`, `${hosts[0].sshd.clientPublicKey}\n`);
+    for (const h of hosts.slice(1)) h.sshd.authorizeKey(hosts[0].sshd.clientPublicKey);
     log(`rollout: ${hosts.length} sshd hosts up`);
     const configs: Array<{ hosts: number; batch: number }> = [];
     for (const n of setup.hostCounts) for (const b of setup.batchSizes) if (b <= n || (n === 1 && b === setup.batchSizes[0])) configs.push({ hosts: n, batch: Math.min(b, n) });

@@ -5,7 +5,6 @@
 // The tests share one stack and run in order: the network proof, preview, up, destroy.
 import * as fs from "fs";
 import * as net from "net";
-import * as path from "path";
 import { ensureEngine } from "../support/engine";
 import { emulatorVersions } from "../support/emulator/install";
 import { canConnectInNetns, createBastionNetwork, type BastionNetwork } from "../support/netns";
@@ -63,7 +62,7 @@ describe("examples/bastion upgrades a node that only a bastion can reach", () =>
     host = await startTestHost({ version: FROM }, network.targetAddress, { netns: network.targetNetns });
     bastion = await startSshd({ host: network.bastionAddress, netns: network.bastionNetns });
     // One key for both hops, as bastionPrivateKey's default assumes: the bastion trusts the target's client key.
-    fs.appendFileSync(path.join(bastion.dir, "authorized_keys"), `${host.sshd.clientPublicKey}\n`);
+    bastion.authorizeKey(host.sshd.clientPublicKey);
     const shelf = packageShelf();
     shelfDir = shelf.dir;
     config = {

@@ -15,7 +15,7 @@ import { ensureEngine, REPO_ROOT } from "../support/engine";
 import { emulatorVersions } from "../support/emulator/install";
 import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
 import { keySlices, scanForSecrets, withJsonEscaped } from "../support/secret-scan";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const EXAMPLE = path.join(REPO_ROOT, "examples", "ci-rollout");
@@ -380,7 +380,7 @@ describe("the plan on the real engine: examples/ci-rollout/index.ts over two emu
     dirs = newStackDir("ci-rollout");
     planFile = path.join(dirs.root, "emqx-rollout.plan.json");
     for (let i = 0; i < NAMES.length; i++) hosts.push(await startTestHost({ version: "4.4.0" }, `127.0.0.${61 + i}`));
-    for (const h of hosts.slice(1)) fs.appendFileSync(path.join(h.sshd.dir, "authorized_keys"), `${hosts[0].sshd.clientPublicKey}\n`);
+    shareClientKey(hosts);
     const shelf = packageShelf();
     for (const v of ["4.4.16", "4.4.17"]) packages[v] = await shelf.build({ version: v });
   });

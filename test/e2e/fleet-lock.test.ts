@@ -8,7 +8,7 @@ import * as path from "path";
 import { ensureEngine } from "../support/engine";
 import { emulatorVersions, setFaults, type EmulatorCall } from "../support/emulator/install";
 import { compiledPath, newStackDir, runStack, type RunStackOptions, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 6 * 60 * 1000;
@@ -55,7 +55,7 @@ beforeAll(async () => {
   // Both fleets start with n1 (the canary), so only n1's upgrade needs holding.
   setFaults(hosts[0].root, { untarDir: path.join(path.dirname(hosts[0].root), "tmp"), holdMs: { upgrade: HOLD_MS } });
   // One privateKey for the fleet (connectionDefaults): every host accepts the first host's client key.
-  for (const h of hosts.slice(1)) fs.appendFileSync(path.join(h.sshd.dir, "authorized_keys"), `${hosts[0].sshd.clientPublicKey}\n`);
+  shareClientKey(hosts);
   packagePath = await packageShelf().build({ version: "4.4.16" });
 });
 

@@ -3,12 +3,10 @@
 // --no-permanent`: the node runs the new release, a restart boots the old one) and holds the other
 // hosts; declaring the previous version again reverts the canary (`emqx stop` + `emqx start`, no
 // relup); `promote: true` makes the trial permanent (`emqx install`) and rolls out the rest.
-import * as fs from "fs";
-import * as path from "path";
 import { ensureEngine } from "../support/engine";
 import { emulatorVersions, type EmulatorCall } from "../support/emulator/install";
 import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 6 * 60 * 1000;
@@ -51,7 +49,7 @@ beforeAll(async () => {
   dirs = newStackDir("fleet-rollback");
   for (let i = 0; i < NAMES.length; i++) hosts.push(await startTestHost({ version: "4.4.0" }, `127.0.0.${53 + i}`));
   // One privateKey for the fleet (connectionDefaults): every host accepts the first host's client key.
-  for (const h of hosts.slice(1)) fs.appendFileSync(path.join(h.sshd.dir, "authorized_keys"), `${hosts[0].sshd.clientPublicKey}\n`);
+  shareClientKey(hosts);
   const shelf = packageShelf();
   for (const v of ["4.4.0", "4.4.16"]) packages[v] = await shelf.build({ version: v });
 });

@@ -4,12 +4,11 @@
 // order proven by the emulators' timestamps, an upgrade failing with exit 4 that halts the rollout
 // at the gate with the last batch untouched, the rerun that finishes only what is left, and a health
 // gate that holds the canary while a member of its cluster is stopped.
-import * as fs from "fs";
 import * as path from "path";
 import { ensureEngine } from "../support/engine";
 import { emulatorVersions, setFaults, type EmulatorCall } from "../support/emulator/install";
 import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 6 * 60 * 1000;
@@ -57,7 +56,7 @@ beforeAll(async () => {
   for (let i = 0; i < NAMES.length; i++) hosts.push(await startTestHost({ version: "4.4.0" }, `127.0.0.${31 + i}`));
   // Long enough upgrades that two running at once would overlap in the call logs.
   for (const h of hosts) faults(h, { holdMs: { upgrade: 1500 } });
-  for (const h of hosts.slice(1)) fs.appendFileSync(path.join(h.sshd.dir, "authorized_keys"), `${hosts[0].sshd.clientPublicKey}\n`);
+  shareClientKey(hosts);
   const shelf = packageShelf();
   for (const v of ["4.4.15", "4.4.16", "4.4.17"]) packages[v] = await shelf.build({ version: v });
 });

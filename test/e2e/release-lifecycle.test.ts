@@ -10,7 +10,7 @@ import { REPO_ROOT, ensureEngine } from "../support/engine";
 import { emulatorVersions } from "../support/emulator/install";
 import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
 import { filesUnder, keySlices, scanForSecrets, withJsonEscaped, type Needle } from "../support/secret-scan";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { packageShelf, shareClientKey, startTestHost, type TestHost } from "../support/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 5 * 60 * 1000;
@@ -73,7 +73,7 @@ beforeAll(async () => {
   fs.cpSync(path.join(REPO_ROOT, "dist", "provider"), providerCopy, { recursive: true });
   hosts = [await startTestHost({ version: "4.4.0" }, "127.0.0.21"), await startTestHost({ version: "4.4.0" }, "127.0.0.22")];
   // One client key for both nodes, passphrase-protected, as a fleet's deploy key would be.
-  fs.appendFileSync(path.join(hosts[1].sshd.dir, "authorized_keys"), `${hosts[0].sshd.clientPublicKey}\n`);
+  shareClientKey(hosts);
   const keyFile = path.join(dirs.root, "deploy_key");
   fs.copyFileSync(hosts[0].sshd.clientPrivateKeyPath, keyFile);
   fs.chmodSync(keyFile, 0o600);

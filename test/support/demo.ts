@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ensureEngine, REPO_ROOT } from "./engine";
 import { newStackDir, runStack } from "./run-stack";
-import { packageShelf, startTestHost, TestHost } from "./test-host";
+import { packageShelf, startTestHost, TestHost, shareClientKey } from "./test-host";
 
 const ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
 const RUNNING = "4.4.0";
@@ -56,7 +56,7 @@ async function main(): Promise<number> {
       },
     });
     // One key for the whole sandbox, as a fleet would have: every sshd also trusts host 1's client key.
-    for (const h of hosts.slice(1)) fs.appendFileSync(path.join(h.sshd.dir, "authorized_keys"), `${hosts[0].sshd.clientPublicKey}\n`);
+    shareClientKey(hosts);
     banner(`pulumi up, declaring what the nodes run (${RUNNING}): adopted, nothing changes on them`);
     const adopt = await runStack({ ...spec(RUNNING), ops: ["up"] }, { dirs, timeoutMs: 600_000, echo: "plain" });
     if (adopt.exitCode !== 0) return 1;

@@ -2,11 +2,10 @@
 // (real sshd on 127.0.0.5-8, the EMQX CLI emulator): adopt at 4.4.0, `pulumi preview` of the
 // rollout to 4.4.16 (the fleet's `plan` output: each node's batch, cluster and what it waits for),
 // `pulumi up` (canary, then batches of 2 with a gate after each), the `summary` output, teardown.
-import * as fs from "fs";
 import * as path from "path";
 import { ensureEngine, REPO_ROOT } from "./engine";
 import { newStackDir, runStack } from "./run-stack";
-import { packageShelf, startTestHost, TestHost } from "./test-host";
+import { packageShelf, startTestHost, TestHost, shareClientKey } from "./test-host";
 
 const ADDRESSES = ["127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"];
 const RUNNING = "4.4.0";
@@ -24,7 +23,7 @@ async function main(): Promise<number> {
   const dirs = newStackDir("fleet-demo");
   try {
     for (const a of ADDRESSES) hosts.push(await startTestHost({ version: RUNNING }, a));
-    for (const h of hosts.slice(1)) fs.appendFileSync(path.join(h.sshd.dir, "authorized_keys"), `${hosts[0].sshd.clientPublicKey}\n`);
+    shareClientKey(hosts);
     const shelf = packageShelf();
     const packages: Record<string, string> = { [RUNNING]: await shelf.build({ version: RUNNING }), [TARGET]: await shelf.build({ version: TARGET }) };
     const spec = (version: string) => ({

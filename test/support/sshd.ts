@@ -45,6 +45,8 @@ export interface TestSshd {
   dir: string;
   /** Lines of the sshd log (VERBOSE), e.g. to count "Connection from" lines. */
   readLog(): string;
+  /** Also accepts this client public key line (another host's `clientPublicKey`). */
+  authorizeKey(publicKeyLine: string): void;
   /** How many TCP connections sshd has logged ("Connection from ..."), the readiness probe included. */
   connectionCount(): number;
   /** Stops sshd and removes `dir`. */
@@ -162,6 +164,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     logPath,
     dir,
     readLog,
+    authorizeKey: (line) => fs.appendFileSync(path.join(dir, "authorized_keys"), `${line}\n`),
     connectionCount: () => readLog().split("\n").filter((l) => l.startsWith("Connection from")).length,
     stop: async () => {
       await stopChild(child, killOnExit);

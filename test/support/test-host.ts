@@ -46,6 +46,12 @@ export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, 
   };
 }
 
+/** One client key for several hosts, as a fleet's deploy key: every host also accepts the first
+ * host's client key, so `hosts[0].connection.privateKey` reaches them all. */
+export function shareClientKey(hosts: TestHost[]): void {
+  for (const h of hosts.slice(1)) h.sshd.authorizeKey(hosts[0].sshd.clientPublicKey);
+}
+
 /** Builds packages, each into a directory of its own: variants of one version carry the same
  * file name (the name is EMQX's), so they must not overwrite each other. */
 export function packageShelf(): { dir: string; build(spec: PackageSpec): Promise<string> } {

@@ -117,10 +117,13 @@ export class EmqxFleet extends pulumi.ComponentResource {
     this.releases = {};
     this.gates = [];
     const batchOf = new Map(plan.hosts.map((h) => [h.name, h] as const));
+    // During a trial (`promote: false`) the canary batch runs --no-permanent and every other is held.
+    const isTrial = (batch: number) => !promote && batch === 1 && plan.rollout.canary > 0;
+    const isHeld = (batch: number) => !promote && !isTrial(batch);
     plan.batches.forEach((names, index) => {
       const batch = index + 1;
-      const trial = !promote && batch === 1 && plan.rollout.canary > 0;
-      const held = !promote && !trial;
+      const trial = isTrial(batch);
+      const held = isHeld(batch);
       for (const hostName of names) {
         const p = batchOf.get(hostName)!;
         const dependsOn: pulumi.Resource[] = [...(index > 0 ? [this.gates[index - 1]] : []), ...p.after.map((a) => this.releases[a])];
@@ -160,7 +163,7 @@ export class EmqxFleet extends pulumi.ComponentResource {
     });
 
     this.plan = pulumi.output(args.version).apply((to) =>
-      Object.fromEntries(plan.hosts.map((h) => [h.name, { batch: h.batch, ...(h.cluster ? { cluster: h.cluster } : {}), after: h.after, to, held: !promote && !(h.batch === 1 && plan.rollout.canary > 0) }])),
+      Object.fromEntries(plan.hosts.map((h) => [h.name, { batch: h.batch, ...(h.cluster ? { cluster: h.cluster } : {}), after: h.after, to, held: isHeld(h.batch) }])),
     );
     const entries = plan.hosts.map((h) => this.releases[h.name].lastResult.apply((r) => [h.name, { ...r, batch: h.batch }] as const));
     this.results = pulumi.all(entries).apply((list) => Object.fromEntries(list));

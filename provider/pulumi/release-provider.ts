@@ -71,12 +71,14 @@ export class EmqxReleaseProvider {
 
   /** Reports what the node runs now (`pulumi refresh`). */
   async read(id: string, props: Props): Promise<{ id: string; props: Props }> {
-    const want = this.resolve(props, props);
+    return { id, props: { ...props, ...(await this.readNode(this.resolve(props, props))) } };
+  }
+
+  /** What the node runs now, and the host key seen: one connection, no side effect. */
+  private async readNode(want: ResolvedRelease): Promise<Props> {
     const session = await this.connect(want);
     try {
-      const cli = cliFor(session, want);
-      const state = await readNodeState(cli);
-      return { id, props: { ...props, ...state, hostKeyFingerprint: session.hostKeyFingerprint } };
+      return { ...(await readNodeState(cliFor(session, want))), hostKeyFingerprint: session.hostKeyFingerprint };
     } finally {
       await session.close();
     }
@@ -171,16 +173,7 @@ export class EmqxReleaseProvider {
     const keep = (k: string) => (olds && olds[k] !== undefined ? olds[k] : "");
     const fallback: Props = { rootDir: keep("rootDir"), installedVersions: olds?.installedVersions ?? [], currentVersion: keep("currentVersion"), permanentVersion: keep("permanentVersion"), previousVersion: keep("previousVersion"), hostFacts: olds?.hostFacts ?? {}, packageSha256: keep("packageSha256"), hostKeyFingerprint: keep("hostKeyFingerprint"), lastAction: keep("lastAction") };
     if (!reachable) return fallback;
-    try {
-      const session = await this.connect(want);
-      try {
-        return { ...fallback, ...(await readNodeState(cliFor(session, want))), hostKeyFingerprint: session.hostKeyFingerprint };
-      } finally {
-        await session.close();
-      }
-    } catch {
-      return fallback;
-    }
+    return { ...fallback, ...(await this.readNode(want).catch(() => ({}))) };
   }
 
   private async applyOnce(inputs: Props, want: ResolvedRelease): Promise<{ props: Props; outcome: ApplyOutcome }> {

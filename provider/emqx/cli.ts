@@ -108,9 +108,10 @@ export class EmqxCli {
     return parseClusterStatus(r.stdout, r.argv);
   }
 
-  /** Reads every fact of the node in one round trip (no side effect). */
-  async probe(root: string, running: string): Promise<ProbeResult> {
-    const r = await this.execOk(["sh", "-c", PROBE_SCRIPT, "sh", root, running], "reading host facts failed");
+  /** Reads every fact of the node in one round trip (no side effect); `target` adds what is in
+   * `releases/<target>/`. */
+  async probe(root: string, running: string, target?: string): Promise<ProbeResult> {
+    const r = await this.execOk(["sh", "-c", PROBE_SCRIPT, "sh", root, running, ...(target !== undefined ? [target] : [])], "reading host facts failed");
     return parseProbe(r.stdout, r.argv);
   }
 

@@ -1,22 +1,44 @@
 // One round trip that reads every host fact the rules need, with no side effect: OS, arch,
-// start_erl.data, emqx_vars, the names in releases/, the running release's relup, hot patches.
+// start_erl.data, emqx_vars, the names in releases/, the running release's relup, hot patches (in
+// RUNNER_DATA_DIR, /var/lib/emqx on deb/rpm), free space of the root and /tmp, EMQX's
+// /tmp/emqx_untar_* directories, whether bin/emqx is bin/emqx-<running>, the target's directory.
 import { EmqxOutputParseError } from "../errors";
 import { HostFacts, editionFromDescription, mapArch, osIdFromOsRelease, otpMajorFromErts } from "../plan/host-facts";
 import { parseRelup } from "../plan/relup";
 import { parseEmqxVars } from "./parse-emqx-vars";
 
-/** The shell script run as `sh -c <script> sh <root> <running version>`; sections marked `@@name`. */
+/** Where EMQX's unpack leaves its `emqx_untar_<n>` directories (hard-coded in the 4.4 escript, ref §2.5). */
+export const UNTAR_BASE = "/tmp";
+
+/** The shell script run as `sh -c <script> sh <root> <running version> [<target version>]`;
+ * sections marked `@@name`. Reads only. */
 export const PROBE_SCRIPT = [
-  'root="$1"; running="$2"',
+  'root="$1"; running="$2"; target="$3"',
   'echo "@@os-release"; cat /etc/os-release 2>/dev/null',
   'echo "@@uname"; uname -m',
   'echo "@@start_erl"; cat "$root/releases/start_erl.data" 2>/dev/null; echo',
   'echo "@@emqx_vars"; cat "$root/releases/emqx_vars" 2>/dev/null',
   'echo "@@releases"; ls -1a "$root/releases" 2>/dev/null',
   'echo "@@relup"; cat "$root/releases/$running/relup" 2>/dev/null',
-  'echo "@@patches"; ls -1 "$root/data/patches" 2>/dev/null',
+  // RUNNER_DATA_DIR as bin/emqx sees it: the last assignment, quotes dropped, $RUNNER_ROOT_DIR expanded.
+  `v=$(grep '^RUNNER_DATA_DIR=' "$root/releases/emqx_vars" 2>/dev/null | tail -n 1 | cut -d= -f2- | tr -d "\\"'")`,
+  'case "$v" in \'$RUNNER_ROOT_DIR\'/*|\'${RUNNER_ROOT_DIR}\'/*) data="$root/${v#*/}";; /*) data="$v";; *) data="$root/data";; esac',
+  'echo "@@data_dir"; echo "$data"',
+  'echo "@@patches"; ls -1 "$data/patches" 2>/dev/null',
+  'echo "@@df"; df -Pk "$root" /tmp 2>/dev/null',
+  `echo "@@untar"; ls -1d ${UNTAR_BASE}/emqx_untar_* 2>/dev/null`,
+  'echo "@@bin_sha256"; sha256sum "$root/bin/emqx" "$root/bin/emqx-$running" 2>/dev/null',
+  'echo "@@target_dir"; [ -n "$target" ] && ls -1a "$root/releases/$target" 2>/dev/null',
   'echo "@@end"',
 ].join("\n");
+
+/** Free space of one filesystem as `df -Pk` reports it. */
+export interface DiskFree {
+  /** The filesystem (first column), to tell whether two paths share one. */
+  filesystem: string;
+  availableKb: number;
+  mountedOn: string;
+}
 
 /** Everything the probe read, parsed. */
 export interface ProbeResult {
@@ -25,16 +47,28 @@ export interface ProbeResult {
   releaseFiles: string[];
   /** The REL_VSN assignments of emqx_vars, oldest first (the last one is in force). */
   relVsnHistory: string[];
-  /** `*.beam` hot patches in data/patches (EMQX docs: delete them before upgrading). */
+  /** `*.beam` hot patches in `<data>/patches` (EMQX docs: delete them before upgrading). */
   hotPatches: string[];
   runnerUser: string | undefined;
+  /** RUNNER_DATA_DIR (`<root>/data` for zip installs, /var/lib/emqx for deb/rpm). */
+  dataDir: string;
+  /** EMQX_DESCRIPTION of emqx_vars ("EMQX Broker", "EMQX Enterprise", "EMQ X Edge"). */
+  description: string;
+  /** Free space of the filesystems holding the root and /tmp (undefined when df printed nothing). */
+  diskFree: { root?: DiskFree; tmp?: DiskFree };
+  /** `/tmp/emqx_untar_*` directories present now. */
+  untarDirs: string[];
+  /** Whether `bin/emqx` has the content of `bin/emqx-<running>`; undefined when either is missing. */
+  binEmqxIsRunning: boolean | undefined;
+  /** Names in `releases/<target>/` (empty when the target was not given or has no directory). */
+  targetDirFiles: string[];
 }
 
 function sections(stdout: string): Record<string, string> {
   const out: Record<string, string> = {};
   let name: string | undefined;
   for (const line of stdout.replace(/\r/g, "").split("\n")) {
-    const m = /^@@([a-z_-]{1,20})$/.exec(line);
+    const m = /^@@([a-z0-9_-]{1,20})$/.exec(line);
     if (m) {
       name = m[1];
       out[name] = "";
@@ -43,7 +77,26 @@ function sections(stdout: string): Record<string, string> {
   return out;
 }
 
-/** Parses the probe's output. `argv` is for error messages. */
+const lines = (text: string | undefined): string[] => (text ?? "").split("\n").filter((l) => l !== "");
+
+/** `df -Pk a b`: a header, then one row per path in order (a long filesystem name may wrap). */
+export function parseDf(text: string): DiskFree[] {
+  const rows: DiskFree[] = [];
+  let pending = "";
+  for (const line of lines(text).slice(1)) {
+    const fields = `${pending} ${line}`.trim().split(/\s+/);
+    if (fields.length < 6) {
+      pending = `${pending} ${line}`;
+      continue;
+    }
+    pending = "";
+    const availableKb = Number(fields[3]);
+    if (Number.isFinite(availableKb)) rows.push({ filesystem: fields[0], availableKb, mountedOn: fields.slice(5).join(" ") });
+  }
+  return rows;
+}
+
+/** Parses the probe's output. `argv` is for error messages (argv[5] is the running version). */
 export function parseProbe(stdout: string, argv: string[]): ProbeResult {
   const s = sections(stdout);
   const fail = (what: string) => new EmqxOutputParseError({ argv, output: stdout, what });
@@ -66,6 +119,10 @@ export function parseProbe(stdout: string, argv: string[]): ProbeResult {
       throw fail(`the running release's relup does not parse: ${(e as Error).message}`);
     }
   }
+  const df = parseDf(s.df ?? "");
+  // sha256sum prints "<hex>  <file>" per readable file, in argument order: bin/emqx, bin/emqx-<running>.
+  const sums = lines(s.bin_sha256).map((l) => /^\\?([0-9a-f]{64}) [ *](.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+  const binEmqxIsRunning = sums.length === 2 && /\/bin\/emqx$/.test(sums[0][2]) ? sums[0][1] === sums[1][1] : undefined;
   return {
     facts: {
       osId,
@@ -75,9 +132,15 @@ export function parseProbe(stdout: string, argv: string[]): ProbeResult {
       binScriptsVersion: relVsnHistory[relVsnHistory.length - 1] ?? vars.REL_VSN ?? "",
       relupDownTo,
     },
-    releaseFiles: (s.releases ?? "").split("\n").filter((f) => f !== "" && f !== "." && f !== ".."),
+    releaseFiles: lines(s.releases).filter((f) => f !== "." && f !== ".."),
     relVsnHistory,
-    hotPatches: (s.patches ?? "").split("\n").filter((f) => f.endsWith(".beam")),
+    hotPatches: lines(s.patches).filter((f) => f.endsWith(".beam")),
     runnerUser: vars.RUNNER_USER || undefined,
+    dataDir: (s.data_dir ?? "").trim(),
+    description: vars.EMQX_DESCRIPTION ?? "",
+    diskFree: { root: df[0], tmp: df[1] },
+    untarDirs: lines(s.untar).filter((d) => d.startsWith(`${UNTAR_BASE}/emqx_untar_`)),
+    binEmqxIsRunning,
+    targetDirFiles: lines(s.target_dir).filter((f) => f !== "." && f !== ".."),
   };
 }

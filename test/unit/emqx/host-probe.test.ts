@@ -19,7 +19,12 @@ function probeOutput(over: Record<string, string | undefined> = {}): string {
     emqx_vars: 'REL_VSN="4.4.0"\nERTS_VSN="12.1.5"\nRUNNER_USER=""\nEMQX_DESCRIPTION=\'EMQ X Broker\'\n## overwritten vars here\nREL_VSN="4.4.10"\nERTS_VSN="12.1.5"\n',
     releases: ".\n..\n4.4.0\n4.4.10\nRELEASES\nemqx_vars\nstart_erl.data\nemqx-4.4.10-otp24.1.5-3-ubuntu20.04-amd64.zip\n",
     relup: relupFileText({ version: "4.4.10", relupFrom: ["4.4.9"], relupDownTo: ["4.4.9", "4.4.0"] }),
+    data_dir: "/opt/emqx/data\n",
     patches: "emqx_mod.beam\nREADME\n",
+    df: "Filesystem     1024-blocks     Used Available Capacity Mounted on\n/dev/sda1         41152736 20000000  19040000      52% /\ntmpfs              1024000      100   1023900       1% /tmp\n",
+    untar: "/tmp/emqx_untar_1701330000000000000\n",
+    bin_sha256: `${"a".repeat(64)}  /opt/emqx/bin/emqx\n${"a".repeat(64)}  /opt/emqx/bin/emqx-4.4.10\n`,
+    target_dir: ".\n..\nemqx.tar.gz\n",
     end: "",
   };
   Object.assign(sections, over);
@@ -36,6 +41,12 @@ test("reads every fact of the node from the probe's sections", () => {
     relVsnHistory: ["4.4.0", "4.4.10"],
     hotPatches: ["emqx_mod.beam"],
     runnerUser: undefined,
+    dataDir: "/opt/emqx/data",
+    description: "EMQ X Broker",
+    diskFree: { root: { filesystem: "/dev/sda1", availableKb: 19040000, mountedOn: "/" }, tmp: { filesystem: "tmpfs", availableKb: 1023900, mountedOn: "/tmp" } },
+    untarDirs: ["/tmp/emqx_untar_1701330000000000000"],
+    binEmqxIsRunning: true,
+    targetDirFiles: ["emqx.tar.gz"],
   });
 });
 
@@ -47,6 +58,11 @@ const ROWS: [string, Record<string, string | undefined>, object][] = [
   ["maps aarch64 and an EL os-release to EMQX's tokens", { uname: "aarch64\n", "os-release": 'ID="rocky"\nVERSION_ID="8.9"\n' }, { facts: expect.objectContaining({ arch: "arm64", osId: "el8" }) }],
   ["an empty releases/ and no patches directory", { releases: "", patches: "" }, { releaseFiles: [], hotPatches: [] }],
   ["CRLF line ends", { uname: "x86_64\r\n" }, { facts: expect.objectContaining({ arch: "amd64" }) }],
+  ["bin/emqx differs from bin/emqx-<running> (a half-done permafy)", { bin_sha256: `${"a".repeat(64)}  /opt/emqx/bin/emqx\n${"b".repeat(64)}  /opt/emqx/bin/emqx-4.4.10\n` }, { binEmqxIsRunning: false }],
+  ["bin/emqx-<running> missing: unknown, not a mismatch", { bin_sha256: `${"a".repeat(64)}  /opt/emqx/bin/emqx\n` }, { binEmqxIsRunning: undefined }],
+  ["df wraps a long filesystem name onto its own line", { df: "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/mapper/vg0-very--long--logical--volume\n 1000 10 990 1% /usr/lib/emqx\n" }, { diskFree: { root: { filesystem: "/dev/mapper/vg0-very--long--logical--volume", availableKb: 990, mountedOn: "/usr/lib/emqx" }, tmp: undefined } }],
+  ["no df, no untar dirs, no target dir", { df: "", untar: "", target_dir: "" }, { diskFree: { root: undefined, tmp: undefined }, untarDirs: [], targetDirFiles: [] }],
+  ["an Edge node", { emqx_vars: 'REL_VSN="4.4.10"\nERTS_VSN="12.1.5"\nEMQX_DESCRIPTION=\'EMQ X Edge\'\n' }, { description: "EMQ X Edge" }],
 ];
 test.each(ROWS)("%s", (_name, over, expected) => {
   expect(parseProbe(probeOutput(over), ARGV)).toMatchObject(expected);
@@ -83,6 +99,9 @@ describe("the script, run by sh", () => {
     fs.writeFileSync(path.join(root, "releases", "4.4.10", "relup"), relupFileText({ version: "4.4.10", relupFrom: ["4.4.9"], relupDownTo: ["4.4.9"] }) as string);
     fs.writeFileSync(path.join(root, "releases", ".emqx-release-upload-0123.part"), "");
     fs.writeFileSync(path.join(root, "data", "patches", "emqx_mod.beam"), "");
+    fs.mkdirSync(path.join(root, "bin"));
+    fs.writeFileSync(path.join(root, "bin", "emqx"), "#!/bin/sh\n# 4.4.10\n");
+    fs.writeFileSync(path.join(root, "bin", "emqx-4.4.10"), "#!/bin/sh\n# 4.4.10\n");
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -95,6 +114,32 @@ describe("the script, run by sh", () => {
     // `ls -1a`: dot files count, so a leftover upload is seen by the glob check in create.
     expect(probe.releaseFiles.sort()).toEqual([".emqx-release-upload-0123.part", "4.4.10", "emqx_vars", "start_erl.data"]);
     expect(probe.hotPatches).toEqual(["emqx_mod.beam"]);
+    expect(probe.dataDir).toBe(path.join(root, "data"));
+    expect(probe.binEmqxIsRunning).toBe(true);
+    expect(probe.diskFree.root?.availableKb).toBeGreaterThan(0);
+    expect(probe.diskFree.tmp?.availableKb).toBeGreaterThan(0);
+  });
+
+  test("follows RUNNER_DATA_DIR of a deb/rpm install to its patches, and compares bin/emqx with bin/emqx-<running>", () => {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), "host-probe-data-"));
+    try {
+      fs.mkdirSync(path.join(data, "patches"));
+      fs.writeFileSync(path.join(data, "patches", "emqx_hotfix.beam"), "");
+      const vars = path.join(root, "releases", "emqx_vars");
+      const before = fs.readFileSync(vars, "utf8");
+      fs.writeFileSync(vars, `${before}RUNNER_DATA_DIR="${data}"\n`);
+      fs.writeFileSync(path.join(root, "bin", "emqx"), "#!/bin/sh\n# 4.4.0\n");
+      try {
+        const r = spawnSync("sh", ["-c", PROBE_SCRIPT, "sh", root, "4.4.10", "4.4.16"], { encoding: "utf8" });
+        const probe = parseProbe(r.stdout, ARGV);
+        expect(probe).toMatchObject({ dataDir: data, hotPatches: ["emqx_hotfix.beam"], binEmqxIsRunning: false, targetDirFiles: [] });
+      } finally {
+        fs.writeFileSync(vars, before);
+        fs.writeFileSync(path.join(root, "bin", "emqx"), "#!/bin/sh\n# 4.4.10\n");
+      }
+    } finally {
+      fs.rmSync(data, { recursive: true, force: true });
+    }
   });
 
   test("a root without releases/ still ends with @@end, so the parser names what is missing", () => {

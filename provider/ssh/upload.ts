@@ -2,6 +2,9 @@
 // verify its sha256 on the host, then rename it into place (atomic within one directory). EMQX's
 // upgrade script picks packages by the glob `emqx-*<V>*.zip`, so a half-written file must never
 // carry a name that glob matches: the temporary name starts with a dot and ends with `.part`.
+// After a verified upload a one-line stamp (`.<finalName>.emqx-release-stamp`: sha256, size, inode
+// and ctime) lets a rerun trust the file without re-reading 100 MB on the host: a rename or any
+// write changes the inode's ctime, which no user can set back.
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -50,7 +53,8 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
   const finalPath = path.posix.join(req.remoteDir, req.finalName);
   const remote = remoteOps(session, req.runAs);
 
-  const existing = await remote.sha256IfExists(finalPath);
+  const stampPath = path.posix.join(req.remoteDir, `.${req.finalName}.emqx-release-stamp`);
+  const existing = await remote.sha256IfExists(finalPath, stampPath);
   if (existing === want) {
     log(`${req.finalName} is already on ${host} in ${req.remoteDir} with sha256 ${want}; upload skipped`);
     return { skipped: true, bytesSent: 0, durationMs: Date.now() - started };
@@ -79,6 +83,7 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
       );
     }
     await remote.check(["mv", "-f", "--", tempPath, finalPath], `rename the verified upload to ${req.finalName}`, true);
+    await remote.writeStamp(finalPath, stampPath, want);
   } catch (e) {
     await remote.bestEffort(["rm", "-f", "--", tempPath], true);
     throw e;
@@ -88,6 +93,15 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
   const durationMs = Date.now() - started;
   log(`uploaded ${req.finalName} to ${host}:${req.remoteDir} (${mib(size)} MiB in ${(durationMs / 1000).toFixed(1)} s), sha256 verified`);
   return { skipped: false, bytesSent: size, durationMs };
+}
+
+/** What an upload runs on the host (as runAs, through sudo, for the ones that touch the package):
+ * the sudoers line an error suggests lists these. */
+const SUDO_COMMANDS = ["/usr/bin/stat", "/usr/bin/cat", "/usr/bin/tee", "/usr/bin/openssl", "/usr/bin/sha256sum", "/bin/cp", "/bin/mv", "/bin/rm"];
+
+/** A command the host does not have: the shell's 127, or sudo's "command not found". */
+function commandMissing(r: CommandResult): boolean {
+  return r.exitCode === 127 || (r.exitCode === 1 && /sudo: .*: command not found/.test(r.stderr));
 }
 
 /** Remote commands of an upload, run as `runAs` (through `sudo -n -u`) where `asRunAs` is set. */
@@ -102,7 +116,7 @@ function remoteOps(session: UploadSession, runAs: string | undefined) {
         argv,
         reason:
           `cannot ${what} on ${session.host}: sudo wants a password to run commands as ${runAs}. Allow ${session.user} to run them ` +
-          `without one, e.g. in /etc/sudoers.d/emqx-release: "${session.user} ALL=(${runAs}) NOPASSWD: /usr/bin/test, /usr/bin/sha256sum, /bin/cp, /bin/mv, /bin/rm"`,
+          `without one, e.g. in /etc/sudoers.d/emqx-release: "${session.user} ALL=(${runAs}) NOPASSWD: ${SUDO_COMMANDS.join(", ")}"`,
       });
     }
     const how = r.timedOut ? "timed out" : r.exitCode === null ? `was killed (${r.signal ?? "no exit status"})` : `exited with code ${r.exitCode}`;
@@ -115,20 +129,46 @@ function remoteOps(session: UploadSession, runAs: string | undefined) {
     return r.exitCode === 0 ? r : fail(full, r, what);
   };
 
+  /** `openssl dgst` where the host has it (4-6x faster than coreutils' sha256sum), else sha256sum. */
   const sha256 = async (file: string): Promise<string> => {
-    const r = await check(["sha256sum", "--", file], `compute the sha256 of ${file}`, true);
-    // "<hex>  <name>"; a name with a backslash or newline makes sha256sum prefix the line with "\".
+    const argv = argvFor(["openssl", "dgst", "-sha256", "-r", "--", file], true);
+    const viaOpenssl = await session.run(argv);
+    const r = viaOpenssl.exitCode === 0 ? viaOpenssl : commandMissing(viaOpenssl) ? await check(["sha256sum", "--", file], `compute the sha256 of ${file}`, true) : fail(argv, viaOpenssl, `compute the sha256 of ${file}`);
+    // "<hex> *<name>" (openssl -r) or "<hex>  <name>" (sha256sum, which prefixes "\" to a line whose
+    // name has a backslash or newline).
     const m = /^\\?([0-9a-fA-F]{64}) /.exec(r.stdout);
-    if (!m) throw new EmqxProviderError(`cannot read the sha256 of ${session.host}:${file}: sha256sum printed ${JSON.stringify(r.stdout.slice(0, 200))}`);
+    if (!m) throw new EmqxProviderError(`cannot read the sha256 of ${session.host}:${file}: ${r === viaOpenssl ? "openssl dgst" : "sha256sum"} printed ${JSON.stringify(r.stdout.slice(0, 200))}`);
     return m[1].toLowerCase();
   };
 
-  const sha256IfExists = async (file: string): Promise<string | undefined> => {
-    const argv = argvFor(["test", "-e", file], true);
+  /** "<size> <inode> <ctime>" of a file, or undefined when it does not exist. */
+  const identity = async (file: string): Promise<string | undefined> => {
+    const argv = argvFor(["stat", "-c", "%s %i %z", "--", file], true);
     const r = await session.run(argv);
-    if (r.exitCode === 1 && r.stderr.trim() === "") return undefined;
+    if (r.exitCode !== 0 && /No such file or directory/.test(r.stderr)) return undefined;
     if (r.exitCode !== 0) fail(argv, r, `check whether ${file} exists`);
+    return r.stdout.trim();
+  };
+
+  /** The file's sha256, from its stamp when size, inode and ctime still match, else by hashing. */
+  const sha256IfExists = async (file: string, stamp: string): Promise<string | undefined> => {
+    const id = await identity(file);
+    if (id === undefined) return undefined;
+    const recorded = await session.run(argvFor(["cat", "--", stamp], true));
+    const m = recorded.exitCode === 0 ? /^emqx-release-stamp v1 ([0-9a-f]{64}) (.+)\n?$/.exec(recorded.stdout) : null;
+    if (m && m[2] === id) return m[1];
     return sha256(file);
+  };
+
+  /** Records the verified file's sha256 with its identity. Best effort: without a stamp the next
+   * run hashes the file again. */
+  const writeStamp = async (file: string, stamp: string, sha: string): Promise<void> => {
+    try {
+      const id = await identity(file);
+      if (id !== undefined) await session.run(argvFor(["tee", "--", stamp], true), { stdin: `emqx-release-stamp v1 ${sha} ${id}\n` });
+    } catch {
+      // the next run hashes the file instead
+    }
   };
 
   /** Cleanup that must not hide the error being thrown. */
@@ -140,7 +180,7 @@ function remoteOps(session: UploadSession, runAs: string | undefined) {
     }
   };
 
-  return { check, sha256, sha256IfExists, bestEffort };
+  return { check, sha256, sha256IfExists, writeStamp, bestEffort };
 }
 
 /** Logs "…: 40% (12.0 of 30.0 MiB)" each time another tenth of the file is acknowledged. */

@@ -279,10 +279,23 @@ describe("uploadVerified", () => {
     for (const names of midUpload) expect(names).toEqual([expect.stringMatching(/^\.emqx-release-upload-[0-9a-f]{16}\.part$/)]);
     expect(listings.flat().filter((n) => MATCHED_BY_EMQX_GLOB.test(n) && n !== FINAL)).toEqual([]);
     expect(log).toContainEqual(expect.stringMatching(/^upload emqx-4\.4\.16\S+ to 127\.0\.0\.1: 50% \(4\.0 of 8\.0 MiB\)$/));
-    expect([fs.readdirSync(remoteDir), sha256Of(path.join(remoteDir, FINAL))]).toEqual([[FINAL], sha256]);
+    const STAMP = `.${FINAL}.emqx-release-stamp`;
+    expect([fs.readdirSync(remoteDir).sort(), sha256Of(path.join(remoteDir, FINAL))]).toEqual([[STAMP, FINAL], sha256]);
 
     const again = await uploadVerified(s, { localPath, remoteDir, finalName: FINAL, sha256 });
     expect([again.skipped, again.bytesSent]).toEqual([true, 0]);
+
+    // Rewritten in place, same size, same inode, mtime set back: the kernel's new ctime still gives
+    // it away, so the stamp is not trusted and the file is replaced.
+    const file = path.join(remoteDir, FINAL);
+    const { mtime, ino } = fs.statSync(file);
+    const fd = fs.openSync(file, "r+");
+    fs.writeSync(fd, Buffer.from("tampered"), 0, 8, 1024);
+    fs.closeSync(fd);
+    fs.utimesSync(file, mtime, mtime);
+    expect(fs.statSync(file).ino).toBe(ino);
+    const third = await uploadVerified(s, { localPath, remoteDir, finalName: FINAL, sha256 });
+    expect([third.skipped, third.bytesSent, sha256Of(file)]).toEqual([false, content.length, sha256]);
   });
 
   it("replaces a file of the same name whose sha256 differs", async () => {
@@ -313,7 +326,7 @@ describe("uploadVerified", () => {
     const s = await open(target({ user: TEST_USER, privateKey: undefined, password: PASSWORD }));
     const err = (await uploadVerified(s, { localPath, remoteDir, finalName: FINAL, sha256, runAs: "root" }).catch((e: unknown) => e)) as Error;
     expect(RemoteCommandError.isInstance(err)).toBe(true);
-    expect(err.message).toMatch(/sudo wants a password to run commands as root\. Allow emqxtest .*NOPASSWD: \/usr\/bin\/test/);
+    expect(err.message).toMatch(/sudo wants a password to run commands as root\. Allow emqxtest .*NOPASSWD: \/usr\/bin\/stat, .*\/usr\/bin\/openssl/);
     expectNoSecret(err);
   });
 });

@@ -1,5 +1,6 @@
 // uploadVerified through a fake session whose remote side is a small in-memory file system that
-// runs the few commands an upload uses (test, sha256sum, mktemp, chmod, cp, mv, rm), as the SSH
+// runs the few commands an upload uses (stat, cat, tee, openssl or sha256sum, mktemp, chmod, cp,
+// mv, rm), as the SSH
 // user or through `sudo -n -u`. The same against real OpenSSH sshd: test/integration/ssh.test.ts.
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -16,6 +17,9 @@ class FakeRemote implements UploadSession {
   readonly host = "10.0.0.7";
   readonly user = "deploy";
   readonly files = new Map<string, Buffer>();
+  /** Each path's inode and ctime, both bumped by every write or rename (as a kernel does). */
+  private readonly stamps = new Map<string, number>();
+  private clock = 1000;
   readonly calls: string[] = [];
   /** sudo answers "a password is required". */
   sudoNeedsPassword = false;
@@ -24,8 +28,16 @@ class FakeRemote implements UploadSession {
   /** sftpPut fails with this. */
   putError: Error | undefined;
   sha256sumOutput: string | undefined;
+  /** The host has no openssl (the shell answers 127, sudo "command not found"). */
+  noOpenssl = false;
 
-  async run(argv: string[]): Promise<CommandResult> {
+  /** Writes a file the way a kernel would: a new ctime for the inode. */
+  put(file: string, data: Buffer): void {
+    this.files.set(file, data);
+    this.stamps.set(file, ++this.clock);
+  }
+
+  async run(argv: string[], options: { stdin?: string } = {}): Promise<CommandResult> {
     this.calls.push(argv.join(" "));
     const ok = (stdout = ""): CommandResult => ({ exitCode: 0, signal: null, stdout, stderr: "", timedOut: false });
     const fail = (exitCode: number, stderr: string): CommandResult => ({ exitCode, signal: null, stdout: "", stderr, timedOut: false });
@@ -33,11 +45,29 @@ class FakeRemote implements UploadSession {
     if (args[0] === "sudo") {
       if (this.sudoNeedsPassword) return fail(1, "sudo: a password is required\n");
       args = args.slice(args.indexOf("--") + 1);
+      if (args[0] === "openssl" && this.noOpenssl) return fail(1, "sudo: openssl: command not found\n");
     }
     const files = args.filter((a) => a.startsWith("/"));
     switch (args[0]) {
-      case "test":
-        return this.files.has(files[0]) ? ok() : fail(1, "");
+      case "stat": {
+        const data = this.files.get(files[0]);
+        if (!data) return fail(1, `stat: cannot statx '${files[0]}': No such file or directory\n`);
+        const t = this.stamps.get(files[0]);
+        return ok(`${data.length} ${t} 2026-11-30 09:00:00.${t} +0000\n`);
+      }
+      case "cat": {
+        const data = this.files.get(files[0]);
+        return data ? ok(data.toString()) : fail(1, `cat: ${files[0]}: No such file or directory\n`);
+      }
+      case "tee":
+        this.put(files[0], Buffer.from(options.stdin ?? ""));
+        return ok(options.stdin);
+      case "openssl": {
+        if (this.noOpenssl) return fail(127, "sh: 1: openssl: not found\n");
+        const data = this.files.get(files[0]);
+        if (!data) return fail(1, `${files[0]}: No such file or directory\n`);
+        return ok(`${sha(data)} *${files[0]}\n`);
+      }
       case "sha256sum": {
         const data = this.files.get(files[0]);
         if (!data) return fail(1, `sha256sum: ${files[0]}: No such file or directory\n`);
@@ -45,16 +75,16 @@ class FakeRemote implements UploadSession {
       }
       case "mktemp": {
         const name = args[1].replace(/X+$/, "abcdefghij");
-        this.files.set(name, Buffer.alloc(0));
+        this.put(name, Buffer.alloc(0));
         return ok(`${name}\n`);
       }
       case "chmod":
         return ok();
       case "cp":
-        this.files.set(files[1], this.files.get(files[0]) as Buffer);
+        this.put(files[1], this.files.get(files[0]) as Buffer);
         return ok();
       case "mv":
-        this.files.set(files[1], this.files.get(files[0]) as Buffer);
+        this.put(files[1], this.files.get(files[0]) as Buffer);
         this.files.delete(files[0]);
         return ok();
       case "rm":
@@ -71,7 +101,7 @@ class FakeRemote implements UploadSession {
     const data = Buffer.from(fs.readFileSync(localPath));
     for (let sent = 0; sent < data.length; sent += 1024) options.onProgress?.(Math.min(sent + 1024, data.length), data.length);
     if (this.corrupt) data[0] ^= 0xff;
-    this.files.set(remotePath, data);
+    this.put(remotePath, data);
   }
 }
 
@@ -81,6 +111,7 @@ let content: Buffer;
 let remote: FakeRemote;
 let log: string[];
 const FINAL = "/opt/emqx/releases/emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip";
+const STAMP = "/opt/emqx/releases/.emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip.emqx-release-stamp";
 const TEMP_RE = /^\/opt\/emqx\/releases\/\.emqx-release-upload-[0-9a-f]{16}\.part$/;
 
 beforeAll(() => {
@@ -96,19 +127,21 @@ beforeEach(() => {
 });
 
 const request = (over: Partial<UploadRequest> = {}): UploadRequest => ({ localPath: local, remoteDir: "/opt/emqx/releases", finalName: path.basename(FINAL), sha256: sha(content), log: (l) => log.push(l), ...over });
-/** Every path the remote side holds besides the final file. */
-const leftovers = () => [...remote.files.keys()].filter((f) => f !== FINAL);
+/** Every path the remote side holds besides the final file and its stamp. */
+const leftovers = () => [...remote.files.keys()].filter((f) => f !== FINAL && f !== STAMP);
 
 test("uploads under a hidden .part name EMQX's glob cannot match, verifies it on the host, then renames it", async () => {
   const r = await uploadVerified(remote, request());
   expect(r).toMatchObject({ skipped: false, bytesSent: content.length });
   expect(remote.files.get(FINAL)).toEqual(content);
   expect(leftovers()).toEqual([]);
-  const [check, put, verify, rename] = remote.calls;
-  expect(check).toBe(`test -e ${FINAL}`);
+  const [check, put, verify, rename, ...stamp] = remote.calls;
+  expect(check).toBe(`stat -c %s %i %z -- ${FINAL}`);
   const temp = put.replace("sftp-put ", "");
   expect(temp).toMatch(TEMP_RE);
-  expect([verify, rename]).toEqual([`sha256sum -- ${temp}`, `mv -f -- ${temp} ${FINAL}`]);
+  expect([verify, rename]).toEqual([`openssl dgst -sha256 -r -- ${temp}`, `mv -f -- ${temp} ${FINAL}`]);
+  expect(stamp).toEqual([`stat -c %s %i %z -- ${FINAL}`, `tee -- ${STAMP}`]);
+  expect(remote.files.get(STAMP)!.toString()).toMatch(new RegExp(`^emqx-release-stamp v1 ${sha(content)} ${content.length} \\d+ 2026-11-30 .*\n$`));
   expect(log[log.length - 1]).toMatch(/^uploaded emqx-4\.4\.16-.*\.zip to 10\.0\.0\.7:\/opt\/emqx\/releases \(0\.0 MiB in \d+\.\d s\), sha256 verified$/);
 });
 
@@ -119,14 +152,43 @@ test("logs progress once per tenth of the file", async () => {
 });
 
 test("skips the upload when the host already has the file with the same sha256", async () => {
-  remote.files.set(FINAL, content);
+  remote.put(FINAL, content);
   const r = await uploadVerified(remote, request({ sha256: sha(content).toUpperCase() }));
   expect(r).toMatchObject({ skipped: true, bytesSent: 0 });
   expect(remote.calls.filter((c) => c.startsWith("sftp-put"))).toEqual([]);
+  expect(remote.calls.filter((c) => c.startsWith("openssl"))).toEqual([`openssl dgst -sha256 -r -- ${FINAL}`]);
+});
+
+test("a rerun trusts the stamp of its own verified upload and reads no package byte on the host", async () => {
+  await uploadVerified(remote, request());
+  remote.calls.length = 0;
+  const r = await uploadVerified(remote, request());
+  expect(r).toMatchObject({ skipped: true, bytesSent: 0 });
+  expect(remote.calls).toEqual([`stat -c %s %i %z -- ${FINAL}`, `cat -- ${STAMP}`]);
+});
+
+test("a stamp whose file was rewritten since (new ctime) is not trusted: the file is hashed again", async () => {
+  await uploadVerified(remote, request());
+  remote.put(FINAL, Buffer.from("replaced by hand, same name"));
+  remote.calls.length = 0;
+  await uploadVerified(remote, request());
+  expect(remote.calls.slice(0, 3)).toEqual([`stat -c %s %i %z -- ${FINAL}`, `cat -- ${STAMP}`, `openssl dgst -sha256 -r -- ${FINAL}`]);
+  expect(remote.files.get(FINAL)).toEqual(content);
+});
+
+test("falls back to sha256sum on a host without openssl, as runAs too", async () => {
+  remote.noOpenssl = true;
+  await uploadVerified(remote, request());
+  expect(remote.calls.filter((c) => /openssl|sha256sum/.test(c)).map((c) => c.split(" ")[0])).toEqual(["openssl", "sha256sum"]);
+  remote.files.clear();
+  remote.calls.length = 0;
+  await uploadVerified(remote, request({ runAs: "emqx" }));
+  expect(remote.calls.filter((c) => /openssl|sha256sum/.test(c)).map((c) => c.split(" ")[5])).toEqual(["openssl", "sha256sum"]);
+  expect(remote.files.get(FINAL)).toEqual(content);
 });
 
 test("replaces a file of the same name with other content, saying so", async () => {
-  remote.files.set(FINAL, Buffer.from("older build"));
+  remote.put(FINAL, Buffer.from("older build"));
   await uploadVerified(remote, request());
   expect(remote.files.get(FINAL)).toEqual(content);
   expect(log[0]).toBe(`${FINAL} on 10.0.0.7 has sha256 ${sha("older build")}, not ${sha(content)}; replacing it`);
@@ -138,13 +200,15 @@ test("as runAs: stages in /tmp as the SSH user, then copies, verifies and rename
   expect(leftovers()).toEqual([]);
   const sudo = "sudo -n -u emqx --";
   expect(remote.calls.map((c) => c.replace(/\.emqx-release-upload-[0-9a-f]{16}\.part/, "<part>"))).toEqual([
-    `${sudo} test -e ${FINAL}`,
+    `${sudo} stat -c %s %i %z -- ${FINAL}`,
     "mktemp /tmp/.emqx-release-upload-XXXXXXXXXX",
     "sftp-put /tmp/.emqx-release-upload-abcdefghij",
     "chmod 0644 /tmp/.emqx-release-upload-abcdefghij",
     `${sudo} cp -- /tmp/.emqx-release-upload-abcdefghij /opt/emqx/releases/<part>`,
-    `${sudo} sha256sum -- /opt/emqx/releases/<part>`,
+    `${sudo} openssl dgst -sha256 -r -- /opt/emqx/releases/<part>`,
     `${sudo} mv -f -- /opt/emqx/releases/<part> ${FINAL}`,
+    `${sudo} stat -c %s %i %z -- ${FINAL}`,
+    `${sudo} tee -- ${STAMP}`,
     "rm -f -- /tmp/.emqx-release-upload-abcdefghij",
   ]);
 });
@@ -170,11 +234,12 @@ test("fails with the sudoers line to add when sudo wants a password", async () =
   const err = await uploadVerified(remote, request({ runAs: "emqx" })).catch((e) => e);
   expect(RemoteCommandError.isInstance(err)).toBe(true);
   expect(err.message).toContain("sudo wants a password to run commands as emqx");
-  expect(err.message).toContain('"deploy ALL=(emqx) NOPASSWD: /usr/bin/test, /usr/bin/sha256sum, /bin/cp, /bin/mv, /bin/rm"');
+  expect(err.message).toContain('"deploy ALL=(emqx) NOPASSWD: /usr/bin/stat, /usr/bin/cat, /usr/bin/tee, /usr/bin/openssl, /usr/bin/sha256sum, /bin/cp, /bin/mv, /bin/rm"');
 });
 
 test("fails when sha256sum prints something else", async () => {
-  remote.files.set(FINAL, content);
+  remote.put(FINAL, content);
+  remote.noOpenssl = true;
   remote.sha256sumOutput = "sha256sum: invalid option\n";
   await expect(uploadVerified(remote, request())).rejects.toThrow(`cannot read the sha256 of 10.0.0.7:${FINAL}: sha256sum printed "sha256sum: invalid option\\n"`);
 });

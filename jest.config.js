@@ -6,13 +6,15 @@ const common = {
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: { warnOnly: false } }] },
 };
 
+/** The projects' test directories: also what the reliability reporter calls the whole suite. */
+const roots = { unit: "test/unit", integration: "test/integration", e2e: "test/e2e" };
+
 module.exports = {
   // jest reads testTimeout only at the top level, not per project: integration and e2e tests start
   // real sshd hosts and the real engine, so give every test room; unit tests stay fast regardless.
   testTimeout: 600000,
-  projects: [
-    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
-    { ...common, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"] },
-    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
-  ],
+  projects: Object.entries(roots).map(([displayName, dir]) => ({ ...common, displayName, testMatch: [`<rootDir>/${dir}/**/*.test.ts`] })),
+  // RELIABILITY.md: written after a full run from the rows tests declare with reliabilityTest
+  // (test/support/reliability.ts); a full run fails when it differs from the committed file.
+  reporters: ["default", ["<rootDir>/test/support/reliability-reporter-shim.js", { testRoots: Object.values(roots) }]],
 };

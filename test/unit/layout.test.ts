@@ -31,6 +31,7 @@ const UNMIRRORED_TESTS: Record<string, string> = {
  * parsers, create on a real host) and test the report's generator. */
 const UNMIRRORED_DIRS: Record<string, string> = {
   "test/unit/reliability/": "RELIABILITY.md rows and its generator",
+  "test/integration/reliability/": "RELIABILITY.md rows on real sshd hosts",
 };
 
 /** Test files of one source that sit outside the mirror, and where they belong. Accepted until

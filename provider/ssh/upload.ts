@@ -2,9 +2,11 @@
 // verify its sha256 on the host, then rename it into place (atomic within one directory). EMQX's
 // upgrade script picks packages by the glob `emqx-*<V>*.zip`, so a half-written file must never
 // carry a name that glob matches: the temporary name starts with a dot and ends with `.part`.
-// After a verified upload a one-line stamp (`.<finalName>.emqx-release-stamp`: sha256, size, inode
-// and ctime) lets a rerun trust the file without re-reading 100 MB on the host: a rename or any
-// write changes the inode's ctime, which no user can set back.
+// After a verified upload an empty stamp file named after the sha256
+// (`.<finalName>.<sha256>.emqx-release-stamp`) lets a rerun trust the file without re-reading
+// 100 MB on the host, in one `stat` of both: the stamp counts only while it is strictly newer (ctime)
+// than the package, and any write to or rename of the package sets the package's ctime to now,
+// which no user can set back (git's index relies on the same).
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -53,8 +55,8 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
   const finalPath = path.posix.join(req.remoteDir, req.finalName);
   const remote = remoteOps(session, req.runAs);
 
-  const stampPath = path.posix.join(req.remoteDir, `.${req.finalName}.emqx-release-stamp`);
-  const existing = await remote.sha256IfExists(finalPath, stampPath);
+  const stampPath = path.posix.join(req.remoteDir, `.${req.finalName}.${want}.emqx-release-stamp`);
+  const existing = await remote.sha256IfExists(finalPath, stampPath, want);
   if (existing === want) {
     log(`${req.finalName} is already on ${host} in ${req.remoteDir} with sha256 ${want}; upload skipped`);
     return { skipped: true, bytesSent: 0, durationMs: Date.now() - started };
@@ -83,7 +85,7 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
       );
     }
     await remote.check(["mv", "-f", "--", tempPath, finalPath], `rename the verified upload to ${req.finalName}`, true);
-    await remote.writeStamp(finalPath, stampPath, want);
+    await remote.writeStamp(stampPath);
   } catch (e) {
     await remote.bestEffort(["rm", "-f", "--", tempPath], true);
     throw e;
@@ -97,7 +99,7 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
 
 /** What an upload runs on the host (as runAs, through sudo, for the ones that touch the package):
  * the sudoers line an error suggests lists these. */
-const SUDO_COMMANDS = ["/usr/bin/stat", "/usr/bin/cat", "/usr/bin/tee", "/usr/bin/openssl", "/usr/bin/sha256sum", "/bin/cp", "/bin/mv", "/bin/rm"];
+const SUDO_COMMANDS = ["/usr/bin/stat", "/usr/bin/touch", "/usr/bin/openssl", "/usr/bin/sha256sum", "/bin/cp", "/bin/mv", "/bin/rm"];
 
 /** A command the host does not have: the shell's 127, or sudo's "command not found". */
 function commandMissing(r: CommandResult): boolean {
@@ -141,31 +143,28 @@ function remoteOps(session: UploadSession, runAs: string | undefined) {
     return m[1].toLowerCase();
   };
 
-  /** "<size> <inode> <ctime>" of a file, or undefined when it does not exist. */
-  const identity = async (file: string): Promise<string | undefined> => {
-    const argv = argvFor(["stat", "-c", "%s %i %z", "--", file], true);
+  /** The file's sha256, or undefined when it does not exist. One `stat` of the file and of the
+   * stamp of the wanted sha256: a stamp newer than the file vouches for it; otherwise it is hashed. */
+  const sha256IfExists = async (file: string, stamp: string, want: string): Promise<string | undefined> => {
+    const argv = argvFor(["stat", "-c", "%z %n", "--", file, stamp], true);
     const r = await session.run(argv);
-    if (r.exitCode !== 0 && /No such file or directory/.test(r.stderr)) return undefined;
-    if (r.exitCode !== 0) fail(argv, r, `check whether ${file} exists`);
-    return r.stdout.trim();
-  };
-
-  /** The file's sha256, from its stamp when size, inode and ctime still match, else by hashing. */
-  const sha256IfExists = async (file: string, stamp: string): Promise<string | undefined> => {
-    const id = await identity(file);
-    if (id === undefined) return undefined;
-    const recorded = await session.run(argvFor(["cat", "--", stamp], true));
-    const m = recorded.exitCode === 0 ? /^emqx-release-stamp v1 ([0-9a-f]{64}) (.+)\n?$/.exec(recorded.stdout) : null;
-    if (m && m[2] === id) return m[1];
+    // One "<ctime> <name>" line per file that exists; "No such file" on stderr for the others.
+    const ctimeOf = (name: string) => r.stdout.split("\n").find((l) => l.endsWith(` ${name}`))?.slice(0, -name.length - 1);
+    const fileCtime = ctimeOf(file);
+    if (fileCtime === undefined) {
+      if (!r.stderr.includes("No such file or directory")) fail(argv, r, `check whether ${file} exists`);
+      return undefined;
+    }
+    const stampCtime = ctimeOf(stamp);
+    // Both stamps come from one stat call: same format, same time zone, so the strings compare.
+    if (stampCtime !== undefined && stampCtime.length === fileCtime.length && stampCtime > fileCtime) return want;
     return sha256(file);
   };
 
-  /** Records the verified file's sha256 with its identity. Best effort: without a stamp the next
-   * run hashes the file again. */
-  const writeStamp = async (file: string, stamp: string, sha: string): Promise<void> => {
+  /** Stamps a verified file. Best effort: without a stamp the next run hashes the file again. */
+  const writeStamp = async (stamp: string): Promise<void> => {
     try {
-      const id = await identity(file);
-      if (id !== undefined) await session.run(argvFor(["tee", "--", stamp], true), { stdin: `emqx-release-stamp v1 ${sha} ${id}\n` });
+      await session.run(argvFor(["touch", "--", stamp], true));
     } catch {
       // the next run hashes the file instead
     }

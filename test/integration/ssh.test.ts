@@ -278,15 +278,15 @@ describe("uploadVerified", () => {
     expect(midUpload.length).toBeGreaterThanOrEqual(5);
     for (const names of midUpload) expect(names).toEqual([expect.stringMatching(/^\.emqx-release-upload-[0-9a-f]{16}\.part$/)]);
     expect(listings.flat().filter((n) => MATCHED_BY_EMQX_GLOB.test(n) && n !== FINAL)).toEqual([]);
-    expect(log).toContainEqual(expect.stringMatching(/^upload emqx-4\.4\.16\S+ to 127\.0\.0\.1: 50% \(4\.0 of 8\.0 MiB\)$/));
-    const STAMP = `.${FINAL}.emqx-release-stamp`;
+    expect(log).toContainEqual(expect.stringMatching(/^upload emqx-4\.4\.16\S+ to 127\.0\.0\.1: 50% \(4\.\d of 8\.0 MiB\)$/));
+    const STAMP = `.${FINAL}.${sha256}.emqx-release-stamp`;
     expect([fs.readdirSync(remoteDir).sort(), sha256Of(path.join(remoteDir, FINAL))]).toEqual([[STAMP, FINAL], sha256]);
 
     const again = await uploadVerified(s, { localPath, remoteDir, finalName: FINAL, sha256 });
     expect([again.skipped, again.bytesSent]).toEqual([true, 0]);
 
-    // Rewritten in place, same size, same inode, mtime set back: the kernel's new ctime still gives
-    // it away, so the stamp is not trusted and the file is replaced.
+    // Rewritten in place, same size, same inode, mtime set back: the kernel's new ctime (now newer
+    // than the stamp's) still gives it away, so the stamp is not trusted and the file is replaced.
     const file = path.join(remoteDir, FINAL);
     const { mtime, ino } = fs.statSync(file);
     const fd = fs.openSync(file, "r+");

@@ -6,10 +6,14 @@ import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
 import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
 import type { HostFacts } from "../plan/host-facts";
+import { preflightRefusals } from "../plan/preflight";
 import type { HealthGateOutcome } from "../plan/release-result";
+import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
 import { EmqxCli, hasCtlCommand } from "./cli";
 import { runHealthGate } from "./health-gate";
 import { acquireHostLock } from "./host-lock";
+import type { ProbeResult } from "./host-probe";
+import { removeNewUntarDirs } from "./untar-cleanup";
 
 /** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there). */
 export type PackageUploader = (f: { remoteDir: string; finalName: string; runAs?: string }) => Promise<{ skipped: boolean; bytesSent: number }>;
@@ -18,6 +22,10 @@ export type PackageUploader = (f: { remoteDir: string; finalName: string; runAs?
 export interface LocalPackage extends PackageFacts {
   path: string;
   sha256: string;
+  /** Size of the zip; with `uncompressedBytes`, what the free-space check needs (skipped when unknown). */
+  sizeBytes?: number;
+  /** Sum of the zip's uncompressed entries (provider/package/read-package). */
+  uncompressedBytes?: number;
 }
 
 /** What the node runs, as recorded in outputs. */
@@ -82,12 +90,16 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     const installed = await cli.versions();
     const running = runningVersion(installed);
     if (!running) throw new HostStateError({ host, reason: "`emqx versions` lists no permanent or current release: check the node by hand" });
-    const probe = await cli.probe(rootDir, running);
+    const probe = await cli.probe(rootDir, running, want.version);
     const decided = planRelease({ target: want.version, permanent: want.permanent, allowDowngrade: want.allowDowngrade, running, installed, facts: probe.facts, pkg, edition: want.edition }, host);
     if ("refusals" in decided) {
       throw new UnsupportedUpgradeError({ from: running, to: want.version, host, property: decided.refusals[0].property, reason: decided.refusals.map((r) => r.reason).join("; ") + "; nothing was changed" });
     }
     const action = decided.action;
+    const targetStatus = installed.find((r) => r.version === want.version)?.status;
+    const unpacks = targetStatus === undefined || targetStatus === "unpacked";
+    if (action.kind !== "adopt") log("pre-flight");
+    preflight(host, running, want, action, probe, { rootDir, installed, unpacks, pkg });
     if (action.kind === "adopt") {
       log(`already at ${want.version}: adopting, nothing to do`);
       const gate = await healthGate(ctx, want, probe.facts.binScriptsVersion);
@@ -101,9 +113,8 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
       const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
       return { ...stateOf(rootDir, after.installed, after.facts), action: "revert", previousVersion: running, bytesSent: 0, gate };
     }
-    const targetStatus = installed.find((r) => r.version === want.version)?.status;
     let bytesSent = 0;
-    if (targetStatus === undefined || targetStatus === "unpacked") {
+    if (unpacks) {
       const others = probe.releaseFiles.filter((f) => matchesEmqxZipGlob(f, want.version) && f !== pkg.name.fileName);
       if (others.length > 0) {
         throw new HostStateError({
@@ -112,23 +123,33 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         });
       }
       log("upload");
-      const up = await ctx.upload({ remoteDir: `${rootDir}/releases`, finalName: pkg.name.fileName, runAs: want.runAs });
+      const up = await ctx.upload({ remoteDir: `${rootDir}/releases`, finalName: pkg.name.fileName, runAs: want.runAs ?? uploadOwner(cli, probe) });
       bytesSent = up.bytesSent;
       log(up.skipped ? "upload skipped: identical package already on the host" : `uploaded ${up.bytesSent} bytes`);
     }
     const command = action.kind === "make-permanent" ? "install" : action.kind;
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
-    await cli.releaseCommand(command, want.version, action.kind === "make-permanent" ? true : action.permanent);
+    try {
+      await cli.releaseCommand(command, want.version, action.kind === "make-permanent" ? true : action.permanent);
+    } finally {
+      if (unpacks) await cleanUp(ctx, probe.untarDirs, pkg.sha256);
+    }
 
     log("verify");
-    const after = await verifyNode(cli, rootDir, want.version, want.permanent);
+    const permanentChange = action.kind === "make-permanent" || action.permanent;
+    const after = await verifyNode(cli, rootDir, want.version, want.permanent, { binScripts: permanentChange });
     let finalInstalled = after.installed;
     if (want.uninstallPrevious) {
-      for (const old of finalInstalled.filter((r) => r.status === "old")) {
-        log(`uninstall ${old.version}`);
-        await cli.releaseCommand("uninstall", old.version);
+      const old = finalInstalled.filter((r) => r.status === "old").map((r) => r.version);
+      const refusal = uninstallPreviousRefusal({ host, from: running, to: want.version, ertsBefore: probe.ertsVersion, ertsAfter: after.probe.ertsVersion, old });
+      if (refusal) log(refusal);
+      else {
+        for (const v of old) {
+          log(`uninstall ${v}`);
+          await cli.releaseCommand("uninstall", v);
+        }
+        finalInstalled = await cli.versions();
       }
-      finalInstalled = await cli.versions();
     }
     const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
     return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate };
@@ -139,6 +160,43 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   }
 }
 
+/** Refuses, before anything is written, what a careful operator would not start (plan/preflight). */
+function preflight(host: string, running: string, want: ResolvedRelease, action: PlanAction, probe: ProbeResult, n: { rootDir: string; installed: InstalledRelease[]; unpacks: boolean; pkg: LocalPackage }): void {
+  const refusals = preflightRefusals({
+    host,
+    target: want.version,
+    action: action.kind,
+    unpacks: n.unpacks,
+    permanentVersion: n.installed.find((r) => r.status === "permanent")?.version ?? "",
+    targetStatus: n.installed.find((r) => r.version === want.version)?.status,
+    binScriptsVersion: probe.facts.binScriptsVersion,
+    description: probe.description,
+    rootDir: n.rootDir,
+    dataDir: probe.dataDir || `${n.rootDir}/data`,
+    hotPatches: probe.hotPatches,
+    diskFree: probe.diskFree,
+    targetDirFiles: probe.targetDirFiles,
+    pkg: { fileName: n.pkg.name.fileName, sizeBytes: n.pkg.sizeBytes, uncompressedBytes: n.pkg.uncompressedBytes },
+  });
+  if (refusals.length === 0) return;
+  const reason = refusals.map((r) => r.reason).join("; ") + "; nothing was changed";
+  if (refusals.some((r) => r.kind === "unsupported")) throw new UnsupportedUpgradeError({ from: running, to: want.version, host, reason });
+  throw new HostStateError({ host, reason: reason.startsWith(`${host}: `) ? reason.slice(host.length + 2) : reason });
+}
+
+/** Who must own the upload when `runAs` is not set: EMQX re-runs itself as RUNNER_USER (deb/rpm:
+ * `emqx`), which must be able to read it (ref §1.1 step 4, §5.1, Appendix B 5). */
+function uploadOwner(cli: EmqxCli, probe: ProbeResult): string | undefined {
+  return cli.runsAs === undefined && probe.runnerUser !== undefined ? probe.runnerUser : undefined;
+}
+
+/** Removes the /tmp/emqx_untar_* directory this operation's unpack left (best effort, logged). */
+async function cleanUp(ctx: ApplyContext, before: string[], sha256: string): Promise<void> {
+  const r = await removeNewUntarDirs(ctx.cli, before, sha256);
+  if ("error" in r) ctx.log(`cleanup: could not remove EMQX's /tmp/emqx_untar_* directory (${r.error}); delete it by hand`);
+  else if (r.removed.length > 0) ctx.log(`cleanup: removed ${r.removed.join(", ")} (left by EMQX's unpack)`);
+}
+
 /** Runs the release's health gate (if it declares one) on the node it just changed or adopted. */
 async function healthGate(ctx: ApplyContext, want: ResolvedRelease, binScriptsVersion: string): Promise<HealthGateOutcome | undefined> {
   if (!want.healthGate) return undefined;
@@ -147,9 +205,10 @@ async function healthGate(ctx: ApplyContext, want: ResolvedRelease, binScriptsVe
   return { passed: r.passed, durationMs: r.durationMs, attempts: r.attempts, detail: r.detail };
 }
 
-/** Checks the node really switched: `emqx versions`, the node's own report, and after a
- * permanent change the last REL_VSN of releases/emqx_vars (catches a half-done permafy). */
-export async function verifyNode(cli: EmqxCli, rootDir: string, version: string, permanent: boolean): Promise<{ installed: InstalledRelease[]; facts: HostFacts }> {
+/** Checks the node really switched: `emqx versions`, the node's own report (`ctl status`), and
+ * after a permanent change the last REL_VSN of releases/emqx_vars and bin/emqx = bin/emqx-<V>
+ * (both catch a half-done permafy, ref §2.7). */
+export async function verifyNode(cli: EmqxCli, rootDir: string, version: string, permanent: boolean, opts: { binScripts?: boolean } = {}): Promise<{ installed: InstalledRelease[]; facts: HostFacts; probe: ProbeResult }> {
   const host = cli.host;
   const installed = await cli.versions();
   const status = installed.find((r) => r.version === version)?.status;
@@ -158,19 +217,23 @@ export async function verifyNode(cli: EmqxCli, rootDir: string, version: string,
     throw new HostStateError({ host, reason: `after the upgrade \`emqx versions\` shows ${describe(installed)}, not ${version} ${permanent ? "permanent" : "current"}: check the node and the EMQX log` });
   }
   const probe = await cli.probe(rootDir, version);
-  if (hasCtlCommand(probe.facts.binScriptsVersion)) {
-    const st = await cli.ctlStatus(probe.facts.binScriptsVersion);
-    if (st.version !== version) {
-      throw new HostStateError({ host, reason: `the node reports ${st.version} (\`emqx ctl status\`) although release_handler lists ${version}: the relup did not reload emqx_app; check the EMQX log` });
-    }
+  // `emqx ctl status` from bin scripts 4.4.4 on, `emqx_ctl status` before (cli.ctlStatus picks).
+  const st = await cli.ctlStatus(probe.facts.binScriptsVersion);
+  if (st.version !== version) {
+    throw new HostStateError({ host, reason: `the node reports ${st.version} (\`${hasCtlCommand(probe.facts.binScriptsVersion) ? "emqx ctl status" : "emqx_ctl status"}\`) although release_handler lists ${version}: the relup did not reload emqx_app; check the EMQX log` });
   }
+  const repair = `copy bin/<script>-${version} over bin/<script> for emqx, emqx_ctl, nodetool, cuttlefish and install_upgrade.escript, and append REL_VSN="${version}" to ${rootDir}/releases/emqx_vars if it is not the last REL_VSN (re-running the upgrade cannot repair it)`;
   if (permanent) {
     const last = probe.relVsnHistory[probe.relVsnHistory.length - 1];
     if (last !== version) {
-      throw new HostStateError({ host, reason: `${version} is permanent but the last REL_VSN in ${rootDir}/releases/emqx_vars is ${JSON.stringify(last ?? "")}: a half-done permafy; the bin scripts and emqx_vars were not updated (copy bin/<script>-${version} over bin/<script> and append REL_VSN="${version}" to emqx_vars)` });
+      throw new HostStateError({ host, reason: `${version} is permanent but the last REL_VSN in ${rootDir}/releases/emqx_vars is ${JSON.stringify(last ?? "")}: a half-done permafy; the bin scripts and emqx_vars were not updated (${repair})` });
     }
   }
-  return { installed, facts: probe.facts };
+  if (permanent && opts.binScripts && probe.binEmqxIsRunning !== true) {
+    const what = probe.binEmqxIsRunning === false ? `${rootDir}/bin/emqx differs from bin/emqx-${version}` : `${rootDir}/bin/emqx or bin/emqx-${version} is missing`;
+    throw new HostStateError({ host, reason: `${version} is permanent but ${what}: a half-done permafy; the next CLI call would still run the old scripts (${repair})` });
+  }
+  return { installed, facts: probe.facts, probe };
 }
 
 /** Adds what the node runs now to an error raised after the lock was taken (best effort). */

@@ -4,6 +4,7 @@
 // /tmp/emqx_untar_* directories, whether bin/emqx is bin/emqx-<running>, the target's directory.
 import { EmqxOutputParseError } from "../errors";
 import { HostFacts, editionFromDescription, mapArch, osIdFromOsRelease, otpMajorFromErts } from "../plan/host-facts";
+import type { DiskFree } from "../plan/preflight";
 import { parseRelup } from "../plan/relup";
 import { parseEmqxVars } from "./parse-emqx-vars";
 
@@ -32,14 +33,6 @@ export const PROBE_SCRIPT = [
   'echo "@@end"',
 ].join("\n");
 
-/** Free space of one filesystem as `df -Pk` reports it. */
-export interface DiskFree {
-  /** The filesystem (first column), to tell whether two paths share one. */
-  filesystem: string;
-  availableKb: number;
-  mountedOn: string;
-}
-
 /** Everything the probe read, parsed. */
 export interface ProbeResult {
   facts: HostFacts;
@@ -58,6 +51,8 @@ export interface ProbeResult {
   diskFree: { root?: DiskFree; tmp?: DiskFree };
   /** `/tmp/emqx_untar_*` directories present now. */
   untarDirs: string[];
+  /** ERTS of the permanent release (releases/start_erl.data, else emqx_vars' ERTS_VSN). */
+  ertsVersion: string;
   /** Whether `bin/emqx` has the content of `bin/emqx-<running>`; undefined when either is missing. */
   binEmqxIsRunning: boolean | undefined;
   /** Names in `releases/<target>/` (empty when the target was not given or has no directory). */
@@ -138,6 +133,7 @@ export function parseProbe(stdout: string, argv: string[]): ProbeResult {
     runnerUser: vars.RUNNER_USER || undefined,
     dataDir: (s.data_dir ?? "").trim(),
     description: vars.EMQX_DESCRIPTION ?? "",
+    ertsVersion: erts,
     diskFree: { root: df[0], tmp: df[1] },
     untarDirs: lines(s.untar).filter((d) => d.startsWith(`${UNTAR_BASE}/emqx_untar_`)),
     binEmqxIsRunning,

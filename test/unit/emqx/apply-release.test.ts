@@ -33,6 +33,21 @@ class FakeNode implements Runner {
   skipPermafy = false;
   /** Exit code of the health check command /usr/local/bin/check-mqtt. */
   checkExit = 0;
+  /** Version of the bin scripts in bin/ (what permafy copied last). */
+  binScripts = "4.4.0";
+  /** Set: permafy appends to emqx_vars but does not copy bin/emqx-<V> over bin/emqx. */
+  skipBinCopy = false;
+  /** ERTS of each release (start_erl.data names the permanent one's). */
+  erts: Record<string, string> = {};
+  /** `*.beam` files in data/patches, free KB of the root's and /tmp's filesystem (one each). */
+  patches: string[] = [];
+  freeKb = { root: 40_000_000, tmp: 2_000_000 };
+  /** RUNNER_USER of emqx_vars ("" for a zip install, "emqx" for deb/rpm). */
+  runnerUser = "";
+  description = "EMQX Broker";
+  /** /tmp/emqx_untar_* directories; the unpack adds one, the cleanup script removes new ones. */
+  untarDirs: string[] = [];
+  cleanups: string[][] = [];
 
   async run(argv: string[]): Promise<CommandResult> {
     this.calls.push(argv);
@@ -42,8 +57,16 @@ class FakeNode implements Runner {
       if (script.includes("ACQUIRED")) return ok(this.heldBy ? `HELD\n${this.heldBy}\n` : "ACQUIRED\n");
       if (script.includes("rmdir")) return ok("");
       if (script.includes("@@os-release")) return ok(this.probe(argv[5]));
+      if (script.includes("emqx_untar_")) {
+        this.cleanups.push(argv.slice(4));
+        const fresh = this.untarDirs.filter((d) => !argv.slice(5).includes(d));
+        this.untarDirs = this.untarDirs.filter((d) => !fresh.includes(d));
+        return ok(fresh.map((d) => `REMOVED ${d}\n`).join(""));
+      }
     }
     if (argv[0] === "/usr/local/bin/check-mqtt") return { ...ok(""), exitCode: this.checkExit };
+    // bin scripts before 4.4.4: no `emqx ctl`, the standalone bin/emqx_ctl (ref §1.2).
+    if (argv[0] === `${ROOT}/bin/emqx_ctl` && argv[1] === "status") return ok(`Node 'emqx@127.0.0.1' ${this.ctlVersion ?? this.running()} is started\n`);
     if (argv[0] !== EMQX) return { exitCode: 127, signal: null, stdout: "", stderr: `sh: ${argv[0]}: not found\n`, timedOut: false };
     const [cmd, ...rest] = argv.slice(1);
     if (cmd === "root_dir") return ok(`"${ROOT}"\n`);
@@ -60,7 +83,10 @@ class FakeNode implements Runner {
     const version = rest[rest.length - 1];
     const permanent = !rest.includes("--no-permanent");
     if (cmd === "uninstall") this.installed = this.installed.filter((r) => r.version !== version);
-    else this.switchTo(version, permanent);
+    else {
+      if (!this.installed.some((r) => r.version === version && r.status !== "unpacked")) this.untarDirs.push(`/tmp/emqx_untar_${this.untarDirs.length + 1}`);
+      this.switchTo(version, permanent);
+    }
     return ok("");
   }
 
@@ -73,17 +99,25 @@ class FakeNode implements Runner {
     const others = this.installed.filter((r) => r.version !== version).map((r) => ({ ...r, status: demote(r.status) }));
     this.installed = [{ version, status: permanent ? "permanent" : "current" }, ...others];
     if (permanent && !this.skipPermafy) this.relVsn.push(version);
+    if (permanent && !this.skipPermafy && !this.skipBinCopy) this.binScripts = version;
   }
 
   private probe(running: string): string {
+    const permanent = this.installed.find((r) => r.status === "permanent")?.version ?? "";
+    const sha = (v: string) => Buffer.from(v.padEnd(32, "-")).toString("hex").slice(0, 64);
     return [
       "@@os-release", "ID=ubuntu", 'VERSION_ID="20.04"',
       "@@uname", this.arch,
-      "@@start_erl", "12.3.2.2 4.4.0",
-      "@@emqx_vars", ...this.relVsn.map((v) => `REL_VSN="${v}"`), "EMQX_DESCRIPTION='EMQX Broker'",
+      "@@start_erl", `${this.erts[permanent] ?? "12.3.2.2"} ${permanent}`,
+      "@@emqx_vars", ...this.relVsn.map((v) => `REL_VSN="${v}"`), `EMQX_DESCRIPTION='${this.description}'`, `RUNNER_USER="${this.runnerUser}"`,
       "@@releases", ...this.releaseFiles,
       "@@relup", running === "4.4.16" ? '{"4.4.16",[{"4.4.0",[],[]}],[{"4.4.0",[],[]}]}.' : "",
-      "@@patches",
+      "@@data_dir", `${ROOT}/data`,
+      "@@patches", ...this.patches,
+      "@@df", "Filesystem 1024-blocks Used Available Capacity Mounted on", `/dev/sda1 50000000 1000 ${this.freeKb.root} 1% /`, `tmpfs 4000000 1000 ${this.freeKb.tmp} 1% /tmp`,
+      "@@untar", ...this.untarDirs,
+      "@@bin_sha256", `${sha(this.binScripts)}  ${ROOT}/bin/emqx`, `${sha(running)}  ${ROOT}/bin/emqx-${running}`,
+      "@@target_dir",
       "@@end", "",
     ].join("\n");
   }
@@ -91,7 +125,7 @@ class FakeNode implements Runner {
   /** The commands run, as "emqx <args>", "lock"/"unlock"/"probe", or the argv itself. */
   commands(): string[] {
     return this.calls.map((a) => {
-      if (a[0] === "sh") return a[2].includes("ACQUIRED") ? "lock" : a[2].includes("rmdir") ? "unlock" : "probe";
+      if (a[0] === "sh") return a[2].includes("ACQUIRED") ? "lock" : a[2].includes("rmdir") ? "unlock" : a[2].includes("@@os-release") ? "probe" : "cleanup";
       return a[0] === EMQX ? ["emqx", ...a.slice(1)].join(" ") : a.join(" ");
     });
   }
@@ -130,7 +164,7 @@ beforeEach(() => {
 
 test("upgrades: lock, read, upload into releases/, `emqx upgrade`, verify, unlock", async () => {
   const out = await applyRelease(context(), want(), localPackage());
-  expect(node.commands()).toEqual(["emqx root_dir", "lock", "emqx versions", "probe", "emqx upgrade 4.4.16", "emqx versions", "probe", "emqx ctl status", "unlock"]);
+  expect(node.commands()).toEqual(["emqx root_dir", "lock", "emqx versions", "probe", "emqx upgrade 4.4.16", "cleanup", "emqx versions", "probe", "emqx ctl status", "unlock"]);
   expect(uploads).toEqual([{ remoteDir: `${ROOT}/releases`, finalName: FILE16, runAs: undefined }]);
   expect(out).toMatchObject({
     action: "upgrade",
@@ -142,7 +176,7 @@ test("upgrades: lock, read, upload into releases/, `emqx upgrade`, verify, unloc
     installedVersions: [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }],
     hostFacts: { osId: "ubuntu20.04", arch: "amd64", otpMajor: 24, edition: "ce", binScriptsVersion: "4.4.16", relupDownTo: ["4.4.0"] },
   });
-  expect(log).toEqual(["read node", "upload", "uploaded 1234 bytes", "upgrade 4.4.16", "verify"]);
+  expect(log).toEqual(["read node", "pre-flight", "upload", "uploaded 1234 bytes", "upgrade 4.4.16", "cleanup: removed /tmp/emqx_untar_1 (left by EMQX's unpack)", "verify"]);
 });
 
 test("--no-permanent upgrades with `emqx upgrade --no-permanent` and accepts a current release", async () => {
@@ -154,6 +188,7 @@ test("--no-permanent upgrades with `emqx upgrade --no-permanent` and accepts a c
 test("adopts a node already running the target: no upload, no release command", async () => {
   node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
   node.relVsn.push("4.4.16");
+  node.binScripts = "4.4.16";
   const out = await applyRelease(context(), want(), localPackage());
   expect(out).toMatchObject({ action: "adopt", bytesSent: 0, currentVersion: "4.4.16" });
   expect(out.previousVersion).toBeUndefined();
@@ -179,6 +214,7 @@ test("uploads again when the target is only unpacked, and not when it is an old 
   uploads = [];
   node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
   node.relVsn = ["4.4.0", "4.4.16"];
+  node.binScripts = "4.4.16";
   const file0 = "emqx-4.4.0-otp24.3.4.2-1-ubuntu20.04-amd64.zip";
   const out = await applyRelease(context(), want({ version: "4.4.0", packagePath: `/pkgs/${file0}`, allowDowngrade: true }), localPackage(file0, null));
   expect(uploads).toEqual([]);
@@ -283,13 +319,85 @@ test("fails with a hint to check by hand when the node cannot be read after a fa
   expect(err.message).toMatch(/\nthe node's state could not be read afterwards: check `emqx versions` on the host$/);
 });
 
+describe("pre-flight: refused before anything is written, with the next step", () => {
+  // Row: [case, how the node looks, error name, fragment]
+  const ROWS: [string, (n: FakeNode) => void, string, string][] = [
+    ["fails for hot patches in data/patches", (n) => (n.patches = ["emqx_mod.beam"]), "HostStateError", `has hot patches in ${ROOT}/data/patches (emqx_mod.beam)`],
+    ["fails when /tmp cannot hold the unpacked package", (n) => (n.freeKb.tmp = 100), "HostStateError", "/tmp (holding /tmp) has 0.1 MiB free, but unpacking"],
+    ["fails for an Edge node", (n) => (n.description = "EMQ X Edge"), "UnsupportedUpgradeError", "runs EMQX Edge"],
+    ["fails after an earlier half-done permafy (emqx_vars behind RELEASES)", (n) => {
+      n.installed = [{ version: "4.4.1", status: "permanent" }, { version: "4.4.0", status: "old" }];
+    }, "HostStateError", "the permanent release is 4.4.1 but the last REL_VSN"],
+  ];
+  test.each(ROWS)("%s", async (_name, setup, name, fragment) => {
+    setup(node);
+    const err = await applyRelease(context(), want(), { ...localPackage(FILE16, ["4.4.0", "4.4.1"]), sizeBytes: 1024 * 1024, uncompressedBytes: 3 * 1024 * 1024 }).catch((e) => e);
+    expect(err.name).toBe(name);
+    expect(err.message).toContain(fragment);
+    expect(err.message).toMatch(/nothing was changed$/);
+    expect(err.message).not.toContain("the node now lists");
+    expect(uploads).toEqual([]);
+    expect(node.commands()).toEqual(["emqx root_dir", "lock", "emqx versions", "probe", "unlock"]);
+  });
+
+  test("adopting a node whose permafy stopped half-way is refused instead of hiding it", async () => {
+    node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
+    const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
+    expect(err.message).toContain("the permanent release is 4.4.16 but the last REL_VSN in /opt/emqx/releases/emqx_vars is 4.4.0");
+  });
+
+  test("uploads as RUNNER_USER when runAs is not set, so EMQX (re-run as that user) can read the package", async () => {
+    node.runnerUser = "emqx";
+    await applyRelease(context(), want(), localPackage());
+    expect(uploads).toEqual([{ remoteDir: `${ROOT}/releases`, finalName: FILE16, runAs: "emqx" }]);
+  });
+
+  test("an explicit runAs owns the upload", async () => {
+    node.runnerUser = "emqx";
+    await applyRelease(context(), want({ runAs: "deploy" }), localPackage());
+    expect(uploads[0].runAs).toBe("deploy");
+  });
+});
+
+describe("housekeeping", () => {
+  test("removes only the /tmp/emqx_untar_* directory this upgrade's unpack left, even when the upgrade fails", async () => {
+    node.untarDirs = ["/tmp/emqx_untar_old"];
+    node.fail.upgrade = { exitCode: 2, stdout: "Unpack failed: release_package_not_found\n" };
+    node.run = ((real) => async (argv: string[]) => {
+      if (argv[1] === "upgrade") node.untarDirs.push("/tmp/emqx_untar_new");
+      return real(argv);
+    })(node.run.bind(node));
+    await expect(applyRelease(context(), want(), localPackage())).rejects.toThrow(/exit 2/);
+    expect(node.cleanups).toEqual([["ab".repeat(32), "/tmp/emqx_untar_old"]]);
+    expect(node.untarDirs).toEqual(["/tmp/emqx_untar_old"]);
+  });
+
+  test("no cleanup when nothing was unpacked (make permanent)", async () => {
+    node.installed = [{ version: "4.4.16", status: "current" }, { version: "4.4.0", status: "permanent" }];
+    await applyRelease(context(), want(), localPackage());
+    expect(node.commands()).not.toContain("cleanup");
+  });
+});
+
+test("uninstallPrevious is refused, with the reason, after an upgrade across an ERTS change", async () => {
+  node.installed = [{ version: "4.4.10", status: "permanent" }];
+  node.relVsn = ["4.4.10"];
+  node.binScripts = "4.4.10";
+  node.erts = { "4.4.10": "12.1.5", "4.4.16": "12.3.2.2" };
+  const out = await applyRelease(context(), want({ uninstallPrevious: true }), localPackage(FILE16, ["4.4.10"]));
+  expect(node.commands().filter((c) => MUTATING.test(c))).toEqual(["emqx upgrade 4.4.16"]);
+  expect(out.installedVersions).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.10", status: "old" }]);
+  expect(log).toContainEqual(expect.stringContaining("uninstallPrevious refused: the upgrade from 4.4.10 to 4.4.16 crossed an ERTS change (12.1.5 -> 12.3.2.2)"));
+});
+
 describe("verifyNode", () => {
   const cli = () => context().cli;
 
   test("passes when versions, ctl status and emqx_vars all show the target", async () => {
     node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
     node.relVsn = ["4.4.0", "4.4.16"];
-    const r = await verifyNode(cli(), ROOT, "4.4.16", true);
+    node.binScripts = "4.4.16";
+    const r = await verifyNode(cli(), ROOT, "4.4.16", true, { binScripts: true });
     expect(r.installed).toEqual(node.installed);
     expect(r.facts.binScriptsVersion).toBe("4.4.16");
   });
@@ -319,6 +427,26 @@ describe("verifyNode", () => {
     expect(EmqxProviderError.isInstance(err)).toBe(true);
     expect(err.message).toContain('4.4.16 is permanent but the last REL_VSN in /opt/emqx/releases/emqx_vars is "4.4.0": a half-done permafy');
     expect(err.message).toMatch(/\nthe node now lists: 4\.4\.16 permanent, 4\.4\.0 old$/);
+  });
+});
+
+describe("verifyNode after a permanent change", () => {
+  test("fails for a half-done permafy: emqx_vars appended but bin/emqx not copied from bin/emqx-<V>", async () => {
+    node.skipBinCopy = true;
+    const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
+    expect(err.name).toBe("HostStateError");
+    expect(err.message).toContain(`4.4.16 is permanent but ${ROOT}/bin/emqx differs from bin/emqx-4.4.16: a half-done permafy`);
+  });
+
+  test("after --no-permanent, bin scripts are not expected to change", async () => {
+    node.skipBinCopy = true;
+    await expect(applyRelease(context(), want({ permanent: false }), localPackage())).resolves.toMatchObject({ currentVersion: "4.4.16" });
+  });
+
+  test("asks the node itself with bin/emqx_ctl when the bin scripts predate `emqx ctl` (4.4.0-4.4.3)", async () => {
+    node.ctlVersion = "4.4.0";
+    const err = await applyRelease(context(), want({ permanent: false }), localPackage()).catch((e) => e);
+    expect(err.message).toContain("the node reports 4.4.0 (`emqx_ctl status`) although release_handler lists 4.4.16");
   });
 });
 

@@ -43,6 +43,7 @@ test("reads every fact of the node from the probe's sections", () => {
     runnerUser: undefined,
     dataDir: "/opt/emqx/data",
     description: "EMQ X Broker",
+    ertsVersion: "12.1.5",
     diskFree: { root: { filesystem: "/dev/sda1", availableKb: 19040000, mountedOn: "/" }, tmp: { filesystem: "tmpfs", availableKb: 1023900, mountedOn: "/tmp" } },
     untarDirs: ["/tmp/emqx_untar_1701330000000000000"],
     binEmqxIsRunning: true,

@@ -223,7 +223,7 @@ async function localPackage(inputs: Props, want: ResolvedRelease): Promise<Local
   }
   const name = parsePackageName(checked.fileName);
   if (typeof name === "string") throw new InvalidInputError({ property: "packagePath", reason: name });
-  return { path: want.packagePath, sha256: checked.sha256, name, relupUpFrom: checked.relupUpFrom };
+  return { path: want.packagePath, sha256: checked.sha256, name, relupUpFrom: checked.relupUpFrom, sizeBytes: checked.sizeBytes, uncompressedBytes: checked.uncompressedBytes };
 }
 
 /** Plan-time refusals from the facts the last create/update/refresh recorded. */

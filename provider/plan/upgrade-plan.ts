@@ -92,7 +92,13 @@ export function planRelease(input: PlanInput, host: string): { action: PlanActio
   const from = parseEmqxVersion(running);
   const to = parseEmqxVersion(target);
   if (typeof to === "string") return { refusals: [{ property: "version", reason: to }] };
-  if (typeof from === "string") return { refusals: [{ property: "version", reason: `${host} reports running version ${JSON.stringify(running)}, which is not an EMQX version: check the node by hand` }] };
+  if (typeof from === "string") {
+    // An untagged build (4.4.0-a6d2367f, ref §3.1) has no published relup path from it.
+    const reason = /untagged build/.test(from)
+      ? `${host} runs ${running}, an untagged build (git sha suffix): EMQX publishes no hot upgrade from untagged builds; install a tagged release with a rolling upgrade (stop, install the package, start) first`
+      : `${host} reports running version ${JSON.stringify(running)}, which is not an EMQX version: check the node by hand`;
+    return { refusals: [{ property: "version", reason }] };
+  }
   const family = checkVersionFamily(from, to);
   if (family) return { refusals: [{ property: "version", reason: `${host}: ${family}` }] };
   refusals.push(...checkPackageFitsHost(input.pkg.name, input.facts, host));

@@ -30,6 +30,8 @@ const ROWS: Row[] = [
   { name: "revert: the target is permanent and the node runs a --no-permanent release", target: "4.4.0", running: "4.4.16", installed: [{ version: "4.4.16", status: "current" }, { version: "4.4.0", status: "permanent" }], pkg: pkgName("emqx-4.4.0-otp24.1.5-3-debian12-amd64.zip"), expect: "revert" },
   { name: "revert also when the trial is still declared non-permanent", permanent: false, target: "4.4.0", running: "4.4.16", installed: [{ version: "4.4.16", status: "current" }, { version: "4.4.0", status: "permanent" }], pkg: pkgName("emqx-4.4.0-otp24.1.5-3-debian12-amd64.zip"), expect: "revert" },
   { name: "no revert from a permanent release: that is a downgrade", target: "4.4.0", running: "4.4.16", installed: [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }], pkg: pkgName("emqx-4.4.0-otp24.1.5-3-debian12-amd64.zip"), expect: "refuse:version:allowDowngrade" },
+  { name: "fails for a node running an untagged build (-<sha>)", running: "4.4.0-a6d2367f", installed: [{ version: "4.4.0-a6d2367f", status: "permanent" }], expect: "refuse:version:runs 4.4.0-a6d2367f, an untagged build (git sha suffix)" },
+  { name: "fails for an untagged target (-<sha>)", target: "4.4.16-0123abcd", expect: "refuse:version:untagged build" },
   { name: "fails for cross-minor", running: "4.3.5", installed: [{ version: "4.3.5", status: "permanent" }], expect: "refuse:version:only hot-upgrades between patch versions" },
   { name: "fails for CE package on EE node", facts: { edition: "ee" }, expect: "refuse:packagePath:EMQX and EMQX Enterprise" },
   { name: "fails for OTP major mismatch", facts: { otpMajor: 25 }, expect: "refuse:packagePath:OTP 25" },

@@ -17,6 +17,14 @@ test("fails with a clear HostStateError when sudo wants a password", async () =>
   expect(err.message).toContain("NOPASSWD");
 });
 
+test("fails with the runAs fix when a deb/rpm install's bin/emqx refuses a non-root user who is not RUNNER_USER", async () => {
+  const runner = new FixtureRunner([{ match: /root_dir/, result: { exitCode: 1, stdout: "You need to be root or use sudo to run this command\n" } }]);
+  const err = await new EmqxCli(runner, OPTS).rootDir().catch((e) => e);
+  expect(err.name).toBe("HostStateError");
+  expect(err.message).toMatch(/runs as its RUNNER_USER .* Set runAs to that user .*nothing was changed$/);
+  expect(err.message).not.toContain("not running");
+});
+
 test("fails with the node-down reason when root_dir says the node is not running", async () => {
   const runner = new FixtureRunner([{ match: /root_dir/, result: { exitCode: 1, stdout: "Node is not running!\n" } }]);
   await expect(new EmqxCli(runner, OPTS).rootDir()).rejects.toThrow(/not running.*emqx start/);

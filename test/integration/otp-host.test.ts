@@ -1,0 +1,141 @@
+// EmqxReleaseProvider's methods (no engine) against a REAL OTP release named emqx (test/otp, built
+// with Debian's rebar3) behind real OpenSSH sshd: real release_handler, real relups, real code
+// loading. Clients stay connected through the hot upgrade and the downgrade; --no-permanent is lost
+// in a restart exactly as on the emulator, which the last test checks side by side.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { EmqxReleaseProvider } from "../../provider";
+import { startClients, versionSequence, type ClientRecord } from "../support/otp-clients";
+import { startOtpHost, type OtpHost } from "../support/otp-host";
+import { ensureOtpReleases } from "../support/otp-build";
+import { packageShelf, startTestHost } from "../support/test-host";
+
+jest.setTimeout(240_000);
+const provider = new EmqxReleaseProvider();
+let host: OtpHost;
+
+beforeAll(() => {
+  jest.spyOn(console, "log").mockImplementation(() => undefined);
+  ensureOtpReleases();
+});
+beforeEach(async () => {
+  host = await startOtpHost("127.0.0.70", "4.4.0");
+});
+afterEach(async () => {
+  await host?.stop();
+});
+
+function inputs(version: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { connection: host.connection, version, packagePath: host.releases.zips[version], emqxPath: host.emqxPath, ...overrides };
+}
+
+async function checked(news: Record<string, unknown>, olds: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const r = await provider.check(olds, news);
+  expect(r.failures).toEqual([]);
+  return r.inputs;
+}
+
+/** Every client kept its connection and got an answer to each line it sent, in order. */
+function expectNoLineLost(records: ClientRecord[]): void {
+  for (const r of records) {
+    expect({ client: r.name, closedEarly: r.closedEarly }).toEqual({ client: r.name, closedEarly: undefined });
+    expect(r.answers.map((a) => a.line)).toEqual(r.sent);
+  }
+}
+
+test("the real host answers the provider's reads as EMQX does: versions, quoted root_dir, ctl status, host facts", async () => {
+  expect(host.emqx("versions")).toBe("Installed versions:\n* 4.4.0\tpermanent\n\n");
+  expect(host.emqx("root_dir")).toBe(`"${host.root}"\n`);
+  expect(host.emqx("ctl", "status")).toBe(`Node '${host.nodeName}' 4.4.0 is started\n`);
+  expect(host.emqx("ctl", "cluster", "status")).toBe(`Cluster status: #{running_nodes => ['${host.nodeName}'],stopped_nodes => []}\n`);
+  const { outs } = await provider.create(await checked(inputs("4.4.0")));
+  expect(outs).toMatchObject({
+    lastAction: "adopt",
+    rootDir: host.root,
+    installedVersions: [{ version: "4.4.0", status: "permanent" }],
+    hostFacts: { osId: host.releases.os, arch: host.releases.arch, otpMajor: Number(host.releases.otp.split(".")[0]), edition: "ce", binScriptsVersion: "4.4.0", relupDownTo: [] },
+  });
+});
+
+test("hot-upgrades 4.4.0 to 4.4.2 while three clients send a line every 100 ms: no client loses its connection or a line, all switch to 4.4.2", async () => {
+  const clients = await startClients(host.service.host, host.service.port, 3, 100);
+  await clients.waitForAnswers(5);
+  const { outs } = await provider.create(await checked(inputs("4.4.2")));
+  const answeredBefore = clients.records.map((r) => r.answers.length);
+  await clients.waitForAnswers(Math.max(...answeredBefore) + 5);
+  const records = await clients.stop();
+
+  expect(outs).toMatchObject({ lastAction: "upgrade", previousVersion: "4.4.0", currentVersion: "4.4.2", permanentVersion: "4.4.2" });
+  expect(outs.installedVersions).toEqual([{ version: "4.4.2", status: "permanent" }, { version: "4.4.0", status: "old" }]);
+  expectNoLineLost(records);
+  for (const r of records) expect(versionSequence(r)).toEqual(["4.4.0", "4.4.2"]);
+  // EMQX's traces of a real upgrade: the repacked tarball, the appended emqx_vars, the new scripts.
+  expect(fs.existsSync(path.join(host.root, "releases", "emqx-4.4.2.tar.gz"))).toBe(true);
+  expect(fs.readFileSync(path.join(host.root, "releases", "emqx_vars"), "utf8")).toMatch(/REL_VSN="4\.4\.2"\nERTS_VSN="[0-9.]+"\n$/);
+  expect(fs.readFileSync(path.join(host.root, "releases", "start_erl.data"), "utf8")).toBe(`${host.releases.erts} 4.4.2`);
+  expect(host.emqx("ctl", "status")).toContain(" 4.4.2 is started");
+});
+
+test("downgrades 4.4.2 to 4.4.0 with clients connected (4.4.2's relup down path), then uninstallPrevious removes 4.4.2 and its lib dir", async () => {
+  const first = await provider.create(await checked(inputs("4.4.2")));
+  const clients = await startClients(host.service.host, host.service.port, 2, 100);
+  await clients.waitForAnswers(5);
+  const down = await checked(inputs("4.4.0", { allowDowngrade: true, uninstallPrevious: true }), first.outs);
+  const { outs } = await provider.update(first.id, first.outs, down);
+  await clients.waitForAnswers(Math.max(...clients.records.map((r) => r.answers.length)) + 5);
+  const records = await clients.stop();
+
+  expect(outs).toMatchObject({ lastAction: "downgrade", currentVersion: "4.4.0", permanentVersion: "4.4.0" });
+  expect(outs.installedVersions).toEqual([{ version: "4.4.0", status: "permanent" }]);
+  expectNoLineLost(records);
+  for (const r of records) expect(versionSequence(r)).toEqual(["4.4.2", "4.4.0"]);
+  expect(fs.readdirSync(path.join(host.root, "lib")).filter((d) => d.startsWith("emqx-"))).toEqual(["emqx-4.4.0"]);
+  expect(fs.existsSync(path.join(host.root, "releases", "4.4.2"))).toBe(false);
+});
+
+test("--no-permanent then a node restart falls back to the permanent release: real release_handler and the emulator list the same versions at every step", async () => {
+  const shelf = packageShelf();
+  const emulated = await startTestHost({ version: "4.4.0", erts: host.releases.erts }, "127.0.0.71");
+  try {
+    const emuPkg = await shelf.build({ version: "4.4.1", erts: host.releases.erts, otp: host.releases.otp, os: host.releases.os, arch: host.releases.arch, relupFrom: ["4.4.0"] });
+    const steps: Record<string, { real: string[]; emulator: string[] }> = {};
+    const emuVersions = () => emulatedVersions(emulated.emqxPath);
+
+    const trial = await provider.create(await checked(inputs("4.4.1", { permanent: false })));
+    const emuTrial = await provider.create(await checked({ connection: emulated.connection, version: "4.4.1", packagePath: emuPkg, emqxPath: emulated.emqxPath, permanent: false }));
+    expect(trial.outs).toMatchObject({ currentVersion: "4.4.1", permanentVersion: "4.4.0" });
+    expect(emuTrial.outs).toMatchObject({ currentVersion: "4.4.1", permanentVersion: "4.4.0" });
+    steps["after upgrade --no-permanent"] = { real: host.versions(), emulator: emuVersions() };
+
+    const clients = await startClients(host.service.host, host.service.port, 1, 100);
+    await clients.waitForAnswers(3);
+    host.emqx("stop");
+    host.emqx("start");
+    await new Promise((r) => setTimeout(r, 200));
+    const [dropped] = await clients.stop();
+    expect(dropped.closedEarly).toBe("closed by the server");
+    expect(versionSequence(dropped)).toEqual(["4.4.1"]);
+    execFileSync(emulated.emqxPath, ["stop"]);
+    execFileSync(emulated.emqxPath, ["start"]);
+    steps["after stop + start"] = { real: host.versions(), emulator: emuVersions() };
+
+    expect(steps["after upgrade --no-permanent"].real).toEqual(["4.4.1 current", "4.4.0 permanent"]);
+    expect(steps["after stop + start"].real).toEqual(["4.4.1 unpacked", "4.4.0 permanent"]);
+    for (const [step, seen] of Object.entries(steps)) expect({ step, versions: seen.emulator }).toEqual({ step, versions: seen.real });
+    expect(host.emqx("ctl", "status")).toContain(" 4.4.0 is started");
+    const after = await provider.read(trial.id, trial.outs);
+    expect(after.props).toMatchObject({ currentVersion: "4.4.0", permanentVersion: "4.4.0" });
+    // A fresh connection is answered by the permanent release's code.
+    const fresh = await startClients(host.service.host, host.service.port, 1, 100);
+    await fresh.waitForAnswers(2);
+    expect(versionSequence((await fresh.stop())[0])).toEqual(["4.4.0"]);
+  } finally {
+    await emulated.stop();
+  }
+});
+
+function emulatedVersions(emqxPath: string): string[] {
+  const out = execFileSync(emqxPath, ["versions"], { encoding: "utf8" });
+  return out.split("\n").filter((l) => l.startsWith("* ")).map((l) => l.slice(2).replace("\t", " "));
+}

@@ -1,10 +1,12 @@
-// examples/single-host deployed as a user deploys it: the real pulumi CLI and a file backend run the
-// compiled example program (which imports `pulumi-emqx-release` by its package name) against one
+// examples/single-host deployed as a user deploys it: the library packed with `npm pack` and
+// installed into a fresh project's node_modules, the compiled example program beside it (it imports
+// `pulumi-emqx-release` by its package name), the real pulumi CLI and a file backend, against one
 // test host, a real sshd on 127.0.0.5 in front of the EMQX CLI emulator running 4.4.0.
 // The tests share one stack and run in order: preview, up, destroy.
 import * as fs from "fs";
 import { ensureEngine } from "../support/engine";
 import { emulatorVersions } from "../support/emulator/install";
+import { installPackedLibrary, type InstalledProject } from "../support/installed-package";
 import { compiledPath, newStackDir, runStack, type OpName, type RunStackResult, type StackDirs } from "../support/run-stack";
 import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
 
@@ -18,12 +20,12 @@ describe("examples/single-host upgrades one node over SSH", () => {
   let dirs: StackDirs;
   let host: TestHost;
   let shelfDir: string;
-  let programModule: string;
+  let project: InstalledProject;
   let config: Record<string, { value: string; secret?: boolean }>;
 
   beforeAll(async () => {
     ensureEngine(); // throws (the suite fails) when no CLI can be found or built
-    programModule = compiledPath("examples/single-host/index.ts");
+    project = installPackedLibrary(compiledPath("examples/single-host/index.ts"), "single-host");
     dirs = newStackDir("single-host");
     host = await startTestHost({ version: FROM }, "127.0.0.5");
     const shelf = packageShelf();
@@ -42,11 +44,17 @@ describe("examples/single-host upgrades one node over SSH", () => {
   afterAll(async () => {
     await host?.stop();
     dirs?.cleanup();
+    project?.cleanup();
     if (shelfDir) fs.rmSync(shelfDir, { recursive: true, force: true });
   });
 
   const run = (ops: OpName[]): Promise<RunStackResult> =>
-    runStack({ projectName: "emqx-single-host", stackName: "e2e", programModule, config, ops }, { dirs, timeoutMs: TIMEOUT_MS });
+    runStack({ projectName: "emqx-single-host", stackName: "e2e", programModule: project.programModule, workDir: project.dir, config, ops }, { dirs, timeoutMs: TIMEOUT_MS });
+
+  test("the program loads the library from the project's node_modules, not from this repo", () => {
+    const resolved = require.resolve("pulumi-emqx-release", { paths: [project.dir] });
+    expect(resolved).toBe(fs.realpathSync(`${project.dir}/node_modules/pulumi-emqx-release/dist/provider/index.js`));
+  });
 
   test("preview --diff plans the release with the key kept secret, and touches nothing on the node", async () => {
     const before = host.fingerprint();

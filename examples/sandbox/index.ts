@@ -1,5 +1,7 @@
 // The demo's program: every node listed in config `hosts` upgraded to `version`, one at a time
-// (each node depends on the previous one, so a failure leaves later nodes untouched).
+// (each node depends on the previous one, so a failure leaves later nodes untouched). Optional
+// config `permanent`, `allowDowngrade`, `uninstallPrevious` ("true"/"false") pass through to each
+// EmqxRelease (the real-OTP e2e test drives a trial, a downgrade and an uninstall with them).
 import * as pulumi from "@pulumi/pulumi";
 import { EmqxRelease } from "pulumi-emqx-release";
 
@@ -24,6 +26,9 @@ const releases = hosts.map((h) => {
       version: config.require("version"),
       packagePath: config.require("packagePath"),
       emqxPath: h.emqxPath,
+      permanent: config.getBoolean("permanent"),
+      allowDowngrade: config.getBoolean("allowDowngrade"),
+      uninstallPrevious: config.getBoolean("uninstallPrevious"),
     },
     { dependsOn: previous ? [previous] : [] },
   );
@@ -31,3 +36,5 @@ const releases = hosts.map((h) => {
 });
 
 export const versions = pulumi.all(releases.map((r) => r.currentVersion));
+export const permanentVersions = pulumi.all(releases.map((r) => r.permanentVersion));
+export const installedVersions = pulumi.all(releases.map((r) => r.installedVersions));

@@ -141,7 +141,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     let finalInstalled = after.installed;
     if (want.uninstallPrevious) {
       const old = finalInstalled.filter((r) => r.status === "old").map((r) => r.version);
-      const refusal = uninstallPreviousRefusal({ host, from: running, to: want.version, ertsBefore: probe.ertsVersion, ertsAfter: after.probe.ertsVersion, old });
+      const refusal = uninstallPreviousRefusal({ host, action: action.kind, from: running, to: want.version, ertsBefore: probe.ertsVersion, ertsAfter: after.probe.ertsVersion, old });
       if (refusal) log(refusal);
       else {
         for (const v of old) {
@@ -162,14 +162,17 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
 
 /** Refuses, before anything is written, what a careful operator would not start (plan/preflight). */
 function preflight(host: string, running: string, want: ResolvedRelease, action: PlanAction, probe: ProbeResult, n: { rootDir: string; installed: InstalledRelease[]; unpacks: boolean; pkg: LocalPackage }): void {
+  const permanentVersion = n.installed.find((r) => r.status === "permanent")?.version ?? "";
   const refusals = preflightRefusals({
     host,
     target: want.version,
     action: action.kind,
     unpacks: n.unpacks,
-    permanentVersion: n.installed.find((r) => r.status === "permanent")?.version ?? "",
+    permanentVersion,
     targetStatus: n.installed.find((r) => r.version === want.version)?.status,
     binScriptsVersion: probe.facts.binScriptsVersion,
+    // The probe compared bin/emqx with bin/emqx-<running>: meaningful when running = permanent.
+    binEmqxIsPermanent: running === permanentVersion ? probe.binEmqxIsRunning : undefined,
     description: probe.description,
     rootDir: n.rootDir,
     dataDir: probe.dataDir || `${n.rootDir}/data`,

@@ -27,6 +27,9 @@ export interface PreflightInput {
   targetStatus?: "permanent" | "current" | "old" | "unpacked";
   /** The last REL_VSN of releases/emqx_vars: the version of the bin scripts in use. */
   binScriptsVersion: string;
+  /** Whether bin/emqx has the content of bin/emqx-<permanentVersion>, when the node runs its
+   * permanent release (undefined when unknown or during a --no-permanent trial). */
+  binEmqxIsPermanent?: boolean;
   /** EMQX_DESCRIPTION of emqx_vars. */
   description: string;
   rootDir: string;
@@ -69,6 +72,12 @@ export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
     out.push({
       kind: "host-state",
       reason: `${i.host}: the permanent release is ${i.permanentVersion} but the last REL_VSN in ${i.rootDir}/releases/emqx_vars is ${i.binScriptsVersion}: an earlier permafy stopped half-way, so the bin scripts of ${i.binScriptsVersion} are still in use (ref: EMQX runs the installed release's install_upgrade.escript). Finish it by hand first: copy bin/<f>-${i.permanentVersion} over bin/<f> for emqx, emqx_ctl, nodetool, cuttlefish and install_upgrade.escript, append REL_VSN="${i.permanentVersion}" and its ERTS_VSN to releases/emqx_vars, then rerun`,
+    });
+  }
+  if (i.permanentVersion && i.binEmqxIsPermanent === false) {
+    out.push({
+      kind: "host-state",
+      reason: `${i.host}: ${i.rootDir}/bin/emqx differs from bin/emqx-${i.permanentVersion} although ${i.permanentVersion} is permanent: the bin scripts were not copied into place (a half-done permafy, or bin/emqx edited by hand), so older scripts would run the upgrade. Copy bin/<f>-${i.permanentVersion} over bin/<f> for emqx, emqx_ctl, nodetool, cuttlefish and install_upgrade.escript (keep a copy of a hand-edited bin/emqx), then rerun`,
     });
   }
   if (i.action !== "upgrade" && i.action !== "downgrade") return out;

@@ -520,6 +520,26 @@ describe("RUNNER_USER", () => {
     expect(r.code).toBe(127);
   });
 
+  test("fails with eacces when the package in releases/ is a root-only file (0600) RUNNER_USER cannot read", async () => {
+    const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "nobody" });
+    const file = await zip(root, Z16);
+    fs.chownSync(file, 0, 0);
+    fs.chmodSync(file, 0o600);
+    const r = run(root, ["upgrade", "4.4.16"]);
+    expect(r.stdout).toBe(unzipLine(Z16));
+    expect(r.stderr).toContain("escript: exception error: no match of right hand side value {error,eacces}");
+    expect(r.code).toBe(127);
+    expect(emulatorVersions(root)).toEqual([{ version: "4.4.10", status: "permanent" }]);
+  });
+
+  test("reads a root-owned package that is world-readable (0644): ownership alone does not fail", async () => {
+    const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "nobody" });
+    const file = await zip(root, Z16);
+    fs.chownSync(file, 0, 0);
+    fs.chmodSync(file, 0o644);
+    expect(run(root, ["upgrade", "4.4.16"]).code).toBe(0);
+  });
+
   test("fails when RUNNER_USER does not exist", () => {
     const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "emqx-no-such-user" });
     expect(run(root, ["versions"])).toMatchObject({ code: 1, stderr: expect.stringContaining("su: user emqx-no-such-user does not exist") });

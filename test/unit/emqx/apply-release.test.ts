@@ -340,6 +340,14 @@ describe("pre-flight: refused before anything is written, with the next step", (
     expect(node.commands()).toEqual(["emqx root_dir", "lock", "emqx versions", "probe", "unlock"]);
   });
 
+  test("adopting a node whose bin/emqx is not bin/emqx-<permanent> is refused (REL_VSN alone looks fine)", async () => {
+    node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
+    node.relVsn.push("4.4.16");
+    const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
+    expect(err.message).toContain(`${ROOT}/bin/emqx differs from bin/emqx-4.4.16 although 4.4.16 is permanent`);
+    expect(node.commands()).toEqual(["emqx root_dir", "lock", "emqx versions", "probe", "unlock"]);
+  });
+
   test("adopting a node whose permafy stopped half-way is refused instead of hiding it", async () => {
     node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
     const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);

@@ -1,15 +1,16 @@
-// EmqxReleaseProvider's methods (no engine) against a REAL OTP release named emqx (test/otp, built
+// EmqxReleaseProvider's methods (no engine; the "otp-host" aspect of pulumi/release-provider.ts,
+// whose main test runs on the emulator) against a REAL OTP release named emqx (test/otp, built
 // with Debian's rebar3) behind real OpenSSH sshd: real release_handler, real relups, real code
 // loading. Clients stay connected through the hot upgrade and the downgrade; --no-permanent is lost
 // in a restart exactly as on the emulator, which the last test checks side by side.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { EmqxReleaseProvider } from "../../provider";
-import { startClients, versionSequence, type ClientRecord } from "../support/otp-clients";
-import { startOtpHost, type OtpHost } from "../support/otp-host";
-import { ensureOtpReleases } from "../support/otp-build";
-import { packageShelf, startTestHost } from "../support/test-host";
+import { EmqxReleaseProvider } from "../../../provider";
+import { startClients, versionSequence, type ClientRecord } from "../../support/otp-clients";
+import { startOtpHost, type OtpHost } from "../../support/otp-host";
+import { ensureOtpReleases } from "../../support/otp-build";
+import { packageShelf, startTestHost } from "../../support/test-host";
 
 jest.setTimeout(240_000);
 const provider = new EmqxReleaseProvider();

@@ -15,12 +15,16 @@ export function isUnknown(v: unknown): boolean {
   return false;
 }
 
-// Host names, IPv4 and IPv6 literals: letters, digits, dots, colons, hyphens, underscores.
-const HOST_RE = /^[A-Za-z0-9_.:-]{1,253}$/;
+// Host names, IPv4 and IPv6 literals: letters, digits, dots, colons, hyphens, underscores; not
+// starting with a hyphen, which no host name does and which reads as an option (`-oProxyCommand`).
+const HOST_RE = /^[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,252}$/;
 // POSIX portable user names, not starting with a hyphen (they end up in argv and in sudo -u).
 const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
-// A command name or absolute path without shell metacharacters or whitespace.
-const PATH_RE = /^[A-Za-z0-9_./+-]{1,255}$/;
+// A command name or absolute path without shell metacharacters or whitespace, not starting with a
+// hyphen (a program name never does; `-s` would read as an option to whatever runs it).
+const PATH_RE = /^[A-Za-z0-9_./+][A-Za-z0-9_./+-]{0,254}$/;
+/** Longest packagePath looked at (PATH_MAX on Linux). */
+const MAX_PACKAGE_PATH_LENGTH = 4096;
 const SHA256_RE = /^[0-9a-fA-F]{64}$/;
 const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 const KEY_LINE_RE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|ssh-dss|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]{20,8192}={0,2}( [^\n]{0,200})?$/;
@@ -130,7 +134,9 @@ export function checkReleaseInputs(news: Record<string, unknown>, olds?: Record<
   const pkgPath = news.packagePath;
   if (pkgPath === undefined) r.add("packagePath", "is required: the local path of the EMQX package zip, e.g. ./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip");
   else if (!isUnknown(pkgPath)) {
-    if (typeof pkgPath !== "string" || pkgPath.length === 0 || pkgPath.length > 4096 || /[\0\n\r]/.test(pkgPath)) {
+    if (typeof pkgPath === "string" && pkgPath.length > MAX_PACKAGE_PATH_LENGTH) {
+      r.add("packagePath", `is ${pkgPath.length} characters long; a file path has at most ${MAX_PACKAGE_PATH_LENGTH}: give the package zip's path, e.g. ./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip`);
+    } else if (typeof pkgPath !== "string" || pkgPath.length === 0 || /[\0\n\r]/.test(pkgPath)) {
       r.add("packagePath", "must be a file path without NUL or newline characters");
     } else {
       const base = pkgPath.split("/").pop() as string;

@@ -76,6 +76,25 @@ function packageInstallVars(root: string, dirs: Record<string, string>): void {
   fs.writeFileSync(file, text.join("\n"));
 }
 
+/** The install inside `d`: the zip-shaped emulated install, then config, data and logs moved out
+ * of the root as a package install has them, owned by the runtime user. */
+function layOut(install: Omit<EmulatedInstallSpec, "root" | "runnerUser">, d: { root: string; etcDir: string; dataDir: string; logDir: string; bin: string }, emqx: { uid: number; gid: number }): void {
+  createEmulatedInstall({ ...install, root: d.root, runnerUser: RUNTIME_USER });
+  // A package install keeps config, data and logs outside the root
+  // (copied, not renamed: the root may be a filesystem of its own).
+  for (const [from, to] of [[path.join(d.root, "etc"), d.etcDir], [path.join(d.root, "data"), d.dataDir]]) {
+    fs.cpSync(from, to, { recursive: true });
+    fs.rmSync(from, { recursive: true, force: true });
+  }
+  fs.mkdirSync(d.logDir, { recursive: true });
+  if (fs.existsSync(path.join(d.root, "log"))) fs.rmSync(path.join(d.root, "log"), { recursive: true, force: true });
+  for (const dir of [d.etcDir, d.dataDir, d.logDir]) execFileSync("chown", ["-R", `${emqx.uid}:${emqx.gid}`, dir]);
+  packageInstallVars(d.root, { RUNNER_ETC_DIR: d.etcDir, RUNNER_DATA_DIR: d.dataDir, RUNNER_LOG_DIR: d.logDir });
+  // EMQX's unpack writes to the real /tmp here (no untarDir fault), as on a node.
+  setFaults(d.root, {});
+  fs.symlinkSync(path.join(d.root, "bin", "emqx"), path.join(d.bin, "emqx"));
+}
+
 /** Starts sshd on `address` and lays out a deb/rpm-shaped install running `install.version`. */
 export async function startDebHost(install: Omit<EmulatedInstallSpec, "root" | "runnerUser">, address: string, options: DebHostOptions = {}): Promise<DebHost> {
   ensureDebUsers();
@@ -88,26 +107,27 @@ export async function startDebHost(install: Omit<EmulatedInstallSpec, "root" | "
   const logDir = path.join(base, "var", "log", "emqx");
   for (const d of [root, path.dirname(etcDir), path.dirname(dataDir), path.join(base, "usr", "bin")]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
   let mounted = false;
-  if (options.rootFsKb !== undefined) {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${options.rootFsKb}k,mode=0755`, "tmpfs", root], { stdio: "pipe" });
-    mounted = true;
+  const removeBase = () => {
+    if (mounted) execFileSync("umount", ["-l", root], { stdio: "pipe" });
+    fs.rmSync(base, { recursive: true, force: true });
+  };
+  try {
+    if (options.rootFsKb !== undefined) {
+      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${options.rootFsKb}k,mode=0755`, "tmpfs", root], { stdio: "pipe" });
+      mounted = true;
+    }
+    layOut(install, { root, etcDir, dataDir, logDir, bin: path.join(base, "usr", "bin") }, emqx);
+  } catch (e) {
+    removeBase();
+    throw e;
   }
-  createEmulatedInstall({ ...install, root, runnerUser: RUNTIME_USER });
-  // A package install keeps config, data and logs outside the root.
-  fs.renameSync(path.join(root, "etc"), etcDir);
-  fs.renameSync(path.join(root, "data"), dataDir);
-  fs.mkdirSync(logDir, { recursive: true });
-  if (fs.existsSync(path.join(root, "log"))) fs.rmSync(path.join(root, "log"), { recursive: true, force: true });
-  for (const d of [etcDir, dataDir, logDir]) execFileSync("chown", ["-R", `${emqx.uid}:${emqx.gid}`, d]);
-  packageInstallVars(root, { RUNNER_ETC_DIR: etcDir, RUNNER_DATA_DIR: dataDir, RUNNER_LOG_DIR: logDir });
-  // EMQX's unpack writes to the real /tmp here (no untarDir fault), as on a node.
-  setFaults(root, {});
-  fs.symlinkSync(path.join(root, "bin", "emqx"), path.join(base, "usr", "bin", "emqx"));
-
   const oldUmask = options.umask !== undefined ? process.umask(options.umask) : undefined;
   let sshd;
   try {
     sshd = await startSshd({ host: address });
+  } catch (e) {
+    removeBase();
+    throw e;
   } finally {
     if (oldUmask !== undefined) process.umask(oldUmask);
   }
@@ -129,8 +149,7 @@ export async function startDebHost(install: Omit<EmulatedInstallSpec, "root" | "
     calls: () => readCallLog(root),
     stop: async () => {
       await sshd.stop();
-      if (mounted) execFileSync("umount", ["-l", root], { stdio: "pipe" });
-      fs.rmSync(base, { recursive: true, force: true });
+      removeBase();
     },
   };
 }

@@ -37,4 +37,3 @@ const releases = hosts.map((h) => {
 
 export const versions = pulumi.all(releases.map((r) => r.currentVersion));
 export const permanentVersions = pulumi.all(releases.map((r) => r.permanentVersion));
-export const installedVersions = pulumi.all(releases.map((r) => r.installedVersions));

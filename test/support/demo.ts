@@ -1,18 +1,46 @@
-// The main job (`npm run demo`): a local sandbox of three EMQX 4.4 nodes (real OpenSSH sshd on
-// 127.0.0.2-4, the EMQX CLI emulator running 4.4.0), then the real engine on the root Pulumi.yaml's
-// program: a first `pulumi up` declaring what the nodes run (4.4.0: adopted, nothing changes), then
-// `pulumi preview --diff` to 4.4.16 (the upgrade plan, `version: "4.4.0" => "4.4.16"` per node),
-// `pulumi up`, each node's `emqx versions`, and teardown.
+// The main job (`npm run demo`): a local sandbox of three EMQX 4.4 nodes behind real OpenSSH sshd on
+// loopback, then the real engine on the root Pulumi.yaml's program: a first `pulumi up` declaring
+// what the nodes run (4.4.0: adopted, nothing changes), `pulumi preview --diff` to the target (the
+// upgrade plan, `version: "4.4.0" => ...` per node), `pulumi up`, each node's `emqx versions`,
+// teardown.
+//
+// Two sandboxes (EMQX_DEMO_MODE):
+//   otp       (the default where `erl` and `rebar3` are installed) real OTP releases named emqx built
+//             from test/otp (4.4.0 -> 4.4.2), hot-upgraded by the real release_handler; a client on
+//             each node sends a line every 100 ms and the demo prints its answers before, during and
+//             after `pulumi up`: the version in the answers changes on the same connection.
+//   emulator  the EMQX 4.4 CLI emulator (4.4.0 -> 4.4.16), no Erlang needed.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ensureEngine, REPO_ROOT } from "./engine";
+import { startClients, versionSequence, type Clients } from "./otp-clients";
+import { ensureOtpReleases } from "./otp-build";
+import { startOtpHost, type OtpHost } from "./otp-host";
 import { newStackDir, runStack } from "./run-stack";
-import { packageShelf, startTestHost, TestHost, shareClientKey } from "./test-host";
+import { packageShelf, startTestHost, shareClientKey, type TestHost } from "./test-host";
 
-const ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+/** One sandbox node as the program's `hosts` config lists it. */
+interface DemoNode {
+  host: string;
+  port: number;
+  hostKey: string;
+  emqxPath: string;
+  /** The node's TCP service (real-OTP mode): answers each line with the running version. */
+  service?: { host: string; port: number };
+}
+
+interface Sandbox {
+  label: string;
+  nodes: DemoNode[];
+  privateKey: string;
+  running: string;
+  target: string;
+  packages: Record<string, string>;
+  stop(): Promise<void>;
+}
+
 const RUNNING = "4.4.0";
-const TARGET = "4.4.16";
 
 /** `name` and `main` of the root Pulumi.yaml (two flat keys: no YAML library needed). */
 function rootProject(): { name: string; main: string } {
@@ -29,17 +57,98 @@ function banner(text: string): void {
   process.stdout.write(`\n=== ${text} ===\n`);
 }
 
+function hasErlang(): boolean {
+  return ["erl", "rebar3"].every((tool) => {
+    try {
+      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The sandbox mode: EMQX_DEMO_MODE, else real OTP where Erlang is installed. */
+function demoMode(): "otp" | "emulator" {
+  const asked = process.env.EMQX_DEMO_MODE;
+  if (asked === "otp" || asked === "emulator") return asked;
+  if (asked) throw new Error(`EMQX_DEMO_MODE=${asked}: use "otp" (real OTP releases) or "emulator"`);
+  return hasErlang() ? "otp" : "emulator";
+}
+
+async function otpSandbox(): Promise<Sandbox> {
+  const started = Date.now();
+  const releases = ensureOtpReleases();
+  process.stdout.write(`OTP releases ${releases.versions.join(", ")} (OTP ${releases.otp}, erts ${releases.erts}) in ${releases.dir} (${((Date.now() - started) / 1000).toFixed(1)} s; first build ${releases.buildSeconds} s)\n`);
+  const hosts: OtpHost[] = [];
+  try {
+    for (const a of ["127.0.0.75", "127.0.0.76", "127.0.0.77"]) hosts.push(await startOtpHost(a, RUNNING));
+  } catch (e) {
+    for (const h of hosts) await h.stop();
+    throw e;
+  }
+  for (const h of hosts.slice(1)) h.sshd.authorizeKey(hosts[0].sshd.clientPublicKey);
+  return {
+    label: "three real OTP nodes (release emqx 4.4.0, real release_handler)",
+    nodes: hosts.map((h) => ({ host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath, service: h.service })),
+    privateKey: hosts[0].connection.privateKey,
+    running: RUNNING,
+    target: "4.4.2",
+    packages: releases.zips,
+    stop: async () => {
+      for (const h of hosts) await h.stop();
+    },
+  };
+}
+
+async function emulatorSandbox(): Promise<Sandbox> {
+  const hosts: TestHost[] = [];
+  for (const a of ["127.0.0.2", "127.0.0.3", "127.0.0.4"]) hosts.push(await startTestHost({ version: RUNNING }, a));
+  shareClientKey(hosts);
+  const shelf = packageShelf();
+  const target = "4.4.16";
+  return {
+    label: "three EMQX 4.4.0 nodes (the EMQX CLI emulator)",
+    nodes: hosts.map((h) => ({ host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath })),
+    privateKey: hosts[0].connection.privateKey,
+    running: RUNNING,
+    target,
+    packages: { [RUNNING]: await shelf.build({ version: RUNNING }), [target]: await shelf.build({ version: target }) },
+    stop: async () => {
+      for (const h of hosts) await h.stop();
+    },
+  };
+}
+
+/** One client per node; prints its first answers, every 30th (3 s), and each change of version at once. */
+async function watchClients(nodes: DemoNode[]): Promise<Clients[]> {
+  const out: Clients[] = [];
+  for (const [i, n] of nodes.entries()) {
+    if (!n.service) continue;
+    let count = 0;
+    let last = "";
+    out.push(await startClients(n.service.host, n.service.port, 1, 100, (_c, a) => {
+      count++;
+      const changed = last !== "" && a.version !== last;
+      if (count <= 2 || count % 30 === 0 || changed) {
+        process.stdout.write(`  [client] sent "${a.line}", got "${a.version} ${a.line}"${changed ? `   <- ${last} -> ${a.version} on the same connection` : ""}\n`);
+      }
+      last = a.version;
+    }, `emqx-${i + 1}-client`));
+  }
+  return out;
+}
+
 async function main(): Promise<number> {
+  const mode = demoMode();
   banner("engine");
   process.stdout.write(`pulumi from ${ensureEngine()}\n`);
-  banner("sandbox: three EMQX 4.4.0 nodes behind real sshd on loopback");
-  const hosts: TestHost[] = [];
+  const sandbox = mode === "otp" ? await otpSandbox() : await emulatorSandbox();
+  banner(`sandbox: ${sandbox.label} behind real sshd on loopback (EMQX_DEMO_MODE=${mode})`);
   const dirs = newStackDir("demo");
+  let clients: Clients[] = [];
   try {
-    for (const a of ADDRESSES) hosts.push(await startTestHost({ version: RUNNING }, a));
-    const shelf = packageShelf();
-    const packages: Record<string, string> = { [RUNNING]: await shelf.build({ version: RUNNING }), [TARGET]: await shelf.build({ version: TARGET }) };
-    for (const h of hosts) process.stdout.write(`${h.connection.host}:${h.connection.port}  root ${h.root}\n`);
+    for (const n of sandbox.nodes) process.stdout.write(`${n.host}:${n.port}  ${n.emqxPath}${n.service ? `  service ${n.service.host}:${n.service.port}` : ""}\n`);
     const project = rootProject();
     const spec = (version: string) => ({
       workDir: REPO_ROOT,
@@ -47,33 +156,48 @@ async function main(): Promise<number> {
       stackName: "demo",
       programModule: project.main,
       config: {
-        hosts: {
-          value: JSON.stringify(hosts.map((h, i) => ({ name: `emqx-${i + 1}`, host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath }))),
-        },
-        privateKey: { value: hosts[0].connection.privateKey, secret: true },
+        hosts: { value: JSON.stringify(sandbox.nodes.map((n, i) => ({ name: `emqx-${i + 1}`, host: n.host, port: n.port, hostKey: n.hostKey, emqxPath: n.emqxPath }))) },
+        privateKey: { value: sandbox.privateKey, secret: true },
         version: { value: version },
-        packagePath: { value: packages[version] },
+        packagePath: { value: sandbox.packages[version] },
       },
     });
-    // One key for the whole sandbox, as a fleet would have: every sshd also trusts host 1's client key.
-    shareClientKey(hosts);
-    banner(`pulumi up, declaring what the nodes run (${RUNNING}): adopted, nothing changes on them`);
-    const adopt = await runStack({ ...spec(RUNNING), ops: ["up"] }, { dirs, timeoutMs: 600_000, echo: "plain" });
+    banner(`pulumi up, declaring what the nodes run (${sandbox.running}): adopted, nothing changes on them`);
+    const adopt = await runStack({ ...spec(sandbox.running), ops: ["up"] }, { dirs, timeoutMs: 600_000, echo: "plain" });
     if (adopt.exitCode !== 0) return 1;
-    banner(`pulumi preview --diff, declaring ${TARGET} (the upgrade plan)`);
-    const preview = await runStack({ ...spec(TARGET), ops: ["preview-diff"] }, { dirs, timeoutMs: 600_000, echo: "plain" });
+    banner(`pulumi preview --diff, declaring ${sandbox.target} (the upgrade plan)`);
+    const preview = await runStack({ ...spec(sandbox.target), ops: ["preview-diff"] }, { dirs, timeoutMs: 600_000, echo: "plain" });
     if (preview.exitCode !== 0) return 1;
-    banner("pulumi up");
-    const up = await runStack({ ...spec(TARGET), ops: ["up"] }, { dirs, timeoutMs: 900_000, echo: "plain" });
-    banner("emqx versions on each node");
-    for (const h of hosts) {
-      process.stdout.write(`--- ${h.connection.host}\n`);
-      process.stdout.write(execFileSync(h.emqxPath, ["versions"], { encoding: "utf8" }));
+    if (mode === "otp") {
+      banner("clients connected, one per node, each sending a line every 100 ms");
+      clients = await watchClients(sandbox.nodes);
+      await Promise.all(clients.map((c) => c.waitForAnswers(5)));
     }
-    return up.exitCode === 0 ? 0 : 1;
+    banner("pulumi up");
+    const up = await runStack({ ...spec(sandbox.target), ops: ["up"] }, { dirs, timeoutMs: 900_000, echo: "plain" });
+    let clientsOk = true;
+    if (clients.length > 0) {
+      await Promise.all(clients.map((c) => c.waitForAnswers(Math.max(...c.records.map((r) => r.answers.length)) + 10)));
+      banner("the clients, after pulumi up");
+      for (const [i, c] of clients.entries()) {
+        const [r] = await c.stop();
+        const lost = r.sent.length - r.answers.length;
+        const kept = r.closedEarly === undefined;
+        clientsOk &&= kept && lost === 0;
+        process.stdout.write(`client of emqx-${i + 1}: ${r.sent.length} lines sent, ${r.answers.length} answered, ${lost} lost, connection ${kept ? "kept" : `LOST (${r.closedEarly})`}, answers ${versionSequence(r).join(" -> ")}\n`);
+      }
+      clients = [];
+    }
+    banner("emqx versions on each node");
+    for (const n of sandbox.nodes) {
+      process.stdout.write(`--- ${n.host}\n`);
+      process.stdout.write(execFileSync(n.emqxPath, ["versions"], { encoding: "utf8" }));
+    }
+    return up.exitCode === 0 && clientsOk ? 0 : 1;
   } finally {
     banner("teardown");
-    for (const h of hosts) await h.stop();
+    for (const c of clients) await c.stop();
+    await sandbox.stop();
     dirs.cleanup();
   }
 }

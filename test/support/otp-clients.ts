@@ -27,14 +27,15 @@ export interface Clients {
   stop(): Promise<ClientRecord[]>;
 }
 
-/** Connects `count` clients to host:port; each sends `<name>-<seq>` every `intervalMs`. */
-export async function startClients(host: string, port: number, count: number, intervalMs = 100, onAnswer?: (client: string, a: Answer) => void): Promise<Clients> {
+/** Connects `count` clients to host:port; each sends `<name>-<seq>` every `intervalMs`; names are
+ * `<namePrefix><n>` (client1, client2, ...). */
+export async function startClients(host: string, port: number, count: number, intervalMs = 100, onAnswer?: (client: string, a: Answer) => void, namePrefix = "client"): Promise<Clients> {
   const sockets: net.Socket[] = [];
   const timers: NodeJS.Timeout[] = [];
   const records: ClientRecord[] = [];
   let stopping = false;
   for (let i = 0; i < count; i++) {
-    const rec: ClientRecord = { name: `client${i + 1}`, sent: [], answers: [] };
+    const rec: ClientRecord = { name: `${namePrefix}${i + 1}`, sent: [], answers: [] };
     records.push(rec);
     const socket = net.connect(port, host);
     await new Promise<void>((resolve, reject) => {

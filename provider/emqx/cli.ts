@@ -5,6 +5,7 @@ import { explainEmqxExit } from "./explain-exit";
 import { ClusterStatus, parseClusterStatus } from "./parse-cluster-status";
 import { parseCtlStatus, CtlStatus } from "./parse-ctl-status";
 import { parseProbe, ProbeResult, PROBE_SCRIPT } from "./host-probe";
+import { loggingRunner } from "./output-log";
 import { parseRootDir } from "./parse-root-dir";
 import { parseVersions } from "./parse-versions";
 import type { CommandResult, Runner } from "./runner";
@@ -16,6 +17,9 @@ export interface EmqxCliOptions {
   runAs?: string;
   commandTimeoutMs: number;
   upgradeTimeoutMs: number;
+  /** Log each command with its exit status and output (opt-in: output may carry secrets).
+   * @default none (commands are not logged) */
+  outputLog?: (line: string) => void;
 }
 
 /** The `emqx` commands the provider uses. Mutating commands are never retried. */
@@ -24,7 +28,7 @@ export class EmqxCli {
   private readonly options: EmqxCliOptions;
 
   constructor(runner: Runner, options: EmqxCliOptions) {
-    this.runner = runner;
+    this.runner = options.outputLog ? loggingRunner(runner, options.outputLog) : runner;
     this.options = options;
   }
 

@@ -5,6 +5,7 @@ import * as os from "os";
 import { HostLockedError, HostStateError, InvalidInputError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
+import { commandOutputWanted } from "../emqx/output-log";
 import { acquireHostLock } from "../emqx/host-lock";
 import { checkReleaseInputs, isUnknown } from "../plan/check-inputs";
 import { diffRelease } from "../plan/diff";
@@ -250,7 +251,7 @@ function refuseFromState(olds: Props, news: Props, pkg: CheckedPackage): void {
 }
 
 function cliFor(session: SshSession, want: ResolvedRelease): EmqxCli {
-  return new EmqxCli(session, { emqxPath: want.emqxPath, runAs: want.runAs, commandTimeoutMs: want.commandTimeoutMs, upgradeTimeoutMs: want.upgradeTimeoutMs });
+  return new EmqxCli(session, { emqxPath: want.emqxPath, runAs: want.runAs, commandTimeoutMs: want.commandTimeoutMs, upgradeTimeoutMs: want.upgradeTimeoutMs, outputLog: commandOutputWanted(process.env) ? logger(want.target.host) : undefined });
 }
 
 /** Progress lines: shown by the engine under the stack row (pulumi ref §4). */

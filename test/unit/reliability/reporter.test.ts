@@ -12,6 +12,9 @@ let repo: string;
 const savedEnv = { ...process.env };
 
 beforeEach(() => {
+  // The run around this test may itself be an update run (EMQX_RELIABILITY_UPDATE=1 npm test).
+  delete process.env[UPDATE_ENV];
+  delete process.env[VERDICT_ENV];
   repo = fs.mkdtempSync(path.join(os.tmpdir(), "reliability-reporter-"));
   fs.mkdirSync(path.join(repo, "t"));
   for (const f of ["a.test.ts", "b.test.ts"]) fs.writeFileSync(path.join(repo, "t", f), "");

@@ -1,7 +1,9 @@
 // What every parser does first: drop the noise EMQX's bin/emqx and terminals add around the answer.
 
-// ANSI escape sequences (colours, cursor moves) as some wrappers and login shells add them.
-const ANSI_RE = /\u001b\[[0-9;?]{0,32}[A-Za-z]/g;
+// Terminal escape sequences as wrappers and login shells add them: CSI (colours, cursor moves:
+// ESC [ 1;31 m), OSC (a window title: ESC ] 0;root@host BEL, or ended by ESC \) and character set
+// selection (ESC ( B, which `tput sgr0` prints). Bounded quantifiers keep it linear on any input.
+const ANSI_RE = /\u001b(?:\[[0-9;?]{0,32}[A-Za-z]|\][^\u0007\u001b]{0,512}(?:\u0007|\u001b\\)|[()][A-Za-z0-9])/g;
 
 /** Output lines without CR, ANSI colours and bin/emqx's ulimit warning block (ref §1.1 step 6:
  * `!!!!` lines printed to stdout before every command's own output). */

@@ -50,6 +50,7 @@ const ROWS: OutputRow[] = [
   row("emqx versions with CRLF line ends", versions(crlf(VERSIONS)), { value: VERSIONS_PARSED }),
   row("emqx versions in ANSI colours", versions(`${red("Installed versions:")}\n${red("* 4.4.16\tpermanent")}\n* 4.4.0\told\n`), { value: VERSIONS_PARSED }),
   row("emqx versions after bin/emqx's ulimit warning", versions(ULIMIT + VERSIONS), { value: VERSIONS_PARSED }),
+  row("emqx versions behind a login shell's window title (OSC) and tput sgr0 resets", versions(`\u001b]0;root@node1: ~\u0007${VERSIONS.replace(/\n/g, "\u001b(B\u001b[m\n")}`), { value: VERSIONS_PARSED }),
   row("emqx versions after 8 MB of other output", versions(MB8 + VERSIONS), { value: VERSIONS_PARSED }),
   row("emqx versions truncated after the header", versions("Installed versions:\n"), { fragment: "no installed release listed" }),
   row('emqx versions truncated mid-line ("* 4.4.1")', versions("Installed versions:\n* 4.4.16\tpermanent\n* 4.4.1"), { fragment: 'unexpected line "* 4.4.1"' }),

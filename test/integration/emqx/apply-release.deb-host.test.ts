@@ -64,6 +64,22 @@ test("GIVEN a deb host and a non-root SSH login with sudo WHEN upgrading with ru
   const steps = logged.map((l) => l.replace(/^\[EmqxRelease host=127\.0\.0\.80\] /, ""));
   expect(steps).toEqual(expect.arrayContaining(["read node", "pre-flight", "upload", "upgrade 4.4.16", "verify"]));
   expect(steps.some((s) => /^upload emqx-4\.4\.16-.*: 100% /.test(s))).toBe(true);
+  // Command output stays out of the log unless asked for.
+  expect(logged.filter((l) => /\$ |stdout\||stderr\|/.test(l))).toEqual([]);
+});
+
+test("EMQX_RELEASE_LOG_COMMAND_OUTPUT=1 logs each command as run on the node, its status and its output", async () => {
+  const host = await debHost("127.0.0.81");
+  process.env.EMQX_RELEASE_LOG_COMMAND_OUTPUT = "1";
+  try {
+    await provider.create(await checked({ connection: host.connection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath, runAs: RUNTIME_USER }));
+  } finally {
+    delete process.env.EMQX_RELEASE_LOG_COMMAND_OUTPUT;
+  }
+  const prefix = "[EmqxRelease host=127.0.0.81] ";
+  expect(logged).toContain(`${prefix}$ sudo -n -u emqx -- ${host.emqxPath} upgrade 4.4.16 -> exit 0`);
+  expect(logged).toContain(`${prefix}  stdout| Made release permanent: "4.4.16"`);
+  expect(logged).toContain(`${prefix}  stdout| Node 'emqx@127.0.0.1' 4.4.16 is started`);
 });
 
 test("GIVEN a deb host reached as root (hardened umask 077) and no runAs THEN the upload belongs to RUNNER_USER like everything EMQX writes, and the upgrade works", async () => {

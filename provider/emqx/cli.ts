@@ -9,12 +9,15 @@ import { loggingRunner } from "./output-log";
 import { parseRootDir } from "./parse-root-dir";
 import { parseVersions } from "./parse-versions";
 import type { CommandResult, Runner } from "./runner";
+import { asUser, SudoAs, sudoAdvice, sudoRefusal } from "../ssh/sudo";
 
 /** How to reach the CLI on this node. */
 export interface EmqxCliOptions {
   emqxPath: string;
-  /** Run every command as this user through `sudo -n -u`. */
+  /** Run every command as this user, through sudo (provider/ssh/sudo.ts). */
   runAs?: string;
+  /** The SSH user's sudo password, where sudoers asks for one. Never in argv, logs or errors. */
+  sudoPassword?: string;
   commandTimeoutMs: number;
   upgradeTimeoutMs: number;
   /** Log each command with its exit status and output (opt-in: output may carry secrets).
@@ -41,22 +44,24 @@ export class EmqxCli {
     return this.options.runAs;
   }
 
-  /** argv as run on the host: with `runAs`, prefixed by `sudo -n -u <user> --` (never prompts). */
+  /** argv as run on the host: with `runAs`, prefixed by sudo (which never prompts). */
   argv(args: string[]): string[] {
-    return this.options.runAs ? ["sudo", "-n", "-u", this.options.runAs, "--", ...args] : args;
+    return asUser(args, this.sudoAs()).argv;
+  }
+
+  private sudoAs(): SudoAs | undefined {
+    return this.options.runAs ? { user: this.options.runAs, password: this.options.sudoPassword } : undefined;
   }
 
   /** Runs argv (already including the command) with the sudo prefix, returning the raw result. */
   async exec(args: string[], timeoutMs = this.options.commandTimeoutMs, stdin?: string): Promise<CommandResult & { argv: string[] }> {
-    const argv = this.argv(args);
-    const result = await this.runner.run(argv, { timeoutMs, stdin });
-    if (this.options.runAs && result.exitCode === 1 && /sudo: (a password is required|a terminal is required)/.test(result.stderr)) {
-      throw new HostStateError({
-        host: this.host,
-        reason: `sudo asked for a password to run as ${this.options.runAs}: allow the SSH user to run commands as ${this.options.runAs} without a password (sudoers: "<ssh user> ALL=(${this.options.runAs}) NOPASSWD: ALL"), or log in as ${this.options.runAs}`,
-      });
+    const cmd = asUser(args, this.sudoAs(), stdin);
+    const result = await this.runner.run(cmd.argv, { timeoutMs, stdin: cmd.stdin });
+    const refusal = this.options.runAs ? sudoRefusal(result.exitCode, result.stderr) : undefined;
+    if (refusal) {
+      throw new HostStateError({ host: this.host, reason: `${sudoAdvice(refusal, this.runner.user ?? "<ssh user>", this.options.runAs as string)}, or log in as ${this.options.runAs}` });
     }
-    return { ...result, argv };
+    return { ...result, argv: cmd.argv };
   }
 
   /** Runs argv and throws RemoteCommandError unless it exits 0. */

@@ -23,5 +23,7 @@ export interface RunOptions {
 export interface Runner {
   /** The host as the user named it, for messages. */
   readonly host: string;
+  /** The login user, for messages (e.g. the sudoers line to add). */
+  readonly user?: string;
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;
 }

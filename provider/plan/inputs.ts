@@ -10,6 +10,8 @@ export interface ConnectionInputs {
   privateKey?: string;
   privateKeyPassword?: string;
   password?: string;
+  /** The login user's sudo password, for `runAs` where sudoers asks for one. */
+  sudoPassword?: string;
   agentSocketPath?: string;
   hostKey?: string;
   knownHosts?: string;
@@ -68,6 +70,8 @@ export interface ResolvedRelease {
   permanent: boolean;
   emqxPath: string;
   runAs?: string;
+  /** connection.sudoPassword (the target's, never the bastion's). */
+  sudoPassword?: string;
   allowDowngrade: boolean;
   uninstallPrevious: boolean;
   commandTimeoutMs: number;
@@ -111,6 +115,7 @@ export function resolveInputs(i: ReleaseInputs, pinned?: { target?: string; prox
     permanent: i.permanent ?? DEFAULTS.permanent,
     emqxPath: i.emqxPath ?? DEFAULTS.emqxPath,
     runAs: i.runAs,
+    sudoPassword: c.sudoPassword,
     allowDowngrade: i.allowDowngrade ?? DEFAULTS.allowDowngrade,
     uninstallPrevious: i.uninstallPrevious ?? DEFAULTS.uninstallPrevious,
     commandTimeoutMs,

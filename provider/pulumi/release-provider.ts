@@ -191,7 +191,7 @@ export class EmqxReleaseProvider {
           cli,
           log,
           who: whoAmI(),
-          upload: (f) => uploadVerified(session, { localPath: want.packagePath, remoteDir: f.remoteDir, finalName: f.finalName, sha256: pkg.sha256, runAs: f.runAs, log }),
+          upload: (f) => uploadVerified(session, { localPath: want.packagePath, remoteDir: f.remoteDir, finalName: f.finalName, sha256: pkg.sha256, runAs: f.runAs, sudoPassword: want.sudoPassword, log }),
         },
         want,
         pkg,
@@ -251,7 +251,7 @@ function refuseFromState(olds: Props, news: Props, pkg: CheckedPackage): void {
 }
 
 function cliFor(session: SshSession, want: ResolvedRelease): EmqxCli {
-  return new EmqxCli(session, { emqxPath: want.emqxPath, runAs: want.runAs, commandTimeoutMs: want.commandTimeoutMs, upgradeTimeoutMs: want.upgradeTimeoutMs, outputLog: commandOutputWanted(process.env) ? logger(want.target.host) : undefined });
+  return new EmqxCli(session, { emqxPath: want.emqxPath, runAs: want.runAs, sudoPassword: want.sudoPassword, commandTimeoutMs: want.commandTimeoutMs, upgradeTimeoutMs: want.upgradeTimeoutMs, outputLog: commandOutputWanted(process.env) ? logger(want.target.host) : undefined });
 }
 
 /** Progress lines: shown by the engine under the stack row (pulumi ref §4). */

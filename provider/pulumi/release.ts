@@ -19,6 +19,9 @@ export interface ConnectionArgs {
   privateKeyPassword?: pulumi.Input<string>;
   /** Password authentication. Stored as a secret. */
   password?: pulumi.Input<string>;
+  /** The login user's sudo password, used with `runAs` on hosts whose sudoers asks for one (sent
+   * on sudo's stdin, never in a command line). Stored as a secret. @default none: `sudo -n` */
+  sudoPassword?: pulumi.Input<string>;
   /** ssh-agent socket to authenticate with. @default none (the agent is not used unless given) */
   agentSocketPath?: pulumi.Input<string>;
   /**
@@ -96,7 +99,7 @@ export interface InstalledVersion {
 // One provider instance for every EmqxRelease: Pulumi caches its serialization by identity.
 const PROVIDER = new EmqxReleaseProvider();
 
-const SECRET_FIELDS = ["privateKey", "privateKeyPassword", "password"] as const;
+const SECRET_FIELDS = ["privateKey", "privateKeyPassword", "password", "sudoPassword"] as const;
 
 /** Wraps credential fields in pulumi.secret so they are encrypted in state, in inputs and outputs. */
 function secretCredentials(conn: EmqxReleaseArgs["connection"]): EmqxReleaseArgs["connection"] {

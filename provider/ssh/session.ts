@@ -35,6 +35,9 @@ export interface SftpPutOptions {
   onProgress?(bytesSent: number, totalBytes: number): void;
   /** Mode of the created file. @default 0o644 */
   mode?: number;
+  /** Give up when the server has acknowledged nothing for this long (a stalled network).
+   * @default the session's commandTimeoutMs */
+  stallTimeoutMs?: number;
 }
 
 /** An authenticated SSH connection to one host. */
@@ -139,12 +142,35 @@ export class SshSession implements Runner {
    * here (medians 467 ms vs 534-743 ms; OpenSSH's sftp-server accepts writes up to 255 KiB). */
   async sftpPut(localPath: string, remotePath: string, options: SftpPutOptions = {}): Promise<void> {
     const sftp = await this.openSftp();
+    const stallMs = options.stallTimeoutMs ?? this.commandTimeoutMs;
     await new Promise<void>((resolve, reject) => {
-      const step = (sent: number, _chunk: number, total: number) => options.onProgress && options.onProgress(sent, total);
+      let lastProgress = Date.now();
+      let done = false;
+      // Declared before use: Pulumi's closure serializer rejects forward references.
+      let watchdog: NodeJS.Timeout | undefined;
+      const settle = (err?: Error) => {
+        if (done) return;
+        done = true;
+        clearInterval(watchdog);
+        if (err) reject(err);
+        else resolve();
+      };
+      if (stallMs > 0) {
+        watchdog = setInterval(() => {
+          if (Date.now() - lastProgress < stallMs) return;
+          this.lostReason = this.lostReason ?? `the upload stalled: the server acknowledged nothing for ${Math.round(stallMs / 1000)} s`;
+          settle(this.lostError(`the upload to ${remotePath} stalled: nothing was acknowledged for ${Math.round(stallMs / 1000)} s, so the connection was closed; check the network to the host and rerun (the partial upload has a temporary name that EMQX never picks up, and the next upload removes it)`));
+          this.client.end();
+        }, Math.min(1000, stallMs));
+      }
+      const step = (sent: number, _chunk: number, total: number) => {
+        lastProgress = Date.now();
+        if (options.onProgress) options.onProgress(sent, total);
+      };
       sftp.fastPut(localPath, remotePath, { concurrency: SFTP_WRITES_IN_FLIGHT, chunkSize: SFTP_WRITE_BYTES, mode: options.mode ?? 0o644, step }, (err) => {
-        if (!err) return resolve();
-        if (this.lostReason !== undefined) return reject(this.lostError(`the connection was lost while uploading to ${remotePath} (${this.lostReason})`, err));
-        reject(new EmqxProviderError(`upload of ${localPath} to ${this.host}:${remotePath} failed: ${err.message}; check that the directory exists, is writable by the SSH user and has free space`, { cause: err }));
+        if (!err) return settle();
+        if (this.lostReason !== undefined) return settle(this.lostError(`the connection was lost while uploading to ${remotePath} (${this.lostReason})`, err));
+        settle(new EmqxProviderError(`upload of ${localPath} to ${this.host}:${remotePath} failed: ${err.message}; check that the directory exists, is writable by the SSH user and has free space`, { cause: err }));
       });
     });
   }

@@ -1,7 +1,8 @@
 // The only way a package reaches a host: upload under a temporary name in the target directory,
 // verify its sha256 on the host, then rename it into place (atomic within one directory). EMQX's
 // upgrade script picks packages by the glob `emqx-*<V>*.zip`, so a half-written file must never
-// carry a name that glob matches: the temporary name starts with a dot and ends with `.part`.
+// carry a name that glob matches: the temporary name starts with a dot and ends with `.part`, and
+// the next upload to that directory removes any such file an interrupted one left.
 // After a verified upload an empty stamp file named after the sha256
 // (`.<finalName>.<sha256>.emqx-release-stamp`) lets a rerun trust the file without re-reading
 // 100 MB on the host, in one `stat` of both: the stamp counts only while it is strictly newer (ctime)
@@ -13,6 +14,7 @@ import * as path from "path";
 import { CommandResult } from "../emqx/runner";
 import { EmqxProviderError, RemoteCommandError } from "../errors";
 import { SshSession } from "./session";
+import { asUser, SudoAs, sudoAdvice, sudoRefusal } from "./sudo";
 import { ProgressLogger } from "./types";
 
 /** What to upload where. */
@@ -23,8 +25,10 @@ export interface UploadRequest {
   /** Expected sha256 of the file (hex). */
   sha256: string;
   log?: ProgressLogger;
-  /** Write the file as this user (via `sudo -n -u`), e.g. the user EMQX runs as. @default the SSH user */
+  /** Write the file as this user (through sudo), e.g. the user EMQX runs as. @default the SSH user */
   runAs?: string;
+  /** The SSH user's sudo password, where sudoers asks for one (see sudo.ts). */
+  sudoPassword?: string;
 }
 
 /** What an upload did. */
@@ -53,7 +57,7 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
   }
   const host = session.host;
   const finalPath = path.posix.join(req.remoteDir, req.finalName);
-  const remote = remoteOps(session, req.runAs);
+  const remote = remoteOps(session, req.runAs, req.sudoPassword);
 
   const stampPath = path.posix.join(req.remoteDir, `.${req.finalName}.${want}.emqx-release-stamp`);
   const existing = await remote.sha256IfExists(finalPath, stampPath, want);
@@ -62,6 +66,13 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
     return { skipped: true, bytesSent: 0, durationMs: Date.now() - started };
   }
   if (existing !== undefined) log(`${finalPath} on ${host} has sha256 ${existing}, not ${want}; replacing it`);
+
+  // Callers upload under the host lock, so a temporary file of ours found now belongs to an upload
+  // that was cut off (connection lost, provider killed): remove it before adding another.
+  for (const f of await remote.interruptedUploads(req.remoteDir)) {
+    await remote.check(["rm", "-f", "--", f], `remove ${f}, left by an interrupted upload`, true);
+    log(`removed ${f}, left by an interrupted upload`);
+  }
 
   const size = (await fs.promises.stat(req.localPath)).size;
   const tempPath = path.posix.join(req.remoteDir, `.emqx-release-upload-${randomBytes(8).toString("hex")}.part`);
@@ -106,36 +117,33 @@ function commandMissing(r: CommandResult): boolean {
   return r.exitCode === 127 || (r.exitCode === 1 && /sudo: .*: command not found/.test(r.stderr));
 }
 
-/** Remote commands of an upload, run as `runAs` (through `sudo -n -u`) where `asRunAs` is set. */
-function remoteOps(session: UploadSession, runAs: string | undefined) {
-  const argvFor = (argv: string[], asRunAs: boolean) => (asRunAs && runAs !== undefined ? ["sudo", "-n", "-u", runAs, "--", ...argv] : argv);
+/** Remote commands of an upload, run as `runAs` (through sudo) where `asRunAs` is set. */
+function remoteOps(session: UploadSession, runAs: string | undefined, sudoPassword: string | undefined) {
+  const as: SudoAs | undefined = runAs === undefined ? undefined : { user: runAs, password: sudoPassword };
+  /** Runs argv, as runAs where `asRunAs`; returns the argv as run (never holding the password). */
+  const run = async (argv: string[], asRunAs: boolean): Promise<CommandResult & { argv: string[] }> => {
+    const cmd = asUser(argv, asRunAs ? as : undefined);
+    return { ...(await session.run(cmd.argv, { stdin: cmd.stdin })), argv: cmd.argv };
+  };
 
   const fail = (argv: string[], r: CommandResult, what: string): never => {
-    if (argv[0] === "sudo" && /a password is required|a terminal is required/.test(r.stderr)) {
-      throw new RemoteCommandError({
-        ...r,
-        host: session.host,
-        argv,
-        reason:
-          `cannot ${what} on ${session.host}: sudo wants a password to run commands as ${runAs}. Allow ${session.user} to run them ` +
-          `without one, e.g. in /etc/sudoers.d/emqx-release: "${session.user} ALL=(${runAs}) NOPASSWD: ${SUDO_COMMANDS.join(", ")}"`,
-      });
+    const refusal = argv[0] === "sudo" && runAs !== undefined ? sudoRefusal(r.exitCode, r.stderr) : undefined;
+    if (refusal) {
+      throw new RemoteCommandError({ ...r, host: session.host, argv, reason: `cannot ${what} on ${session.host}: ${sudoAdvice(refusal, session.user, runAs as string, SUDO_COMMANDS.join(", "))}` });
     }
     const how = r.timedOut ? "timed out" : r.exitCode === null ? `was killed (${r.signal ?? "no exit status"})` : `exited with code ${r.exitCode}`;
     throw new RemoteCommandError({ ...r, host: session.host, argv, reason: `cannot ${what} on ${session.host}: \`${argv.join(" ")}\` ${how}` });
   };
 
   const check = async (argv: string[], what: string, asRunAs: boolean): Promise<CommandResult> => {
-    const full = argvFor(argv, asRunAs);
-    const r = await session.run(full);
-    return r.exitCode === 0 ? r : fail(full, r, what);
+    const r = await run(argv, asRunAs);
+    return r.exitCode === 0 ? r : fail(r.argv, r, what);
   };
 
   /** `openssl dgst` where the host has it (4-6x faster than coreutils' sha256sum), else sha256sum. */
   const sha256 = async (file: string): Promise<string> => {
-    const argv = argvFor(["openssl", "dgst", "-sha256", "-r", "--", file], true);
-    const viaOpenssl = await session.run(argv);
-    const r = viaOpenssl.exitCode === 0 ? viaOpenssl : commandMissing(viaOpenssl) ? await check(["sha256sum", "--", file], `compute the sha256 of ${file}`, true) : fail(argv, viaOpenssl, `compute the sha256 of ${file}`);
+    const viaOpenssl = await run(["openssl", "dgst", "-sha256", "-r", "--", file], true);
+    const r = viaOpenssl.exitCode === 0 ? viaOpenssl : commandMissing(viaOpenssl) ? await check(["sha256sum", "--", file], `compute the sha256 of ${file}`, true) : fail(viaOpenssl.argv, viaOpenssl, `compute the sha256 of ${file}`);
     // "<hex> *<name>" (openssl -r) or "<hex>  <name>" (sha256sum, which prefixes "\" to a line whose
     // name has a backslash or newline).
     const m = /^\\?([0-9a-fA-F]{64}) /.exec(r.stdout);
@@ -146,13 +154,12 @@ function remoteOps(session: UploadSession, runAs: string | undefined) {
   /** The file's sha256, or undefined when it does not exist. One `stat` of the file and of the
    * stamp of the wanted sha256: a stamp newer than the file vouches for it; otherwise it is hashed. */
   const sha256IfExists = async (file: string, stamp: string, want: string): Promise<string | undefined> => {
-    const argv = argvFor(["stat", "-c", "%z %n", "--", file, stamp], true);
-    const r = await session.run(argv);
+    const r = await run(["stat", "-c", "%z %n", "--", file, stamp], true);
     // One "<ctime> <name>" line per file that exists; "No such file" on stderr for the others.
     const ctimeOf = (name: string) => r.stdout.split("\n").find((l) => l.endsWith(` ${name}`))?.slice(0, -name.length - 1);
     const fileCtime = ctimeOf(file);
     if (fileCtime === undefined) {
-      if (!r.stderr.includes("No such file or directory")) fail(argv, r, `check whether ${file} exists`);
+      if (!r.stderr.includes("No such file or directory")) fail(r.argv, r, `check whether ${file} exists`);
       return undefined;
     }
     const stampCtime = ctimeOf(stamp);
@@ -164,22 +171,30 @@ function remoteOps(session: UploadSession, runAs: string | undefined) {
   /** Stamps a verified file. Best effort: without a stamp the next run hashes the file again. */
   const writeStamp = async (stamp: string): Promise<void> => {
     try {
-      await session.run(argvFor(["touch", "--", stamp], true));
+      await run(["touch", "--", stamp], true);
     } catch {
       // the next run hashes the file instead
     }
   };
 
+  /** Our temporary files in `dir` (listed as the SSH user: `find` as another user fails where it
+   * cannot return to the SSH user's home). Best effort: an unlistable directory yields none. */
+  const interruptedUploads = async (dir: string): Promise<string[]> => {
+    const r = await run(["ls", "-1a", "--", dir], false);
+    if (r.exitCode !== 0) return [];
+    return r.stdout.split("\n").filter((n) => /^\.emqx-release-upload-[0-9a-f]{16}\.part$/.test(n)).map((n) => path.posix.join(dir, n));
+  };
+
   /** Cleanup that must not hide the error being thrown. */
   const bestEffort = async (argv: string[], asRunAs: boolean): Promise<void> => {
     try {
-      await session.run(argvFor(argv, asRunAs));
+      await run(argv, asRunAs);
     } catch {
       // the connection is gone; the original error says so
     }
   };
 
-  return { check, sha256, sha256IfExists, writeStamp, bestEffort };
+  return { check, sha256, sha256IfExists, writeStamp, interruptedUploads, bestEffort };
 }
 
 /** Logs "…: 40% (12.0 of 30.0 MiB)" each time another tenth of the file is acknowledged. */

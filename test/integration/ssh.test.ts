@@ -326,7 +326,7 @@ describe("uploadVerified", () => {
     const s = await open(target({ user: TEST_USER, privateKey: undefined, password: PASSWORD }));
     const err = (await uploadVerified(s, { localPath, remoteDir, finalName: FINAL, sha256, runAs: "root" }).catch((e: unknown) => e)) as Error;
     expect(RemoteCommandError.isInstance(err)).toBe(true);
-    expect(err.message).toMatch(/sudo wants a password to run commands as root\. Allow emqxtest .*NOPASSWD: \/usr\/bin\/stat, .*\/usr\/bin\/openssl/);
+    expect(err.message).toMatch(/sudo wants a password to run commands as root: set connection\.sudoPassword \(a secret\), or allow emqxtest .*NOPASSWD: \/usr\/bin\/stat, .*\/usr\/bin\/openssl/);
     expectNoSecret(err);
   });
 });

@@ -1,6 +1,6 @@
 // uploadVerified through a fake session whose remote side is a small in-memory file system that
-// runs the few commands an upload uses (stat, touch, openssl or sha256sum, mktemp, chmod, cp, mv,
-// rm), as the SSH
+// runs the few commands an upload uses (stat, ls, touch, openssl or sha256sum, mktemp, chmod, cp,
+// mv, rm), as the SSH
 // user or through `sudo -n -u`. The same against real OpenSSH sshd: test/integration/ssh.test.ts.
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -53,6 +53,11 @@ class FakeRemote implements UploadSession {
         const lines = files.filter((f) => this.files.has(f)).map((f) => `2026-11-30 09:00:00.${String(this.stamps.get(f)).padStart(9, "0")} +0000 ${f}\n`);
         const missing = files.filter((f) => !this.files.has(f)).map((f) => `stat: cannot statx '${f}': No such file or directory\n`);
         return { exitCode: missing.length ? 1 : 0, signal: null, stdout: lines.join(""), stderr: missing.join(""), timedOut: false };
+      }
+      case "ls": {
+        const dir = args[args.length - 1];
+        const names = [...this.files.keys()].filter((f) => path.posix.dirname(f) === dir).map((f) => path.posix.basename(f));
+        return ok([".", "..", ...names].map((n) => `${n}\n`).join(""));
       }
       case "touch":
         this.put(files[0], this.files.get(files[0]) ?? Buffer.alloc(0));
@@ -132,7 +137,8 @@ test("uploads under a hidden .part name EMQX's glob cannot match, verifies it on
   expect(r).toMatchObject({ skipped: false, bytesSent: content.length });
   expect(remote.files.get(FINAL)).toEqual(content);
   expect(leftovers()).toEqual([]);
-  const [check, put, verify, rename, ...stamp] = remote.calls;
+  const [check, sweep, put, verify, rename, ...stamp] = remote.calls;
+  expect(sweep).toBe("ls -1a -- /opt/emqx/releases");
   expect(check).toBe(`stat -c %z %n -- ${FINAL} ${STAMP}`);
   const temp = put.replace("sftp-put ", "");
   expect(temp).toMatch(TEMP_RE);
@@ -197,6 +203,7 @@ test("as runAs: stages in /tmp as the SSH user, then copies, verifies and rename
   const sudo = "sudo -n -u emqx --";
   expect(remote.calls.map((c) => c.replace(/\.emqx-release-upload-[0-9a-f]{16}\.part/, "<part>"))).toEqual([
     `${sudo} stat -c %z %n -- ${FINAL} ${STAMP}`,
+    "ls -1a -- /opt/emqx/releases",
     "mktemp /tmp/.emqx-release-upload-XXXXXXXXXX",
     "sftp-put /tmp/.emqx-release-upload-abcdefghij",
     "chmod 0644 /tmp/.emqx-release-upload-abcdefghij",
@@ -206,6 +213,16 @@ test("as runAs: stages in /tmp as the SSH user, then copies, verifies and rename
     `${sudo} touch -- ${STAMP}`,
     "rm -f -- /tmp/.emqx-release-upload-abcdefghij",
   ]);
+});
+
+test("removes the temporary file an interrupted upload left, and nothing else", async () => {
+  const stale = "/opt/emqx/releases/.emqx-release-upload-0123456789abcdef.part";
+  remote.put(stale, Buffer.from("half"));
+  remote.put("/opt/emqx/releases/.other.part", Buffer.from("not ours"));
+  await uploadVerified(remote, request());
+  expect(remote.files.has(stale)).toBe(false);
+  expect(leftovers()).toEqual(["/opt/emqx/releases/.other.part"]);
+  expect(log).toContain(`removed ${stale}, left by an interrupted upload`);
 });
 
 test("fails on a checksum mismatch and removes only its own temporary file", async () => {

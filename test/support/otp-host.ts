@@ -6,6 +6,7 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ensureOtpReleases, OtpReleases } from "./otp-build";
@@ -126,7 +127,6 @@ function killInstallProcesses(root: string): void {
 }
 
 async function waitForEpmd(epmd: ChildProcess, address: string, port: number): Promise<void> {
-  const net = await import("net");
   for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
     if (epmd.exitCode !== null) throw new Error(`epmd exited with code ${epmd.exitCode}`);
     const open = await new Promise<boolean>((resolve) => {

@@ -95,6 +95,15 @@ test("downgrades 4.4.2 to 4.4.0 with clients connected (4.4.2's relup down path)
   expect(fs.existsSync(path.join(host.root, "releases", "4.4.2"))).toBe(false);
 });
 
+test("revert: declaring the permanent 4.4.0 while a --no-permanent 4.4.1 runs restarts the real node into 4.4.0 (`emqx stop`, `emqx start`)", async () => {
+  const trial = await provider.create(await checked(inputs("4.4.1", { permanent: false })));
+  expect(trial.outs).toMatchObject({ currentVersion: "4.4.1", permanentVersion: "4.4.0" });
+  const { outs } = await provider.update(trial.id, trial.outs, await checked(inputs("4.4.0"), trial.outs));
+  expect(outs).toMatchObject({ lastAction: "revert", previousVersion: "4.4.1", currentVersion: "4.4.0", permanentVersion: "4.4.0" });
+  expect(host.versions()).toEqual(["4.4.1 unpacked", "4.4.0 permanent"]);
+  expect(host.emqx("ctl", "status")).toBe(`Node '${host.nodeName}' 4.4.0 is started\n`);
+});
+
 test("--no-permanent then a node restart falls back to the permanent release, and the emulator lists the same versions as real release_handler at every step", async () => {
   const shelf = packageShelf();
   const emulated = await startTestHost({ version: "4.4.0", erts: host.releases.erts }, "127.0.0.71");

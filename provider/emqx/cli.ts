@@ -67,7 +67,7 @@ export class EmqxCli {
   /** Runs argv and throws RemoteCommandError unless it exits 0. */
   async execOk(args: string[], reason: string, timeoutMs?: number, stdin?: string): Promise<CommandResult & { argv: string[] }> {
     const r = await this.exec(args, timeoutMs, stdin);
-    if (r.exitCode !== 0) throw this.commandError(r, `${reason} (exit ${r.timedOut ? "timeout" : r.exitCode})`);
+    if (r.exitCode !== 0) throw this.commandError(r, `${reason} (${r.timedOut ? `timed out: no answer within ${Math.round((timeoutMs ?? this.options.commandTimeoutMs) / 1000)} s` : `exit ${r.exitCode}`})`);
     return r;
   }
 
@@ -143,7 +143,7 @@ export class EmqxCli {
     const args = this.emqx(command, ...(permanent ? [] : ["--no-permanent"]), version);
     const timeout = command === "uninstall" ? this.options.commandTimeoutMs : this.options.upgradeTimeoutMs;
     const r = await this.exec(args, timeout);
-    if (r.exitCode !== 0) throw this.commandError(r, explainEmqxExit(command, version, r.exitCode, r.stdout, r.timedOut));
+    if (r.exitCode !== 0) throw this.commandError(r, `\`${args.join(" ")}\` failed: ${explainEmqxExit(command, version, r.exitCode, r.stdout, r.timedOut)}`);
     return r;
   }
 }

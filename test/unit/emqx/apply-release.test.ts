@@ -300,7 +300,7 @@ test("fails with EMQX's reason and what the node lists now when the upgrade comm
   const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
   expect(RemoteCommandError.isInstance(err)).toBe(true);
   expect(err.exitCode).toBe(4);
-  expect(err.message).toMatch(/^10\.0\.0\.7: the relup of 4\.4\.16 failed inside the node \(exit 4\)/);
+  expect(err.message).toMatch(/^10\.0\.0\.7: `\/opt\/emqx\/bin\/emqx upgrade 4\.4\.16` failed: the relup of 4\.4\.16 failed inside the node \(exit 4\)/);
   expect(err.message).toMatch(/\nthe node now lists: 4\.4\.0 permanent$/);
   expect(node.commands()[node.commands().length - 1]).toBe("unlock");
 });

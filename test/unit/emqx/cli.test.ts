@@ -35,7 +35,7 @@ test("gives the upgrade its own timeout and never retries it", async () => {
   const err = await new EmqxCli(runner, OPTS).releaseCommand("upgrade", "4.4.16", false).catch((e) => e);
   expect(RemoteCommandError.isInstance(err)).toBe(true);
   expect(err.exitCode).toBe(3);
-  expect(err.message).toMatch(/^10\.0\.0\.7: release_handler refused to install 4\.4\.16 \(exit 3\)/);
+  expect(err.message).toMatch(/^10\.0\.0\.7: `\/opt\/emqx\/bin\/emqx upgrade --no-permanent 4\.4\.16` failed: release_handler refused to install 4\.4\.16 \(exit 3\)/);
   expect(err.message).toContain("no_matching_relup");
   expect(runner.calls).toHaveLength(1);
   expect(runner.calls[0].argv).toEqual(["/opt/emqx/bin/emqx", "upgrade", "--no-permanent", "4.4.16"]);

@@ -1,0 +1,143 @@
+// Faults of EMQX and its CLI, injected with the emulator's switches behind a real OpenSSH sshd:
+// `emqx upgrade` exiting 1, 2, 3, 4 and 127 (also after "Made release permanent"), the node down,
+// the CLI hanging. (A hang inside `emqx upgrade` itself ends at upgradeTimeoutMs, which may not be
+// set below EMQX's own 300 s RPC timeout: test/e2e/release-interrupt holds an upgrade instead.) Each must end in an error that names host, command, exit code, what EMQX said and
+// what to do, within its timeout, with no mutating command retried and no secret shown; and
+// `read` (what `pulumi refresh` calls) must then report what `emqx versions` lists.
+import { EmqxReleaseProvider } from "../../../provider";
+import { InstalledRelease, runningVersion } from "../../../provider/plan/upgrade-plan";
+import { emulatorVersions, EmulatorFaults, setFaults } from "../../support/emulator/install";
+import { corruptPackages, leaksIn, secretNeedles, underFault } from "../../support/fault-run";
+import { reliabilityEach, reliabilityTest } from "../../support/reliability";
+import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+
+jest.setTimeout(120_000);
+const ADDRESS = "127.0.0.150";
+const FROM = "4.4.0";
+const TO = "4.4.16";
+const provider = new EmqxReleaseProvider();
+const shelf = packageShelf();
+let pkg: string;
+let host: TestHost;
+
+beforeAll(async () => {
+  pkg = await shelf.build({ version: TO });
+});
+beforeEach(async () => {
+  host = await startTestHost({ version: FROM }, ADDRESS);
+});
+afterEach(async () => {
+  await host.stop();
+});
+
+/** Faults on top of the host's own (keeps the emulator's untarDir). */
+function inject(faults: EmulatorFaults): void {
+  setFaults(host.root, { untarDir: `${host.root}/../tmp`, ...faults });
+}
+
+async function checkedInputs(over: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const r = await provider.check({}, { connection: host.connection, version: TO, packagePath: pkg, emqxPath: host.emqxPath, ...over });
+  expect(r.failures).toEqual([]);
+  return r.inputs;
+}
+
+const mutating = () => host.calls().filter((c) => ["upgrade", "downgrade", "install", "uninstall", "unpack"].includes(c.argv[0]));
+
+/** After a failed create: refresh reports exactly what the node lists. */
+async function refreshAgrees(inputs: Record<string, unknown>): Promise<void> {
+  const { props } = await provider.read(`${host.connection.host}:${host.connection.port}`, inputs);
+  const listed = emulatorVersions(host.root);
+  expect(props.installedVersions).toEqual(listed);
+  expect(props.currentVersion).toBe(runningVersion(listed as InstalledRelease[]));
+}
+
+// Row: exit code of `emqx upgrade`, faults, what the message must say beyond host/command/code.
+const EXITS: Array<{ area: "fault"; case: string; expected: string; faults: EmulatorFaults; says: RegExp; code: string }> = [
+  { area: "fault", case: "emqx upgrade exits 1 (node not responding)", expected: "RemoteCommandError: host, `upgrade 4.4.16`, exit 1, EMQX's output, start the node; refresh shows 4.4.0 still running", faults: { exit: { upgrade: 1 } }, says: /not running or not reachable.*emqx start/, code: "1" },
+  { area: "fault", case: "emqx upgrade exits 2 (unpack failed)", expected: "RemoteCommandError: exit 2, release_package_not_found, check releases/; refresh shows 4.4.0", faults: { exit: { upgrade: 2 } }, says: /could not unpack 4\.4\.16.*release_package_not_found/s, code: "2" },
+  { area: "fault", case: "emqx upgrade exits 3 (old processes)", expected: "RemoteCommandError: exit 3, old processes, wait and retry; refresh shows 4.4.0", faults: { exit: { upgrade: 3 } }, says: /refused to install 4\.4\.16 \(exit 3\).*old processes still running code/s, code: "3" },
+  { area: "fault", case: "emqx upgrade exits 4 (relup crashed, node restarted)", expected: "RemoteCommandError: exit 4, do not retry until you know why; refresh shows the permanent 4.4.0", faults: { exit: { upgrade: 4 } }, says: /relup of 4\.4\.16 failed inside the node \(exit 4\).*do not retry/s, code: "4" },
+  { area: "fault", case: "emqx upgrade exits 127 (script crashed)", expected: "RemoteCommandError: exit 127, the escript's exception, permissions/disk; refresh shows 4.4.0", faults: { exit: { upgrade: 127 } }, says: /upgrade script crashed \(exit 127\).*badrpc,timeout/s, code: "127" },
+];
+
+reliabilityEach(EXITS, async (row, probe) => {
+  inject(row.faults);
+  const inputs = await checkedInputs();
+  const r = await underFault(() => provider.create(inputs));
+  expect(r.error?.name).toBe("RemoteCommandError");
+  const msg = r.error!.message;
+  expect(msg).toContain(ADDRESS);
+  expect(msg).toContain(`\`${host.emqxPath} upgrade 4.4.16\` failed: `);
+  expect(msg).toContain(`(exit ${row.code})`);
+  expect(msg).toMatch(row.says);
+  expect(msg).toMatch(/the node now lists: /);
+  expect(mutating().map((c) => c.argv.join(" "))).toEqual(["upgrade 4.4.16"]);
+  const leaks = leaksIn(r, secretNeedles({ privateKey: host.connection.privateKey }));
+  probe.secretsLeaked(leaks.length);
+  expect(leaks).toEqual([]);
+  probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
+  await refreshAgrees(inputs);
+});
+
+reliabilityTest(
+  { area: "fault", case: "emqx upgrade exits 127 after \"Made release permanent\" (half-done permafy)", expected: "error says the permafy is half done and how to repair it by hand; refresh shows 4.4.16 permanent, as release_handler has it" },
+  async (probe) => {
+    inject({ failAfterPermanent: true });
+    const inputs = await checkedInputs();
+    const r = await underFault(() => provider.create(inputs));
+    expect(r.error?.name).toBe("RemoteCommandError");
+    expect(r.error!.message).toMatch(/made 4\.4\.16 permanent but crashed before updating bin\/ and releases\/emqx_vars \(a half-done permafy, exit 127\)/);
+    expect(r.error!.message).toContain("re-running the upgrade cannot repair it");
+    probe.secretsLeaked(leaksIn(r, secretNeedles({ privateKey: host.connection.privateKey })).length);
+    probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
+    await refreshAgrees(inputs);
+    // The next run does not take the half-done node for a finished one: it refuses to build on it.
+    inject({});
+    const again = await underFault(async () => provider.create(await checkedInputs()));
+    expect(again.error?.message).toMatch(/half-done permafy/);
+    expect(mutating()).toHaveLength(1);
+  },
+);
+
+reliabilityTest(
+  { area: "fault", case: "the EMQX node is down", expected: "error before any write: the node is not running, start it; no upload, no emqx command that changes anything" },
+  async (probe) => {
+    inject({ nodeDown: true });
+    const before = host.fingerprint().split(" ")[0];
+    const r = await underFault(async () => provider.create(await checkedInputs()));
+    expect(r.error?.message).toMatch(/not running|not responding/i);
+    expect(r.error!.message).toContain(ADDRESS);
+    expect(mutating()).toEqual([]);
+    expect(host.fingerprint().split(" ")[0]).toBe(before);
+    probe.secretsLeaked(leaksIn(r, secretNeedles({ privateKey: host.connection.privateKey })).length);
+  },
+);
+
+reliabilityTest(
+  { area: "fault", case: "the CLI hangs on `emqx versions`", expected: "ends within commandTimeoutMs (+ kill grace), says it timed out; nothing was changed" },
+  async (probe) => {
+    inject({ hangMs: { versions: 60_000 } });
+    const inputs = await checkedInputs({ commandTimeoutMs: 2000 });
+    const r = await underFault(() => provider.create(inputs));
+    expect(r.error?.message).toMatch(/`emqx versions` failed \(timed out: no answer within 2 s\)/);
+    expect(r.ms).toBeLessThan(2000 * 3 + 10_000);
+    expect(mutating()).toEqual([]);
+    probe.secretsLeaked(leaksIn(r, secretNeedles({ privateKey: host.connection.privateKey })).length);
+  },
+);
+
+reliabilityTest(
+  { area: "fault", case: "the CLI hangs in `emqx ctl status` while verifying an upgrade", expected: "ends within commandTimeoutMs with the node's state in the error; the upgrade is not retried; refresh shows 4.4.16" },
+  async (probe) => {
+    inject({ hangMs: { ctl: 60_000 } });
+    const inputs = await checkedInputs({ commandTimeoutMs: 3000 });
+    const r = await underFault(() => provider.create(inputs));
+    expect(r.error?.message).toMatch(/timed out: no answer within 3 s/);
+    expect(r.error?.message).toMatch(/the node now lists: 4\.4\.16 permanent, 4\.4\.0 old/);
+    expect(r.ms).toBeLessThan(60_000);
+    expect(mutating().map((c) => c.argv.join(" "))).toEqual(["upgrade 4.4.16"]);
+    probe.secretsLeaked(leaksIn(r, secretNeedles({ privateKey: host.connection.privateKey })).length);
+    probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
+    await refreshAgrees(inputs);
+  },
+);

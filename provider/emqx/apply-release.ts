@@ -11,7 +11,7 @@ import type { HealthGateOutcome } from "../plan/release-result";
 import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
 import { EmqxCli, hasCtlCommand } from "./cli";
 import { runHealthGate } from "./health-gate";
-import { acquireHostLock } from "./host-lock";
+import { acquireHostLock, HostLock } from "./host-lock";
 import type { ProbeResult } from "./host-probe";
 import { removeNewUntarDirs } from "./untar-cleanup";
 
@@ -46,9 +46,11 @@ export interface ApplyOutcome extends NodeState {
   gate?: HealthGateOutcome;
 }
 
-/** Collaborators: the CLI on the node, the uploader, a progress logger. */
+/** Collaborators: the CLI on the node, the uploader, a progress logger, and a way to reach the
+ * node again when the connection is lost (to release the host lock). */
 export interface ApplyContext {
   cli: EmqxCli;
+  reconnect?: () => Promise<{ cli: EmqxCli; close(): Promise<void> }>;
   upload: PackageUploader;
   log: (line: string) => void;
   who: string;
@@ -86,6 +88,9 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     who: ctx.who,
     holdMs: want.upgradeTimeoutMs + 20 * want.commandTimeoutMs,
   });
+  // Set once an EMQX command that changes the node has been sent: from then on a lost connection
+  // leaves the lock in place, since that command may still run on the node.
+  let changing = false;
   try {
     const installed = await cli.versions();
     const running = runningVersion(installed);
@@ -107,6 +112,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     }
     if (action.kind === "revert") {
       log(`revert: ${running} was installed with --no-permanent and ${want.version} is still permanent: restarting the node so it boots ${want.version} (MQTT clients reconnect)`);
+      changing = true;
       await cli.restart();
       log("verify");
       const after = await verifyNode(cli, rootDir, want.version, true);
@@ -130,6 +136,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     const command = action.kind === "make-permanent" ? "install" : action.kind;
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
     try {
+      changing = true;
       await cli.releaseCommand(command, want.version, action.kind === "make-permanent" ? true : action.permanent);
     } finally {
       if (unpacks) await cleanUp(ctx, probe.untarDirs, pkg.sha256);
@@ -156,7 +163,34 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   } catch (e) {
     throw await withNodeState(cli, e);
   } finally {
-    await lock.release().catch(() => undefined);
+    await releaseLock(ctx, lock, changing);
+  }
+}
+
+/** Releases the host lock. When the connection was lost before any EMQX command changed the node
+ * (an upload cut off), over a new connection, so that the rerun is not locked out; after such a
+ * command the lock stays (the rerun names it and says how to clear it once the node is checked). */
+async function releaseLock(ctx: ApplyContext, lock: HostLock, changing: boolean): Promise<void> {
+  try {
+    await lock.release();
+    return;
+  } catch {
+    // the connection is gone
+  }
+  if (changing || !ctx.reconnect) {
+    ctx.log(`the connection was lost after an EMQX command was sent: the host lock ${lock.owner.id} stays until someone checks the node`);
+    return;
+  }
+  try {
+    const fresh = await ctx.reconnect();
+    try {
+      await lock.releaseWith(fresh.cli);
+    } finally {
+      await fresh.close();
+    }
+    ctx.log(`the connection was lost before EMQX was asked to change anything: host lock ${lock.owner.id} released over a new connection`);
+  } catch {
+    ctx.log(`the connection was lost and the host lock ${lock.owner.id} could not be released: the next run reports it`);
   }
 }
 

@@ -36,10 +36,12 @@ const ACQUIRE_SCRIPT = [
 // Removes the lock only when its owner file names our id: never someone else's lock.
 const RELEASE_SCRIPT = 'grep -q "\\"id\\":\\"$2\\"" "$1/owner" 2>/dev/null && rm -f "$1/owner" && rmdir "$1"';
 
-/** A held lock; `release()` removes it (only if it is still ours). */
+/** A held lock; `release()` removes it (only if it is still ours), `releaseWith` does the same
+ * through another CLI (a new connection, when the one that took the lock was lost). */
 export interface HostLock {
   owner: LockOwner;
   release(): Promise<void>;
+  releaseWith(other: EmqxCli): Promise<void>;
 }
 
 /** Takes the lock or throws HostLockedError naming the holder. */
@@ -62,7 +64,8 @@ export async function acquireHostLock(cli: EmqxCli, root: string, f: { operation
       throw new HostStateError({ host: cli.host, reason: `cannot create the host lock ${dir}: ${rest.join(" ").trim() || "mkdir failed"}; check that ${root} exists and that the SSH user${cli.runsAs ? ` (${cli.runsAs})` : ""} can write to it; nothing was changed` });
     }
     if (status === "ACQUIRED") {
-      return { owner, release: async () => void (await cli.exec(["sh", "-c", RELEASE_SCRIPT, "sh", dir, owner.id])) };
+      const releaseWith = async (via: EmqxCli) => void (await via.exec(["sh", "-c", RELEASE_SCRIPT, "sh", dir, owner.id]));
+      return { owner, release: () => releaseWith(cli), releaseWith };
     }
     const holder = parseOwner(rest.join("\n"));
     const stale = holder !== undefined && Date.parse(holder.staleAfter) < Date.now();

@@ -190,6 +190,10 @@ export class EmqxReleaseProvider {
         {
           cli,
           log,
+          reconnect: async () => {
+            const again = await this.connect(want);
+            return { cli: cliFor(again, want), close: () => again.close() };
+          },
           who: whoAmI(),
           upload: (f) => uploadVerified(session, { localPath: want.packagePath, remoteDir: f.remoteDir, finalName: f.finalName, sha256: pkg.sha256, runAs: f.runAs, sudoPassword: want.sudoPassword, log }),
         },

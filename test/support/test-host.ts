@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { createEmulatedInstall, EmulatedInstallSpec, readCallLog, setFaults, treeHash } from "./emulator/install";
 import { buildPackageZip, PackageSpec } from "./package-zip";
-import { startSshd, TestSshd } from "./sshd";
+import { SshdOptions, startSshd, TestSshd } from "./sshd";
 
 /** A running test host. */
 export interface TestHost {
@@ -24,14 +24,14 @@ export interface TestHost {
 
 /** Starts sshd on `address` (in network namespace `options.netns`, if given) and lays out an
  * emulated install running `install.version`. */
-export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, address = "127.0.0.1", options: { netns?: string } = {}): Promise<TestHost> {
+export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, address = "127.0.0.1", options: { netns?: string; sshd?: Omit<SshdOptions, "host" | "netns"> } = {}): Promise<TestHost> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-host-"));
   const root = path.join(base, "emqx");
   createEmulatedInstall({ ...install, root });
   // EMQX leaves /tmp/emqx_untar_* behind; keep the emulator's inside this host's own directory.
   fs.mkdirSync(path.join(base, "tmp"));
   setFaults(root, { untarDir: path.join(base, "tmp") });
-  const sshd = await startSshd({ host: address, netns: options.netns });
+  const sshd = await startSshd({ ...options.sshd, host: address, netns: options.netns });
   return {
     sshd,
     root,

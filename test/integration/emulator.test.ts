@@ -244,10 +244,17 @@ describe("emulated install state", () => {
 
   test("unpack writes a real tar.gz of the zip's emqx/ folder and extracts it without overwriting existing files", async () => {
     const root = newInstall();
-    await zip(root, Z16);
+    const zipFile = await zip(root, Z16);
     const varsBefore = read(root, "releases/emqx_vars");
     const emqxBefore = read(root, "bin/emqx");
     expect(run(root, ["unpack", "4.4.16"]).code).toBe(0);
+    // What unpack_zipballs leaves in /tmp (ref §2.5): emqx_untar_<system_time>/ with the zip's copy
+    // (emqx.zip, same bytes: the provider's cleanup recognises its own package by it) and the unzipped emqx/.
+    const [untar] = fs.readdirSync(path.join(path.dirname(root), "tmp")).filter((n) => n.startsWith("emqx_untar_"));
+    expect(untar).toMatch(/^emqx_untar_\d{19}$/);
+    const untarDir = path.join(path.dirname(root), "tmp", untar);
+    expect(fs.readdirSync(untarDir).sort()).toEqual(["emqx", "emqx.zip"]);
+    expect(fs.readFileSync(path.join(untarDir, "emqx.zip")).equals(fs.readFileSync(zipFile))).toBe(true);
     const listing = spawnSync("tar", ["tzf", path.join(root, "releases", "emqx-4.4.16.tar.gz")], { encoding: "utf8" }).stdout;
     expect(listing.split("\n")).toEqual(expect.arrayContaining(["releases/4.4.16/emqx.rel", "bin/emqx-4.4.16", "lib/emqx-4.4.16/ebin/emqx.app"]));
     expect(fs.existsSync(path.join(root, "releases", "4.4.16", "relup"))).toBe(true);
@@ -455,7 +462,16 @@ describe("emulator bookkeeping and faults", () => {
     // GIVEN an upgrade held inside install_release
     const first = start(root, ["upgrade", "4.4.16"]);
     const t0 = Date.now();
-    while (!fs.existsSync(path.join(root, ".emulator", "lock")) || !emulatorVersions(root).some((v) => v.version === "4.4.16")) await sleep(50);
+    // The hold has begun when the lock is held by the detached node process, not by the CLI itself
+    // (the CLI takes it too, for unpack, just before: `versions` in that gap would not wait).
+    const lockHolder = () => {
+      try {
+        return fs.readFileSync(path.join(root, ".emulator", "lock"), "utf8");
+      } catch {
+        return "";
+      }
+    };
+    while (lockHolder() === "" || lockHolder() === String(first.child.pid) || !emulatorVersions(root).some((v) => v.version === "4.4.16")) await sleep(20);
     // WHEN `versions` runs meanwhile, it waits for the held call (release_handler is one gen_server)
     const v = run(root, ["versions"]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2500);

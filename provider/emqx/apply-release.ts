@@ -224,7 +224,7 @@ function preflight(host: string, running: string, want: ResolvedRelease, action:
 /** Who must own the upload when `runAs` is not set: EMQX re-runs itself as RUNNER_USER (deb/rpm:
  * `emqx`), which must be able to read it (ref §1.1 step 4, §5.1, Appendix B 5). */
 function uploadOwner(cli: EmqxCli, probe: ProbeResult): string | undefined {
-  return cli.runsAs === undefined && probe.runnerUser !== undefined ? probe.runnerUser : undefined;
+  return cli.runsAs === undefined && probe.runnerUser !== undefined && probe.user !== probe.runnerUser ? probe.runnerUser : undefined;
 }
 
 /** Removes the /tmp/emqx_untar_* directory this operation's unpack left (best effort, logged). */

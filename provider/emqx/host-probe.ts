@@ -30,6 +30,7 @@ export const PROBE_SCRIPT = [
   `echo "@@untar"; ls -1d ${UNTAR_BASE}/emqx_untar_* 2>/dev/null`,
   'echo "@@bin_sha256"; sha256sum "$root/bin/emqx" "$root/bin/emqx-$running" 2>/dev/null',
   'echo "@@target_dir"; [ -n "$target" ] && ls -1a "$root/releases/$target" 2>/dev/null',
+  'echo "@@whoami"; id -un',
   'echo "@@end"',
 ].join("\n");
 
@@ -57,6 +58,8 @@ export interface ProbeResult {
   binEmqxIsRunning: boolean | undefined;
   /** Names in `releases/<target>/` (empty when the target was not given or has no directory). */
   targetDirFiles: string[];
+  /** The user the probe ran as (the SSH user, or `runAs`). */
+  user: string;
 }
 
 function sections(stdout: string): Record<string, string> {
@@ -138,5 +141,6 @@ export function parseProbe(stdout: string, argv: string[]): ProbeResult {
     untarDirs: lines(s.untar).filter((d) => d.startsWith(`${UNTAR_BASE}/emqx_untar_`)),
     binEmqxIsRunning,
     targetDirFiles: lines(s.target_dir).filter((f) => f !== "." && f !== ".."),
+    user: (s.whoami ?? "").trim(),
   };
 }

@@ -45,6 +45,8 @@ class FakeNode implements Runner {
   /** RUNNER_USER of emqx_vars ("" for a zip install, "emqx" for deb/rpm). */
   runnerUser = "";
   description = "EMQX Broker";
+  /** Who the commands run as on the node. */
+  sshUser = "root";
   /** /tmp/emqx_untar_* directories; the unpack adds one, the cleanup script removes new ones. */
   untarDirs: string[] = [];
   cleanups: string[][] = [];
@@ -118,6 +120,7 @@ class FakeNode implements Runner {
       "@@untar", ...this.untarDirs,
       "@@bin_sha256", `${sha(this.binScripts)}  ${ROOT}/bin/emqx`, `${sha(running)}  ${ROOT}/bin/emqx-${running}`,
       "@@target_dir",
+      "@@whoami", this.sshUser,
       "@@end", "",
     ].join("\n");
   }
@@ -358,6 +361,13 @@ describe("pre-flight: refused before anything is written, with the next step", (
     node.runnerUser = "emqx";
     await applyRelease(context(), want(), localPackage());
     expect(uploads).toEqual([{ remoteDir: `${ROOT}/releases`, finalName: FILE16, runAs: "emqx" }]);
+  });
+
+  test("logged in as RUNNER_USER itself: uploads as that login, no sudo", async () => {
+    node.runnerUser = "emqx";
+    node.sshUser = "emqx";
+    await applyRelease(context(), want(), localPackage());
+    expect(uploads[0].runAs).toBeUndefined();
   });
 
   test("an explicit runAs owns the upload", async () => {

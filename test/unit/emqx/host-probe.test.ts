@@ -25,6 +25,7 @@ function probeOutput(over: Record<string, string | undefined> = {}): string {
     untar: "/tmp/emqx_untar_1701330000000000000\n",
     bin_sha256: `${"a".repeat(64)}  /opt/emqx/bin/emqx\n${"a".repeat(64)}  /opt/emqx/bin/emqx-4.4.10\n`,
     target_dir: ".\n..\nemqx.tar.gz\n",
+    whoami: "emqx\n",
     end: "",
   };
   Object.assign(sections, over);
@@ -48,6 +49,7 @@ test("reads every fact of the node from the probe's sections", () => {
     untarDirs: ["/tmp/emqx_untar_1701330000000000000"],
     binEmqxIsRunning: true,
     targetDirFiles: ["emqx.tar.gz"],
+    user: "emqx",
   });
 });
 
@@ -117,6 +119,7 @@ describe("the script, run by sh", () => {
     expect(probe.hotPatches).toEqual(["emqx_mod.beam"]);
     expect(probe.dataDir).toBe(path.join(root, "data"));
     expect(probe.binEmqxIsRunning).toBe(true);
+    expect(probe.user).toBe(os.userInfo().username);
     expect(probe.diskFree.root?.availableKb).toBeGreaterThan(0);
     expect(probe.diskFree.tmp?.availableKb).toBeGreaterThan(0);
   });

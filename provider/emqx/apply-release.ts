@@ -216,9 +216,10 @@ function preflight(host: string, running: string, want: ResolvedRelease, action:
     pkg: { fileName: n.pkg.name.fileName, sizeBytes: n.pkg.sizeBytes, uncompressedBytes: n.pkg.uncompressedBytes },
   });
   if (refusals.length === 0) return;
-  const reason = refusals.map((r) => r.reason).join("; ") + "; nothing was changed";
+  // Each reason names the host; the error names it once.
+  const reason = refusals.map((r) => (r.reason.startsWith(`${host}: `) ? r.reason.slice(host.length + 2) : r.reason)).join("; ") + "; nothing was changed";
   if (refusals.some((r) => r.kind === "unsupported")) throw new UnsupportedUpgradeError({ from: running, to: want.version, host, reason });
-  throw new HostStateError({ host, reason: reason.startsWith(`${host}: `) ? reason.slice(host.length + 2) : reason });
+  throw new HostStateError({ host, reason });
 }
 
 /** Who must own the upload when `runAs` is not set: EMQX re-runs itself as RUNNER_USER (deb/rpm:

@@ -100,7 +100,7 @@ export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
   if (i.hotPatches.length > 0) {
     out.push({
       kind: "host-state",
-      reason: `${i.host} has hot patches in ${i.dataDir}/patches (${summarize(i.hotPatches)}): they come first in the code path, so they would keep shadowing ${i.target}'s modules after the upgrade; EMQX's docs say to delete them before upgrading. Check that ${i.target} contains their fixes, remove ${i.dataDir}/patches/*.beam, then rerun`,
+      reason: `${i.host}: hot patches in ${i.dataDir}/patches (${summarize(i.hotPatches)}): they come first in the code path, so they would keep shadowing ${i.target}'s modules after the upgrade; EMQX's docs say to delete them before upgrading. Check that ${i.target} contains their fixes, remove ${i.dataDir}/patches/*.beam, then rerun`,
     });
   }
   if (i.unpacks) out.push(...spaceRefusals(i));

@@ -35,6 +35,8 @@ async function expectRefused(host: TestHost | DebHost, news: Record<string, unkn
   expect(err.name).toBe(name);
   for (const f of fragments) expect(err.message).toContain(f);
   expect(err.message).toMatch(/nothing was changed$/);
+  expect(err.message.split(host.connection.host)).toHaveLength(2); // named once
+
   expect(host.fingerprint().replace(/calls=\d+/, "")).toBe(before);
   expect(tmpEntries()).toEqual(tmpBefore);
   expect(host.calls().map((c) => c.argv[0]).filter((c) => MUTATING.test(c))).toEqual([]);
@@ -58,7 +60,7 @@ test("fails for hot patches in the deb data dir (/var/lib/emqx/patches), naming 
   const patches = path.join(h.dataDir, "patches");
   fs.mkdirSync(patches);
   fs.writeFileSync(path.join(patches, "emqx_mod.beam"), "FOR1");
-  await expectRefused(h, debInputs(h), "HostStateError", [`has hot patches in ${patches} (emqx_mod.beam)`, `remove ${patches}/*.beam, then rerun`]);
+  await expectRefused(h, debInputs(h), "HostStateError", [`hot patches in ${patches} (emqx_mod.beam)`, `remove ${patches}/*.beam, then rerun`]);
 });
 
 test("fails when the root's filesystem cannot hold the zip plus its uncompressed size (df -Pk)", async () => {

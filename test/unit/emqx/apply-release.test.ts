@@ -325,7 +325,7 @@ test("fails with a hint to check by hand when the node cannot be read after a fa
 describe("pre-flight: refused before anything is written, with the next step", () => {
   // Row: [case, how the node looks, error name, fragment]
   const ROWS: [string, (n: FakeNode) => void, string, string][] = [
-    ["fails for hot patches in data/patches", (n) => (n.patches = ["emqx_mod.beam"]), "HostStateError", `has hot patches in ${ROOT}/data/patches (emqx_mod.beam)`],
+    ["fails for hot patches in data/patches", (n) => (n.patches = ["emqx_mod.beam"]), "HostStateError", `hot patches in ${ROOT}/data/patches (emqx_mod.beam)`],
     ["fails when /tmp cannot hold the unpacked package", (n) => (n.freeKb.tmp = 100), "HostStateError", "/tmp (holding /tmp) has 0.1 MiB free, but unpacking"],
     ["fails for an Edge node", (n) => (n.description = "EMQ X Edge"), "UnsupportedUpgradeError", "runs EMQX Edge"],
     ["fails after an earlier half-done permafy (emqx_vars behind RELEASES)", (n) => {
@@ -338,6 +338,7 @@ describe("pre-flight: refused before anything is written, with the next step", (
     expect(err.name).toBe(name);
     expect(err.message).toContain(fragment);
     expect(err.message).toMatch(/nothing was changed$/);
+    expect(err.message.match(/10\.0\.0\.7/g)).toHaveLength(1);
     expect(err.message).not.toContain("the node now lists");
     expect(uploads).toEqual([]);
     expect(node.commands()).toEqual(["emqx root_dir", "lock", "emqx versions", "probe", "unlock"]);

@@ -25,7 +25,7 @@ const ROWS: [string, Partial<PreflightInput>, string][] = [
   ["a clean deb node with room to spare goes ahead", {}, ""],
   ["fails for an Edge node", { description: "EMQ X Edge" }, "unsupported: runs EMQX Edge (EMQX_DESCRIPTION 'EMQ X Edge' in /usr/lib/emqx/releases/emqx_vars)"],
   ["adopting an Edge node changes nothing, so it is not refused", { description: "EMQ X Edge", action: "adopt" }, ""],
-  ["fails for hot patches in RUNNER_DATA_DIR/patches", { hotPatches: ["emqx_mod.beam", "emqx_cm.beam"] }, "host-state: 10.0.0.7 has hot patches in /var/lib/emqx/patches (emqx_mod.beam, emqx_cm.beam)"],
+  ["fails for hot patches in RUNNER_DATA_DIR/patches", { hotPatches: ["emqx_mod.beam", "emqx_cm.beam"] }, "host-state: 10.0.0.7: hot patches in /var/lib/emqx/patches (emqx_mod.beam, emqx_cm.beam)"],
   ["hot patches say what to do", { hotPatches: ["emqx_mod.beam"] }, "host-state: remove /var/lib/emqx/patches/*.beam, then rerun"],
   ["making a release permanent loads no code: hot patches do not matter", { action: "make-permanent", unpacks: false, hotPatches: ["emqx_mod.beam"] }, ""],
   ["fails when the root's filesystem is short of zip + uncompressed", { diskFree: { root: disk(150, "/dev/sda1", "/"), tmp: disk(2_000, "tmpfs", "/tmp") } }, "host-state: / (holding /usr/lib/emqx) has 150.0 MiB free, but unpacking emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip needs 200.0 MiB there (zip 60.0 MiB + 140.0 MiB uncompressed)"],

@@ -148,16 +148,17 @@ export class SshSession implements Runner {
       let done = false;
       // Declared before use: Pulumi's closure serializer rejects forward references.
       let watchdog: NodeJS.Timeout | undefined;
-      // ssh2's fastPut does not call back when the connection drops under it: watch the client.
-      const onClose = () => settle(this.lostError(`the connection was lost while uploading to ${remotePath} (${this.lostReason ?? "closed"}); the partial upload has a temporary name that EMQX never picks up, and the next upload removes it`));
+      let onClose: (() => void) | undefined;
       const settle = (err?: Error) => {
         if (done) return;
         done = true;
         clearInterval(watchdog);
-        this.client.removeListener("close", onClose);
+        if (onClose) this.client.removeListener("close", onClose);
         if (err) reject(err);
         else resolve();
       };
+      // ssh2's fastPut does not call back when the connection drops under it: watch the client.
+      onClose = () => settle(this.lostError(`the connection was lost while uploading to ${remotePath} (${this.lostReason ?? "closed"}); the partial upload has a temporary name that EMQX never picks up, and the next upload removes it`));
       this.client.once("close", onClose);
       if (stallMs > 0) {
         watchdog = setInterval(() => {

@@ -113,10 +113,13 @@ export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
 function spaceRefusals(i: PreflightInput): PreflightRefusal[] {
   const { sizeBytes, uncompressedBytes } = i.pkg;
   if (sizeBytes === undefined || uncompressedBytes === undefined) return [];
-  const each = sizeBytes + uncompressedBytes;
-  const places: { what: string; df?: DiskFree }[] = [{ what: i.rootDir, df: i.diskFree.root }, { what: "/tmp", df: i.diskFree.tmp }];
+  // The root gets the zip, the tar.gz EMQX repacks it into (about the zip's size: both deflate the
+  // same files) and the unpacked release; /tmp gets a copy of the zip and its unzipped tree (ref §2.5).
+  const inRoot = 2 * sizeBytes + uncompressedBytes;
+  const inTmp = sizeBytes + uncompressedBytes;
+  const places: { what: string; df?: DiskFree; need: number }[] = [{ what: i.rootDir, df: i.diskFree.root, need: inRoot }, { what: "/tmp", df: i.diskFree.tmp, need: inTmp }];
   const shared = i.diskFree.root !== undefined && i.diskFree.tmp !== undefined && i.diskFree.root.filesystem === i.diskFree.tmp.filesystem && i.diskFree.root.mountedOn === i.diskFree.tmp.mountedOn;
-  const checks = shared ? [{ what: `${i.rootDir} and /tmp (one filesystem)`, df: i.diskFree.root, need: 2 * each }] : places.map((p) => ({ ...p, need: each }));
+  const checks = shared ? [{ what: `${i.rootDir} and /tmp (one filesystem)`, df: i.diskFree.root, need: inRoot + inTmp }] : places;
   const out: PreflightRefusal[] = [];
   for (const c of checks) {
     if (!c.df) continue;
@@ -124,7 +127,7 @@ function spaceRefusals(i: PreflightInput): PreflightRefusal[] {
     if (free >= c.need) continue;
     out.push({
       kind: "host-state",
-      reason: `${i.host}: ${c.df.mountedOn} (holding ${c.what}) has ${mib(free)} MiB free, but unpacking ${i.pkg.fileName} needs ${mib(c.need)} MiB there (zip ${mib(sizeBytes)} MiB + ${mib(uncompressedBytes)} MiB uncompressed${shared ? ", for both places" : ""}). Free space on ${c.df.mountedOn} (old releases go with \`emqx uninstall <version>\`; leftover /tmp/emqx_untar_* directories of earlier upgrades can be deleted), then rerun`,
+      reason: `${i.host}: ${c.df.mountedOn} (holding ${c.what}) has ${mib(free)} MiB free, but unpacking ${i.pkg.fileName} needs ${mib(c.need)} MiB there (${c.need === inTmp ? "a copy of the zip" : c.need === inRoot ? "the zip and the tar.gz EMQX repacks it into" : "the zip, its tar.gz and a copy in /tmp"}, ${mib(sizeBytes)} MiB each, + ${mib(uncompressedBytes)} MiB unpacked${shared ? " twice" : ""}). Free space on ${c.df.mountedOn} (old releases go with \`emqx uninstall <version>\`; leftover /tmp/emqx_untar_* directories of earlier upgrades can be deleted), then rerun`,
     });
   }
   return out;

@@ -63,10 +63,10 @@ test("fails for hot patches in the deb data dir (/var/lib/emqx/patches), naming 
   await expectRefused(h, debInputs(h), "HostStateError", [`hot patches in ${patches} (emqx_mod.beam)`, `remove ${patches}/*.beam, then rerun`]);
 });
 
-test("fails when the root's filesystem cannot hold the zip plus its uncompressed size (df -Pk)", async () => {
+test("fails when the root's filesystem cannot hold the zip, its repacked tar.gz and the unpacked release (df -Pk)", async () => {
   const h = await deb("127.0.0.88", { rootFsKb: 3 * 1024 });
   const big = await shelf.build({ version: "4.4.16", extraBytes: 1_600_000 });
-  await expectRefused(h, debInputs(h, { packagePath: big }), "HostStateError", [`(holding ${h.root}) has `, `MiB free, but unpacking ${path.basename(big)} needs 3.`, "Free space on"]);
+  await expectRefused(h, debInputs(h, { packagePath: big }), "HostStateError", [`(holding ${h.root}) has `, `MiB free, but unpacking ${path.basename(big)} needs 4.`, "the zip and the tar.gz EMQX repacks it into", "Free space on"]);
 });
 
 test("fails for an EMQX Edge node (EMQX_DESCRIPTION in emqx_vars)", async () => {

@@ -1,0 +1,159 @@
+// Faults of the host itself, for real: a sudo that wants a password (none given, the right one, a
+// wrong one), and the EMQX root on a small tmpfs that fills up in the middle of the upload or is too
+// small for the unpack from the start. Each ends in a clear error within seconds, never a hang,
+// with nothing half-written where EMQX looks and no password anywhere in errors, logs or outputs.
+import { execFileSync } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EmqxReleaseProvider } from "../../../provider";
+import { emulatorVersions } from "../../support/emulator/install";
+import { startFaultProxy } from "../../support/fault-proxy";
+import { corruptPackages, leaksIn, partFiles, secretNeedles, underFault } from "../../support/fault-run";
+import { reliabilityTest } from "../../support/reliability";
+import { ensureTestUser } from "../../support/sshd";
+import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+
+jest.setTimeout(180_000);
+const ADDRESS = "127.0.0.152";
+const FROM = "4.4.0";
+const TO = "4.4.16";
+/** A login that must give sudo its password to run anything as root. */
+const SUDO_USER = "emqxsudopw";
+const SUDOERS = "/etc/sudoers.d/emqx-release-faults";
+const provider = new EmqxReleaseProvider();
+const shelf = packageShelf();
+/** The login's password, which sudo also asks for (its own user's): quotes and a `$` in it. */
+const loginPassword = `${randomBytes(9).toString("hex")} '"$x`;
+let pkg: string;
+let host: TestHost;
+let mounted: string | undefined;
+
+beforeAll(async () => {
+  pkg = await shelf.build({ version: TO, extraBytes: 5 * 1024 * 1024 });
+  ensureTestUser(SUDO_USER, loginPassword);
+  fs.writeFileSync(SUDOERS, `${SUDO_USER} ALL=(root) ALL\n`, { mode: 0o440 });
+  execFileSync("visudo", ["-cf", SUDOERS], { stdio: "pipe" });
+});
+afterAll(() => fs.rmSync(SUDOERS, { force: true }));
+beforeEach(async () => {
+  host = await startTestHost({ version: FROM }, ADDRESS, { sshd: { passwordAuthentication: true } });
+});
+afterEach(async () => {
+  if (mounted) execFileSync("umount", ["-l", mounted]);
+  mounted = undefined;
+  await host.stop();
+});
+
+async function checkedInputs(connection: Record<string, unknown>, over: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const r = await provider.check({}, { connection, version: TO, packagePath: pkg, emqxPath: host.emqxPath, ...over });
+  expect(r.failures).toEqual([]);
+  return r.inputs;
+}
+
+const mutating = () => host.calls().filter((c) => ["upgrade", "downgrade", "install", "uninstall", "unpack"].includes(c.argv[0]));
+const asSudoUser = (extra: Record<string, unknown> = {}) => ({ host: ADDRESS, port: host.sshd.port, user: SUDO_USER, password: loginPassword, hostKey: host.sshd.hostKeyLine, ...extra });
+const needles = (extra: Record<string, string> = {}) => secretNeedles({ privateKey: host.connection.privateKey, others: { "login password": loginPassword, ...extra } });
+
+reliabilityTest(
+  { area: "fault", case: "sudo wants a password and none is given", expected: "HostStateError within seconds naming connection.sudoPassword and the sudoers line; nothing written, no EMQX command run" },
+  async (probe) => {
+    const before = host.fingerprint().split(" ")[0];
+    const r = await underFault(async () => provider.create(await checkedInputs(asSudoUser(), { runAs: "root" })));
+    expect(r.error?.message).toMatch(/sudo wants a password to run commands as root: set connection\.sudoPassword \(a secret\), or allow emqxsudopw/);
+    expect(r.ms).toBeLessThan(15_000);
+    expect(mutating()).toEqual([]);
+    expect(host.fingerprint().split(" ")[0]).toBe(before);
+    probe.secretsLeaked(leaksIn(r, needles()).length);
+  },
+);
+
+reliabilityTest(
+  { area: "credentials", case: "sudoPassword given for a sudo that wants one", expected: "the upgrade completes as root; the password appears in no error, log, output, emulator call log or sshd log" },
+  async (probe) => {
+    const r = await underFault(async () => provider.create(await checkedInputs(asSudoUser({ sudoPassword: loginPassword }), { runAs: "root" })));
+    expect(r.error).toBeUndefined();
+    expect(emulatorVersions(host.root)).toEqual([{ version: TO, status: "permanent" }, { version: FROM, status: "old" }]);
+    expect(host.calls().find((c) => c.argv[0] === "upgrade")?.user).toBe("root");
+    const leaks = leaksIn(r, needles(), [
+      { source: "emulator call log", text: fs.readFileSync(path.join(host.root, ".emulator", "calls.log"), "utf8") },
+      { source: "sshd log", text: host.sshd.readLog() },
+    ]);
+    probe.secretsLeaked(leaks.length);
+    expect(leaks).toEqual([]);
+    probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
+  },
+);
+
+reliabilityTest(
+  { area: "fault", case: "a wrong sudoPassword", expected: "HostStateError or RemoteCommandError within seconds: sudo refused the sudoPassword; never a hang; nothing written; neither password shown" },
+  async (probe) => {
+    const wrong = `wrong-${randomBytes(6).toString("hex")}`;
+    const before = host.fingerprint().split(" ")[0];
+    const r = await underFault(async () => provider.create(await checkedInputs(asSudoUser({ sudoPassword: wrong }), { runAs: "root" })));
+    expect(r.error?.message).toMatch(/sudo refused the sudoPassword given for emqxsudopw/);
+    expect(r.ms).toBeLessThan(20_000);
+    expect(mutating()).toEqual([]);
+    expect(host.fingerprint().split(" ")[0]).toBe(before);
+    probe.secretsLeaked(leaksIn(r, needles({ "wrong sudo password": wrong })).length);
+  },
+);
+
+/** Moves the host's EMQX root onto a tmpfs of `mib` MiB (contents kept). */
+function rootOnTmpfs(mib: number): void {
+  const saved = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-root-copy-"));
+  execFileSync("cp", ["-a", `${host.root}/.`, saved]);
+  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${mib}m`, "tmpfs", host.root]);
+  mounted = host.root;
+  execFileSync("cp", ["-a", `${saved}/.`, host.root]);
+  fs.rmSync(saved, { recursive: true, force: true });
+}
+
+/** Fills the filesystem of `dir` to the last byte (a file `filler` in it). */
+function fillUp(dir: string): void {
+  try {
+    execFileSync("dd", ["if=/dev/zero", `of=${path.join(dir, "filler")}`, "bs=1M"], { stdio: "pipe" });
+  } catch {
+    // dd stops with "No space left on device": the point
+  }
+}
+
+reliabilityTest(
+  { area: "fault", case: "the disk fills up in the middle of the upload (EMQX root on a tmpfs)", expected: "error says the upload failed and to check free space; no emqx-*4.4.16*.zip, no .part left; no EMQX command; once space is freed the rerun upgrades" },
+  async (probe) => {
+    rootOnTmpfs(48);
+    const size = fs.statSync(pkg).size;
+    const proxy = await startFaultProxy(host.sshd, { at: { bytes: Math.round(size / 2), run: () => fillUp(host.root) } }, ADDRESS);
+    try {
+      const r = await underFault(async () => provider.create(await checkedInputs({ ...host.connection, port: proxy.port })));
+      expect(r.error?.message).toMatch(/upload of \S+ to 127\.0\.0\.152:\S+\.part failed: .*free space/);
+      expect(mutating()).toEqual([]);
+      const corrupt = corruptPackages(host.root, TO, pkg);
+      probe.corruptedFiles(corrupt.length);
+      expect(corrupt).toEqual([]);
+      expect(partFiles(host.root)).toEqual([]);
+      probe.secretsLeaked(leaksIn(r, needles()).length);
+    } finally {
+      await proxy.close();
+    }
+    fs.rmSync(path.join(host.root, "filler"));
+    const again = await underFault(async () => provider.create(await checkedInputs(host.connection)));
+    expect(again.error).toBeUndefined();
+    expect(emulatorVersions(host.root)[0]).toEqual({ version: TO, status: "permanent" });
+  },
+);
+
+reliabilityTest(
+  { area: "fault", case: "the EMQX root has less free space than the unpack needs (tmpfs)", expected: "refused before any byte is written: names the filesystem, free and needed MiB, what to delete; host untouched" },
+  async (probe) => {
+    rootOnTmpfs(12);
+    const before = host.fingerprint().split(" ")[0];
+    const r = await underFault(async () => provider.create(await checkedInputs(host.connection)));
+    expect(r.error?.message).toMatch(/has [\d.]+ MiB free, but unpacking emqx-4\.4\.16\S+ needs [\d.]+ MiB there/);
+    expect(host.fingerprint().split(" ")[0]).toBe(before);
+    expect(mutating()).toEqual([]);
+    probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
+    probe.secretsLeaked(leaksIn(r, needles()).length);
+  },
+);

@@ -177,8 +177,12 @@ async function releaseLock(ctx: ApplyContext, lock: HostLock, changing: boolean)
   } catch {
     // the connection is gone
   }
-  if (changing || !ctx.reconnect) {
+  if (changing) {
     ctx.log(`the connection was lost after an EMQX command was sent: the host lock ${lock.owner.id} stays until someone checks the node`);
+    return;
+  }
+  if (!ctx.reconnect) {
+    ctx.log(`the connection was lost and the host lock ${lock.owner.id} could not be released: the next run reports it`);
     return;
   }
   try {

@@ -6,9 +6,8 @@
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as path from "path";
 import { ensureEngine } from "../support/engine";
-import { emulatorVersions, setFaults } from "../support/emulator/install";
+import { emulatorVersions } from "../support/emulator/install";
 import { reliabilityTest } from "../support/reliability";
 import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
 import { filesUnder, scanForSecrets, withJsonEscaped } from "../support/secret-scan";
@@ -77,7 +76,7 @@ beforeAll(async () => {
   programModule = compiledPath("test/e2e/fixtures/release-program.ts");
   dirs = newStackDir("kill");
   host = await startTestHost({ version: "4.4.0" }, ADDRESS, { sshd: { passwordAuthentication: true } });
-  setFaults(host.root, { untarDir: path.join(path.dirname(host.root), "tmp"), holdMs: { upgrade: HOLD_MS } });
+  host.setFaults({ holdMs: { upgrade: HOLD_MS } });
   packagePath = await packageShelf().build({ version: "4.4.16" });
 });
 

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ensureEngine } from "../support/engine";
-import { emulatorVersions, setFaults, type EmulatorCall } from "../support/emulator/install";
+import { emulatorVersions, type EmulatorCall } from "../support/emulator/install";
 import { compiledPath, newStackDir, runStack, type RunStackOptions, type RunStackResult, type StackDirs } from "../support/run-stack";
 import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
 
@@ -53,7 +53,7 @@ beforeAll(async () => {
   dirsB = newStackDir("fleet-lock-b");
   for (let i = 0; i < NAMES.length; i++) hosts.push(await startTestHost({ version: "4.4.0" }, `127.0.0.${51 + i}`));
   // Both fleets start with n1 (the canary), so only n1's upgrade needs holding.
-  setFaults(hosts[0].root, { untarDir: path.join(path.dirname(hosts[0].root), "tmp"), holdMs: { upgrade: HOLD_MS } });
+  hosts[0].setFaults({ holdMs: { upgrade: HOLD_MS } });
   // One privateKey for the fleet (connectionDefaults): every host accepts the first host's client key.
   shareClientKey(hosts);
   packagePath = await packageShelf().build({ version: "4.4.16" });

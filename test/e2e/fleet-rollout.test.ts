@@ -4,9 +4,8 @@
 // order proven by the emulators' timestamps, an upgrade failing with exit 4 that halts the rollout
 // at the gate with the last batch untouched, the rerun that finishes only what is left, and a health
 // gate that holds the canary while a member of its cluster is stopped.
-import * as path from "path";
 import { ensureEngine } from "../support/engine";
-import { emulatorVersions, setFaults, type EmulatorCall } from "../support/emulator/install";
+import { emulatorVersions, type EmulatorCall } from "../support/emulator/install";
 import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
 import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
 
@@ -23,10 +22,6 @@ let hosts: TestHost[] = [];
 let dirs: StackDirs;
 let programModule: string;
 let packages: Record<string, string> = {};
-
-function faults(h: TestHost, extra: object): void {
-  setFaults(h.root, { untarDir: path.join(path.dirname(h.root), "tmp"), ...extra });
-}
 
 /** Release-changing calls of a host, with their times. */
 function releaseCalls(h: TestHost): EmulatorCall[] {
@@ -55,7 +50,7 @@ beforeAll(async () => {
   dirs = newStackDir("fleet");
   for (let i = 0; i < NAMES.length; i++) hosts.push(await startTestHost({ version: "4.4.0" }, `127.0.0.${31 + i}`));
   // Long enough upgrades that two running at once would overlap in the call logs.
-  for (const h of hosts) faults(h, { holdMs: { upgrade: 1500 } });
+  for (const h of hosts) h.setFaults({ holdMs: { upgrade: 1500 } });
   shareClientKey(hosts);
   const shelf = packageShelf();
   for (const v of ["4.4.15", "4.4.16", "4.4.17"]) packages[v] = await shelf.build({ version: v });
@@ -110,8 +105,8 @@ test("up upgrades the canary, then each batch after the previous gate and its pa
 });
 
 test("fails the rollout at batch 2's gate when n3's upgrade exits 4: batch 2's others finish, batch 3 is untouched", async () => {
-  for (const h of hosts) faults(h, {});
-  faults(hosts[2], { exit: { upgrade: 4 } });
+  for (const h of hosts) h.setFaults({});
+  hosts[2].setFaults({ exit: { upgrade: 4 } });
   const untouched = [hosts[4], hosts[5]].map((h) => h.fingerprint());
   const res = await run(["up"], "4.4.16");
   expect(res.results[0]).toMatchObject({ ok: false });
@@ -124,7 +119,7 @@ test("fails the rollout at batch 2's gate when n3's upgrade exits 4: batch 2's o
 });
 
 test("a rerun after the fix upgrades only the failed host and the batch that was not started", async () => {
-  faults(hosts[2], {});
+  hosts[2].setFaults({});
   const before = hosts.map((h) => releaseCalls(h).length);
   const res = await run(["up"], "4.4.16");
   expect(res.results[0]).toMatchObject({ ok: true });
@@ -136,7 +131,7 @@ test("a rerun after the fix upgrades only the failed host and the batch that was
 
 test("a canary whose cluster has a stopped member fails its health gate and halts the rollout; once the member runs, the rest follows", async () => {
   const healthGate = { deadlineSeconds: 3, requireClusterRunning: true };
-  faults(hosts[0], { clusterNodes: { running: ["emqx@n1", "emqx@n5"], stopped: ["emqx@n3"] } });
+  hosts[0].setFaults({ clusterNodes: { running: ["emqx@n1", "emqx@n5"], stopped: ["emqx@n3"] } });
   const untouched = hosts.slice(1).map((h) => h.fingerprint());
   const held = await run(["up"], "4.4.17", { healthGate });
   expect(held.results[0]).toMatchObject({ ok: false });
@@ -145,7 +140,7 @@ test("a canary whose cluster has a stopped member fails its health gate and halt
   expect(hosts.map(running)).toEqual(["4.4.17", "4.4.16", "4.4.16", "4.4.16", "4.4.16", "4.4.16"]);
   expect(hosts.slice(1).map((h) => h.fingerprint())).toEqual(untouched);
 
-  faults(hosts[0], { clusterNodes: { running: ["emqx@n1", "emqx@n3", "emqx@n5"], stopped: [] } });
+  hosts[0].setFaults({ clusterNodes: { running: ["emqx@n1", "emqx@n3", "emqx@n5"], stopped: [] } });
   const before = hosts.map((h) => releaseCalls(h).length);
   const res = await run(["up"], "4.4.17", { healthGate });
   expect(res.results[0]).toMatchObject({ ok: true });

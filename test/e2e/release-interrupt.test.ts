@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ensureEngine } from "../support/engine";
-import { emulatorVersions, setFaults } from "../support/emulator/install";
+import { emulatorVersions } from "../support/emulator/install";
 import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
 import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
 
@@ -37,7 +37,7 @@ beforeAll(async () => {
   programModule = compiledPath("test/e2e/fixtures/release-program.ts");
   dirs = newStackDir("interrupt");
   host = await startTestHost({ version: "4.4.0" }, "127.0.0.23");
-  setFaults(host.root, { untarDir: path.join(path.dirname(host.root), "tmp"), holdMs: { upgrade: HOLD_MS } });
+  host.setFaults({ holdMs: { upgrade: HOLD_MS } });
   packagePath = await packageShelf().build({ version: "4.4.16" });
 });
 

@@ -147,6 +147,8 @@ export async function startDebHost(install: Omit<EmulatedInstallSpec, "root" | "
     rootConnection: connection("root"),
     fingerprint: () => `${treeHash(root)} ${treeHash(dataDir)} calls=${readCallLog(root).length}`,
     calls: () => readCallLog(root),
+    // EMQX's unpack writes to the real /tmp here (no untarDir), as on a node.
+    setFaults: (f) => setFaults(root, f),
     stop: async () => {
       await sshd.stop();
       removeBase();

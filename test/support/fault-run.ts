@@ -5,6 +5,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { matchesEmqxZipGlob } from "../../provider/plan/package-name";
 import { keySlices, Needle, scanForSecrets, withJsonEscaped } from "./secret-scan";
+import type { TestHost } from "./test-host";
+
+/** The EMQX commands that change a node. */
+const MUTATING = ["upgrade", "downgrade", "install", "uninstall", "unpack"];
+
+/** Calls in the host's emulator log that change the node. */
+export function mutatingCalls(host: TestHost): ReturnType<TestHost["calls"]> {
+  return host.calls().filter((c) => MUTATING.includes(c.argv[0]));
+}
 
 /** The outcome of one provider call under a fault. */
 export interface FaultOutcome<T> {

@@ -1,9 +1,10 @@
 // An EMQX 4.4 test host: a real OpenSSH sshd on loopback in front of an emulated install, plus the
 // connection inputs an EmqxRelease needs to reach it.
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, EmulatedInstallSpec, readCallLog, setFaults, treeHash } from "./emulator/install";
+import { createEmulatedInstall, EmulatedInstallSpec, EmulatorFaults, readCallLog, setFaults, treeHash } from "./emulator/install";
 import { buildPackageZip, PackageSpec } from "./package-zip";
 import { SshdOptions, startSshd, TestSshd } from "./sshd";
 
@@ -19,19 +20,47 @@ export interface TestHost {
   /** Tree hash of the install plus the emulator call count: equal before/after = untouched. */
   fingerprint(): string;
   calls(): ReturnType<typeof readCallLog>;
+  /** Replaces the emulator's fault switches, keeping where this host's unpack leaves its
+   * emqx_untar_* dirs (faults.json is rewritten whole; a bare setFaults would drop that). */
+  setFaults(faults: EmulatorFaults): void;
   stop(): Promise<void>;
+}
+
+/** Options of a test host. */
+export interface TestHostOptions {
+  /** Start sshd in this network namespace. @default none */
+  netns?: string;
+  sshd?: Omit<SshdOptions, "host" | "netns">;
+  /** Put the EMQX root on a tmpfs of this many MiB (a disk that can fill up). @default none */
+  rootFsMiB?: number;
 }
 
 /** Starts sshd on `address` (in network namespace `options.netns`, if given) and lays out an
  * emulated install running `install.version`. */
-export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, address = "127.0.0.1", options: { netns?: string; sshd?: Omit<SshdOptions, "host" | "netns"> } = {}): Promise<TestHost> {
+export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, address = "127.0.0.1", options: TestHostOptions = {}): Promise<TestHost> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-host-"));
   const root = path.join(base, "emqx");
-  createEmulatedInstall({ ...install, root });
+  const removeBase = () => {
+    if (options.rootFsMiB !== undefined) execFileSync("umount", ["-l", root], { stdio: "pipe" });
+    fs.rmSync(base, { recursive: true, force: true });
+  };
+  if (options.rootFsMiB !== undefined) {
+    fs.mkdirSync(root);
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${options.rootFsMiB}m`, "tmpfs", root], { stdio: "pipe" });
+  }
   // EMQX leaves /tmp/emqx_untar_* behind; keep the emulator's inside this host's own directory.
-  fs.mkdirSync(path.join(base, "tmp"));
-  setFaults(root, { untarDir: path.join(base, "tmp") });
-  const sshd = await startSshd({ ...options.sshd, host: address, netns: options.netns });
+  const untarDir = path.join(base, "tmp");
+  const faults = (f: EmulatorFaults) => setFaults(root, { ...f, untarDir });
+  let sshd: TestSshd;
+  try {
+    createEmulatedInstall({ ...install, root });
+    fs.mkdirSync(untarDir);
+    faults({});
+    sshd = await startSshd({ ...options.sshd, host: address, netns: options.netns });
+  } catch (e) {
+    removeBase();
+    throw e;
+  }
   return {
     sshd,
     root,
@@ -39,9 +68,10 @@ export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, 
     connection: { host: sshd.host, port: sshd.port, user: "root", privateKey: sshd.clientPrivateKey, hostKey: sshd.hostKeyLine },
     fingerprint: () => `${treeHash(root)} calls=${readCallLog(root).length}`,
     calls: () => readCallLog(root),
+    setFaults: faults,
     stop: async () => {
       await sshd.stop();
-      fs.rmSync(base, { recursive: true, force: true });
+      removeBase();
     },
   };
 }

@@ -1,11 +1,9 @@
 // runHealthGate over real OpenSSH sshd against the EMQX 4.4 CLI emulator: the version the node
 // reports, the user's command (argv, quoted by the SSH transport) and `emqx ctl cluster status`.
-import * as path from "path";
 import { EmqxCli } from "../../../provider/emqx/cli";
 import { HealthGateResult, HealthGateSpec, runHealthGate } from "../../../provider/emqx/health-gate";
 import { connectSsh } from "../../../provider/ssh/connect";
 import { SshSession } from "../../../provider/ssh/session";
-import { EmulatorFaults, setFaults } from "../../support/emulator/install";
 import { startTestHost, TestHost } from "../../support/test-host";
 
 jest.setTimeout(120_000);
@@ -17,11 +15,6 @@ async function openHost(version: string, address: string): Promise<{ host: TestH
   const session = await connectSsh({ ...c, readyTimeoutMs: 10_000, dialAttempts: 1, dialRetryDelayMs: 100, commandTimeoutMs: 30_000 });
   const cli = new EmqxCli(session, { emqxPath: host.emqxPath, commandTimeoutMs: 30_000, upgradeTimeoutMs: 60_000 });
   return { host, session, cli };
-}
-
-/** Replaces the emulator's faults, keeping the untar dir test-host.ts set. */
-function faults(host: TestHost, f: EmulatorFaults): void {
-  setFaults(host.root, { untarDir: path.join(path.dirname(host.root), "tmp"), ...f });
 }
 
 describe("on a 4.4.16 node (emqx ctl)", () => {
@@ -36,7 +29,7 @@ describe("on a 4.4.16 node (emqx ctl)", () => {
   });
   beforeEach(() => {
     lines.length = 0;
-    faults(t.host, {});
+    t.host.setFaults({});
   });
   const gate = (over: Partial<HealthGateSpec> = {}): Promise<HealthGateResult> =>
     runHealthGate(t.cli, { version: "4.4.16", deadlineSeconds: 120, requireClusterRunning: false, binScriptsVersion: "4.4.16", ...over }, (l) => lines.push(l));
@@ -54,13 +47,13 @@ describe("on a 4.4.16 node (emqx ctl)", () => {
   });
 
   test("passes with requireClusterRunning when every member runs", async () => {
-    faults(t.host, { clusterNodes: { running: ["emqx@10.0.0.1", "emqx@10.0.0.2", "emqx@10.0.0.3"], stopped: [] } });
+    t.host.setFaults({ clusterNodes: { running: ["emqx@10.0.0.1", "emqx@10.0.0.2", "emqx@10.0.0.3"], stopped: [] } });
     const r = await gate({ requireClusterRunning: true });
     expect(r).toMatchObject({ passed: true, attempts: 1, checks: { version: true, cluster: true }, detail: "node reports 4.4.16; all 3 cluster nodes running" });
   });
 
   test("fails by the deadline when a member of the cluster is stopped, after retrying every ~2 s", async () => {
-    faults(t.host, { clusterNodes: { running: ["emqx@a"], stopped: ["emqx@b"] } });
+    t.host.setFaults({ clusterNodes: { running: ["emqx@a"], stopped: ["emqx@b"] } });
     const started = Date.now();
     const r = await gate({ requireClusterRunning: true, deadlineSeconds: 3 });
     const elapsedMs = Date.now() - started;
@@ -73,13 +66,13 @@ describe("on a 4.4.16 node (emqx ctl)", () => {
   });
 
   test("passes once a stopped member comes back before the deadline", async () => {
-    faults(t.host, { clusterNodes: { running: ["emqx@a"], stopped: ["emqx@b"] } });
+    t.host.setFaults({ clusterNodes: { running: ["emqx@a"], stopped: ["emqx@b"] } });
     const clusterCalls = () => t.host.calls().filter((c) => c.argv.join(" ") === "ctl cluster status").length;
     const before = clusterCalls();
     const r = gate({ requireClusterRunning: true, deadlineSeconds: 30 });
     // Bring emqx@b back only once the first attempt has seen it stopped.
     while (clusterCalls() === before) await new Promise((resolve) => setTimeout(resolve, 100));
-    faults(t.host, { clusterNodes: { running: ["emqx@a", "emqx@b"], stopped: [] } });
+    t.host.setFaults({ clusterNodes: { running: ["emqx@a", "emqx@b"], stopped: [] } });
     const result = await r;
     expect(result).toMatchObject({ passed: true, checks: { cluster: true } });
     expect(result.attempts).toBeGreaterThanOrEqual(2);
@@ -115,7 +108,7 @@ describe("on a node with 4.4.3 bin scripts (no emqx ctl)", () => {
   });
 
   test("reads the version from `emqx versions` and the cluster from bin/emqx_ctl", async () => {
-    faults(t.host, { clusterNodes: { running: ["emqx@a"], stopped: ["emqx@b"] } });
+    t.host.setFaults({ clusterNodes: { running: ["emqx@a"], stopped: ["emqx@b"] } });
     const r = await runHealthGate(t.cli, { version: "4.4.3", deadlineSeconds: 0, requireClusterRunning: true, binScriptsVersion: "4.4.3" }, () => undefined);
     expect(r).toMatchObject({ passed: false, attempts: 1, checks: { version: true, cluster: false }, detail: "cluster has stopped nodes: emqx@b" });
     const calls = t.host.calls().map((c) => `${c.script} ${c.argv.join(" ")}`);

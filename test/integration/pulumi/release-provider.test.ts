@@ -4,7 +4,6 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { setFaults } from "../../support/emulator/install";
 import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
 
 jest.setTimeout(120_000);
@@ -118,7 +117,7 @@ describe("refusals leave the host untouched", () => {
       return inputs();
     }, "also matches"],
     ["fails when the node is not running", async () => {
-      setFaults(host.root, { nodeDown: true, untarDir: path.join(path.dirname(host.root), "tmp") });
+      host.setFaults({ nodeDown: true });
       return inputs();
     }, "not running"],
     ["fails for a host key that does not match", async () => inputs({ connection: { ...host.connection, hostKey: "SHA256:" + "A".repeat(43) } }), "host key"],

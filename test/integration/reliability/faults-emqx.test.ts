@@ -6,8 +6,8 @@
 // `read` (what `pulumi refresh` calls) must then report what `emqx versions` lists.
 import { EmqxReleaseProvider } from "../../../provider";
 import { InstalledRelease, runningVersion } from "../../../provider/plan/upgrade-plan";
-import { emulatorVersions, EmulatorFaults, setFaults } from "../../support/emulator/install";
-import { corruptPackages, leaksIn, secretNeedles, underFault } from "../../support/fault-run";
+import { emulatorVersions } from "../../support/emulator/install";
+import { corruptPackages, mutatingCalls, leaksIn, secretNeedles, underFault } from "../../support/fault-run";
 import { reliabilityEach, reliabilityTest } from "../../support/reliability";
 import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
 
@@ -30,18 +30,13 @@ afterEach(async () => {
   await host.stop();
 });
 
-/** Faults on top of the host's own (keeps the emulator's untarDir). */
-function inject(faults: EmulatorFaults): void {
-  setFaults(host.root, { untarDir: `${host.root}/../tmp`, ...faults });
-}
-
 async function checkedInputs(over: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   const r = await provider.check({}, { connection: host.connection, version: TO, packagePath: pkg, emqxPath: host.emqxPath, ...over });
   expect(r.failures).toEqual([]);
   return r.inputs;
 }
 
-const mutating = () => host.calls().filter((c) => ["upgrade", "downgrade", "install", "uninstall", "unpack"].includes(c.argv[0]));
+const mutating = () => mutatingCalls(host);
 
 /** After a failed create: refresh reports exactly what the node lists. */
 async function refreshAgrees(inputs: Record<string, unknown>): Promise<void> {
@@ -52,7 +47,7 @@ async function refreshAgrees(inputs: Record<string, unknown>): Promise<void> {
 }
 
 // Row: exit code of `emqx upgrade`, faults, what the message must say beyond host/command/code.
-const EXITS: Array<{ area: "fault"; case: string; expected: string; faults: EmulatorFaults; says: RegExp; code: string }> = [
+const EXITS: Array<{ area: "fault"; case: string; expected: string; faults: Parameters<TestHost["setFaults"]>[0]; says: RegExp; code: string }> = [
   { area: "fault", case: "emqx upgrade exits 1 (node not responding)", expected: "RemoteCommandError: host, `upgrade 4.4.16`, exit 1, EMQX's output, start the node; refresh shows 4.4.0 still running", faults: { exit: { upgrade: 1 } }, says: /not running or not reachable.*emqx start/, code: "1" },
   { area: "fault", case: "emqx upgrade exits 2 (unpack failed)", expected: "RemoteCommandError: exit 2, release_package_not_found, check releases/; refresh shows 4.4.0", faults: { exit: { upgrade: 2 } }, says: /could not unpack 4\.4\.16.*release_package_not_found/s, code: "2" },
   { area: "fault", case: "emqx upgrade exits 3 (old processes)", expected: "RemoteCommandError: exit 3, old processes, wait and retry; refresh shows 4.4.0", faults: { exit: { upgrade: 3 } }, says: /refused to install 4\.4\.16 \(exit 3\).*old processes still running code/s, code: "3" },
@@ -61,7 +56,7 @@ const EXITS: Array<{ area: "fault"; case: string; expected: string; faults: Emul
 ];
 
 reliabilityEach(EXITS, async (row, probe) => {
-  inject(row.faults);
+  host.setFaults(row.faults);
   const inputs = await checkedInputs();
   const r = await underFault(() => provider.create(inputs));
   expect(r.error?.name).toBe("RemoteCommandError");
@@ -82,7 +77,7 @@ reliabilityEach(EXITS, async (row, probe) => {
 reliabilityTest(
   { area: "fault", case: "emqx upgrade exits 127 after \"Made release permanent\" (half-done permafy)", expected: "error says the permafy is half done and how to repair it by hand; refresh shows 4.4.16 permanent, as release_handler has it" },
   async (probe) => {
-    inject({ failAfterPermanent: true });
+    host.setFaults({ failAfterPermanent: true });
     const inputs = await checkedInputs();
     const r = await underFault(() => provider.create(inputs));
     expect(r.error?.name).toBe("RemoteCommandError");
@@ -92,7 +87,7 @@ reliabilityTest(
     probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
     await refreshAgrees(inputs);
     // The next run does not take the half-done node for a finished one: it refuses to build on it.
-    inject({});
+    host.setFaults({});
     const again = await underFault(async () => provider.create(await checkedInputs()));
     expect(again.error?.message).toMatch(/half-done permafy/);
     expect(mutating()).toHaveLength(1);
@@ -102,7 +97,7 @@ reliabilityTest(
 reliabilityTest(
   { area: "fault", case: "the EMQX node is down", expected: "error before any write: the node is not running, start it; no upload, no emqx command that changes anything" },
   async (probe) => {
-    inject({ nodeDown: true });
+    host.setFaults({ nodeDown: true });
     const before = host.fingerprint().split(" ")[0];
     const r = await underFault(async () => provider.create(await checkedInputs()));
     expect(r.error?.message).toMatch(/not running|not responding/i);
@@ -116,7 +111,7 @@ reliabilityTest(
 reliabilityTest(
   { area: "fault", case: "the CLI hangs on `emqx versions`", expected: "ends within commandTimeoutMs (+ kill grace), says it timed out; nothing was changed" },
   async (probe) => {
-    inject({ hangMs: { versions: 60_000 } });
+    host.setFaults({ hangMs: { versions: 60_000 } });
     const inputs = await checkedInputs({ commandTimeoutMs: 2000 });
     const r = await underFault(() => provider.create(inputs));
     expect(r.error?.message).toMatch(/`emqx versions` failed \(timed out: no answer within 2 s\)/);
@@ -129,7 +124,7 @@ reliabilityTest(
 reliabilityTest(
   { area: "fault", case: "the CLI hangs in `emqx ctl status` while verifying an upgrade", expected: "ends within commandTimeoutMs with the node's state in the error; the upgrade is not retried; refresh shows 4.4.16" },
   async (probe) => {
-    inject({ hangMs: { ctl: 60_000 } });
+    host.setFaults({ hangMs: { ctl: 60_000 } });
     const inputs = await checkedInputs({ commandTimeoutMs: 3000 });
     const r = await underFault(() => provider.create(inputs));
     expect(r.error?.message).toMatch(/timed out: no answer within 3 s/);

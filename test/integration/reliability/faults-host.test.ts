@@ -5,12 +5,11 @@
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { emulatorVersions } from "../../support/emulator/install";
 import { startFaultProxy } from "../../support/fault-proxy";
-import { corruptPackages, leaksIn, partFiles, secretNeedles, underFault } from "../../support/fault-run";
+import { corruptPackages, mutatingCalls, leaksIn, partFiles, secretNeedles, underFault } from "../../support/fault-run";
 import { reliabilityTest } from "../../support/reliability";
 import { ensureTestUser } from "../../support/sshd";
 import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
@@ -28,7 +27,6 @@ const shelf = packageShelf();
 const loginPassword = `${randomBytes(9).toString("hex")} '"$x`;
 let pkg: string;
 let host: TestHost;
-let mounted: string | undefined;
 
 beforeAll(async () => {
   pkg = await shelf.build({ version: TO, extraBytes: 5 * 1024 * 1024 });
@@ -37,12 +35,12 @@ beforeAll(async () => {
   execFileSync("visudo", ["-cf", SUDOERS], { stdio: "pipe" });
 });
 afterAll(() => fs.rmSync(SUDOERS, { force: true }));
+/** A 4.4.0 host that takes password logins, its EMQX root on a tmpfs of `rootFsMiB` if given. */
+const startHost = (rootFsMiB?: number) => startTestHost({ version: FROM }, ADDRESS, { sshd: { passwordAuthentication: true }, rootFsMiB });
 beforeEach(async () => {
-  host = await startTestHost({ version: FROM }, ADDRESS, { sshd: { passwordAuthentication: true } });
+  host = await startHost();
 });
 afterEach(async () => {
-  if (mounted) execFileSync("umount", ["-l", mounted]);
-  mounted = undefined;
   await host.stop();
 });
 
@@ -52,7 +50,7 @@ async function checkedInputs(connection: Record<string, unknown>, over: Record<s
   return r.inputs;
 }
 
-const mutating = () => host.calls().filter((c) => ["upgrade", "downgrade", "install", "uninstall", "unpack"].includes(c.argv[0]));
+const mutating = () => mutatingCalls(host);
 const asSudoUser = (extra: Record<string, unknown> = {}) => ({ host: ADDRESS, port: host.sshd.port, user: SUDO_USER, password: loginPassword, hostKey: host.sshd.hostKeyLine, ...extra });
 const needles = (extra: Record<string, string> = {}) => secretNeedles({ privateKey: host.connection.privateKey, others: { "login password": loginPassword, ...extra } });
 
@@ -100,14 +98,10 @@ reliabilityTest(
   },
 );
 
-/** Moves the host's EMQX root onto a tmpfs of `mib` MiB (contents kept). */
-function rootOnTmpfs(mib: number): void {
-  const saved = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-root-copy-"));
-  execFileSync("cp", ["-a", `${host.root}/.`, saved]);
-  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${mib}m`, "tmpfs", host.root]);
-  mounted = host.root;
-  execFileSync("cp", ["-a", `${saved}/.`, host.root]);
-  fs.rmSync(saved, { recursive: true, force: true });
+/** Replaces this test's host by one whose EMQX root is on a tmpfs of `mib` MiB. */
+async function rootOnTmpfs(mib: number): Promise<void> {
+  await host.stop();
+  host = await startHost(mib);
 }
 
 /** Fills the filesystem of `dir` to the last byte (a file `filler` in it). */
@@ -122,7 +116,7 @@ function fillUp(dir: string): void {
 reliabilityTest(
   { area: "fault", case: "the disk fills up in the middle of the upload (EMQX root on a tmpfs)", expected: "error says the upload failed and to check free space; no emqx-*4.4.16*.zip, no .part left; no EMQX command; once space is freed the rerun upgrades" },
   async (probe) => {
-    rootOnTmpfs(48);
+    await rootOnTmpfs(48);
     const size = fs.statSync(pkg).size;
     const proxy = await startFaultProxy(host.sshd, { at: { bytes: Math.round(size / 2), run: () => fillUp(host.root) } }, ADDRESS);
     try {
@@ -147,7 +141,7 @@ reliabilityTest(
 reliabilityTest(
   { area: "fault", case: "the EMQX root has less free space than the unpack needs (tmpfs)", expected: "refused before any byte is written: names the filesystem, free and needed MiB, what to delete; host untouched" },
   async (probe) => {
-    rootOnTmpfs(12);
+    await rootOnTmpfs(12);
     const before = host.fingerprint().split(" ")[0];
     const r = await underFault(async () => provider.create(await checkedInputs(host.connection)));
     expect(r.error?.message).toMatch(/has [\d.]+ MiB free, but unpacking emqx-4\.4\.16\S+ needs [\d.]+ MiB there/);

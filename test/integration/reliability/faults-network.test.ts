@@ -7,9 +7,9 @@ import * as fs from "fs";
 import * as net from "net";
 import { EmqxReleaseProvider } from "../../../provider";
 import { execFileSync } from "child_process";
-import { emulatorVersions, setFaults } from "../../support/emulator/install";
+import { emulatorVersions } from "../../support/emulator/install";
 import { startFaultProxy } from "../../support/fault-proxy";
-import { corruptPackages, leaksIn, partFiles, secretNeedles, underFault } from "../../support/fault-run";
+import { corruptPackages, mutatingCalls, leaksIn, partFiles, secretNeedles, underFault } from "../../support/fault-run";
 import { reliabilityEach, reliabilityTest } from "../../support/reliability";
 import { freePort } from "../../support/sshd";
 import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
@@ -43,7 +43,7 @@ async function checkedInputs(connection: Record<string, unknown>, over: Record<s
 }
 
 const needles = () => secretNeedles({ privateKey: host.connection.privateKey });
-const mutating = () => host.calls().filter((c) => ["upgrade", "downgrade", "install", "uninstall", "unpack"].includes(c.argv[0]));
+const mutating = () => mutatingCalls(host);
 
 /** The rerun, direct to sshd: upgrades, and leaves no temporary file behind. */
 async function rerunSucceeds(): Promise<void> {
@@ -140,7 +140,7 @@ reliabilityTest(
 reliabilityTest(
   { area: "fault", case: "connection cut while `emqx upgrade` runs", expected: "SshConnectError; the upgrade is not retried; the lock stays (an EMQX command may still run); refresh then shows the node's truth; the next run names the lock" },
   async (probe) => {
-    setFaults(host.root, { untarDir: `${host.root}/../tmp`, holdMs: { upgrade: 3000 } });
+    host.setFaults({ holdMs: { upgrade: 3000 } });
     const proxy = await startFaultProxy(host.sshd, {}, ADDRESS);
     try {
       const inputs = await checkedInputs({ ...host.connection, port: proxy.port });

@@ -4,7 +4,7 @@ import type { InstalledRelease } from "../plan/upgrade-plan";
 import { explainEmqxExit } from "./explain-exit";
 import { ClusterStatus, parseClusterStatus } from "./parse-cluster-status";
 import { parseCtlStatus, CtlStatus } from "./parse-ctl-status";
-import { parseProbe, ProbeResult, PROBE_SCRIPT } from "./host-probe";
+import { newProbeMarker, parseProbe, probeArgv, ProbeResult } from "./host-probe";
 import { loggingRunner } from "./output-log";
 import { parseRootDir } from "./parse-root-dir";
 import { parseVersions } from "./parse-versions";
@@ -124,8 +124,9 @@ export class EmqxCli {
   /** Reads every fact of the node in one round trip (no side effect); `target` adds what is in
    * `releases/<target>/`. */
   async probe(root: string, running: string, target?: string): Promise<ProbeResult> {
-    const r = await this.execOk(["sh", "-c", PROBE_SCRIPT, "sh", root, running, ...(target !== undefined ? [target] : [])], "reading host facts failed");
-    return parseProbe(r.stdout, r.argv);
+    const marker = newProbeMarker();
+    const r = await this.execOk(probeArgv(root, running, target, marker), "reading host facts failed");
+    return parseProbe(r.stdout, r.argv, marker);
   }
 
   /** Restarts the node (`emqx stop`, then `emqx start`), which boots its permanent release: the

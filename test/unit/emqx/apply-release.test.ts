@@ -8,6 +8,7 @@ import type { CommandResult, Runner } from "../../../provider/emqx/runner";
 import { ReleaseInputs, resolveInputs } from "../../../provider/plan/inputs";
 import { PackageName, parsePackageName } from "../../../provider/plan/package-name";
 import type { InstalledRelease } from "../../../provider/plan/upgrade-plan";
+import { frameProbeOutput, probeMarkerOf } from "../../support/probe-output";
 
 const EMQX = "/opt/emqx/bin/emqx";
 const ROOT = "/opt/emqx";
@@ -58,7 +59,7 @@ class FakeNode implements Runner {
       const script = argv[2];
       if (script.includes("ACQUIRED")) return ok(this.heldBy ? `HELD\n${this.heldBy}\n` : "ACQUIRED\n");
       if (script.includes("rmdir")) return ok("");
-      if (script.includes("@@os-release")) return ok(this.probe(argv[5]));
+      if (script.includes("section os-release")) return ok(this.probe(argv[5], probeMarkerOf(argv)));
       if (script.includes("emqx_untar_")) {
         this.cleanups.push(argv.slice(4));
         const fresh = this.untarDirs.filter((d) => !argv.slice(5).includes(d));
@@ -104,31 +105,32 @@ class FakeNode implements Runner {
     if (permanent && !this.skipPermafy && !this.skipBinCopy) this.binScripts = version;
   }
 
-  private probe(running: string): string {
+  private probe(running: string, marker: string): string {
     const permanent = this.installed.find((r) => r.status === "permanent")?.version ?? "";
     const sha = (v: string) => Buffer.from(v.padEnd(32, "-")).toString("hex").slice(0, 64);
-    return [
-      "@@os-release", "ID=ubuntu", 'VERSION_ID="20.04"',
-      "@@uname", this.arch,
-      "@@start_erl", `${this.erts[permanent] ?? "12.3.2.2"} ${permanent}`,
-      "@@emqx_vars", ...this.relVsn.map((v) => `REL_VSN="${v}"`), `EMQX_DESCRIPTION='${this.description}'`, `RUNNER_USER="${this.runnerUser}"`,
-      "@@releases", ...this.releaseFiles,
-      "@@relup", running === "4.4.16" ? '{"4.4.16",[{"4.4.0",[],[]}],[{"4.4.0",[],[]}]}.' : "",
-      "@@data_dir", `${ROOT}/data`,
-      "@@patches", ...this.patches,
-      "@@df", "Filesystem 1024-blocks Used Available Capacity Mounted on", `/dev/sda1 50000000 1000 ${this.freeKb.root} 1% /`, `tmpfs 4000000 1000 ${this.freeKb.tmp} 1% /tmp`,
-      "@@untar", ...this.untarDirs,
-      "@@bin_sha256", `${sha(this.binScripts)}  ${ROOT}/bin/emqx`, `${sha(running)}  ${ROOT}/bin/emqx-${running}`,
-      "@@target_dir",
-      "@@whoami", this.sshUser,
-      "@@end", "",
-    ].join("\n");
+    const body = (...lines: string[]) => lines.map((l) => `${l}\n`).join("");
+    return frameProbeOutput(marker, [
+      ["os-release", body("ID=ubuntu", 'VERSION_ID="20.04"')],
+      ["uname", body(this.arch)],
+      ["start_erl", `${this.erts[permanent] ?? "12.3.2.2"} ${permanent}`],
+      ["emqx_vars", body(...this.relVsn.map((v) => `REL_VSN="${v}"`), `EMQX_DESCRIPTION='${this.description}'`, `RUNNER_USER="${this.runnerUser}"`)],
+      ["releases", body(...this.releaseFiles)],
+      ["relup", running === "4.4.16" ? '{"4.4.16",[{"4.4.0",[],[]}],[{"4.4.0",[],[]}]}.' : ""],
+      ["data_dir", body(`${ROOT}/data`)],
+      ["patches", body(...this.patches)],
+      ["df", body("Filesystem 1024-blocks Used Available Capacity Mounted on", `/dev/sda1 50000000 1000 ${this.freeKb.root} 1% /`, `tmpfs 4000000 1000 ${this.freeKb.tmp} 1% /tmp`)],
+      ["untar", body(...this.untarDirs)],
+      ["bin_sha256", body(`${sha(this.binScripts)}  ${ROOT}/bin/emqx`, `${sha(running)}  ${ROOT}/bin/emqx-${running}`)],
+      ["target_dir", ""],
+      ["whoami", body(this.sshUser)],
+      ["end", ""],
+    ]);
   }
 
   /** The commands run, as "emqx <args>", "lock"/"unlock"/"probe", or the argv itself. */
   commands(): string[] {
     return this.calls.map((a) => {
-      if (a[0] === "sh") return a[2].includes("ACQUIRED") ? "lock" : a[2].includes("rmdir") ? "unlock" : a[2].includes("@@os-release") ? "probe" : "cleanup";
+      if (a[0] === "sh") return a[2].includes("ACQUIRED") ? "lock" : a[2].includes("rmdir") ? "unlock" : a[2].includes("section os-release") ? "probe" : "cleanup";
       return a[0] === EMQX ? ["emqx", ...a.slice(1)].join(" ") : a.join(" ");
     });
   }

@@ -145,7 +145,7 @@ export class EmqxCli {
     const args = this.emqx(command, ...(permanent ? [] : ["--no-permanent"]), version);
     const timeout = command === "uninstall" ? this.options.commandTimeoutMs : this.options.upgradeTimeoutMs;
     const r = await this.exec(args, timeout);
-    if (r.exitCode !== 0) throw this.commandError(r, `\`${args.join(" ")}\` failed: ${explainEmqxExit(command, version, r.exitCode, r.stdout, r.timedOut)}`);
+    if (r.exitCode !== 0) throw this.commandError(r, `\`${args.join(" ")}\` failed: ${explainEmqxExit(command, version, r.exitCode, `${r.stdout}\n${r.stderr}`, r.timedOut)}`);
     return r;
   }
 }

@@ -15,7 +15,8 @@ import { acquireHostLock, HostLock } from "./host-lock";
 import type { ProbeResult } from "./host-probe";
 import { removeNewUntarDirs } from "./untar-cleanup";
 
-/** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there). */
+/** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there) and logs
+ * what it did. */
 export type PackageUploader = (f: { remoteDir: string; finalName: string; runAs?: string }) => Promise<{ skipped: boolean; bytesSent: number }>;
 
 /** The package as check described it. */
@@ -130,8 +131,8 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
       }
       log("upload");
       const up = await ctx.upload({ remoteDir: `${rootDir}/releases`, finalName: pkg.name.fileName, runAs: want.runAs ?? uploadOwner(cli, probe) });
+      // The uploader logs what it did (sent, or skipped as already there): once, not here again.
       bytesSent = up.bytesSent;
-      log(up.skipped ? "upload skipped: identical package already on the host" : `uploaded ${up.bytesSent} bytes`);
     }
     const command = action.kind === "make-permanent" ? "install" : action.kind;
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);

@@ -24,6 +24,7 @@ const UNMIRRORED_TESTS: Record<string, string> = {
   "test/unit/layout.test.ts": "this guard: it tests the layout of the tree",
   "test/integration/emulator.test.ts": "tests the EMQX 4.4 CLI emulator in test/support/emulator, which the other integration tests rely on",
   "test/integration/test-packages.test.ts": "tests that the packages the tests build (test/support/package-zip.ts) hold files as EMQX's build writes them, against a real erl",
+  "test/unit/ci-summary.test.ts": "tests .ci/summarize.js, the verdict of bash .ci/run (skips, test floor, RELIABILITY.md)",
   "test/integration/ssh.test.ts": "the SSH transport end to end (connect, session, upload on one real sshd); each of those files also has its mirrored unit test",
 };
 

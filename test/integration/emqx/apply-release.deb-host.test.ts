@@ -77,7 +77,7 @@ test("EMQX_RELEASE_LOG_COMMAND_OUTPUT=1 logs each command as run on the node, it
     delete process.env.EMQX_RELEASE_LOG_COMMAND_OUTPUT;
   }
   const prefix = "[EmqxRelease host=127.0.0.81] ";
-  expect(logged).toContain(`${prefix}$ sudo -n -u emqx -- ${host.emqxPath} upgrade 4.4.16 -> exit 0`);
+  expect(logged).toContain(`${prefix}$ sudo -n -u emqx -- ${host.emqxPath} upgrade 4.4.16 -> exited 0`);
   expect(logged).toContain(`${prefix}  stdout| Made release permanent: "4.4.16"`);
   expect(logged).toContain(`${prefix}  stdout| Node 'emqx@127.0.0.1' 4.4.16 is started`);
 });

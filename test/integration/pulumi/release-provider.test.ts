@@ -59,6 +59,21 @@ test("upgrades 4.4.0 to 4.4.16 permanently, verifies, and records the node in ou
   expect(fs.existsSync(path.join(host.root, ".emqx-release.lock"))).toBe(false);
 });
 
+// Regression: each upload was logged twice (by the uploader and again by applyRelease).
+test("logs the upload once: what was sent, and on a rerun that it was skipped", async () => {
+  const logged = jest.mocked(console.log);
+  logged.mockClear();
+  const first = await provider.create(await checked(inputs({ permanent: false })));
+  const uploadLines = () => logged.mock.calls.map((c) => c.join(" ")).filter((l) => /uploaded|upload skipped|already on/.test(l));
+  expect(uploadLines()).toEqual([expect.stringMatching(/uploaded emqx-4\.4\.16-.*\.zip to 127\.0\.0\.1:.*sha256 verified$/)]);
+  // A rerun whose target is only unpacked uploads again: the file is there, so it is skipped, once.
+  execFileSync(host.emqxPath, ["downgrade", "--no-permanent", "4.4.0"], { stdio: "pipe" });
+  execFileSync(host.emqxPath, ["uninstall", "4.4.16"], { stdio: "pipe" });
+  logged.mockClear();
+  await provider.update(first.id, first.outs, await checked(inputs({ permanent: false }), first.outs));
+  expect(uploadLines()).toEqual([expect.stringMatching(/is already on 127\.0\.0\.1 .*upload skipped$/)]);
+});
+
 test("a second run at the target adopts it: no upload, no upgrade", async () => {
   const first = await provider.create(await checked(inputs()));
   const before = host.calls().length;

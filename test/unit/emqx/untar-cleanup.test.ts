@@ -47,5 +47,5 @@ test("removes the new directory holding our package; leaves older ones and other
 test("reports a failure instead of throwing: the upgrade's outcome stands", async () => {
   const failing: Runner = { host: "h", run: async () => ({ exitCode: 1, signal: null, stdout: "", stderr: "sh: permission denied\n", timedOut: false }) };
   const r = await removeNewUntarDirs(new EmqxCli(failing, { emqxPath: "emqx", commandTimeoutMs: 1, upgradeTimeoutMs: 1 }), [], SHA);
-  expect(r).toEqual({ error: "exit 1: sh: permission denied" });
+  expect(r).toEqual({ error: "exited 1: sh: permission denied" });
 });

@@ -10,7 +10,7 @@ import { ensureEngine } from "../support/engine";
 import { emulatorVersions } from "../support/emulator/install";
 import { reliabilityTest } from "../support/reliability";
 import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { filesUnder, scanForSecrets, withJsonEscaped } from "../support/secret-scan";
+import { carriedSecrets, filesUnder, scanForSecrets } from "../support/secret-scan";
 import { ensureTestUser } from "../support/sshd";
 import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
 
@@ -136,13 +136,14 @@ async function killAndRecover(): Promise<void> {
 reliabilityTest(
   { area: "credentials", case: "engine-level scan after the killed run and its recovery (login password = sudoPassword)", expected: "0 hits in engine output, stack state, backend and PULUMI_HOME, raw or JSON-escaped; a planted copy is found" },
   async (probe) => {
-  const needles = withJsonEscaped("login and sudo password", PASSWORD);
+  // The only credential this stack carries: the login password, which is also its sudoPassword.
+  const { searched, needles } = carriedSecrets({ connection: { password: PASSWORD, sudoPassword: PASSWORD } });
   // The stack's state lives in the file backend under dirs.root, with PULUMI_HOME and the workspace.
   const sources = [...transcript, ...filesUnder(dirs.root)];
   expect(scanForSecrets([{ source: "planted", text: `x${PASSWORD}x` }], needles)).toHaveLength(1);
   expect(transcript.length).toBeGreaterThanOrEqual(8);
   const found = scanForSecrets(sources, needles);
-  probe.secretsLeaked(found.length);
+  probe.secretsLeaked({ searched, found: found.map((f) => `${f.label} in ${f.source}`) });
   expect(found).toEqual([]);
   },
 );

@@ -9,7 +9,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, EmulatedInstallSpec, readCallLog, setFaults, treeHash } from "./emulator/install";
+import { createEmulatedInstall, EmulatedInstallSpec, emulatorVersions, readCallLog, setFaults, treeHash } from "./emulator/install";
+import { installDeviations } from "./install-check";
 import { startSshd } from "./sshd";
 import type { TestHost } from "./test-host";
 
@@ -149,6 +150,7 @@ export async function startDebHost(install: Omit<EmulatedInstallSpec, "root" | "
     calls: () => readCallLog(root),
     // EMQX's unpack writes to the real /tmp here (no untarDir), as on a node.
     setFaults: (f) => setFaults(root, f),
+    setupDeviations: installDeviations(root, { listed: emulatorVersions(root) }),
     stop: async () => {
       await sshd.stop();
       removeBase();

@@ -1,10 +1,14 @@
 // What every fault test checks after the fault: the error the provider raised, what it logged, the
-// files in releases/ (half-written packages are corruption) and whether a secret showed anywhere.
+// install's files against what EMQX leaves (install-check.ts) and whether any credential the row
+// carries showed anywhere.
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { matchesEmqxZipGlob } from "../../provider/plan/package-name";
-import { keySlices, Needle, scanForSecrets, withJsonEscaped } from "./secret-scan";
+import { emulatorVersions } from "./emulator/install";
+import { InstallExpectation, installChecked, installDeviations } from "./install-check";
+import { carriedSecrets, scanForSecrets } from "./secret-scan";
+import type { RowProbe } from "./reliability";
 import type { TestHost } from "./test-host";
 
 /** The EMQX commands that change a node. */
@@ -18,7 +22,7 @@ export function mutatingCalls(host: TestHost): ReturnType<TestHost["calls"]> {
 /** The outcome of one provider call under a fault. */
 export interface FaultOutcome<T> {
   value?: T;
-  error?: { name: string; message: string; fields: string };
+  error?: { name: string; message: string; fields: string; stack: string };
   /** Lines the provider logged (console.log) during the call. */
   logs: string[];
   ms: number;
@@ -34,36 +38,42 @@ export async function underFault<T>(call: () => Promise<T>): Promise<FaultOutcom
     return { value, logs, ms: Date.now() - started };
   } catch (e) {
     const err = e as Error & Record<string, unknown>;
-    return { error: { name: err.name, message: err.message, fields: JSON.stringify({ ...err, cause: undefined }) }, logs, ms: Date.now() - started };
+    const error = { name: err.name, message: err.message, fields: JSON.stringify({ ...err, cause: undefined }), stack: String(err.stack ?? "") };
+    return { error, logs, ms: Date.now() - started };
   } finally {
     spy.mockRestore();
   }
 }
 
-/** Needles for a private key (slices), passwords and passphrases. */
-export function secretNeedles(secrets: { privateKey?: string; others?: Record<string, string> }): Needle[] {
-  const out: Needle[] = [];
-  if (secrets.privateKey) keySlices(secrets.privateKey).forEach((s, i) => out.push(...withJsonEscaped(`private key slice ${i}`, s)));
-  for (const [label, value] of Object.entries(secrets.others ?? {})) out.push(...withJsonEscaped(label, value));
-  return out;
-}
-
-/** How many (secret, place) pairs leak through the outcome: error message, error fields, logs,
- * and outputs other than `connection`. (`connection` holds the credentials `read` needs to reach
- * the node on refresh; EmqxRelease wraps them in pulumi.secret, so the engine stores them
- * encrypted: the e2e secret scans check that, over state, plans and engine output.) */
-export function leaksIn(outcome: FaultOutcome<unknown>, needles: Needle[], extra: Array<{ source: string; text: string }> = []): string[] {
+/** Searches everything the outcome shows (error message, own fields and stack, logs, outputs
+ * other than `connection`, plus `extra` places such as the host's logs) for the credentials the
+ * row's `inputs` really carry (secret-scan.ts carriedSecrets). `found` names each (credential
+ * slice, place) pair. (`connection` holds the credentials `read` needs to reach the node on
+ * refresh; EmqxRelease wraps them in pulumi.secret, so the engine stores them encrypted: the e2e
+ * secret scans check that, over state, plans and engine output.) */
+export function leaksIn(outcome: FaultOutcome<unknown>, inputs: Record<string, unknown>, extra: Array<{ source: string; text: string }> = []): { searched: string[]; found: string[] } {
+  const { searched, needles } = carriedSecrets(inputs);
   const value = outcome.value as { outs?: Record<string, unknown>; props?: Record<string, unknown> } | undefined;
   const record = value?.outs ?? value?.props;
   const outputs = record ? { ...record, connection: undefined } : value;
   const sources = [
     { source: "error message", text: outcome.error?.message ?? "" },
     { source: "error fields", text: outcome.error?.fields ?? "" },
+    { source: "error stack", text: outcome.error?.stack ?? "" },
     { source: "logs", text: outcome.logs.join("\n") },
     { source: "outputs (but connection)", text: JSON.stringify(outputs ?? null) },
     ...extra,
   ];
-  return scanForSecrets(sources, needles).map((f) => `${f.label} in ${f.source}`);
+  return { searched, found: scanForSecrets(sources, needles).map((f) => `${f.label} in ${f.source}`) };
+}
+
+/** Checks the host's install against what EMQX leaves (install-check.ts), for the row's target
+ * version and package; deviations the host had when it started (the test's own set-up, e.g. bin
+ * scripts of another version) are not counted. `corrupted` names each remaining deviation. */
+export function installCorruption(h: TestHost, want: Omit<InstallExpectation, "listed">): { checked: string[]; corrupted: string[] } {
+  const full = { ...want, listed: emulatorVersions(h.root) };
+  const setup = new Set(h.setupDeviations ?? []);
+  return { checked: installChecked(full), corrupted: installDeviations(h.root, full).filter((d) => !setup.has(d)) };
 }
 
 /** Files in `<root>/releases` that EMQX's glob `emqx-*<version>*.zip` matches and that are not
@@ -81,4 +91,18 @@ export function partFiles(root: string): string[] {
 
 function sha256(file: string): string {
   return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+/** Records the row's leak scan (leaksIn) on its probe and asserts it found nothing. */
+export function expectNoLeaks(probe: RowProbe, outcome: FaultOutcome<unknown>, inputs: Record<string, unknown>, extra: Array<{ source: string; text: string }> = []): void {
+  const scan = leaksIn(outcome, inputs, extra);
+  probe.secretsLeaked(scan);
+  expect(scan.found).toEqual([]);
+}
+
+/** Records the row's install check (installCorruption) on its probe and asserts nothing is corrupted. */
+export function expectIntactInstall(probe: RowProbe, h: TestHost, want: Omit<InstallExpectation, "listed">): void {
+  const check = installCorruption(h, want);
+  probe.corruptedFiles(check);
+  expect(check.corrupted).toEqual([]);
 }

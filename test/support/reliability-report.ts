@@ -26,8 +26,32 @@ export const VERDICT_ENV = "EMQX_RELIABILITY_VERDICT";
 export type ReliabilityRecord =
   /** Written when the test file declares the row (collection), so a row whose test never ran still shows. */
   | ({ kind: "row"; file: string; index: number } & ReliabilityRow)
-  /** Written when the row's test ends, if it measured anything through its probe. */
-  | { kind: "probe"; file: string; case: string; corruptedFiles?: number; secretsLeaked?: number };
+  /** Written when the row's test ends, if it measured anything through its probe: how many files it
+   * found corrupted and which install files it checked; how many secrets it found and which of the
+   * credentials it carries it searched for. */
+  | ({ kind: "probe"; file: string; case: string } & Measured);
+
+/** What a row measured. A count without what was checked or searched is not a measurement. */
+export interface Measured {
+  corruptedFiles?: number;
+  filesChecked?: string[];
+  secretsLeaked?: number;
+  secretsSearched?: string[];
+}
+
+/** The install files a row must check for "files corrupted" to count as measured (what each
+ * means: test/support/install-check.ts). */
+export const INSTALL_CHECKS: readonly string[] = ["releases/emqx-*<V>*.zip", "releases/RELEASES", "releases/start_erl.data", "releases/emqx_vars", "bin/"];
+
+/** Whether the row checked every install file (INSTALL_CHECKS). */
+export function corruptionMeasured(r: Measured): boolean {
+  return r.corruptedFiles !== undefined && INSTALL_CHECKS.every((c) => r.filesChecked?.includes(c));
+}
+
+/** Whether the row searched for at least one credential it carries. */
+export function secretsMeasured(r: Measured): boolean {
+  return r.secretsLeaked !== undefined && (r.secretsSearched?.length ?? 0) > 0;
+}
 
 /** What jest says about one test: its file (repo-relative), title, full name and status. */
 export interface TestOutcome {
@@ -38,12 +62,10 @@ export interface TestOutcome {
 }
 
 /** One row of the report. `result` is jest's verdict on the row's test. */
-export interface ReportRow extends ReliabilityRow {
+export interface ReportRow extends ReliabilityRow, Measured {
   file: string;
   fullName: string;
   result: "passed" | "failed" | "not run";
-  corruptedFiles?: number;
-  secretsLeaked?: number;
 }
 
 /** The areas in report order, with their section titles and first-column headers. */
@@ -71,12 +93,17 @@ export function parseRecords(text: string, source: string): ReliabilityRecord[] 
 export function joinRows(records: ReliabilityRecord[], outcomes: TestOutcome[]): ReportRow[] {
   const key = (file: string, title: string) => `${file}\u0000${title}`;
   const outcome = new Map(outcomes.map((o) => [key(o.file, o.title), o]));
-  const probes = new Map<string, { corruptedFiles?: number; secretsLeaked?: number }>();
+  const probes = new Map<string, Measured>();
+  const union = (a: string[] | undefined, b: string[] | undefined) => (a || b ? [...new Set([...(a ?? []), ...(b ?? [])])] : undefined);
   for (const r of records) {
     if (r.kind !== "probe") continue;
     const p = probes.get(key(r.file, r.case)) ?? {};
     if (r.corruptedFiles !== undefined) p.corruptedFiles = (p.corruptedFiles ?? 0) + r.corruptedFiles;
     if (r.secretsLeaked !== undefined) p.secretsLeaked = (p.secretsLeaked ?? 0) + r.secretsLeaked;
+    const checked = union(p.filesChecked, r.filesChecked);
+    const searched = union(p.secretsSearched, r.secretsSearched);
+    if (checked) p.filesChecked = INSTALL_CHECKS.filter((c) => checked.includes(c)).concat(checked.filter((c) => !INSTALL_CHECKS.includes(c)).sort());
+    if (searched) p.secretsSearched = searched.sort();
     probes.set(key(r.file, r.case), p);
   }
   const declared = new Map<string, Extract<ReliabilityRecord, { kind: "row" }>>();
@@ -92,8 +119,10 @@ export function joinRows(records: ReliabilityRecord[], outcomes: TestOutcome[]):
 
 /** The totals line items: every row counts as a case tried; a failed or unrun row is not passed. */
 export function totalsOf(rows: ReportRow[]) {
-  const sum = (k: "corruptedFiles" | "secretsLeaked") => rows.reduce((n, r) => n + (r[k] ?? 0), 0);
-  const measured = (k: "corruptedFiles" | "secretsLeaked") => rows.filter((r) => r[k] !== undefined).length;
+  // Only measurements count: a row that found 0 without checking the install or searching for a
+  // credential it carries adds nothing to either figure.
+  const corruption = rows.filter(corruptionMeasured);
+  const secrets = rows.filter(secretsMeasured);
   const faults = rows.filter((r) => r.area === "fault");
   return {
     casesTried: rows.length,
@@ -102,10 +131,10 @@ export function totalsOf(rows: ReportRow[]) {
     notRun: rows.filter((r) => r.result === "not run").length,
     faults: faults.length,
     faultsSurvived: faults.filter((r) => r.result === "passed").length,
-    filesCorrupted: sum("corruptedFiles"),
-    filesCorruptedMeasuredIn: measured("corruptedFiles"),
-    secretsLeaked: sum("secretsLeaked"),
-    secretsLeakedMeasuredIn: measured("secretsLeaked"),
+    filesCorrupted: corruption.reduce((n, r) => n + (r.corruptedFiles ?? 0), 0),
+    filesCorruptedMeasuredIn: corruption.length,
+    secretsLeaked: secrets.reduce((n, r) => n + (r.secretsLeaked ?? 0), 0),
+    secretsLeakedMeasuredIn: secrets.length,
   };
 }
 
@@ -137,7 +166,13 @@ a different text than the committed \`RELIABILITY.md\`, the run fails (\`npm tes
 Regenerate: \`EMQX_RELIABILITY_UPDATE=1 npm test\`, then commit \`RELIABILITY.md\`.
 
 "Files corrupted" and "secrets leaked" are what the rows measured (the count and how many rows
-measured it), not assumed.
+measured it), not assumed. A row measures corruption when it checks the whole install against what
+EMQX itself leaves: every zip EMQX's glob \`releases/emqx-*<V>*.zip\` matches is the package;
+\`releases/RELEASES\` parses and lists exactly what \`emqx versions\` lists; \`start_erl.data\` names
+the permanent release; the last \`REL_VSN\` of \`emqx_vars\` is the permanent; each \`bin/<f>\` equals
+\`bin/<f>-<permanent>\` (test/support/install-check.ts). A row measures leaks when it searches its
+error, logs and outputs for the credentials it really carries (slices of its private key's body, its
+passwords and passphrases, named in its result); a row that carries none measures nothing.
 `;
 
 /** The whole of RELIABILITY.md for these rows: deterministic (no timings, no run ids). */
@@ -149,8 +184,8 @@ export function renderReliabilityReport(rows: ReportRow[]): string {
   out.push(`| failed | ${t.failed} |`);
   if (t.notRun > 0) out.push(`| not run | ${t.notRun} |`);
   out.push(`| faults survived | ${t.faultsSurvived} of ${t.faults} |`);
-  out.push(`| files corrupted | ${t.filesCorrupted} (measured in ${t.filesCorruptedMeasuredIn} rows) |`);
-  out.push(`| secrets leaked | ${t.secretsLeaked} (measured in ${t.secretsLeakedMeasuredIn} rows) |`);
+  out.push(`| files corrupted | ${t.filesCorrupted} (measured in ${t.filesCorruptedMeasuredIn} rows, each checking the whole install) |`);
+  out.push(`| secrets leaked | ${t.secretsLeaked} (measured in ${t.secretsLeakedMeasuredIn} rows, each searching for the credentials it carries) |`);
   for (const { area, title, column } of AREAS) {
     const inArea = rows.filter((r) => r.area === area);
     const passed = inArea.filter((r) => r.result === "passed").length;
@@ -167,7 +202,9 @@ export function renderReliabilityReport(rows: ReportRow[]): string {
 
 function resultCell(r: ReportRow): string {
   const measured: string[] = [];
-  if (r.corruptedFiles !== undefined) measured.push(`${r.corruptedFiles} files corrupted`);
-  if (r.secretsLeaked !== undefined) measured.push(`${r.secretsLeaked} secrets leaked`);
-  return measured.length ? `${r.result} (${measured.join(", ")})` : r.result;
+  if (corruptionMeasured(r)) measured.push(`${r.corruptedFiles} files corrupted`);
+  else if (r.corruptedFiles !== undefined) measured.push(`corruption not measured: checked only ${(r.filesChecked ?? []).join(", ") || "nothing"}`);
+  if (secretsMeasured(r)) measured.push(`${r.secretsLeaked} secrets leaked, searched: ${(r.secretsSearched ?? []).join(", ")}`);
+  else if (r.secretsLeaked !== undefined) measured.push("leaks not measured: carries no secret");
+  return measured.length ? `${r.result} (${measured.join("; ")})` : r.result;
 }

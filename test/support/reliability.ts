@@ -5,16 +5,19 @@
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "./engine";
-import { AREAS, ReliabilityRecord, ReliabilityRow, RUN_DIR_ENV } from "./reliability-report";
+import { AREAS, Measured, ReliabilityRecord, ReliabilityRow, RUN_DIR_ENV } from "./reliability-report";
 
 export type { ReliabilityArea, ReliabilityRow } from "./reliability-report";
 
-/** What a row measured. Each call adds to the row's count; a row that never calls one shows no
- * measurement for it. Record the count you measured, then assert on it: a non-zero count is kept
- * in the report even when the assertion fails the test. */
+/** What a row measured. Each call adds to the row's count and to what it checked or searched; a
+ * row that never calls one shows no measurement for it, and one that checked or searched nothing
+ * is not counted as measured (reliability-report.ts). Record what you measured, then assert on it:
+ * a non-zero count is kept in the report even when the assertion fails the test. */
 export interface RowProbe {
-  corruptedFiles(n: number): void;
-  secretsLeaked(n: number): void;
+  /** Install files found corrupted (fault-run.ts `installCorruption`) and which checks ran. */
+  corruptedFiles(check: { checked: readonly string[]; corrupted: readonly string[] }): void;
+  /** Findings of the row's own credentials (fault-run.ts `leaksIn`) and which were searched for. */
+  secretsLeaked(scan: { searched: readonly string[]; found: readonly string[] }): void;
 }
 
 /** Cases declared per test file in this process, to refuse a duplicate (the row's key is its name). */
@@ -58,15 +61,22 @@ export function reliabilityTest(row: ReliabilityRow, fn: (probe: RowProbe) => Pr
   test(
     row.case,
     async () => {
-      const counts: { corruptedFiles?: number; secretsLeaked?: number } = {};
-      const add = (k: keyof typeof counts) => (n: number) => {
-        if (!Number.isInteger(n) || n < 0) throw new Error(`probe.${k}(${n}): pass the whole number of ${k === "corruptedFiles" ? "files found corrupted" : "secrets found leaked"} (0 when none)`);
-        counts[k] = (counts[k] ?? 0) + n;
+      const m: Measured = {};
+      const union = (a: readonly string[] | undefined, b: readonly string[]) => [...new Set([...(a ?? []), ...b])];
+      const probe: RowProbe = {
+        corruptedFiles: ({ checked, corrupted }) => {
+          m.corruptedFiles = (m.corruptedFiles ?? 0) + corrupted.length;
+          m.filesChecked = union(m.filesChecked, checked);
+        },
+        secretsLeaked: ({ searched, found }) => {
+          m.secretsLeaked = (m.secretsLeaked ?? 0) + found.length;
+          m.secretsSearched = union(m.secretsSearched, searched);
+        },
       };
       try {
-        await fn({ corruptedFiles: add("corruptedFiles"), secretsLeaked: add("secretsLeaked") });
+        await fn(probe);
       } finally {
-        if (counts.corruptedFiles !== undefined || counts.secretsLeaked !== undefined) append({ kind: "probe", file, case: row.case, ...counts });
+        if (m.corruptedFiles !== undefined || m.secretsLeaked !== undefined) append({ kind: "probe", file, case: row.case, ...m });
       }
     },
     timeoutMs,

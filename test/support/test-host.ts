@@ -4,7 +4,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, EmulatedInstallSpec, EmulatorFaults, readCallLog, setFaults, treeHash } from "./emulator/install";
+import { createEmulatedInstall, EmulatedInstallSpec, EmulatorFaults, emulatorVersions, readCallLog, setFaults, treeHash } from "./emulator/install";
+import { installDeviations } from "./install-check";
 import { buildPackageZip, PackageSpec } from "./package-zip";
 import { SshdOptions, startSshd, TestSshd } from "./sshd";
 
@@ -23,6 +24,9 @@ export interface TestHost {
   /** Replaces the emulator's fault switches, keeping where this host's unpack leaves its
    * emqx_untar_* dirs (faults.json is rewritten whole; a bare setFaults would drop that). */
   setFaults(faults: EmulatorFaults): void;
+  /** How the install differed from what EMQX leaves when the host started (install-check.ts): the
+   * test's own set-up, which fault-run.ts installCorruption does not count as corruption. */
+  setupDeviations?: string[];
   stop(): Promise<void>;
 }
 
@@ -52,8 +56,10 @@ export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, 
   const untarDir = path.join(base, "tmp");
   const faults = (f: EmulatorFaults) => setFaults(root, { ...f, untarDir });
   let sshd: TestSshd;
+  let setupDeviations: string[] = [];
   try {
     createEmulatedInstall({ ...install, root });
+    setupDeviations = installDeviations(root, { listed: emulatorVersions(root) });
     fs.mkdirSync(untarDir);
     faults({});
     sshd = await startSshd({ ...options.sshd, host: address, netns: options.netns });
@@ -69,6 +75,7 @@ export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, 
     fingerprint: () => `${treeHash(root)} calls=${readCallLog(root).length}`,
     calls: () => readCallLog(root),
     setFaults: faults,
+    setupDeviations,
     stop: async () => {
       await sshd.stop();
       removeBase();

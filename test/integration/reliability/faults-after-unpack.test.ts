@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { emulatorVersions } from "../../support/emulator/install";
-import { corruptPackages, leaksIn, mutatingCalls, secretNeedles, underFault } from "../../support/fault-run";
+import { corruptPackages, expectIntactInstall, expectNoLeaks, mutatingCalls, underFault } from "../../support/fault-run";
 import { reliabilityTest, RowProbe } from "../../support/reliability";
 import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
 
@@ -56,18 +56,18 @@ async function failedCreate(h: TestHost, inputs: Record<string, unknown>, probe:
   expect(msg).toContain(`${ADDRESS}: \`${h.emqxPath} upgrade ${TO}\` failed: `);
   expect(msg).toContain(`(exit ${code}`);
   expect(mutatingCalls(h).map((c) => c.argv.join(" "))).toEqual([`upgrade ${TO}`]);
-  const leaks = leaksIn(r, secretNeedles({ privateKey: h.connection.privateKey }));
-  probe.secretsLeaked(leaks.length);
-  expect(leaks).toEqual([]);
+  expectNoLeaks(probe, r, inputs);
   return msg;
 }
 
-/** The next run, the fault gone: the node ends at the target, permanent, with one more upgrade. */
-async function rerunReachesTarget(h: TestHost, inputs: Record<string, unknown>): Promise<void> {
+/** The next run, the fault gone: the node ends at the target, permanent, with one more upgrade,
+ * and its install is what EMQX leaves after an upgrade. */
+async function rerunReachesTarget(h: TestHost, inputs: Record<string, unknown>, probe: RowProbe): Promise<void> {
   h.setFaults({});
   const { outs } = await provider.create(inputs);
   expect(outs).toMatchObject({ currentVersion: TO, permanentVersion: TO });
   expect(emulatorVersions(h.root)).toEqual(expect.arrayContaining([{ version: TO, status: "permanent" }]));
+  expectIntactInstall(probe, h, { version: TO, packagePath: pkg });
 }
 
 /** What EMQX leaves after it unpacked the target: releases/<V>/, lib/emqx-<V>, bin/<f>-<V>, the
@@ -95,9 +95,9 @@ reliabilityTest(
     expect(msg).toContain("4.4.16 stays unpacked on the node");
     expect(msg).toContain("run `emqx uninstall 4.4.16` on the node");
     expectUnpackedLeftovers(h);
-    probe.corruptedFiles(corruptPackages(h.root, TO, pkg).length);
+    expectIntactInstall(probe, h, { version: TO, packagePath: pkg });
     await refreshShows(h, inputs, ["4.4.16 unpacked", "4.4.0 permanent"]);
-    await rerunReachesTarget(h, inputs);
+    await rerunReachesTarget(h, inputs, probe);
     expect(mutatingCalls(h).map((c) => c.argv.join(" "))).toEqual([`upgrade ${TO}`, `upgrade ${TO}`]);
   },
 );
@@ -116,9 +116,9 @@ reliabilityTest(
     expect(msg).toMatch(/refused to install 4\.4\.16 \(exit 3\): processes still run code from two versions ago/);
     expect(msg).toContain("4.4.16 stays unpacked on the node");
     expectUnpackedLeftovers(h);
-    probe.corruptedFiles(corruptPackages(h.root, TO, pkg).length);
+    expectIntactInstall(probe, h, { version: TO, packagePath: pkg });
     await refreshShows(h, inputs, ["4.4.16 unpacked", "4.4.0 permanent"]);
-    await rerunReachesTarget(h, inputs);
+    await rerunReachesTarget(h, inputs, probe);
   },
 );
 
@@ -138,9 +138,9 @@ reliabilityTest(
     expect(msg).toContain("4.4.16 stays unpacked on the node");
     expect(msg).toMatch(/the node now lists: 4\.4\.16 unpacked, 4\.4\.0 permanent$/);
     expectUnpackedLeftovers(h);
-    probe.corruptedFiles(corruptPackages(h.root, TO, pkg).length);
+    expectIntactInstall(probe, h, { version: TO, packagePath: pkg });
     await refreshShows(h, inputs, ["4.4.16 unpacked", "4.4.0 permanent"]);
-    await rerunReachesTarget(h, inputs);
+    await rerunReachesTarget(h, inputs, probe);
   },
 );
 
@@ -162,12 +162,12 @@ reliabilityTest(
     expect(again.error?.message).toContain("Run `emqx uninstall 4.4.16` on the node (it is only unpacked, nothing runs it), then rerun");
     expect(again.error?.message).toMatch(/nothing was changed$/);
     expect(h.fingerprint().split(" ")[0]).toBe(before);
-    probe.secretsLeaked(leaksIn(again, secretNeedles({ privateKey: h.connection.privateKey })).length);
+    expectNoLeaks(probe, again, inputs);
     // The operator runs the command the refusal named; the next run unpacks afresh and installs.
     const { execFileSync } = await import("child_process");
     expect(execFileSync(h.emqxPath, ["uninstall", TO], { encoding: "utf8" })).toContain(`Uninstalled Release: ${TO}`);
-    probe.corruptedFiles(corruptPackages(h.root, TO, pkg).length);
-    await rerunReachesTarget(h, inputs);
+    expectIntactInstall(probe, h, { version: TO, packagePath: pkg });
+    await rerunReachesTarget(h, inputs, probe);
   },
 );
 
@@ -186,10 +186,10 @@ reliabilityTest(
     expect(msg).toContain(`{error,{"${h.root}/releases/emqx-${TO}.tar.gz",enospc}}`);
     expect(fs.existsSync(path.join(h.root, "releases", `emqx-${TO}.tar.gz`))).toBe(true);
     expect(fs.existsSync(path.join(h.root, "releases", TO))).toBe(false);
-    probe.corruptedFiles(corruptPackages(h.root, TO, pkg).length);
+    expectIntactInstall(probe, h, { version: TO, packagePath: pkg });
     await refreshShows(h, inputs, ["4.4.0 permanent"]);
     fs.rmSync(path.join(h.root, ".emulator", "disk-filler"));
-    await rerunReachesTarget(h, inputs);
+    await rerunReachesTarget(h, inputs, probe);
   },
 );
 
@@ -210,7 +210,6 @@ reliabilityTest(
     const damaged = corruptPackages(h.root, TO, pkg);
     expect(damaged).toEqual([path.basename(pkg)]);
     await refreshShows(h, inputs, ["4.4.0 permanent"]);
-    await rerunReachesTarget(h, inputs);
-    probe.corruptedFiles(corruptPackages(h.root, TO, pkg).length);
+    await rerunReachesTarget(h, inputs, probe);
   },
 );

@@ -9,7 +9,7 @@ import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { emulatorVersions } from "../../support/emulator/install";
 import { startFaultProxy } from "../../support/fault-proxy";
-import { corruptPackages, mutatingCalls, leaksIn, partFiles, secretNeedles, underFault } from "../../support/fault-run";
+import { expectIntactInstall, expectNoLeaks, mutatingCalls, partFiles, underFault } from "../../support/fault-run";
 import { reliabilityTest } from "../../support/reliability";
 import { ensureTestUser } from "../../support/sshd";
 import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
@@ -52,35 +52,34 @@ async function checkedInputs(connection: Record<string, unknown>, over: Record<s
 
 const mutating = () => mutatingCalls(host);
 const asSudoUser = (extra: Record<string, unknown> = {}) => ({ host: ADDRESS, port: host.sshd.port, user: SUDO_USER, password: loginPassword, hostKey: host.sshd.hostKeyLine, ...extra });
-const needles = (extra: Record<string, string> = {}) => secretNeedles({ privateKey: host.connection.privateKey, others: { "login password": loginPassword, ...extra } });
 
 reliabilityTest(
   { area: "fault", case: "sudo wants a password and none is given", expected: "HostStateError within seconds naming connection.sudoPassword and the sudoers line; nothing written, no EMQX command run" },
   async (probe) => {
     const before = host.fingerprint().split(" ")[0];
-    const r = await underFault(async () => provider.create(await checkedInputs(asSudoUser(), { runAs: "root" })));
+    const inputs = await checkedInputs(asSudoUser(), { runAs: "root" });
+    const r = await underFault(() => provider.create(inputs));
     expect(r.error?.message).toMatch(/sudo wants a password to run commands as root: set connection\.sudoPassword \(a secret\), or allow emqxsudopw/);
     expect(r.ms).toBeLessThan(15_000);
     expect(mutating()).toEqual([]);
     expect(host.fingerprint().split(" ")[0]).toBe(before);
-    probe.secretsLeaked(leaksIn(r, needles()).length);
+    expectNoLeaks(probe, r, inputs);
   },
 );
 
 reliabilityTest(
   { area: "credentials", case: "sudoPassword given for a sudo that wants one", expected: "the upgrade completes as root; the password appears in no error, log, output, emulator call log or sshd log" },
   async (probe) => {
-    const r = await underFault(async () => provider.create(await checkedInputs(asSudoUser({ sudoPassword: loginPassword }), { runAs: "root" })));
+    const inputs = await checkedInputs(asSudoUser({ sudoPassword: loginPassword }), { runAs: "root" });
+    const r = await underFault(() => provider.create(inputs));
     expect(r.error).toBeUndefined();
     expect(emulatorVersions(host.root)).toEqual([{ version: TO, status: "permanent" }, { version: FROM, status: "old" }]);
     expect(host.calls().find((c) => c.argv[0] === "upgrade")?.user).toBe("root");
-    const leaks = leaksIn(r, needles(), [
+    expectNoLeaks(probe, r, inputs, [
       { source: "emulator call log", text: fs.readFileSync(path.join(host.root, ".emulator", "calls.log"), "utf8") },
       { source: "sshd log", text: host.sshd.readLog() },
     ]);
-    probe.secretsLeaked(leaks.length);
-    expect(leaks).toEqual([]);
-    probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
+    expectIntactInstall(probe, host, { version: TO, packagePath: pkg });
   },
 );
 
@@ -89,12 +88,13 @@ reliabilityTest(
   async (probe) => {
     const wrong = `wrong-${randomBytes(6).toString("hex")}`;
     const before = host.fingerprint().split(" ")[0];
-    const r = await underFault(async () => provider.create(await checkedInputs(asSudoUser({ sudoPassword: wrong }), { runAs: "root" })));
+    const inputs = await checkedInputs(asSudoUser({ sudoPassword: wrong }), { runAs: "root" });
+    const r = await underFault(() => provider.create(inputs));
     expect(r.error?.message).toMatch(/sudo refused the sudoPassword given for emqxsudopw/);
     expect(r.ms).toBeLessThan(20_000);
     expect(mutating()).toEqual([]);
     expect(host.fingerprint().split(" ")[0]).toBe(before);
-    probe.secretsLeaked(leaksIn(r, needles({ "wrong sudo password": wrong })).length);
+    expectNoLeaks(probe, r, inputs);
   },
 );
 
@@ -120,19 +120,19 @@ reliabilityTest(
     const size = fs.statSync(pkg).size;
     const proxy = await startFaultProxy(host.sshd, { at: { bytes: Math.round(size / 2), run: () => fillUp(host.root) } }, ADDRESS);
     try {
-      const r = await underFault(async () => provider.create(await checkedInputs({ ...host.connection, port: proxy.port })));
+      const inputs = await checkedInputs({ ...host.connection, port: proxy.port });
+      const r = await underFault(() => provider.create(inputs));
       expect(r.error?.message).toMatch(/upload of \S+ to 127\.0\.0\.152:\S+\.part failed: .*free space/);
       expect(mutating()).toEqual([]);
-      const corrupt = corruptPackages(host.root, TO, pkg);
-      probe.corruptedFiles(corrupt.length);
-      expect(corrupt).toEqual([]);
+      expectIntactInstall(probe, host, { version: TO, packagePath: pkg });
       expect(partFiles(host.root)).toEqual([]);
-      probe.secretsLeaked(leaksIn(r, needles()).length);
+      expectNoLeaks(probe, r, inputs);
     } finally {
       await proxy.close();
     }
     fs.rmSync(path.join(host.root, "filler"));
-    const again = await underFault(async () => provider.create(await checkedInputs(host.connection)));
+    const againInputs = await checkedInputs(host.connection);
+    const again = await underFault(() => provider.create(againInputs));
     expect(again.error).toBeUndefined();
     expect(emulatorVersions(host.root)[0]).toEqual({ version: TO, status: "permanent" });
   },
@@ -143,11 +143,12 @@ reliabilityTest(
   async (probe) => {
     await rootOnTmpfs(12);
     const before = host.fingerprint().split(" ")[0];
-    const r = await underFault(async () => provider.create(await checkedInputs(host.connection)));
+    const inputs = await checkedInputs(host.connection);
+    const r = await underFault(() => provider.create(inputs));
     expect(r.error?.message).toMatch(/has [\d.]+ MiB free, but unpacking emqx-4\.4\.16\S+ needs [\d.]+ MiB there/);
     expect(host.fingerprint().split(" ")[0]).toBe(before);
     expect(mutating()).toEqual([]);
-    probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
-    probe.secretsLeaked(leaksIn(r, needles()).length);
+    expectIntactInstall(probe, host, { version: TO, packagePath: pkg });
+    expectNoLeaks(probe, r, inputs);
   },
 );

@@ -9,7 +9,7 @@ import { EmqxReleaseProvider } from "../../../provider";
 import { execFileSync } from "child_process";
 import { emulatorVersions } from "../../support/emulator/install";
 import { startFaultProxy } from "../../support/fault-proxy";
-import { corruptPackages, mutatingCalls, leaksIn, partFiles, secretNeedles, underFault } from "../../support/fault-run";
+import { expectIntactInstall, expectNoLeaks, mutatingCalls, partFiles, underFault } from "../../support/fault-run";
 import { reliabilityEach, reliabilityTest } from "../../support/reliability";
 import { freePort } from "../../support/sshd";
 import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
@@ -42,12 +42,12 @@ async function checkedInputs(connection: Record<string, unknown>, over: Record<s
   return r.inputs;
 }
 
-const needles = () => secretNeedles({ privateKey: host.connection.privateKey });
 const mutating = () => mutatingCalls(host);
 
 /** The rerun, direct to sshd: upgrades, and leaves no temporary file behind. */
 async function rerunSucceeds(): Promise<void> {
-  const r = await underFault(async () => provider.create(await checkedInputs(host.connection)));
+  const inputs = await checkedInputs(host.connection);
+  const r = await underFault(() => provider.create(inputs));
   expect(r.error).toBeUndefined();
   expect(emulatorVersions(host.root)).toEqual([{ version: TO, status: "permanent" }, { version: FROM, status: "old" }]);
   expect(partFiles(host.root)).toEqual([]);
@@ -65,18 +65,15 @@ const CUTS = [0.02, 0.5, 0.98].map((share) => ({
 reliabilityEach(CUTS, async (row, probe) => {
   const proxy = await startFaultProxy(host.sshd, { cutAfterBytes: Math.round(row.share * pkgSize) + 64 * 1024 }, ADDRESS);
   try {
-    const r = await underFault(async () => provider.create(await checkedInputs({ ...host.connection, port: proxy.port })));
+    const inputs = await checkedInputs({ ...host.connection, port: proxy.port });
+    const r = await underFault(() => provider.create(inputs));
     expect(proxy.tripped()).toBe(true);
     expect(r.error?.name).toBe("SshConnectError");
     expect(r.error!.message).toMatch(new RegExp(`${ADDRESS.replace(/\./g, "\\.")}:${proxy.port}: the connection was lost while uploading`));
     expect(r.logs.join("\n")).toMatch(/host lock [0-9a-f]{16} released over a new connection/);
     expect(mutating()).toEqual([]);
-    const corrupt = corruptPackages(host.root, TO, pkg);
-    probe.corruptedFiles(corrupt.length);
-    expect(corrupt).toEqual([]);
-    const leaks = leaksIn(r, needles());
-    probe.secretsLeaked(leaks.length);
-    expect(leaks).toEqual([]);
+    expectIntactInstall(probe, host, { version: TO, packagePath: pkg });
+    expectNoLeaks(probe, r, inputs);
   } finally {
     await proxy.close();
   }
@@ -88,13 +85,14 @@ reliabilityTest(
   async (probe) => {
     const proxy = await startFaultProxy(host.sshd, { stallAfterBytes: Math.round(pkgSize / 2) }, ADDRESS);
     try {
-      const r = await underFault(async () => provider.create(await checkedInputs({ ...host.connection, port: proxy.port }, { commandTimeoutMs: 4000 })));
+      const inputs = await checkedInputs({ ...host.connection, port: proxy.port }, { commandTimeoutMs: 4000 });
+      const r = await underFault(() => provider.create(inputs));
       expect(proxy.tripped()).toBe(true);
       expect(r.error?.message).toMatch(/the upload to \S+ stalled: nothing was acknowledged for 4 s, so the connection was closed/);
       // The stall bound, then one reconnect attempt for the lock (the proxy stalls it too: bounded by readyTimeoutMs).
       expect(r.ms).toBeLessThan(4000 + 20_000 * 5 + 2000 * 4 + 10_000);
-      probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
-      probe.secretsLeaked(leaksIn(r, needles()).length);
+      expectIntactInstall(probe, host, { version: TO, packagePath: pkg });
+      expectNoLeaks(probe, r, inputs);
       expect(mutating()).toEqual([]);
     } finally {
       await proxy.close();
@@ -107,13 +105,14 @@ reliabilityTest(
   { area: "fault", case: "host unreachable (nothing listens on the port)", expected: "SshConnectError after exactly 5 dial attempts, each logged with its reason, within the retry bound; no retry after that" },
   async (probe) => {
     const port = await freePort(ADDRESS);
-    const r = await underFault(async () => provider.create(await checkedInputs({ ...host.connection, port })));
+    const inputs = await checkedInputs({ ...host.connection, port });
+    const r = await underFault(() => provider.create(inputs));
     expect(r.error?.name).toBe("SshConnectError");
     expect(r.error!.message).toMatch(/ECONNREFUSED/);
     const attempts = r.logs.filter((l) => /attempt \d\/5 failed/.test(l));
     expect(attempts.map((l) => /attempt (\d)\/5/.exec(l)![1])).toEqual(["1", "2", "3", "4", "5"]);
     expect(r.ms).toBeLessThan(5 * 2000 + 10_000);
-    probe.secretsLeaked(leaksIn(r, needles()).length);
+    expectNoLeaks(probe, r, inputs);
     expect(host.calls()).toEqual([]);
   },
 );
@@ -125,11 +124,12 @@ reliabilityTest(
     await new Promise<void>((resolve) => silent.listen(0, ADDRESS, () => resolve()));
     const port = (silent.address() as net.AddressInfo).port;
     try {
-      const r = await underFault(async () => provider.create(await checkedInputs({ ...host.connection, port, readyTimeoutMs: 1500 })));
+      const inputs = await checkedInputs({ ...host.connection, port, readyTimeoutMs: 1500 });
+      const r = await underFault(() => provider.create(inputs));
       expect(r.error?.name).toBe("SshConnectError");
       expect(r.error!.message).toMatch(/no SSH session within 1500 ms/);
       expect(r.ms).toBeLessThan(5 * (1500 + 2000) + 10_000);
-      probe.secretsLeaked(leaksIn(r, needles()).length);
+      expectNoLeaks(probe, r, inputs);
       expect(host.calls()).toEqual([]);
     } finally {
       silent.close();
@@ -152,15 +152,16 @@ reliabilityTest(
       const r = await running;
       expect(r.error?.name).toBe("SshConnectError");
       expect(r.logs.join("\n")).toMatch(/host lock [0-9a-f]{16} stays until someone checks the node/);
-      probe.secretsLeaked(leaksIn(r, needles()).length);
+      expectNoLeaks(probe, r, inputs);
       // EMQX finishes the switch on the node; refresh sees it.
       await new Promise((res) => setTimeout(res, 4000));
       const { props } = await provider.read(`${ADDRESS}:${host.sshd.port}`, await checkedInputs(host.connection));
       expect(props.currentVersion).toBe(TO);
-      const again = await underFault(async () => provider.create(await checkedInputs(host.connection)));
+      const againInputs = await checkedInputs(host.connection);
+      const again = await underFault(() => provider.create(againInputs));
       expect(again.error?.name).toBe("HostLockedError");
       expect(mutating().map((c) => c.argv.join(" "))).toEqual([`upgrade ${TO}`]);
-      probe.corruptedFiles(corruptPackages(host.root, TO, pkg).length);
+      expectIntactInstall(probe, host, { version: TO, packagePath: pkg });
     } finally {
       await proxy.close().catch(() => undefined);
     }

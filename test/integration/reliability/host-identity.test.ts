@@ -4,8 +4,8 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { SshConnectError } from "../../../provider/errors";
 import { EmqxReleaseProvider } from "../../../provider/pulumi/release-provider";
+import { expectNoLeaks, underFault } from "../../support/fault-run";
 import { reliabilityEach, reliabilityTest, RowProbe } from "../../support/reliability";
 import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
 
@@ -51,18 +51,13 @@ function activity(h: TestHost): { logins: number; commands: number } {
   return { logins: h.sshd.readLog().split("\n").filter((l) => /Accepted publickey/.test(l)).length, commands: h.calls().length };
 }
 
-/** The error an operation fails with; counts private-key material in its message and stack. */
-async function failure(op: Promise<unknown>, h: TestHost, probe: RowProbe): Promise<SshConnectError> {
-  const err = await op.then(
-    () => new Error("the operation succeeded, but a refusal was expected"),
-    (e: unknown) => e,
-  );
-  if (!SshConnectError.isInstance(err)) throw err;
-  const keyLines = h.sshd.clientPrivateKey.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"));
-  const leaked = keyLines.filter((l) => err.message.includes(l) || String(err.stack).includes(l)).length;
-  probe.secretsLeaked(leaked);
-  expect(leaked).toBe(0);
-  return err;
+/** The error an operation fails with; searches it (message, fields, stack) and what was logged for
+ * the credentials the row's `inputs` carry. */
+async function failure(op: () => Promise<unknown>, inputs: Props, probe: RowProbe): Promise<{ stage: string; message: string }> {
+  const r = await underFault(op);
+  if (r.error?.name !== "SshConnectError") throw new Error(`expected SshConnectError, got ${r.error ? `${r.error.name}: ${r.error.message}` : "success"}`);
+  expectNoLeaks(probe, r, inputs);
+  return { stage: JSON.parse(r.error.fields).stage, message: r.error.message };
 }
 
 /** known_hosts text for `h` with another host's entry before it; hashed with ssh-keygen -H. */
@@ -85,7 +80,7 @@ describe("refused host keys", () => {
     async (row, probe) => {
       const inputs = await checkedInputs(host, row.connection());
       const before = activity(host);
-      const err = await failure(provider.create(inputs), host, probe);
+      const err = await failure(() => provider.create(inputs), inputs, probe);
       expect(err.stage).toBe("host-key");
       expect(err.message).toContain(`the host presented ssh-ed25519 key ${host.sshd.hostKeyFingerprint}, which ${row.fragment()}`);
       expect(activity(host)).toEqual(before);
@@ -100,16 +95,20 @@ describe("accepted host keys", () => {
       { area: "host-identity" as const, case: "knownHosts text with hashed entries (ssh-keygen -H)", expected: "create connects and adopts the node; hostKeyFingerprint is the host's", connection: () => ({ hostKey: undefined, knownHosts: knownHosts(host, true) }) },
       { area: "host-identity" as const, case: "hostKey pinned as the host's own SHA256 fingerprint", expected: "create connects and adopts the node; no trust-on-first-use warning", connection: () => ({ hostKey: host.sshd.hostKeyFingerprint }) },
     ],
-    async (row) => {
+    async (row, probe) => {
       const c = row.connection() as Props;
       if (c.knownHosts) expect(c.knownHosts).toMatch(c.knownHosts && row.case.includes("hashed") ? /^\|1\|/m : /^\[127\.0\.0\.91\]:/m);
       const before = activity(host);
-      const { outs } = await provider.create(await checkedInputs(host, c));
+      const inputs = await checkedInputs(host, c);
+      const r = await underFault(() => provider.create(inputs));
+      expect(r.error).toBeUndefined();
+      expectNoLeaks(probe, r, inputs);
+      const { outs } = r.value as { outs: Props };
       // The same measure the refusals assert unchanged does move when a connection is accepted.
       expect(activity(host).logins).toBe(before.logins + 1);
       expect(activity(host).commands).toBeGreaterThan(before.commands);
       expect(outs).toMatchObject({ lastAction: "adopt", currentVersion: "4.4.16", hostKeyFingerprint: host.sshd.hostKeyFingerprint });
-      expect(logged.filter((l) => /trusting the host key/.test(l))).toEqual([]);
+      expect(r.logs.filter((l) => /trusting the host key/.test(l))).toEqual([]);
     },
   );
 });
@@ -133,7 +132,7 @@ describe("trust on first use", () => {
         const changed = await rotateHostKey(h);
         expect(changed).not.toBe(pinned);
         const before = activity(h);
-        const err = await failure(provider.update(first.id, first.outs, inputs), h, probe);
+        const err = await failure(() => provider.update(first.id, first.outs, inputs), inputs, probe);
         expect(err.stage).toBe("host-key");
         expect(err.message).toContain(`the host presented ssh-ed25519 key ${changed}, which does not match the fingerprint pinned on first contact; expected ${pinned}`);
         expect(activity(h)).toEqual(before);

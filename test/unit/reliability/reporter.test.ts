@@ -5,7 +5,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ReliabilityRecord, RUN_DIR_ENV, UPDATE_ENV, VERDICT_ENV } from "../../support/reliability-report";
+import { INSTALL_CHECKS, ReliabilityRecord, RUN_DIR_ENV, UPDATE_ENV, VERDICT_ENV } from "../../support/reliability-report";
 import { ReliabilityReporter, ReliabilityVerdict } from "../../support/reliability-reporter";
 
 let repo: string;
@@ -35,7 +35,7 @@ function git(...args: string[]): string {
 
 const RECORDS: ReliabilityRecord[] = [
   { kind: "row", file: "t/a.test.ts", index: 1, area: "fault", case: "link drops mid-upload", expected: "HostStateError; node untouched" },
-  { kind: "probe", file: "t/a.test.ts", case: "link drops mid-upload", corruptedFiles: 0 },
+  { kind: "probe", file: "t/a.test.ts", case: "link drops mid-upload", corruptedFiles: 0, filesChecked: [...INSTALL_CHECKS] },
   { kind: "row", file: "t/b.test.ts", index: 1, area: "input", case: "version 4.4", expected: "check refuses version" },
 ];
 

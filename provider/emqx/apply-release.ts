@@ -11,7 +11,7 @@ import type { HealthGateOutcome } from "../plan/release-result";
 import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
 import { EmqxCli, hasCtlCommand } from "./cli";
 import { runHealthGate } from "./health-gate";
-import { acquireHostLock, HostLock } from "./host-lock";
+import { acquireHostLock, CLEAR_LOCK_ENV, HostLock, LOCK_DIR_NAME, PGID_FILE } from "./host-lock";
 import type { ProbeResult } from "./host-probe";
 import { removeNewUntarDirs } from "./untar-cleanup";
 
@@ -92,6 +92,8 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   // Set once an EMQX command that changes the node has been sent: from then on a lost connection
   // leaves the lock in place, since that command may still run on the node.
   let changing = false;
+  /** The release command that timed out, if one did: the lock then stays. */
+  let keepLock: string | undefined;
   try {
     const installed = await cli.versions();
     const running = runningVersion(installed);
@@ -138,7 +140,11 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
     try {
       changing = true;
-      await cli.releaseCommand(command, want.version, action.kind === "make-permanent" ? true : action.permanent);
+      await cli.releaseCommand(command, want.version, action.kind === "make-permanent" ? true : action.permanent, `${rootDir}/${LOCK_DIR_NAME}/${PGID_FILE}`);
+    } catch (e) {
+      // Timed out: release_handler may still be switching inside the node; the lock stays.
+      if ((e as { timedOut?: unknown }).timedOut === true) keepLock = `\`emqx ${command} ${want.version}\``;
+      throw e;
     } finally {
       if (unpacks) await cleanUp(ctx, probe.untarDirs, pkg.sha256);
     }
@@ -164,7 +170,8 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   } catch (e) {
     throw await withNodeState(cli, e);
   } finally {
-    await releaseLock(ctx, lock, changing);
+    if (keepLock) ctx.log(`${keepLock} timed out while EMQX may still be switching: the host lock ${lock.owner.id} stays until someone checks the node (\`emqx versions\`), then sets ${CLEAR_LOCK_ENV}=${lock.owner.id} for the next run`);
+    else await releaseLock(ctx, lock, changing);
   }
 }
 

@@ -142,14 +142,45 @@ export class EmqxCli {
 
   /** Runs a mutating release command once (`upgrade`, `downgrade`, `install`, `uninstall`) and
    * throws RemoteCommandError with EMQX's meaning of the exit code. */
-  async releaseCommand(command: "upgrade" | "downgrade" | "install" | "uninstall", version: string, permanent = true): Promise<CommandResult> {
+  async releaseCommand(command: "upgrade" | "downgrade" | "install" | "uninstall", version: string, permanent = true, pgidFile?: string): Promise<CommandResult> {
     const args = this.emqx(command, ...(permanent ? [] : ["--no-permanent"]), version);
     const timeout = command === "uninstall" ? this.options.commandTimeoutMs : this.options.upgradeTimeoutMs;
-    const r = await this.exec(args, timeout);
-    if (r.exitCode !== 0) throw this.commandError(r, `\`${args.join(" ")}\` failed: ${explainEmqxExit(command, version, r.exitCode, `${r.stdout}\n${r.stderr}`, r.timedOut)}`);
+    // sshd ignores a channel's signal request and a closed channel does not stop a command: with
+    // `pgidFile` the command records its process group, which a timeout then stops.
+    const r = await this.exec(pgidFile ? ["sh", "-c", RECORD_PGID_SCRIPT, "sh", pgidFile, ...args] : args, timeout);
+    if (r.exitCode !== 0) {
+      const stopped = r.timedOut && pgidFile ? await this.stopRecorded(pgidFile) : undefined;
+      const explained = explainEmqxExit(command, version, r.exitCode, `${r.stdout}\n${r.stderr}`, r.timedOut, stopped);
+      throw this.commandError(r, `\`${args.join(" ")}\` failed${r.timedOut ? ` (${describeCommandEnd(r, timeout)})` : ""}: ${explained}`);
+    }
     return r;
   }
+
+  /** Stops the process group a command recorded (RECORD_PGID_SCRIPT): TERM, then KILL after 2 s.
+   * Says what happened, for the error. */
+  private async stopRecorded(pgidFile: string): Promise<string> {
+    try {
+      const r = await this.exec(["sh", "-c", STOP_PGID_SCRIPT, "sh", pgidFile]);
+      const said = r.stdout.trim().split("\n").pop() ?? "";
+      return said.startsWith("STOPPED") ? "its CLI was stopped (SIGTERM, then SIGKILL, to its process group)" : `its CLI could not be stopped (${said || describeCommandEnd(r)}): it may still be running`;
+    } catch (e) {
+      return `its CLI could not be stopped (${(e as Error).message}): it may still be running`;
+    }
+  }
 }
+
+/** `sh -c RECORD_PGID_SCRIPT sh <file> argv...`: writes its process group id (Linux /proc) to
+ * <file>, then becomes argv. Everything the command starts stays in that group. */
+export const RECORD_PGID_SCRIPT = 'cut -d" " -f5 /proc/$$/stat > "$1" && shift && exec "$@"';
+
+/** `sh -c STOP_PGID_SCRIPT sh <file>`: TERM to the group recorded in <file>, KILL to what is left
+ * after 2 s; prints STOPPED, or why not. */
+export const STOP_PGID_SCRIPT = [
+  'g=$(cat "$1" 2>/dev/null); case "$g" in ""|*[!0-9]*|0|1) echo "no process group recorded in $1"; exit 0;; esac',
+  'kill -s TERM -- "-$g" 2>/dev/null || { echo "STOPPED (it had ended)"; exit 0; }',
+  'i=0; while [ $i -lt 20 ] && kill -s 0 -- "-$g" 2>/dev/null; do sleep 0.1; i=$((i+1)); done',
+  'kill -s KILL -- "-$g" 2>/dev/null; echo STOPPED',
+].join("\n");
 
 /** `emqx ctl` exists in bin scripts from 4.4.4 on (ref §1.2). */
 export function hasCtlCommand(binScriptsVersion: string): boolean {

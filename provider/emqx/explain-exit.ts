@@ -4,8 +4,8 @@
  * printed (stdout and stderr, `output`): a half-done permafy when EMQX had already printed `Made
  * release permanent` (ref §2.7: scripts/emqx_vars may be half updated); the target left `unpacked`
  * when the failure came after `Unpacked successfully` (ref §2.4-2.6). */
-export function explainEmqxExit(command: string, version: string, exitCode: number | null, output: string, timedOut: boolean): string {
-  const text = explainExitCode(command, version, exitCode, output, timedOut);
+export function explainEmqxExit(command: string, version: string, exitCode: number | null, output: string, timedOut: boolean, stopped?: string): string {
+  const text = timedOut && stopped ? timedOutStopped(command, version, stopped) : explainExitCode(command, version, exitCode, output, timedOut);
   return afterUnpack(exitCode, output, timedOut) ? `${text}. ${leftUnpacked(version)}` : text;
 }
 
@@ -22,6 +22,11 @@ function leftUnpacked(version: string): string {
     `EMQX's repacked releases/emqx-${version}.tar.gz stays too): nothing runs it. Once the cause is fixed, rerun; ` +
     `to remove it instead, run \`emqx uninstall ${version}\` on the node`
   );
+}
+
+/** A timed-out command whose CLI the provider then stopped (`stopped` says how that went). */
+function timedOutStopped(command: string, version: string, stopped: string): string {
+  return `\`emqx ${command} ${version}\` did not finish within the timeout and ${stopped}; release_handler may still be switching inside the node, which stopping the CLI does not stop: the host lock stays; check \`emqx versions\` on the host (and \`pulumi refresh\`) before clearing the lock and running it again`;
 }
 
 function explainExitCode(command: string, version: string, exitCode: number | null, stdout: string, timedOut: boolean): string {

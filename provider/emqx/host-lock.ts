@@ -34,7 +34,12 @@ const ACQUIRE_SCRIPT = [
 ].join("\n");
 
 // Removes the lock only when its owner file names our id: never someone else's lock.
-const RELEASE_SCRIPT = 'grep -q "\\"id\\":\\"$2\\"" "$1/owner" 2>/dev/null && rm -f "$1/owner" && rmdir "$1"';
+/** File in the lock directory where the release command under way records its process group
+ * (cli.ts RECORD_PGID_SCRIPT), so that a timeout can stop it. */
+export const PGID_FILE = "command.pgid";
+
+// (with the process group file of the last release command, if any)
+const RELEASE_SCRIPT = `grep -q "\\"id\\":\\"$2\\"" "$1/owner" 2>/dev/null && rm -f "$1/owner" "$1/${PGID_FILE}" && rmdir "$1"`;
 
 /** A held lock; `release()` removes it (only if it is still ours), `releaseWith` does the same
  * through another CLI (a new connection, when the one that took the lock was lost). */

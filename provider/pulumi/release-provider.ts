@@ -22,6 +22,15 @@ type Props = Record<string, unknown>;
 
 /** The provider object; constructible with no arguments so tests can call its methods directly. */
 export class EmqxReleaseProvider {
+  /** Test-only: replaces the resolved upgradeTimeoutMs, so a test can watch an `emqx upgrade`
+   * outlive it without waiting 300 s. EmqxRelease constructs its provider without it and the
+   * upgradeTimeoutMs input keeps its floor above EMQX's own 300 s RPC timeout. */
+  private readonly testUpgradeTimeoutMs: number | undefined;
+
+  constructor(testOnly: { upgradeTimeoutMs?: number } = {}) {
+    this.testUpgradeTimeoutMs = testOnly.upgradeTimeoutMs;
+  }
+
   /** Refuses malformed inputs and packages that do not fit the request; reads only local files. */
   async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: { property: string; reason: string }[] }> {
     const prior = olds && typeof olds.version === "string" ? olds : undefined;
@@ -118,7 +127,8 @@ export class EmqxReleaseProvider {
     const c = inputs.connection as ReleaseInputs["connection"];
     const trustOnFirstUse = !c.hostKey && !c.knownHosts;
     const pinned = trustOnFirstUse && olds && typeof olds.hostKeyFingerprint === "string" ? { target: olds.hostKeyFingerprint } : undefined;
-    return resolveInputs(inputs as unknown as ReleaseInputs, pinned);
+    const resolved = resolveInputs(inputs as unknown as ReleaseInputs, pinned);
+    return this.testUpgradeTimeoutMs === undefined ? resolved : { ...resolved, upgradeTimeoutMs: this.testUpgradeTimeoutMs };
   }
 
   private async connect(want: ResolvedRelease): Promise<SshSession> {

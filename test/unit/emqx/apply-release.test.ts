@@ -3,7 +3,7 @@
 // on the node and what did not.
 import { EmqxProviderError, HostLockedError, HostStateError, RemoteCommandError, UnsupportedUpgradeError } from "../../../provider/errors";
 import { applyRelease, ApplyContext, LocalPackage, readNodeState, verifyNode } from "../../../provider/emqx/apply-release";
-import { EmqxCli } from "../../../provider/emqx/cli";
+import { EmqxCli, RECORD_PGID_SCRIPT } from "../../../provider/emqx/cli";
 import type { CommandResult, Runner } from "../../../provider/emqx/runner";
 import { ReleaseInputs, resolveInputs } from "../../../provider/plan/inputs";
 import { PackageName, parsePackageName } from "../../../provider/plan/package-name";
@@ -52,7 +52,9 @@ class FakeNode implements Runner {
   untarDirs: string[] = [];
   cleanups: string[][] = [];
 
-  async run(argv: string[]): Promise<CommandResult> {
+  async run(wrapped: string[]): Promise<CommandResult> {
+    // A release command records its process group first (cli.ts), then runs as itself.
+    const argv = wrapped[0] === "sh" && wrapped[2] === RECORD_PGID_SCRIPT ? wrapped.slice(5) : wrapped;
     this.calls.push(argv);
     const ok = (stdout: string): CommandResult => ({ exitCode: 0, signal: null, stdout, stderr: "", timedOut: false });
     if (argv[0] === "sh") {
@@ -317,7 +319,7 @@ test("fails with a hint to check by hand when the node cannot be read after a fa
   let upgraded = false;
   node.run = async (argv) => {
     if (upgraded && argv[1] === "versions") return { exitCode: 1, signal: null, stdout: "Node is not running!\n", stderr: "", timedOut: false };
-    if (argv[1] === "upgrade") upgraded = true;
+    if (argv.includes("upgrade")) upgraded = true;
     return realRun(argv);
   };
   const err = await applyRelease(ctx, want(), localPackage()).catch((e) => e);

@@ -1,5 +1,9 @@
+import { execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { HostStateError, RemoteCommandError } from "../../../provider/errors";
-import { EmqxCli, hasCtlCommand } from "../../../provider/emqx/cli";
+import { EmqxCli, hasCtlCommand, RECORD_PGID_SCRIPT, STOP_PGID_SCRIPT } from "../../../provider/emqx/cli";
 import { FixtureRunner } from "../../support/fixture-runner";
 
 const OPTS = { emqxPath: "/opt/emqx/bin/emqx", commandTimeoutMs: 1000, upgradeTimeoutMs: 400_000 };
@@ -61,6 +65,48 @@ test("fails with timedOut and a check-before-retry hint when the upgrade outlive
   const err = await new EmqxCli(runner, OPTS).releaseCommand("upgrade", "4.4.16").catch((e) => e);
   expect(err.timedOut).toBe(true);
   expect(err.message).toContain("did not finish within the timeout");
+});
+
+test("a timed-out upgrade that recorded its process group is stopped, and the error says so and that the lock stays", async () => {
+  const runner = new FixtureRunner([
+    { match: /upgrade/, result: { exitCode: null, timedOut: true } },
+    { match: /kill -s TERM/, result: { stdout: "STOPPED\n" } },
+  ]);
+  const err = await new EmqxCli(runner, OPTS).releaseCommand("upgrade", "4.4.16", true, "/opt/emqx/.emqx-release.lock/command.pgid").catch((e) => e);
+  expect(runner.calls.map((c) => c.argv.slice(0, 2).concat(c.argv.slice(4)))).toEqual([
+    ["sh", "-c", "/opt/emqx/.emqx-release.lock/command.pgid", "/opt/emqx/bin/emqx", "upgrade", "4.4.16"],
+    ["sh", "-c", "/opt/emqx/.emqx-release.lock/command.pgid"],
+  ]);
+  expect(runner.calls[0].argv[2]).toBe(RECORD_PGID_SCRIPT);
+  expect(err.timedOut).toBe(true);
+  expect(err.message).toContain("`/opt/emqx/bin/emqx upgrade 4.4.16` failed (timed out after 400 s): ");
+  expect(err.message).toContain("its CLI was stopped (SIGTERM, then SIGKILL, to its process group)");
+  expect(err.message).toContain("release_handler may still be switching inside the node, which stopping the CLI does not stop: the host lock stays");
+});
+
+test("the process group scripts record the group and stop it (run with sh)", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgid-"));
+  let stray = 0;
+  try {
+    const file = path.join(dir, "command.pgid");
+    // The recorded group is the one `sleep` runs in: a new one here (setsid), as sshd gives each command.
+    const child = spawn("setsid", ["sh", "-c", RECORD_PGID_SCRIPT, "sh", file, "sh", "-c", "sleep 30 & sleep 31; wait"], { stdio: "ignore" });
+    for (const deadline = Date.now() + 5000; !fs.existsSync(file) || fs.readFileSync(file, "utf8").trim() === ""; ) if (Date.now() > deadline) throw new Error("no pgid recorded");
+    const pgid = Number(fs.readFileSync(file, "utf8").trim());
+    stray = pgid;
+    expect(pgid).toBe(child.pid);
+    const out = execFileSync("sh", ["-c", STOP_PGID_SCRIPT, "sh", file], { encoding: "utf8" });
+    expect(out.trim()).toBe("STOPPED");
+    // Nothing of the group runs any more (node has yet to reap its own child: a zombie is not running).
+    const left = execFileSync("ps", ["-eo", "pgid=,stat="], { encoding: "utf8" }).split("\n").map((l) => l.trim().split(/\s+/));
+    expect(left.filter(([g, stat]) => Number(g) === pgid && !stat.startsWith("Z"))).toEqual([]);
+    await new Promise((res) => (child.exitCode !== null || child.signalCode !== null ? res(undefined) : child.once("exit", res)));
+    expect(execFileSync("sh", ["-c", STOP_PGID_SCRIPT, "sh", file], { encoding: "utf8" }).trim()).toBe("STOPPED (it had ended)");
+    stray = 0;
+  } finally {
+    if (stray > 0) process.kill(-stray, "SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("uses bin/emqx_ctl before 4.4.4 and emqx ctl after", async () => {

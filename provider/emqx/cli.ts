@@ -95,7 +95,12 @@ export class EmqxCli {
     }
     // bin/emqx of a deb/rpm install re-runs itself as RUNNER_USER and refuses other non-root users (ref §1.1 step 4).
     if (r.exitCode === 1 && /You need to be root or use sudo to run this command/.test(r.stdout)) {
-      throw new HostStateError({ host: this.host, reason: `\`${r.argv.join(" ")}\` answered "You need to be root or use sudo to run this command": this EMQX runs as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) and refuses other users. Set runAs to that user (the SSH user needs a sudoers rule such as "<ssh user> ALL=(emqx) NOPASSWD: ALL"), or log in as root; nothing was changed` });
+      throw new HostStateError({ host: this.host, reason: `\`${r.argv.join(" ")}\` answered "You need to be root or use sudo to run this command": this EMQX runs as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) and refuses other users. ${RUN_AS_ADVICE}; nothing was changed` });
+    }
+    // Root is re-run as RUNNER_USER through `su - <user>`, a login shell: a deb/rpm install gives
+    // emqx /usr/sbin/nologin, which refuses (ref §1.1 step 4).
+    if (r.exitCode === 1 && /This account is currently not available/.test(`${r.stdout}\n${r.stderr}`)) {
+      throw new HostStateError({ host: this.host, reason: `\`${r.argv.join(" ")}\` answered "This account is currently not available.": bin/emqx re-runs itself for root as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) through \`su - <user>\`, and that user's login shell refuses (a deb/rpm install gives emqx /usr/sbin/nologin). ${RUN_AS_ADVICE}; nothing was changed` });
     }
     if (r.exitCode !== 0) {
       throw new HostStateError({ host: this.host, reason: `the EMQX node is not running (\`${r.argv.join(" ")}\` exited ${r.exitCode}: ${firstLine(r.stdout + "\n" + r.stderr)}): start it with \`emqx start\`; nothing was changed` });
@@ -168,6 +173,9 @@ export class EmqxCli {
     }
   }
 }
+
+/** What to do when bin/emqx refuses to run for the SSH user: run it as RUNNER_USER through sudo. */
+const RUN_AS_ADVICE = 'Set runAs to that user, so the CLI runs as it through sudo (the SSH user needs a sudoers rule such as "<ssh user> ALL=(emqx) NOPASSWD: ALL"; root needs none)';
 
 /** `sh -c RECORD_PGID_SCRIPT sh <file> argv...`: writes its process group id (Linux /proc) to
  * <file>, then becomes argv. Everything the command starts stays in that group. */

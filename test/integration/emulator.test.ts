@@ -1,7 +1,8 @@
 // The EMQX 4.4 CLI emulator (test/support/emulator/emqx.js) run as a subprocess through its
 // bin/ launchers, against the reference (/work/shared/reference/emqx-4.4-hot-upgrade.md, "ref"):
 // every row of ref §2.4 plus §2.3, §1.1-1.3, with the bin scripts of 4.4.0 and of 4.4.16.
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -10,6 +11,7 @@ import {
 } from "../support/emulator/install";
 import { launcherScript } from "../support/emulator/launcher";
 import { buildPackageZip, packageEntries, packageFileName, PackageSpec } from "../support/package-zip";
+import { ensureTestUser } from "../support/sshd";
 import { writeZip } from "../support/zip-writer";
 
 jest.setTimeout(120_000);
@@ -513,6 +515,13 @@ describe("emulator bookkeeping and faults", () => {
 
 describe("RUNNER_USER", () => {
   const nobody = { uid: 65534, gid: 65534 };
+  // A runtime user with a login shell, so that `su -` lets root through (nobody's shell is nologin).
+  const LOGIN_USER = "emqxemulogin";
+  let login: { uid: number; gid: number };
+  beforeAll(() => {
+    ensureTestUser(LOGIN_USER, randomBytes(8).toString("hex"));
+    login = { uid: Number(execFileSync("id", ["-u", LOGIN_USER]).toString()), gid: Number(execFileSync("id", ["-g", LOGIN_USER]).toString()) };
+  });
 
   test("fails for a non-root caller who is not RUNNER_USER", () => {
     const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "emqx" });
@@ -521,17 +530,24 @@ describe("RUNNER_USER", () => {
     expect(readCallLog(root).map((c) => [c.user, c.exitCode])).toEqual([["nobody", 1]]);
   });
 
-  test("root is re-run as RUNNER_USER, which then owns what the upgrade writes", async () => {
-    const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "nobody" });
+  test("root is re-run as RUNNER_USER through `su -`, which then owns what the upgrade writes", async () => {
+    const root = newInstall({ scriptVersion: "4.4.16", runnerUser: LOGIN_USER });
     await zip(root, Z16);
     expect(run(root, ["versions"]).stdout).toBe(block(["4.4.10", "permanent"]));
     expect(run(root, ["upgrade", "4.4.16"]).code).toBe(0);
-    expect(fs.statSync(path.join(root, "releases", "emqx-4.4.16.tar.gz")).uid).toBe(65534);
+    expect(fs.statSync(path.join(root, "releases", "emqx-4.4.16.tar.gz")).uid).toBe(login.uid);
     expect(readCallLog(root).map((c) => [c.argv[0], c.user, c.exitCode])).toEqual([["versions", "root", 0], ["upgrade", "root", 0]]);
   });
 
-  test("fails with eacces when releases/ is not writable by RUNNER_USER", async () => {
+  test("root is refused when RUNNER_USER's login shell is nologin, as `su -` refuses on a deb install", () => {
     const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "nobody" });
+    const r = run(root, ["versions"]);
+    expect(r).toMatchObject({ code: 1, stdout: "This account is currently not available.\n" });
+    expect(readCallLog(root).map((c) => [c.argv[0], c.user, c.exitCode])).toEqual([["versions", "root", 1]]);
+  });
+
+  test("fails with eacces when releases/ is not writable by RUNNER_USER", async () => {
+    const root = newInstall({ scriptVersion: "4.4.16", runnerUser: LOGIN_USER });
     fs.chownSync(path.join(root, "releases"), 0, 0);
     await zip(root, Z16);
     const r = run(root, ["upgrade", "4.4.16"]);
@@ -540,7 +556,7 @@ describe("RUNNER_USER", () => {
   });
 
   test("fails with eacces when the package in releases/ is a root-only file (0600) RUNNER_USER cannot read", async () => {
-    const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "nobody" });
+    const root = newInstall({ scriptVersion: "4.4.16", runnerUser: LOGIN_USER });
     const file = await zip(root, Z16);
     fs.chownSync(file, 0, 0);
     fs.chmodSync(file, 0o600);
@@ -552,7 +568,7 @@ describe("RUNNER_USER", () => {
   });
 
   test("reads a root-owned package that is world-readable (0644): ownership alone does not fail", async () => {
-    const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "nobody" });
+    const root = newInstall({ scriptVersion: "4.4.16", runnerUser: LOGIN_USER });
     const file = await zip(root, Z16);
     fs.chownSync(file, 0, 0);
     fs.chmodSync(file, 0o644);

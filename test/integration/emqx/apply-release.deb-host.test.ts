@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
+import { RECORD_PGID_SCRIPT } from "../../../provider/emqx/cli";
 import { DebHost, DEPLOY_USER, idsOf, RUNTIME_USER, startDebHost } from "../../support/deb-host";
 import { setFaults } from "../../support/emulator/install";
 import { packageShelf } from "../../support/test-host";
@@ -77,18 +78,30 @@ test("EMQX_RELEASE_LOG_COMMAND_OUTPUT=1 logs each command as run on the node, it
     delete process.env.EMQX_RELEASE_LOG_COMMAND_OUTPUT;
   }
   const prefix = "[EmqxRelease host=127.0.0.81] ";
-  expect(logged).toContain(`${prefix}$ sudo -n -u emqx -- ${host.emqxPath} upgrade 4.4.16 -> exited 0`);
+  // The upgrade first records its process group in the host lock (so that a timeout can stop it), then runs.
+  const upgradeLine = `${prefix}$ sudo -n -u emqx -- sh -c '${RECORD_PGID_SCRIPT.replace(/'/g, "'\\''")}' sh ${host.root}/.emqx-release.lock/command.pgid ${host.emqxPath} upgrade 4.4.16 -> exited 0`;
+  expect(logged).toContain(upgradeLine);
   expect(logged).toContain(`${prefix}  stdout| Made release permanent: "4.4.16"`);
   expect(logged).toContain(`${prefix}  stdout| Node 'emqx@127.0.0.1' 4.4.16 is started`);
 });
 
-test("GIVEN a deb host reached as root (hardened umask 077) and no runAs THEN the upload belongs to RUNNER_USER like everything EMQX writes, and the upgrade works", async () => {
+test("GIVEN a deb host reached as root and no runAs THEN it refuses, changing nothing: bin/emqx's `su - emqx` meets emqx's nologin shell; the message says to set runAs", async () => {
+  const host = await debHost("127.0.0.81");
+  const before = host.fingerprint().replace(/calls=\d+/, "");
+  const err = await provider.create(await checked({ connection: host.rootConnection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath })).catch((e) => e);
+  expect(err.name).toBe("HostStateError");
+  expect(err.message).toContain('answered "This account is currently not available."');
+  expect(err.message).toContain("that user's login shell refuses (a deb/rpm install gives emqx /usr/sbin/nologin). Set runAs to that user");
+  expect(host.fingerprint().replace(/calls=\d+/, "")).toBe(before);
+  expect(host.calls().map((c) => [c.argv.join(" "), c.user, c.exitCode])).toEqual([["root_dir", "root", 1]]);
+});
+
+test("GIVEN a deb host reached as root (hardened umask 077) with runAs emqx THEN the upload belongs to RUNNER_USER like everything EMQX writes, and the upgrade works", async () => {
   const host = await debHost("127.0.0.81", { umask: 0o077 });
-  const { outs } = await provider.create(await checked({ connection: host.rootConnection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath }));
+  const { outs } = await provider.create(await checked({ connection: host.rootConnection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath, runAs: RUNTIME_USER }));
   expect(outs).toMatchObject({ currentVersion: "4.4.16", permanentVersion: "4.4.16" });
   expect(fs.statSync(path.join(host.root, "releases", path.basename(pkg16))).uid).toBe(idsOf(RUNTIME_USER).uid);
-  // Root called bin/emqx; bin/emqx re-ran itself as emqx (`su - emqx`), which did the work.
-  expect([...new Set(host.calls().map((c) => c.user))]).toEqual(["root"]);
+  expect([...new Set(host.calls().map((c) => c.user))]).toEqual([RUNTIME_USER]);
   expect(fs.statSync(path.join(host.root, "releases", "emqx-4.4.16.tar.gz")).uid).toBe(idsOf(RUNTIME_USER).uid);
 });
 

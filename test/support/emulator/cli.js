@@ -18,20 +18,10 @@ const { usage } = require("./usage");
 const INSTALL_CMDS = ["upgrade", "downgrade", "install", "unpack", "uninstall"];
 const BOOT_CMDS = ["start", "console", "foreground", "check_conf"];
 
-/** Finds the user entry in /etc/passwd (uid, gid, home, shell), undefined when absent. */
-function passwdEntry(user) {
-  try {
-    for (const line of fs.readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const f = line.split(":");
-      if (f[0] === user && f.length >= 7) return { uid: Number(f[2]), gid: Number(f[3]), home: f[5], shell: f[6] };
-    }
-  } catch { /* no passwd file */ }
-  return undefined;
-}
-
-/** `check_user` (ref §1.1 step 4). Root is re-executed as RUNNER_USER: like `su - <user> -c`,
- * the emulator re-runs bin/emqx as that uid/gid with a login-like environment (the caller's
- * environment is dropped) and returns its exit status. */
+/** `check_user` (ref §1.1 step 4). Root is re-executed as RUNNER_USER exactly as bin/emqx does it:
+ * `su - <user> -c "<bin/emqx> <args...>"`, a login shell, so the caller's environment is dropped
+ * and a user whose shell is nologin (a deb/rpm install's emqx) refuses ("This account is currently
+ * not available.", exit 1). The nested run is marked in the command so it is not logged twice. */
 async function checkUser(ctx, args) {
   const user = ctx.vars.RUNNER_USER;
   if (!user || os.userInfo().username === user) return;
@@ -39,20 +29,12 @@ async function checkUser(ctx, args) {
     out("You need to be root or use sudo to run this command");
     throw new Halt(1);
   }
-  const pw = passwdEntry(user);
-  if (!pw) {
-    err(`su: user ${user} does not exist or the user entry does not contain all the required fields`);
-    throw new Halt(1);
-  }
   const binEmqx = path.join(ctx.root, "bin", "emqx");
-  const argv = [ctx.entry, binEmqx, "emqx", launcherVersion(binEmqx) || ctx.B, ...args];
-  const env = {
-    HOME: pw.home, USER: user, LOGNAME: user, SHELL: pw.shell,
-    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", EMQX_EMULATOR_NESTED: "1",
-  };
-  const cwd = fs.existsSync(pw.home) ? pw.home : "/";
+  // bin/emqx builds CMD as `"<script>" "<arg>"...` (no escaping of its own); the arguments the
+  // provider passes hold no double quotes.
+  const cmd = ["EMQX_EMULATOR_NESTED=1", ...[binEmqx, ...args].map((a) => `"${a}"`)].join(" ");
   const code = await new Promise((resolve) => {
-    const child = spawn(process.execPath, argv, { uid: pw.uid, gid: pw.gid, env, cwd, stdio: "inherit" });
+    const child = spawn("su", ["-", user, "-c", cmd], { stdio: "inherit" });
     child.on("error", () => resolve(1));
     child.on("exit", (c, sig) => resolve(c === null ? 128 + (os.constants.signals[sig] || 0) : c));
   });

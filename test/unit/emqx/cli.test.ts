@@ -25,7 +25,15 @@ test("fails with the runAs fix when a deb/rpm install's bin/emqx refuses a non-r
   const runner = new FixtureRunner([{ match: /root_dir/, result: { exitCode: 1, stdout: "You need to be root or use sudo to run this command\n" } }]);
   const err = await new EmqxCli(runner, OPTS).rootDir().catch((e) => e);
   expect(err.name).toBe("HostStateError");
-  expect(err.message).toMatch(/runs as its RUNNER_USER .* Set runAs to that user .*nothing was changed$/);
+  expect(err.message).toMatch(/runs as its RUNNER_USER .* Set runAs to that user, .*nothing was changed$/);
+  expect(err.message).not.toContain("not running");
+});
+
+test("fails with the runAs fix when root meets RUNNER_USER's nologin shell through bin/emqx's `su -`", async () => {
+  const runner = new FixtureRunner([{ match: /root_dir$/, result: { exitCode: 1, stdout: "This account is currently not available.\n" } }]);
+  const err = await new EmqxCli(runner, OPTS).rootDir().catch((e) => e);
+  expect(err.name).toBe("HostStateError");
+  expect(err.message).toMatch(/answered "This account is currently not available\.": bin\/emqx re-runs itself for root as its RUNNER_USER .* through `su - <user>`.* Set runAs to that user, .*nothing was changed$/);
   expect(err.message).not.toContain("not running");
 });
 

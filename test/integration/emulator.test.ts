@@ -513,6 +513,18 @@ describe("emulator bookkeeping and faults", () => {
   });
 });
 
+describe("ulimit -n", () => {
+  // Transcript A17: `ulimit -n 512; <R>/bin/emqx versions` prints the three-line block first.
+  test("below 1024 in the caller, every command prints the warning on stdout before its output", () => {
+    const root = newInstall({ scriptVersion: "4.4.16" });
+    const r = spawnSync("prlimit", ["--nofile=512:512", "--", path.join(root, "bin", "emqx"), "versions"], { encoding: "utf8" });
+    expect(r.stdout).toBe(`!!!!\n!!!! WARNING: ulimit -n is 512; 1024 is the recommended minimum.\n!!!!\n${block(["4.4.10", "permanent"])}`);
+    expect(r.status).toBe(0);
+    // At 1024 there is no warning.
+    expect(spawnSync("prlimit", ["--nofile=1024:1024", "--", path.join(root, "bin", "emqx"), "root_dir"], { encoding: "utf8" }).stdout).toBe(`"${root}"\n`);
+  });
+});
+
 describe("RUNNER_USER", () => {
   const nobody = { uid: 65534, gid: 65534 };
   // A runtime user with a login shell, so that `su -` lets root through (nobody's shell is nologin).

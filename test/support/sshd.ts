@@ -25,6 +25,9 @@ export interface SshdOptions {
   /** Network namespace (`ip netns`) to run sshd in; `host` is then an address inside it.
    * @default none: this process's namespace */
   netns?: string;
+  /** `ulimit -n` of sshd and so of every session (e.g. 512: bin/emqx then warns on every command).
+   * @default this process's */
+  openFilesLimit?: number;
 }
 
 /** A running test sshd. */
@@ -130,8 +133,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
 
   // setpriv (util-linux) sets the parent-death signal, then execs sshd: when the test process dies
   // without running its exit handlers (a jest worker killed by Ctrl-C), the kernel kills sshd too.
-  // `ip netns exec` and setpriv both exec in place, so the child is sshd itself and kill() reaches it.
-  const argv = ["setpriv", "--pdeathsig", "KILL", SSHD, "-D", "-f", configPath, "-E", logPath];
+  // `ip netns exec`, setpriv and prlimit all exec in place, so the child is sshd itself and kill() reaches it.
+  const limit = options.openFilesLimit !== undefined ? ["prlimit", `--nofile=${options.openFilesLimit}:${options.openFilesLimit}`, "--"] : [];
+  const argv = ["setpriv", "--pdeathsig", "KILL", ...limit, SSHD, "-D", "-f", configPath, "-E", logPath];
   const child = options.netns
     ? spawn("ip", ["netns", "exec", options.netns, ...argv], { stdio: ["ignore", "ignore", "pipe"] })
     : spawn(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });

@@ -2,9 +2,11 @@
 // serializer exactly as EmqxRelease hands it to dynamic.Resource (the `__provider` input the engine
 // stores in state), then loaded in a fresh node process the way the dynamic provider host loads it
 // (`requireFromString(text).handler()`), running check, diff, create, update and read against a
-// real OpenSSH sshd host in front of the EMQX emulator. (release-provider.serialization.test.ts in
-// test/unit serializes the ts-jest build and compares the two without a host.)
-import { spawn } from "child_process";
+// real OpenSSH sshd host in front of the EMQX emulator, whose `ulimit -n` is 512 so bin/emqx
+// prints its warning before the output of every command, as it does on such a node.
+// (test/unit/pulumi/release-provider.serialization.test.ts serializes the ts-jest build and
+// compares the two without a host.)
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -104,7 +106,8 @@ beforeAll(async () => {
   if (stale) throw new Error(`dist/ is older than ${stale}: run \`npm run build\` (npm test does)`);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "dist-provider-"));
   [pkg15, pkg16] = await Promise.all([shelf.build({ version: "4.4.15" }), shelf.build({ version: "4.4.16" })]);
-  host = await startTestHost({ version: "4.4.0" }, ADDRESS);
+  // sshd (and so every session) has `ulimit -n` 512: bin/emqx prints its warning before every output.
+  host = await startTestHost({ version: "4.4.0" }, ADDRESS, { sshd: { openFilesLimit: 512 } });
 });
 afterAll(async () => {
   await host?.stop();
@@ -126,6 +129,12 @@ function newerSources(src: string): string | undefined {
   }
   return undefined;
 }
+
+test("the host's sessions get bin/emqx's ulimit warning on every command", () => {
+  const ssh = ["-i", host.sshd.clientPrivateKeyPath, "-p", String(host.sshd.port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", `root@${ADDRESS}`];
+  const out = execFileSync("ssh", [...ssh, host.emqxPath, "root_dir"], { encoding: "utf8" });
+  expect(out).toBe(`!!!!\n!!!! WARNING: ulimit -n is 512; 1024 is the recommended minimum.\n!!!!\n"${host.root}"\n`);
+});
 
 test("the dist/ provider, serialized as EmqxRelease registers it, upgrades a real host in a fresh process", async () => {
   const connection = host.connection;

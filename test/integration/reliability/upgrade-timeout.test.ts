@@ -22,7 +22,8 @@ let host: TestHost;
 
 beforeAll(async () => {
   pkg = await shelf.build({ version: TO });
-  host = await startTestHost({ version: "4.4.0" }, ADDRESS);
+  // `ulimit -n` 512 on the host: bin/emqx's warning comes first in the output of every command.
+  host = await startTestHost({ version: "4.4.0" }, ADDRESS, { sshd: { openFilesLimit: 512 } });
 });
 afterAll(async () => {
   await host?.stop();

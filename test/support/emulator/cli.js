@@ -18,6 +18,16 @@ const { usage } = require("./usage");
 const INSTALL_CMDS = ["upgrade", "downgrade", "install", "unpack", "uninstall"];
 const BOOT_CMDS = ["start", "console", "foreground", "check_conf"];
 
+/** The soft limit of open files (`ulimit -n`), from /proc/self/limits; undefined if unknown. */
+function openFilesLimit() {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync("/proc/self/limits", "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `check_user` (ref §1.1 step 4). Root is re-executed as RUNNER_USER exactly as bin/emqx does it:
  * `su - <user> -c "<bin/emqx> <args...>"`, a login shell, so the caller's environment is dropped
  * and a user whose shell is nologin (a deb/rpm install's emqx) refuses ("This account is currently
@@ -72,8 +82,11 @@ async function preamble(ctx, args, { helpHandling }) {
     err(`this EMQ X release is built for ${ctx.vars.REL_VSN}`);
     throw new Halt(1);
   }
-  if (ctx.faults.ulimitWarning) {
-    const n = typeof ctx.faults.ulimitWarning === "number" ? ctx.faults.ulimitWarning : 256;
+  // bin/emqx warns when the caller's `ulimit -n` is below 1024 (the emulator inherits it through
+  // the launcher's exec); the fault switch forces the warning whatever the limit.
+  const limit = openFilesLimit();
+  if (ctx.faults.ulimitWarning || (limit !== undefined && limit < 1024)) {
+    const n = typeof ctx.faults.ulimitWarning === "number" ? ctx.faults.ulimitWarning : ctx.faults.ulimitWarning ? 256 : limit;
     out("!!!!");
     out(`!!!! WARNING: ulimit -n is ${n}; 1024 is the recommended minimum.`);
     out("!!!!");

@@ -35,7 +35,8 @@
 //                                a detached "node" process holding the lock: other release_handler
 //                                calls (versions, a second upgrade) wait, and killing the CLI does
 //                                not stop the switch, as on a real node (ref §2.1).
-//     {"ulimitWarning": true|N}  the three `!!!!` lines on stdout (ref §1.1 step 6), N default 256.
+//     {"ulimitWarning": true|N}  the three `!!!!` lines on stdout (ref §1.1 step 6), N default 256;
+//                                without it they appear when the caller's `ulimit -n` is below 1024.
 //     {"nodeDown": true}         nodetool ping fails although state.json says running.
 //     {"failAfterPermanent": true}  permafy crashes (127, {error,eacces}) right after printing
 //                                `Made release permanent: "<V>"`: RELEASES/start_erl.data updated,

@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
-import { REPO_ROOT } from "../support/engine";
+import { REPO_ROOT } from "../../sandbox/engine";
 
 /** Sources without a test file of their own. `kind` is checked against the file's content. */
 const UNTESTED_SOURCES: Record<string, { kind: "re-exports only" | "types only"; reason: string }> = {
@@ -22,7 +22,7 @@ const UNTESTED_SOURCES: Record<string, { kind: "re-exports only" | "types only";
 /** Test files that belong to no single source. */
 const UNMIRRORED_TESTS: Record<string, string> = {
   "test/unit/layout.test.ts": "this guard: it tests the layout of the tree",
-  "test/integration/emulator.test.ts": "tests the EMQX 4.4 CLI emulator in test/support/emulator, which the other integration tests rely on",
+  "test/integration/emulator.test.ts": "tests the EMQX 4.4 CLI emulator in sandbox/emulator, which the other integration tests rely on",
   "test/integration/ssh.test.ts": "the SSH transport end to end (connect, session, upload on one real sshd); each of those files also has its mirrored unit test",
 };
 

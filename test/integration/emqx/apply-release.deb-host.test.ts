@@ -5,8 +5,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { DebHost, DEPLOY_USER, idsOf, RUNTIME_USER, startDebHost } from "../../support/deb-host";
-import { setFaults } from "../../support/emulator/install";
-import { packageShelf } from "../../support/test-host";
+import { setFaults } from "../../../sandbox/emulator/install";
+import { packageShelf } from "../../../sandbox/test-host";
 
 jest.setTimeout(180_000);
 const provider = new EmqxReleaseProvider();

@@ -4,7 +4,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(120_000);
 const provider = new EmqxReleaseProvider();

@@ -6,7 +6,7 @@ import * as path from "path";
 import { EmqxOutputParseError } from "../../../provider/errors";
 import { parseProbe, PROBE_SCRIPT } from "../../../provider/emqx/host-probe";
 import { osIdFromOsRelease } from "../../../provider/plan/host-facts";
-import { relupFileText } from "../../support/package-zip";
+import { relupFileText } from "../../../sandbox/package-zip";
 
 const ARGV = ["sh", "-c", "<probe>", "sh", "/opt/emqx", "4.4.10"];
 

@@ -110,7 +110,7 @@ describe("post-flight on a deb host", () => {
     const host = await debHost("127.0.0.80");
     setFaults(host.root, { exit: { upgrade: 0 } });
     const err = await provider.create(await inputsFor(host)).catch((e) => e);
-    expect(err.name).toBe("HostStateError");
+    expect(err.name).toBe("NodeChangedError");
     expect(err.message).toContain("after the upgrade `emqx versions` shows 4.4.10 permanent, not 4.4.16 permanent");
   });
 

@@ -5,9 +5,10 @@
 // (SshConnectError, a sudo that wants a password) still throw.
 import { EmqxOutputParseError, RemoteCommandError } from "../errors";
 import { runningVersion } from "../plan/upgrade-plan";
-import { EmqxCli, hasCtlCommand } from "./cli";
+import { EmqxCli } from "./cli";
+import { hasCtlCommand } from "../plan/version";
 import { cleanLines } from "./clean-output";
-import type { CommandResult } from "./runner";
+import type { CommandResult } from "../runner";
 
 /** Pause between two attempts of the gate. */
 export const HEALTH_GATE_INTERVAL_MS = 2000;

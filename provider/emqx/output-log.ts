@@ -2,7 +2,7 @@
 // secrets (a health-gate command's token, a cookie in a vm.args an operator cats). Turned on for
 // a run by the environment variable EMQX_RELEASE_LOG_COMMAND_OUTPUT=1, never by state.
 import { trimLines } from "../errors";
-import type { CommandResult, RunOptions, Runner } from "./runner";
+import type { CommandResult, RunOptions, Runner } from "../runner";
 
 /** Environment variable that turns command output logging on ("1"). */
 export const COMMAND_OUTPUT_ENV = "EMQX_RELEASE_LOG_COMMAND_OUTPUT";

@@ -16,7 +16,7 @@ import { planRelease } from "../plan/upgrade-plan";
 import { connectSsh } from "../ssh/connect";
 import type { SshSession } from "../ssh/session";
 import { uploadVerified } from "../ssh/upload";
-import { CheckedPackage, checkPackage } from "./package-check";
+import { CheckedPackage, checkPackage } from "../package/package-check";
 
 type Props = Record<string, unknown>;
 

@@ -15,7 +15,7 @@ import { REPO_ROOT } from "../../sandbox/engine";
 /** Sources without a test file of their own. `kind` is checked against the file's content. */
 const UNTESTED_SOURCES: Record<string, { kind: "re-exports only" | "types only"; reason: string }> = {
   "provider/index.ts": { kind: "re-exports only", reason: "the one public entry point; what it re-exports is tested where it is defined" },
-  "provider/emqx/runner.ts": { kind: "types only", reason: "the Runner seam: an interface, implemented by SshSession and by the tests' fakes" },
+  "provider/runner.ts": { kind: "types only", reason: "the Runner seam: an interface, implemented by SshSession and by the tests' fakes" },
   "provider/ssh/types.ts": { kind: "types only", reason: "the SSH transport's input shapes, filled in by plan/inputs.ts (tested there)" },
 };
 

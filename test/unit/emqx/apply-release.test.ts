@@ -4,7 +4,7 @@
 import { EmqxProviderError, HostLockedError, HostStateError, NodeChangedError, RemoteCommandError, UnsupportedUpgradeError } from "../../../provider/errors";
 import { applyRelease, ApplyContext, LocalPackage, readNodeState, verifyNode } from "../../../provider/emqx/apply-release";
 import { EmqxCli } from "../../../provider/emqx/cli";
-import type { CommandResult, Runner } from "../../../provider/emqx/runner";
+import type { CommandResult, Runner } from "../../../provider/runner";
 import { ReleaseInputs, resolveInputs } from "../../../provider/plan/inputs";
 import { PackageName, parsePackageName } from "../../../provider/plan/package-name";
 import type { InstalledRelease } from "../../../provider/plan/upgrade-plan";

@@ -8,7 +8,7 @@ import * as path from "path";
 import { RemoteCommandError, SshConnectError } from "../../provider/errors";
 import { connectSsh } from "../../provider/ssh/connect";
 import { SshSession } from "../../provider/ssh/session";
-import { SshTarget } from "../../provider/ssh/types";
+import type { SshTarget } from "../../provider/plan/connection";
 import { uploadVerified } from "../../provider/ssh/upload";
 import { compiledPath } from "../../sandbox/run-stack";
 import { ensureTestUser, freePort, processGone, startSshAgent, startSshd, TestSshd } from "../../sandbox/sshd";

@@ -22,6 +22,7 @@ const UNTESTED_SOURCES: Record<string, { kind: "re-exports only" | "types only";
 /** Test files that belong to no single source. */
 const UNMIRRORED_TESTS: Record<string, string> = {
   "test/unit/layout.test.ts": "this guard: it tests the layout of the tree",
+  "test/unit/layers.test.ts": "the layer map of provider/: which directory may import what",
   "test/integration/emulator.test.ts": "tests the EMQX 4.4 CLI emulator in sandbox/emulator, which the other integration tests rely on",
   "test/integration/ssh.test.ts": "the SSH transport end to end (connect, session, upload on one real sshd); each of those files also has its mirrored unit test",
 };

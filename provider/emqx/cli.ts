@@ -9,7 +9,8 @@ import { newProbeMarker, parseProbe, probeArgv, ProbeResult } from "./host-probe
 import { loggingRunner } from "./output-log";
 import { parseRootDir } from "./parse-root-dir";
 import { parseVersions } from "./parse-versions";
-import type { CommandResult, Runner } from "./runner";
+import type { CommandResult, Runner } from "../runner";
+import { hasCtlCommand } from "../plan/version";
 import { asUser, SudoAs, sudoAdvice, sudoRefusal } from "../ssh/sudo";
 
 /** How to reach the CLI on this node. */
@@ -149,12 +150,6 @@ export class EmqxCli {
     if (r.exitCode !== 0) throw this.commandError(r, `\`${args.join(" ")}\` failed: ${explainEmqxExit(command, version, r.exitCode, `${r.stdout}\n${r.stderr}`, r.timedOut)}`);
     return r;
   }
-}
-
-/** `emqx ctl` exists in bin scripts from 4.4.4 on (ref §1.2). */
-export function hasCtlCommand(binScriptsVersion: string): boolean {
-  const m = /^4\.4\.([0-9]+)/.exec(binScriptsVersion);
-  return !m || Number(m[1]) >= 4;
 }
 
 function ctlPath(emqxPath: string): string {

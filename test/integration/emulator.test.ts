@@ -1,4 +1,4 @@
-// The EMQX 4.4 CLI emulator (test/support/emulator/emqx.js) run as a subprocess through its
+// The EMQX 4.4 CLI emulator (sandbox/emulator/emqx.js) run as a subprocess through its
 // bin/ launchers, against the reference (/work/shared/reference/emqx-4.4-hot-upgrade.md, "ref"):
 // every row of ref §2.4 plus §2.3, §1.1-1.3, with the bin scripts of 4.4.0 and of 4.4.16.
 import { ChildProcess, spawn, spawnSync } from "child_process";
@@ -7,10 +7,10 @@ import * as os from "os";
 import * as path from "path";
 import {
   createEmulatedInstall, EmulatedInstallSpec, EmulatorFaults, emulatorVersions, readCallLog, setFaults, treeHash,
-} from "../support/emulator/install";
-import { launcherScript } from "../support/emulator/launcher";
-import { buildPackageZip, packageEntries, packageFileName, PackageSpec } from "../support/package-zip";
-import { writeZip } from "../support/zip-writer";
+} from "../../sandbox/emulator/install";
+import { launcherScript } from "../../sandbox/emulator/launcher";
+import { buildPackageZip, packageEntries, packageFileName, PackageSpec } from "../../sandbox/package-zip";
+import { writeZip } from "../../sandbox/zip-writer";
 
 jest.setTimeout(120_000);
 

@@ -2,7 +2,7 @@
 // a stale allow-list entry, a run below the test floor and a stale RELIABILITY.md each fail the run;
 // RELIABILITY.md gets its own line and is never counted as a passed test.
 import * as path from "path";
-import { REPO_ROOT } from "../support/engine";
+import { REPO_ROOT } from "../../sandbox/engine";
 
 interface Summary {
   lines: string[];

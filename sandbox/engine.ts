@@ -57,13 +57,15 @@ export interface OfflineEnvOptions {
   backendDir: string;
   /** Private PULUMI_HOME (plugin cache, workspace settings) so tests never share or touch ~/.pulumi. */
   pulumiHome: string;
-  /** Passphrase of the stack's secrets provider. @default "" (accepted by the CLI, ref §6.3) */
+  /** Passphrase of the stack's secrets provider. @default "" (accepted by the CLI, docs/pulumi-dynamic-providers.md
+   * §6.3) */
   passphrase?: string;
   /** Engine bin dir to put first on PATH. @default ensureEngine() */
   engineDir?: string;
 }
 
-/** Environment for an offline, isolated `pulumi` run (ref §6.3). Merge it over process.env. */
+/** Environment for an offline, isolated `pulumi` run (docs/pulumi-dynamic-providers.md §6.3). Merge it over
+ * process.env. */
 export function offlineEnv(opts: OfflineEnvOptions): Record<string, string> {
   const engineDir = opts.engineDir ?? ensureEngine();
   return {

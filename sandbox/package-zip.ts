@@ -1,4 +1,4 @@
-// Builds small EMQX 4.4 package zips with the real layout (ref §3.2): top folder `emqx/`, the
+// Builds small EMQX 4.4 package zips with the real layout (docs/emqx-4.4-hot-upgrade.md §3.2): top folder `emqx/`, the
 // versioned bin scripts (emulator launchers), `erts-<ervs>/`, `lib/`, `releases/<V>/` with a real
 // `emqx.rel` and `relup` Erlang term, `releases/RELEASES`, `start_erl.data`, `emqx_vars`.
 // Everything else is a few dummy bytes; `extraBytes` pads the zip with incompressible data.
@@ -13,7 +13,7 @@ export interface PackageSpec {
   version: string;
   /** @default "ce" */
   edition?: "ce" | "ee";
-  /** @default "24.1.5-3" below 4.4.11, else "24.3.4.2-1" (ref §3.1) */
+  /** @default "24.1.5-3" below 4.4.11, else "24.3.4.2-1" (docs/emqx-4.4-hot-upgrade.md §3.1) */
   otp?: string;
   /** @default "debian12" */
   os?: string;
@@ -73,7 +73,8 @@ export function resolvePackageSpec(spec: PackageSpec): ResolvedPackageSpec {
   return r;
 }
 
-// The published file name of a package: "emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip" (ref §3.1).
+// The published file name of a package: "emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip" (docs/emqx-4.4-hot-upgrade.md
+// §3.1).
 export function packageFileName(spec: PackageSpec): string {
   return resolvePackageSpec(spec).fileName;
 }
@@ -195,9 +196,9 @@ function dummy(what: string, version: string): Buffer {
   return Buffer.concat([Buffer.from([0x83, 0x68, 0x03]), Buffer.from(`dummy ${what} of ${version}`)]);
 }
 
-/** The rendered `releases/emqx_vars` of a fresh install or package of `version` (ref §2.7:
+/** The rendered `releases/emqx_vars` of a fresh install or package of `version` (docs/emqx-4.4-hot-upgrade.md §2.7:
  * appended to, never replaced). CE says "EMQ X Broker" up to 4.4.18 and "EMQX Broker" from 4.4.19
- * (ref §1.3); a zip install leaves RUNNER_USER empty, deb/rpm installs set it to "emqx". */
+ * (docs/emqx-4.4-hot-upgrade.md §1.3); a zip install leaves RUNNER_USER empty, deb/rpm installs set it to "emqx". */
 export function emqxVarsText(f: { version: string; erts: string; edition: "ce" | "ee"; runnerUser?: string }): string {
   const patch = Number(/^4\.4\.(\d+)/.exec(f.version)?.[1] ?? 0);
   const description = f.edition === "ee" ? "EMQX Enterprise" : patch >= 19 ? "EMQX Broker" : "EMQ X Broker";

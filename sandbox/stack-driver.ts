@@ -1,9 +1,8 @@
 // A command-line driver that runs Pulumi operations on one stack through the Automation API with an
-// INLINE program (no language host needed, ref §6.1), streaming the engine's output as it comes and
-// ending with one machine-readable line. It runs in its own process, never inside jest: the Pulumi
-// runtime keeps global state per process, and an interrupted `up` must not take the test runner
-// with it. Usage: `node dist/sandbox/stack-driver.js '<spec json>'` (or the spec on stdin).
-// The jest side is sandbox/run-stack.ts.
+// INLINE program (no language host needed, docs/pulumi-dynamic-providers.md §6.1), streaming the engine's output as
+// it comes and ending with one machine-readable line. It runs in its own process, never inside jest: the Pulumi
+// runtime keeps global state per process, and an interrupted `up` must not take the test runner with it. Usage: `node
+// dist/sandbox/stack-driver.js '<spec json>'` (or the spec on stdin). The jest side is sandbox/run-stack.ts.
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -53,7 +52,8 @@ export interface OpSpec {
 /** The whole input of one driver run. */
 export interface StackDriverSpec {
   /** The project dir: the driver's cwd and Pulumi.yaml `main`, so the dynamic-provider process runs
-   * there and `require` in serialized provider code resolves this repo's node_modules (ref §2.1). */
+   * there and `require` in serialized provider code resolves this repo's node_modules
+   * (docs/pulumi-dynamic-providers.md §2.1). */
   workDir: string;
   /** Where Pulumi.yaml and Pulumi.<stack>.yaml (config, encryption salt) are written. Keep it for
    * the stack's life. @default a `.pulumi-workspace` dir beside the backend, see run-stack.ts */
@@ -297,7 +297,7 @@ export async function runSpec(spec: StackDriverSpec): Promise<StackDriverResult>
     interrupted = true;
     process.stderr.write(`stack-driver: interrupt ${interrupts} received, forwarding SIGINT to the engine\n`);
     // First: the Automation API sends SIGINT to `pulumi` (it cancels: in-flight steps finish).
-    // Again: SIGINT the CLI once more, which makes it terminate at once (ref §5).
+    // Again: SIGINT the CLI once more, which makes it terminate at once (docs/pulumi-dynamic-providers.md §5).
     if (interrupts === 1 && current) current.abort();
     else for (const pid of childPids()) try { process.kill(pid, "SIGINT"); } catch { /* gone */ }
   };

@@ -236,7 +236,7 @@ function preflight(host: string, running: string, want: ResolvedRelease, action:
 }
 
 /** Who must own the upload when `runAs` is not set: EMQX re-runs itself as RUNNER_USER (deb/rpm:
- * `emqx`), which must be able to read it (ref §1.1 step 4, §5.1, Appendix B 5). */
+ * `emqx`), which must be able to read it (docs/emqx-4.4-hot-upgrade.md §1.1 step 4, §5.1, Appendix B 5). */
 function uploadOwner(cli: EmqxCli, probe: ProbeResult): string | undefined {
   return cli.runsAs === undefined && probe.runnerUser !== undefined && probe.user !== probe.runnerUser ? probe.runnerUser : undefined;
 }
@@ -258,7 +258,7 @@ async function healthGate(ctx: ApplyContext, want: ResolvedRelease, binScriptsVe
 
 /** Checks the node really switched: `emqx versions`, the node's own report (`ctl status`), and
  * after a permanent change the last REL_VSN of releases/emqx_vars and bin/emqx = bin/emqx-<V>
- * (both catch a half-done permafy, ref §2.7). */
+ * (both catch a half-done permafy, docs/emqx-4.4-hot-upgrade.md §2.7). */
 export async function verifyNode(cli: EmqxCli, rootDir: string, version: string, permanent: boolean, opts: { binScripts?: boolean } = {}): Promise<{ installed: InstalledRelease[]; facts: HostFacts; probe: ProbeResult }> {
   const host = cli.host;
   const installed = await cli.versions();

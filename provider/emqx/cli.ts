@@ -94,7 +94,8 @@ export class EmqxCli {
     if (r.exitCode === 127 && /not found/.test(r.stderr)) {
       throw new HostStateError({ host: this.host, reason: `no \`${this.options.emqxPath}\` command on the host: set emqxPath to the EMQX CLI (e.g. /usr/bin/emqx or /opt/emqx/bin/emqx)` });
     }
-    // bin/emqx of a deb/rpm install re-runs itself as RUNNER_USER and refuses other non-root users (ref §1.1 step 4).
+    // bin/emqx of a deb/rpm install re-runs itself as RUNNER_USER and refuses other non-root users
+    // (docs/emqx-4.4-hot-upgrade.md §1.1 step 4).
     if (r.exitCode === 1 && /You need to be root or use sudo to run this command/.test(r.stdout)) {
       throw new HostStateError({ host: this.host, reason: `\`${r.argv.join(" ")}\` answered "You need to be root or use sudo to run this command": this EMQX runs as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) and refuses other users. Set runAs to that user (the SSH user needs a sudoers rule such as "<ssh user> ALL=(emqx) NOPASSWD: ALL"), or log in as root; nothing was changed` });
     }

@@ -1,9 +1,9 @@
-// What an `emqx` exit code means (ref §2.2) and what the operator should do about it.
+// What an `emqx` exit code means (docs/emqx-4.4-hot-upgrade.md §2.2) and what the operator should do about it.
 
 /** Reason and next step for a failed `emqx <command> <version>`, from its exit code and what it
  * printed (stdout and stderr, `output`): a half-done permafy when EMQX had already printed `Made
- * release permanent` (ref §2.7: scripts/emqx_vars may be half updated); the target left `unpacked`
- * when the failure came after `Unpacked successfully` (ref §2.4-2.6). */
+ * release permanent` (docs/emqx-4.4-hot-upgrade.md §2.7: scripts/emqx_vars may be half updated); the target left
+ * `unpacked` when the failure came after `Unpacked successfully` (docs/emqx-4.4-hot-upgrade.md §2.4-2.6). */
 export function explainEmqxExit(command: string, version: string, exitCode: number | null, output: string, timedOut: boolean): string {
   const text = explainExitCode(command, version, exitCode, output, timedOut);
   return afterUnpack(exitCode, output, timedOut) ? `${text}. ${leftUnpacked(version)}` : text;

@@ -1,5 +1,5 @@
 // Parses releases/emqx_vars: shell assignments that bin/emqx sources, appended to by every permafy,
-// so the LAST assignment of a name is the one in force (ref §2.7).
+// so the LAST assignment of a name is the one in force (docs/emqx-4.4-hot-upgrade.md §2.7).
 
 const ASSIGN_RE = /^([A-Z_][A-Z0-9_]{0,63})=(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'#]*))\s*(?:#.*)?$/;
 

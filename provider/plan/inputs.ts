@@ -34,7 +34,7 @@ export const DEFAULTS = {
   allowDowngrade: false,
   uninstallPrevious: false,
   commandTimeoutMs: 60_000,
-  // EMQX's escript gives every RPC 300 s (ref §2.1); ours must outlast it to see its answer.
+  // EMQX's escript gives every RPC 300 s (docs/emqx-4.4-hot-upgrade.md §2.1); ours must outlast it to see its answer.
   upgradeTimeoutMs: 600_000,
   healthGateDeadlineSeconds: 120,
 } as const;

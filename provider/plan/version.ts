@@ -19,7 +19,7 @@ const MAX_VERSION_LENGTH = 40;
 // zeros, an optional pre-release of dot-separated alphanumerics: 4.4.16, 4.4.17-rc.1.
 const VERSION_RE = /^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(?:-([0-9A-Za-z]+(?:\.[0-9A-Za-z]+){0,4}))?$/;
 
-// Untagged builds carry an 8-hex git sha as the pre-release (ref §3.1, §5.16): 4.4.0-a6d2367f.
+// Untagged builds carry an 8-hex git sha as the pre-release (docs/emqx-4.4-hot-upgrade.md §3.1, §5.16): 4.4.0-a6d2367f.
 const UNTAGGED_RE = /^[0-9a-f]{8}$/;
 
 /** Parses an EMQX version; returns a reason string instead when it is not one. */

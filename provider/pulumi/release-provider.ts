@@ -49,7 +49,7 @@ export class EmqxReleaseProvider {
     const d = diffRelease(olds, news, pkg?.sha256);
     const declaredChanged = news.version !== olds.version || (pkg !== undefined && pkg.sha256 !== olds.packageSha256);
     // Only a changed declaration is judged: refresh calls diff with the old declaration, which
-    // must never throw (pulumi ref §1.3).
+    // must never throw (docs/pulumi-dynamic-providers.md §1.3).
     // A failure recorded before the node was ever read leaves currentVersion "": nothing to judge.
     if (d.changes && d.replaces.length === 0 && declaredChanged && pkg && olds.hostFacts && typeof olds.currentVersion === "string" && olds.currentVersion !== "" && typeof news.version === "string") {
       refuseFromState(olds, news, pkg);
@@ -259,7 +259,7 @@ function cliFor(session: SshSession, want: ResolvedRelease): EmqxCli {
   return new EmqxCli(session, { emqxPath: want.emqxPath, runAs: want.runAs, sudoPassword: want.sudoPassword, commandTimeoutMs: want.commandTimeoutMs, upgradeTimeoutMs: want.upgradeTimeoutMs, outputLog: commandOutputWanted(process.env) ? logger(want.target.host) : undefined });
 }
 
-/** Progress lines: shown by the engine under the stack row (pulumi ref §4). */
+/** Progress lines: shown by the engine under the stack row (docs/pulumi-dynamic-providers.md §4). */
 function logger(host: string): (line: string) => void {
   return (line) => console.log(`[EmqxRelease host=${host}] ${line}`);
 }

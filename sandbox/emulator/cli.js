@@ -1,4 +1,4 @@
-// bin/emqx and bin/emqx_ctl of EMQX 4.4 (ref §1): the common preamble, the dispatch of the
+// bin/emqx and bin/emqx_ctl of EMQX 4.4 (docs/emqx-4.4-hot-upgrade.md §1): the common preamble, the dispatch of the
 // upgrade-related commands, root_dir / ping / ctl / start / stop. `B` is the version of the bin
 // script that was executed (carried by the launcher), `E` the version of the escript on disk.
 "use strict";
@@ -29,7 +29,7 @@ function passwdEntry(user) {
   return undefined;
 }
 
-/** `check_user` (ref §1.1 step 4). Root is re-executed as RUNNER_USER: like `su - <user> -c`,
+/** `check_user` (docs/emqx-4.4-hot-upgrade.md §1.1 step 4). Root is re-executed as RUNNER_USER: like `su - <user> -c`,
  * the emulator re-runs bin/emqx as that uid/gid with a login-like environment (the caller's
  * environment is dropped) and returns its exit status. */
 async function checkUser(ctx, args) {
@@ -59,7 +59,8 @@ async function checkUser(ctx, args) {
   throw new Halt(code);
 }
 
-/** The common preamble of bin/emqx (ref §1.1), in order. Fills ctx.vars, ctx.node, ctx.dataDir. */
+/** The common preamble of bin/emqx (docs/emqx-4.4-hot-upgrade.md §1.1), in order. Fills ctx.vars, ctx.node,
+ * ctx.dataDir. */
 async function preamble(ctx, args, { helpHandling }) {
   const p = installPaths(ctx.root);
   try {

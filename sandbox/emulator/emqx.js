@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 // EMQX 4.4 CLI emulator: the `emqx` command (and bin/emqx_ctl, bin/install_upgrade.escript) of an
-// emulated install, faithful to /work/shared/reference/emqx-4.4-hot-upgrade.md ("ref"): the same
+// emulated install, faithful to docs/emqx-4.4-hot-upgrade.md and to runs of EMQX's own scripts: the same
 // stdout/stderr lines, exit codes and files touched. Plain CommonJS, node built-ins + yauzl.
 //
-// Invocation (from the launchers written by launcher.ts, ref §3.2 `bin/<f>-<V>`):
+// Invocation (from the launchers written by launcher.ts, docs/emqx-4.4-hot-upgrade.md §3.2 `bin/<f>-<V>`):
 //   node emqx.js <invokedPath> <script> <scriptVersion> [args...]
 // <root> = realpath(invokedPath)/../.. as bin/emqx computes RUNNER_ROOT_DIR. <scriptVersion> is the
 // version of the bin script that ran, so after permafy copies bin/emqx-<V> over bin/emqx the new
 // behaviour applies; the escript version is read from bin/install_upgrade.escript itself.
 //
-// State (ref Appendix A): real files (releases/RELEASES, start_erl.data, emqx_vars, releases/<V>/,
-// bin/, lib/, erts-*/, data/configs/vm.*.args) plus <root>/.emulator/:
+// State (docs/emqx-4.4-hot-upgrade.md Appendix A): real files (releases/RELEASES, start_erl.data, emqx_vars,
+// releases/<V>/, bin/, lib/, erts-*/, data/configs/vm.*.args) plus <root>/.emulator/:
 //   state.json   {running, runningVsn, runningErts, releases: [{vsn, erts, libs, status}]}: what
 //                lives in the node's memory (release_handler's list, in its order). Written
 //                atomically (temp + rename) under .emulator/lock (release_handler is one gen_server:
@@ -34,12 +34,15 @@
 //                                (after unpack and check, before the code switch). The call runs in
 //                                a detached "node" process holding the lock: other release_handler
 //                                calls (versions, a second upgrade) wait, and killing the CLI does
-//                                not stop the switch, as on a real node (ref §2.1).
-//     {"ulimitWarning": true|N}  the three `!!!!` lines on stdout (ref §1.1 step 6), N default 256.
+//                                not stop the switch, as on a real node (docs/emqx-4.4-hot-upgrade.md
+//                                §2.1).
+//     {"ulimitWarning": true|N}  the three `!!!!` lines on stdout (docs/emqx-4.4-hot-upgrade.md §1.1 step 6),
+//                                N default 256.
 //     {"nodeDown": true}         nodetool ping fails although state.json says running.
 //     {"failAfterPermanent": true}  permafy crashes (127, {error,eacces}) right after printing
 //                                `Made release permanent: "<V>"`: RELEASES/start_erl.data updated,
-//                                bin scripts and emqx_vars not (a half-done permafy, ref §2.7).
+//                                bin scripts and emqx_vars not (a half-done permafy,
+//                                docs/emqx-4.4-hot-upgrade.md §2.7).
 //     {"rhFail": {"check_install_release"|"install_release": "<reason>"}}  release_handler answers
 //                                {error,<reason>} to that call AFTER the real unpack (the target
 //                                stays `unpacked`, its files and the repacked tar.gz stay): exit 3
@@ -53,9 +56,9 @@
 //                                (default running [this node], stopped []).
 //     {"untarDir": "/path"}      where emqx_untar_<n>/ dirs go (default /tmp, as EMQX); test-only.
 //
-// RUNNER_USER (ref §1.1 step 4): a non-root caller other than that user gets `You need to be root
-// or use sudo to run this command` (exit 1); root re-runs bin/emqx as that user (uid/gid from
-// /etc/passwd, login-like env, like `su - <user> -c`), and that nested run is not logged twice.
+// RUNNER_USER (docs/emqx-4.4-hot-upgrade.md §1.1 step 4): a non-root caller other than that user gets `You need to be
+// root or use sudo to run this command` (exit 1); root re-runs bin/emqx as that user (uid/gid from /etc/passwd,
+// login-like env, like `su - <user> -c`), and that nested run is not logged twice.
 "use strict";
 
 const fs = require("fs");

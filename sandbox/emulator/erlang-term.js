@@ -1,5 +1,5 @@
 // Reading and printing the few Erlang terms an EMQX 4.4 install keeps on disk: `emqx.rel`,
-// `relup`, `RELEASES` (ref §3.3, §3.4), and the `~p` forms the CLI prints (quoted strings and
+// `relup`, `RELEASES` (docs/emqx-4.4-hot-upgrade.md §3.3, §3.4), and the `~p` forms the CLI prints (quoted strings and
 // atoms, lists of strings). Strings become JS strings, atoms `Atom`, tuples `Tuple`, lists arrays.
 "use strict";
 

@@ -1,6 +1,6 @@
-// bin/install_upgrade.escript of EMQX 4.4 (ref §2): argument parsing, version validation, the
+// bin/install_upgrade.escript of EMQX 4.4 (docs/emqx-4.4-hot-upgrade.md §2): argument parsing, version validation, the
 // unpack / install / uninstall / versions branches with their exact messages and exit codes, and
-// permafy. `ctx.E` is the version of the escript in use; its checks and bugs apply (ref §4).
+// permafy. `ctx.E` is the version of the escript in use; its checks and bugs apply (docs/emqx-4.4-hot-upgrade.md §4).
 "use strict";
 
 const fs = require("fs");
@@ -55,7 +55,7 @@ async function printExistingVersions(ctx) {
   out(`Installed versions:\n${list.map((r) => `* ${r.vsn}\t${r.status}\n`).join("")}`);
 }
 
-/** `validate_target_version` (ref §2.3): same major.minor (plus 4.4<->4.5 from 4.4.8). */
+/** `validate_target_version` (docs/emqx-4.4-hot-upgrade.md §2.3): same major.minor (plus 4.4<->4.5 from 4.4.8). */
 async function validateTargetVersion(ctx, V) {
   if (V === undefined) throw new Crash("bad argument", "validate_target_version/2");
   const C = await currentVersion(ctx);
@@ -74,7 +74,7 @@ async function validateTargetVersion(ctx, V) {
   }
 }
 
-/** The escript's `unpack_release`: the target's status, or unpack it now (ref §2.5). Returns
+/** The escript's `unpack_release`: the target's status, or unpack it now (docs/emqx-4.4-hot-upgrade.md §2.5). Returns
  * {status} | {ok: V} | {error: reason}. */
 async function unpackRelease(ctx, V) {
   const status = (await which(ctx)).find((r) => r.vsn === V)?.status;
@@ -95,7 +95,8 @@ async function unpackRelease(ctx, V) {
 }
 
 /** `release_handler:install_release` over RPC. With a hold, the call runs in a detached process
- * (the node), so killing the CLI mid-hold does not stop it: the switch still happens (ref §2.1). */
+ * (the node), so killing the CLI mid-hold does not stop it: the switch still happens
+ * (docs/emqx-4.4-hot-upgrade.md §2.1). */
 async function rpcInstallRelease(ctx, V) {
   const holdMs = Number((ctx.faults.holdMs || {})[ctx.cmd] || 0);
   if (!(holdMs > 0)) return rh.rhCall(ctx.root, (st) => rh.installRelease(ctx.root, st, V, 0));
@@ -113,7 +114,7 @@ async function rpcInstallRelease(ctx, V) {
   }
 }
 
-/** `check_and_install` (ref §2.6). */
+/** `check_and_install` (docs/emqx-4.4-hot-upgrade.md §2.6). */
 async function checkAndInstall(ctx, V) {
   const vmArgs = newestVmArgs(ctx.dataDir);
   mustOk(() => fs.copyFileSync(vmArgs || path.join(ctx.dataDir, "configs", "vm.args"), path.join(ctx.root, "releases", V, "vm.args")), "check_and_install/2");
@@ -147,7 +148,7 @@ async function checkAndInstall(ctx, V) {
 
 /** The fault switch `rhFail.install_release`: release_handler answers `{error, reason}` after the
  * unpack and the check passed. A reason `{'EXIT',...}` is a relup that crashed: release_handler's
- * default error_action restarts the node on its permanent release (ref §2.6), which re-reads
+ * default error_action restarts the node on its permanent release (docs/emqx-4.4-hot-upgrade.md §2.6), which re-reads
  * RELEASES, so the target shows `unpacked` again. */
 async function failedInstall(ctx, reason) {
   if (reason.startsWith("{'EXIT'")) {
@@ -159,8 +160,8 @@ async function failedInstall(ctx, reason) {
   return { error: reason };
 }
 
-/** `permafy` (ref §2.7): make_permanent, the print, the five scripts, no_dot_erlang.boot (4.4.7+),
- * then two lines appended to emqx_vars. A failure after the print still exits 127. */
+/** `permafy` (docs/emqx-4.4-hot-upgrade.md §2.7): make_permanent, the print, the five scripts, no_dot_erlang.boot
+ * (4.4.7+), then two lines appended to emqx_vars. A failure after the print still exits 127. */
 async function permafy(ctx, V) {
   const res = await rh.rhCall(ctx.root, (st) => rh.makePermanent(ctx.root, st, V));
   if (res.error !== undefined) throw new Crash(`no match of right hand side value {error,${res.error}}`, "permafy/3");
@@ -184,7 +185,7 @@ async function maybePermafy(ctx, V, opts) {
   if (opts.permanent) await permafy(ctx, V);
 }
 
-/** `install` (also `upgrade` and `downgrade`, plain aliases), ref §2.4. */
+/** `install` (also `upgrade` and `downgrade`, plain aliases), docs/emqx-4.4-hot-upgrade.md §2.4. */
 async function install(ctx, opts) {
   connect(ctx);
   const V = opts.version;
@@ -224,7 +225,7 @@ async function install(ctx, opts) {
   }
 }
 
-/** `unpack`, ref §2.4 (validated only from 4.4.12). */
+/** `unpack`, docs/emqx-4.4-hot-upgrade.md §2.4 (validated only from 4.4.12). */
 async function unpack(ctx, opts) {
   connect(ctx);
   const V = opts.version;
@@ -244,7 +245,7 @@ async function unpack(ctx, opts) {
   return out(`Release ${V} ${msg[r.status]}`);
 }
 
-/** `uninstall`, ref §2.4: no validation; an unknown version is a silent success. */
+/** `uninstall`, docs/emqx-4.4-hot-upgrade.md §2.4: no validation; an unknown version is a silent success. */
 async function uninstall(ctx, opts) {
   connect(ctx);
   const V = opts.version;

@@ -27,7 +27,8 @@ async function forcedExit(ctx, cmd, args, code) {
     out(`Release ${V} is marked old, uninstalling it.`);
     out("ERROR: release_handler:remove_release failed: eacces");
   } else if (code === 4 && isInstall) {
-    // release_handler's default error_action: init:restart() on the permanent release (ref §2.6).
+    // release_handler's default error_action: init:restart() on the permanent release (docs/emqx-4.4-hot-upgrade.md
+    // §2.6).
     await rh.rhCall(ctx.root, (st) => {
       const perm = readReleasesFile(ctx.root).find((r) => r.status === "permanent");
       return rh.boot(ctx.root, st, perm ? perm.vsn : st.runningVsn, st.runningErts);

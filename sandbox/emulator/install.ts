@@ -1,5 +1,5 @@
 // Lays out an emulated EMQX 4.4 install for tests: the files a zip install has after it was
-// started once (ref §3.2, §3.3), with the bin scripts replaced by emulator launchers, plus the
+// started once (docs/emqx-4.4-hot-upgrade.md §3.2, §3.3), with the bin scripts replaced by emulator launchers, plus the
 // emulator's own `.emulator/` (state.json, faults.json, calls.log). See emqx.js for the emulator.
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -75,7 +75,7 @@ interface ReleaseRecord {
 
 const NODE_NAME = "emqx@127.0.0.1";
 const COOKIE = "emqxsecretcookie";
-/** Files of a package that an install keeps its own copy of (keep_old_files, ref §3.2). */
+/** Files of a package that an install keeps its own copy of (keep_old_files, docs/emqx-4.4-hot-upgrade.md §3.2). */
 const INSTALL_OWNED = new Set(["releases/RELEASES", "releases/start_erl.data", "releases/emqx_vars", ...BIN_SCRIPTS.map((f) => `bin/${f}`)]);
 
 // Writes the package entries of `version` under root, never overwriting (like keep_old_files).

@@ -1,6 +1,6 @@
 // Output and the two ways an emulated command ends early: `Halt` (erlang:halt(N) / `exit N` in
 // bin/emqx) and `Crash` (an uncaught exception in install_upgrade.escript: exit 127 with
-// `escript: exception error: ...` on stderr, OTP 24 behaviour, ref §2.2).
+// `escript: exception error: ...` on stderr, OTP 24 behaviour, docs/emqx-4.4-hot-upgrade.md §2.2).
 "use strict";
 
 const { posixReason } = require("./state");

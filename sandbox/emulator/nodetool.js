@@ -1,4 +1,4 @@
-// What bin/emqx does through nodetool (ref §1.2, §1.3): the node-alive checks, `ctl` commands,
+// What bin/emqx does through nodetool (docs/emqx-4.4-hot-upgrade.md §1.2, §1.3): the node-alive checks, `ctl` commands,
 // `start` and `stop`. Whether the node answers comes from .emulator/state.json, the nodeDown fault,
 // and RELEASES on disk (nodetool looks up REL_VSN there on every call).
 "use strict";
@@ -11,7 +11,7 @@ const rh = require("./release-handler");
 const { Halt, out, err, atLeast } = require("./io");
 
 /** nodetool's view of the node: up, or down with what nodetool printed on stderr and its status.
- * nodetool looks up REL_VSN in RELEASES on every call, so a RELEASES that lost it (ref §2.5
+ * nodetool looks up REL_VSN in RELEASES on every call, so a RELEASES that lost it (docs/emqx-4.4-hot-upgrade.md §2.5
  * step 4) makes the node unreachable from the CLI although it runs. */
 function nodetoolPing(ctx) {
   const st = loadState(ctx.root);
@@ -38,7 +38,8 @@ function requireNode(ctx) {
   throw new Halt(1);
 }
 
-/** `assert_node_alive` of v4.4.4+ (root_dir, ctl); 4.4.4-4.4.7 call an undefined `die` (ref §1.2). */
+/** `assert_node_alive` of v4.4.4+ (root_dir, ctl); 4.4.4-4.4.7 call an undefined `die` (docs/emqx-4.4-hot-upgrade.md
+ * §1.2). */
 function assertNodeAlive(ctx) {
   const ping = nodetoolPing(ctx);
   if (ping.up) return;
@@ -49,7 +50,7 @@ function assertNodeAlive(ctx) {
   throw new Halt(1);
 }
 
-/** `emqx_ctl run_command` for the few commands the emulator knows (ref §1.3). */
+/** `emqx_ctl run_command` for the few commands the emulator knows (docs/emqx-4.4-hot-upgrade.md §1.3). */
 async function ctlCommand(ctx, args) {
   const st = loadState(ctx.root);
   if (args.join(" ") === "status") return out(`Node '${ctx.node.name}' ${st.runningVsn} is started`);
@@ -68,7 +69,7 @@ async function ctlCommand(ctx, args) {
   out("       emqx_ctl cluster status                  # Cluster status");
 }
 
-/** `emqx start` (ref §1.3): boots REL_VSN of emqx_vars (= the permanent release after a clean
+/** `emqx start` (docs/emqx-4.4-hot-upgrade.md §1.3): boots REL_VSN of emqx_vars (= the permanent release after a clean
  * permafy); the release list is read back from RELEASES, so `current` is gone. */
 async function start(ctx) {
   if (nodetoolPing(ctx).up) { out("Node is already running!"); throw new Halt(1); }

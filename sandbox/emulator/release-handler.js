@@ -1,5 +1,5 @@
 // The node side: what OTP's release_handler does inside the running broker when the escript
-// calls it over RPC (ref §2.5 step 4, §2.6, §2.7 step 1, §2.8, §3.4). Each call runs under the
+// calls it over RPC (docs/emqx-4.4-hot-upgrade.md §2.5 step 4, §2.6, §2.7 step 1, §2.8, §3.4). Each call runs under the
 // state lock, as release_handler is one gen_server. Results are `{ok: value}` or
 // `{error: "<reason as the escript prints it with ~p>"}`.
 "use strict";
@@ -86,7 +86,7 @@ function unpackRelease(root, st, V) {
   return ok(rel.vsn, true);
 }
 
-/** Which relup path joins `to` and `from` (ref §3.4): `to`'s up-list, else `from`'s down-list.
+/** Which relup path joins `to` and `from` (docs/emqx-4.4-hot-upgrade.md §3.4): `to`'s up-list, else `from`'s down-list.
  * "no_relup_file" when `to` ships no relup and `from`'s down-list does not help either. */
 function relupPath(root, to, from) {
   const relupOf = (v) => {
@@ -104,7 +104,7 @@ function relupPath(root, to, from) {
 }
 
 /** `release_handler:check_install_release(V)`: start.boot, lib dirs and a relup path; a target
- * without any relup file passes here and fails in install_release (ref §3.4). */
+ * without any relup file passes here and fails in install_release (docs/emqx-4.4-hot-upgrade.md §3.4). */
 function checkInstallRelease(root, st, V) {
   const rel = st.releases.find((r) => r.vsn === V);
   if (!rel) return error(`{no_such_release,${fmtString(V)}}`);
@@ -120,7 +120,7 @@ function checkInstallRelease(root, st, V) {
 }
 
 /** `release_handler:install_release(V)`: runs the relup (the code switch). `holdMs` sleeps first,
- * inside the call (the gen_server is busy meanwhile). Does not write RELEASES (ref §2.5). */
+ * inside the call (the gen_server is busy meanwhile). Does not write RELEASES (docs/emqx-4.4-hot-upgrade.md §2.5). */
 async function installRelease(root, st, V, holdMs) {
   if (holdMs > 0) await sleep(holdMs);
   const rel = st.releases.find((r) => r.vsn === V);
@@ -141,7 +141,7 @@ async function installRelease(root, st, V, holdMs) {
   return ok(V, true);
 }
 
-/** `release_handler:make_permanent(V)`: RELEASES and start_erl.data (ref §2.7 step 1). */
+/** `release_handler:make_permanent(V)`: RELEASES and start_erl.data (docs/emqx-4.4-hot-upgrade.md §2.7 step 1). */
 function makePermanent(root, st, V) {
   const rel = st.releases.find((r) => r.vsn === V);
   if (!rel) return error(`{no_such_release,${fmtString(V)}}`);
@@ -162,7 +162,7 @@ function makePermanent(root, st, V) {
 }
 
 /** `release_handler:remove_release(V)`: deletes lib dirs no other release uses, `releases/<V>/`,
- * `erts-<ervs>` when unreferenced, then rewrites RELEASES (ref §3.2). */
+ * `erts-<ervs>` when unreferenced, then rewrites RELEASES (docs/emqx-4.4-hot-upgrade.md §3.2). */
 function removeRelease(root, st, V) {
   const rel = st.releases.find((r) => r.vsn === V);
   if (!rel) return error(`{no_such_release,${fmtString(V)}}`);
@@ -182,7 +182,7 @@ function removeRelease(root, st, V) {
 }
 
 /** A boot of the node: the release list comes from RELEASES on disk (so `current` is gone and
- * shows as `unpacked`, ref §2.8); `vsn`/`erts` say which release's code runs. */
+ * shows as `unpacked`, docs/emqx-4.4-hot-upgrade.md §2.8); `vsn`/`erts` say which release's code runs. */
 function boot(root, st, vsn, erts) {
   st.releases = readReleasesFile(root);
   st.running = true;

@@ -1,5 +1,5 @@
 // Where an emulated install keeps its state, and how it is read and written.
-// Real files (ref Appendix A): releases/RELEASES, releases/start_erl.data, releases/emqx_vars,
+// Real files (docs/emqx-4.4-hot-upgrade.md Appendix A): releases/RELEASES, releases/start_erl.data, releases/emqx_vars,
 // data/configs/vm.<ts>.args, bin/*. Emulator-only files under <root>/.emulator/: state.json
 // (what lives in the node's memory), faults.json, calls.log, lock (release_handler is one
 // gen_server, so its calls are serialized with this lock).
@@ -37,8 +37,8 @@ function launcherVersion(file) {
   }
 }
 
-/** The variables `bin/emqx` gets by sourcing `releases/emqx_vars`: last assignment wins (ref §2.7).
- * Only `$RUNNER_ROOT_DIR` / `${RUNNER_ROOT_DIR}` are expanded; nothing else in the file needs it. */
+/** The variables `bin/emqx` gets by sourcing `releases/emqx_vars`: last assignment wins (docs/emqx-4.4-hot-upgrade.md
+ * §2.7). Only `$RUNNER_ROOT_DIR` / `${RUNNER_ROOT_DIR}` are expanded; nothing else in the file needs it. */
 function readEmqxVars(root) {
   const text = fs.readFileSync(installPaths(root).emqxVars, "utf8");
   const vars = { RUNNER_ROOT_DIR: root };
@@ -185,7 +185,7 @@ function readReleasesFile(root) {
 }
 
 /** Text of `releases/RELEASES` for a release list, laid out like release_handler's `~tp`;
- * `current` is written as `unpacked`, exactly as release_handler does (ref §2.8). */
+ * `current` is written as `unpacked`, exactly as release_handler does (docs/emqx-4.4-hot-upgrade.md §2.8). */
 function releasesFileText(releases) {
   const one = (r) => {
     const libs = r.libs.map(([a, v, d]) => `{${a},${fmtString(v)},${fmtString(d)}}`).join(",\n           ");

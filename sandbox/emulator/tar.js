@@ -1,8 +1,8 @@
 // A minimal ustar writer/reader, gzip-compressed, for the `releases/emqx-<V>.tar.gz` that
 // install_upgrade.escript repacks from a zip (`erl_tar:create(GzFile, filelib:wildcard("*"),
-// [compressed])`, ref §2.5) and that release_handler extracts with `keep_old_files` (ref §3.2).
-// The result is a real .tar.gz (`tar tzf` reads it); modes are the ones on disk, which lost their
-// executable bits when the zip was extracted, as with Erlang's zip:unzip.
+// [compressed])`, docs/emqx-4.4-hot-upgrade.md §2.5) and that release_handler extracts with `keep_old_files`
+// (docs/emqx-4.4-hot-upgrade.md §3.2). The result is a real .tar.gz (`tar tzf` reads it); modes are the ones on disk,
+// which lost their executable bits when the zip was extracted, as with Erlang's zip:unzip.
 "use strict";
 
 const fs = require("fs");

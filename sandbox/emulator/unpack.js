@@ -1,4 +1,4 @@
-// The escript's package lookup (ref §2.5): repack every `releases/emqx-*<V>*.zip` (byte order,
+// The escript's package lookup (docs/emqx-4.4-hot-upgrade.md §2.5): repack every `releases/emqx-*<V>*.zip` (byte order,
 // last one wins) into `releases/emqx-<V>.tar.gz` via /tmp/emqx_untar_<n>/ (left behind), find the
 // first tarball of the lookup order, and link it to `releases/<V>/emqx.tar.gz`.
 "use strict";
@@ -153,7 +153,7 @@ async function findAndLinkReleasePackage(ctx, V) {
   throw new Crash(`no case clause matching {error,${res}}`, "find_and_link_release_package/2");
 }
 
-/** The v4.4.2+ `existing_release` path (ref §2.5 step 4): untar `releases/<V>/emqx.tar.gz`
+/** The v4.4.2+ `existing_release` path (docs/emqx-4.4-hot-upgrade.md §2.5 step 4): untar `releases/<V>/emqx.tar.gz`
  * itself (keeping existing files), then `release_handler:create_RELEASES` locally, which rewrites
  * `releases/RELEASES` with only <V> permanent, then deletes the link and the `.rel`. */
 function untarForUnpackedRelease(ctx, V) {

@@ -1,5 +1,5 @@
-// Usage texts of bin/emqx 4.4 (ref §1.1 step 3). The ref does not quote them; these follow the
-// 4.4 script's `usage()` in shape (the command list gains `ctl` in 4.4.4). Callers should not
+// Usage texts of bin/emqx 4.4 (docs/emqx-4.4-hot-upgrade.md §1.1 step 3). That page does not quote them;
+// these follow the 4.4 script's `usage()` in shape (the command list gains `ctl` in 4.4.4). Callers should not
 // parse them.
 "use strict";
 

@@ -1,6 +1,6 @@
 // The EMQX 4.4 CLI emulator (sandbox/emulator/emqx.js) run as a subprocess through its
-// bin/ launchers, against the reference (/work/shared/reference/emqx-4.4-hot-upgrade.md, "ref"):
-// every row of ref §2.4 plus §2.3, §1.1-1.3, with the bin scripts of 4.4.0 and of 4.4.16.
+// bin/ launchers, against the reference (docs/emqx-4.4-hot-upgrade.md, "the reference" below):
+// every row of docs/emqx-4.4-hot-upgrade.md §2.4 plus §2.3, §1.1-1.3, with the bin scripts of 4.4.0 and of 4.4.16.
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -88,7 +88,7 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  // ref §2.4 `unpack <V>`
+  // docs/emqx-4.4-hot-upgrade.md §2.4 `unpack <V>`
   { name: "unpack of an unknown version repacks its zip and unpacks it", zips: [Z16], args: ["unpack", "4.4.16"],
     stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16"\n`, stderr: "", exit: 0 },
   { name: "unpack of an old release says it is marked old", args: ["unpack", "4.4.5"], stdout: "Release 4.4.5 is marked old.\n", exit: 0 },
@@ -105,7 +105,7 @@ const ROWS: Row[] = [
     stderr: { "4.4.0": "", "4.4.16": "escript: exception error: {relup_not_allowed,unsupported_target_version}" },
     exit: { "4.4.0": 2, "4.4.16": 127 } },
 
-  // ref §2.4 `install <V>` / `upgrade <V>` / `downgrade <V>`
+  // docs/emqx-4.4-hot-upgrade.md §2.4 `install <V>` / `upgrade <V>` / `downgrade <V>`
   { name: "upgrade to an unknown version unpacks, installs and makes it permanent", zips: [Z16], args: ["upgrade", "4.4.16"],
     stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nInstalled Release: 4.4.16.\nMade release permanent: "4.4.16"\n`, stderr: "", exit: 0 },
   { name: "downgrade to an old release switches to it", args: ["downgrade", "4.4.5"],
@@ -149,7 +149,7 @@ const ROWS: Row[] = [
   { name: "fails to upgrade on a stopped node", running: false, zips: [Z16], args: ["upgrade", "4.4.16"],
     stdout: "Node is not running!\n", stderr: PING_FAILED, exit: 1 },
 
-  // ref §2.4 `uninstall <V>`
+  // docs/emqx-4.4-hot-upgrade.md §2.4 `uninstall <V>`
   { name: "uninstall of an unknown version is a silent success", args: ["uninstall", "4.4.3"], stdout: "Release 4.4.3 is already uninstalled.\n", exit: 0 },
   { name: "uninstall of an old release removes it", args: ["uninstall", "4.4.5"],
     stdout: "Release 4.4.5 is marked old, uninstalling it.\nUninstalled Release: 4.4.5\n", exit: 0 },
@@ -161,7 +161,7 @@ const ROWS: Row[] = [
   { name: "fails to remove a release when release_handler cannot (forced exit 3)", faults: { exit: { uninstall: 3 } }, args: ["uninstall", "4.4.5"],
     stdout: "Release 4.4.5 is marked old, uninstalling it.\nERROR: release_handler:remove_release failed: eacces\n", exit: 3 },
 
-  // ref §2.4 `versions`, §1.1-1.3
+  // docs/emqx-4.4-hot-upgrade.md §2.4 `versions`, §1.1-1.3
   { name: "versions prints a header, tab-separated lines in release_handler order and an empty line", args: ["versions"],
     stdout: BASE_BLOCK, stderr: "", exit: 0 },
   { name: "fails to list versions on a stopped node", running: false, args: ["versions"], stdout: "Node is not running!\n", stderr: PING_FAILED, exit: 1 },
@@ -251,8 +251,9 @@ describe("emulated install state", () => {
     const varsBefore = read(root, "releases/emqx_vars");
     const emqxBefore = read(root, "bin/emqx");
     expect(run(root, ["unpack", "4.4.16"]).code).toBe(0);
-    // What unpack_zipballs leaves in /tmp (ref §2.5): emqx_untar_<system_time>/ with the zip's copy
-    // (emqx.zip, same bytes: the provider's cleanup recognises its own package by it) and the unzipped emqx/.
+    // What unpack_zipballs leaves in /tmp (docs/emqx-4.4-hot-upgrade.md §2.5): emqx_untar_<system_time>/
+    // with the zip's copy (emqx.zip, same bytes: the provider's cleanup recognises its own package by it)
+    // and the unzipped emqx/.
     const [untar] = fs.readdirSync(path.join(path.dirname(root), "tmp")).filter((n) => n.startsWith("emqx_untar_"));
     expect(untar).toMatch(/^emqx_untar_\d{19}$/);
     const untarDir = path.join(path.dirname(root), "tmp", untar);
@@ -271,7 +272,8 @@ describe("emulated install state", () => {
   });
 
   test("fails to upgrade to 4.4.1 when a 4.4.16 zip is also present: the last zip in byte order wins", async () => {
-    // GIVEN a 4.4.0 node with the 4.4.1 and the 4.4.16 zips in releases/ (ref §5, wrong zip picked)
+    // GIVEN a 4.4.0 node with the 4.4.1 and the 4.4.16 zips in releases/
+    // (docs/emqx-4.4-hot-upgrade.md §5, "the wrong zip picked")
     const root = newInstall({ version: "4.4.0" });
     const z1: PackageSpec = { version: "4.4.1" };
     await zip(root, z1);

@@ -68,7 +68,7 @@ class FakeNode implements Runner {
       }
     }
     if (argv[0] === "/usr/local/bin/check-mqtt") return { ...ok(""), exitCode: this.checkExit };
-    // bin scripts before 4.4.4: no `emqx ctl`, the standalone bin/emqx_ctl (ref §1.2).
+    // bin scripts before 4.4.4: no `emqx ctl`, the standalone bin/emqx_ctl (docs/emqx-4.4-hot-upgrade.md §1.2).
     if (argv[0] === `${ROOT}/bin/emqx_ctl` && argv[1] === "status") return ok(`Node 'emqx@127.0.0.1' ${this.ctlVersion ?? this.running()} is started\n`);
     if (argv[0] !== EMQX) return { exitCode: 127, signal: null, stdout: "", stderr: `sh: ${argv[0]}: not found\n`, timedOut: false };
     const [cmd, ...rest] = argv.slice(1);

@@ -1,4 +1,4 @@
-// explainEmqxExit: what each `emqx` exit code means (ref §2.2) and the next step it names.
+// explainEmqxExit: what each `emqx` exit code means (docs/emqx-4.4-hot-upgrade.md §2.2) and the next step it names.
 import { explainEmqxExit } from "../../../provider/emqx/explain-exit";
 
 // Row: [command, exit code, stdout, fragments the explanation must contain]

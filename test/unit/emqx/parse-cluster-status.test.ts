@@ -1,5 +1,5 @@
 // parseClusterStatus against the 4.4 `emqx ctl cluster status` output: `Cluster status: #{...}`
-// printed with ~p, so it may wrap over lines (ref §1.3).
+// printed with ~p, so it may wrap over lines (docs/emqx-4.4-hot-upgrade.md §1.3).
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxOutputParseError } from "../../../provider/errors";

@@ -1,5 +1,5 @@
 %% `emqx ctl <args>` of EMQX 4.4 for the commands the provider uses, in EMQX's output format
-%% (reference §1.3): `status` and `cluster status`. bin/emqx calls it through nodetool's `rpc`,
+%% (docs/emqx-4.4-hot-upgrade.md §1.3): `status` and `cluster status`. bin/emqx calls it through nodetool's `rpc`,
 %% whose group leader is the caller's: io:format prints on the CLI's stdout, and `rpc_ok` tells
 %% nodetool to print nothing more.
 -module(emqx_ctl).

@@ -1,11 +1,11 @@
 #!/usr/bin/env escript
 %%! -hidden
-%% bin/install_upgrade.escript of the test release: EMQX 4.4's upgrade script as the reference
-%% describes it (§2; the 4.4.15+ behaviour), written for these tests, driving the real OTP
-%% release_handler of the running node over distribution.
+%% bin/install_upgrade.escript of the test release: EMQX 4.4's upgrade script as
+%% docs/emqx-4.4-hot-upgrade.md §2 describes it (the 4.4.15+ behaviour), written for these tests, driving
+%% the real OTP release_handler of the running node over distribution.
 %%   install_upgrade.escript <Command> <-name|-sname> <Node> <Cookie> [--no-permanent] [Vsn]
 %% Run by bin/emqx with the working directory at the install root. Messages, statuses and exit
-%% codes are EMQX's (§2.2, §2.4): 1 node down, 2 unpack/uninstall refused, 3 check failed or
+%% codes are EMQX's (docs/emqx-4.4-hot-upgrade.md §2.2, §2.4): 1 node down, 2 unpack/uninstall refused, 3 check failed or
 %% old_processes, 4 install_release failed, 127 an uncaught exception (escript convention).
 
 -define(TIMEOUT, 300000).

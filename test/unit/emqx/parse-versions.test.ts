@@ -1,5 +1,5 @@
-// parseVersions against the exact `emqx versions` output shapes of the reference, kept as fixture
-// files per EMQX version.
+// parseVersions against the exact `emqx versions` output shapes (docs/emqx-4.4-hot-upgrade.md §2.4), kept as
+// fixture files per EMQX version.
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxOutputParseError } from "../../../provider/errors";

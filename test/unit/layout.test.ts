@@ -23,6 +23,7 @@ const UNTESTED_SOURCES: Record<string, { kind: "re-exports only" | "types only";
 const UNMIRRORED_TESTS: Record<string, string> = {
   "test/unit/layout.test.ts": "this guard: it tests the layout of the tree",
   "test/unit/layers.test.ts": "the layer map of provider/: which directory may import what",
+  "test/unit/docs-citations.test.ts": "citations across the tree (code, tests, scripts, README) resolve into docs/",
   "test/integration/emulator.test.ts": "tests the EMQX 4.4 CLI emulator in sandbox/emulator, which the other integration tests rely on",
   "test/integration/test-packages.test.ts": "tests that the packages the tests build (sandbox/package-zip.ts) hold files as EMQX's build writes them, against a real erl",
   "test/unit/ci-summary.test.ts": "tests .ci/summarize.js, the verdict of bash .ci/run (skips, test floor, RELIABILITY.md)",

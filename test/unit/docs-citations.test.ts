@@ -3,7 +3,8 @@
 //   - uses the old form `ref §N` / `reference §N` / `pulumi ref §N`, or a `§N` with no docs/ file before it,
 //   - names a docs/ file that does not exist, or a section that file has no heading for
 //     (`## 2.`, `### 2.5`, `## Appendix A`; a range `§2.4-2.6` needs both ends),
-//   - points outside the repository: `../shared` or an absolute /work/ path. Tools taken from ../shared at
+//   - points outside the repository: `../shared`, an absolute /work/ path, or a capture by its number
+//     (`transcript A89`). Tools taken from ../shared at
 //     build or test time are allowed by their exact path below, each with its reason.
 // Inside docs/, a bare `§N` refers to the file itself.
 import * as fs from "fs";
@@ -40,6 +41,7 @@ function headingIds(markdown: string): Set<string> {
 const DOC_PATH = /(?<![\w/.-])docs\/([\w.-]+\.md)/g;
 const SECTION = /§(\d+(?:\.\d+)*)(?:\s*-\s*(\d+(?:\.\d+)*))?|\b(Appendix [A-Z])\b/g;
 const OLD_FORM = /\b(?:pulumi )?(?:ref|reference) (?:§|Appendix [A-Z]\b)/g;
+const CAPTURE = /\b(?:real )?(?:transcripts?|captures?) A\d{2,3}\b/g;
 const OUTSIDE = /\.\.\/shared\b|(?<![\w.~-])\/work\//g;
 
 /** Problems in one file's text. `docs` maps a docs/ file name to its section ids. */
@@ -75,6 +77,11 @@ function citationProblems(file: string, text: string, docs: Map<string, Set<stri
       for (const id of cited.filter((c) => !ids.has(c))) {
         problems.push(`${where}: docs/${doc} has no section ${id.startsWith("Appendix") ? id : `§${id}`}`);
       }
+    }
+    for (const m of line.matchAll(CAPTURE)) {
+      problems.push(
+        `${where}: "${m[0]}" names a capture outside the repository; cite docs/ or its copy under test/fixtures`,
+      );
     }
     for (const m of line.matchAll(OUTSIDE)) {
       const rest = line.slice(m.index);
@@ -196,6 +203,13 @@ const ROWS: Array<[string, string, string, string[]]> = [
     "// (/work/shared/reference/emqx-4.4-hot-upgrade.md)",
     ["points outside"],
   ],
+  [
+    "fails on a capture cited by its number",
+    "test/a.ts",
+    "// what it left (transcripts A89, A93)",
+    ["transcripts A89"],
+  ],
+  ["fails on a real capture cited by its number", "provider/a.ts", "// (real capture A13)", ["real capture A13"]],
   [
     "fails on ../shared/tools beyond the allowed tool",
     "README.md",

@@ -71,7 +71,8 @@ async function rerunReachesTarget(h: TestHost, inputs: Record<string, unknown>):
 }
 
 /** What EMQX leaves after it unpacked the target: releases/<V>/, lib/emqx-<V>, bin/<f>-<V>, the
- * repacked tar.gz, and RELEASES listing the target `unpacked` (transcripts A89, A93). */
+ * repacked tar.gz, and RELEASES listing the target `unpacked` (docs/emqx-4.4-hot-upgrade.md §3.2, §3.4; so
+ * EMQX's own scripts left it when their install failed). */
 function expectUnpackedLeftovers(h: TestHost): void {
   for (const f of [`releases/${TO}/emqx.rel`, `lib/emqx-${TO}`, `bin/emqx-${TO}`, `releases/emqx-${TO}.tar.gz`]) {
     expect(fs.existsSync(path.join(h.root, f))).toBe(true);

@@ -35,6 +35,7 @@ const UNMIRRORED_TESTS: Record<string, string> = {
 const UNMIRRORED_DIRS: Record<string, string> = {
   "test/unit/reliability/": "RELIABILITY.md rows and its generator",
   "test/integration/reliability/": "RELIABILITY.md rows on real sshd hosts",
+  "test/unit/release/": "the release tooling (scripts/check-npm-name.js) and the engine output filter of test/support",
 };
 
 /** Test files of one source that sit outside the mirror, and where they belong. Accepted until

@@ -53,12 +53,28 @@ function npmEnv(): NodeJS.ProcessEnv {
   return { ...env, npm_config_prefer_offline: "true", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
 }
 
-function run(cmd: string, args: string[], cwd: string, timeout = INSTALL_TIMEOUT_MS): string {
+function run(cmd: string, args: string[], cwd: string, timeout = INSTALL_TIMEOUT_MS, env: NodeJS.ProcessEnv = {}): string {
   try {
-    return execFileSync(cmd, args, { cwd, env: npmEnv(), encoding: "utf8", timeout, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+    const options = { cwd, env: { ...npmEnv(), ...env }, encoding: "utf8" as const, timeout, maxBuffer: 64 * 1024 * 1024 };
+    return execFileSync(cmd, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(" ")} (in ${cwd}) failed: ${err.message}\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
+  }
+}
+
+/** Runs `npm <args>` (an install) in `dir`. npm's cache in the home directory is shared with every
+ * other npm on the machine; when an install fails on it (a cache entry vanishing or corrupted under
+ * a concurrent npm), it is retried once, visibly, with a cache of its own. */
+function npm(args: string[], dir: string): void {
+  try {
+    run("npm", args, dir);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (!/_cacache|EINTEGRITY/.test(message)) throw e;
+    const reason = /npm error (?:code|enoent|path) .*/.exec(message)?.[0] ?? "npm cache error";
+    process.stderr.write(`npm ${args.join(" ")}: attempt 1/2 failed on npm's shared cache (${reason}); retrying with a cache of its own\n`);
+    run("npm", args, dir, INSTALL_TIMEOUT_MS, { npm_config_cache: path.join(root, "npm-cache") });
   }
 }
 
@@ -71,11 +87,18 @@ function newProject(root: string, name: string): string {
   return dir;
 }
 
-/** tsc --strict on the program in `dir`: type-check only, or emit CommonJS to out/ (node16). */
-function compile(dir: string, resolution: "node16" | "nodenext" | "node10", emit = false): void {
-  const module = resolution === "node10" ? "commonjs" : resolution;
-  const flags = ["--strict", "--module", module, "--moduleResolution", resolution, "--target", "es2022", "--types", "node"];
-  run(process.execPath, [TSC, ...flags, ...(emit ? ["--outDir", "out"] : ["--noEmit"]), "program.ts"], dir, 5 * 60 * 1000);
+/** tsc --strict on the program in `dir`, in one `tsc -b` for all the module resolutions given: the
+ * first one (node16 or node10) also emits CommonJS to out/ for runProgram, the others type-check. */
+function compile(dir: string, resolutions: Array<"node16" | "nodenext" | "node10">): void {
+  const configs = resolutions.map((resolution, i) => {
+    const module = resolution === "node10" ? "commonjs" : resolution;
+    const emit = i === 0 ? { outDir: "out" } : { noEmit: true };
+    const compilerOptions = { strict: true, module, moduleResolution: resolution, target: "es2022", types: ["node"], ...emit };
+    const file = `tsconfig.${resolution}.json`;
+    fs.writeFileSync(path.join(dir, file), JSON.stringify({ compilerOptions, files: ["program.ts"] }));
+    return file;
+  });
+  run(process.execPath, [TSC, "-b", "--force", ...configs], dir, 5 * 60 * 1000);
 }
 
 interface ProgramReport {
@@ -154,11 +177,9 @@ test(
   () => {
     const dir = newProject(root, "tarball");
     const command = commands.find((c) => c.some((a) => a.endsWith(".tgz"))) as string[];
-    run("npm", [...command.slice(1).map((a) => (a.endsWith(".tgz") ? packed.tarball : a)), NODE_TYPES], dir);
+    npm([...command.slice(1).map((a) => (a.endsWith(".tgz") ? packed.tarball : a)), NODE_TYPES], dir);
     expect(installedFiles(dir)).toEqual(packed.files);
-    compile(dir, "nodenext");
-    compile(dir, "node10");
-    compile(dir, "node16", true);
+    compile(dir, ["node16", "nodenext", "node10"]);
     expect(runProgram(dir)).toBe(newest);
     requireFromCommonJs(dir);
   },
@@ -169,8 +190,8 @@ test(
   "the floor of the declared @pulumi/pulumi peer range compiles and runs the same program",
   () => {
     const dir = path.join(root, "tarball");
-    run("npm", ["install", `@pulumi/pulumi@${floor}`], dir);
-    compile(dir, "node16", true);
+    npm(["install", `@pulumi/pulumi@${floor}`], dir);
+    compile(dir, ["node16"]);
     expect(runProgram(dir)).toBe(floor);
   },
   INSTALL_TIMEOUT_MS,
@@ -183,10 +204,10 @@ test(
     const dir = newProject(root, "git");
     const command = commands.find((c) => c.some((a) => a.startsWith("git+"))) as string[];
     const url = `git+file://${REPO_ROOT}#${head}`;
-    run("npm", [...command.slice(1).map((a) => (a.startsWith("git+") ? url : a)), NODE_TYPES], dir);
+    npm([...command.slice(1).map((a) => (a.startsWith("git+") ? url : a)), NODE_TYPES], dir);
     // dist/ is not in git: only `prepare` in npm's clone can have built what is installed.
     expect(installedFiles(dir)).toEqual(packed.files);
-    compile(dir, "node16", true);
+    compile(dir, ["node16"]);
     expect(runProgram(dir)).toBe(newest);
     requireFromCommonJs(dir);
   },

@@ -19,7 +19,8 @@ const repo = path.resolve(__dirname, "..");
 const TIMEOUT_MS = 20000;
 
 function registryUrl() {
-  const configured = process.env.npm_config_registry || execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim();
+  const configured =
+    process.env.npm_config_registry || execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim();
   return configured.endsWith("/") ? configured : `${configured}/`;
 }
 
@@ -62,7 +63,10 @@ async function main() {
   const versions = Object.entries(doc.versions || {});
   const foreign = versions.filter(([, v]) => !isOurCommit(v && v.gitHead));
   if (foreign.length > 0) {
-    const list = foreign.slice(0, 10).map(([v, m]) => `${v} (gitHead ${(m && m.gitHead) || "none"})`).join(", ");
+    const list = foreign
+      .slice(0, 10)
+      .map(([v, m]) => `${v} (gitHead ${(m && m.gitHead) || "none"})`)
+      .join(", ");
     say(
       `${pkg.name} on ${registry} has versions not published from this repository's commits: ${list}. ` +
         `The name belongs to someone else and \`npm install ${pkg.name}\` installs their code: ` +
@@ -72,10 +76,14 @@ async function main() {
   }
   const published = versions.map(([v]) => v);
   if (published.includes(pkg.version)) {
-    say(`${pkg.name}@${pkg.version} is already published (from this repository); ${release ? "bump the version (RELEASING.md)" : "the next release bumps it"}`);
+    say(
+      `${pkg.name}@${pkg.version} is already published (from this repository); ${release ? "bump the version (RELEASING.md)" : "the next release bumps it"}`,
+    );
     return release ? 1 : 0;
   }
-  say(`${pkg.name} is ours on ${registry}: ${published.length} version(s) published, all from this repository's commits; ${pkg.version} is not published yet`);
+  say(
+    `${pkg.name} is ours on ${registry}: ${published.length} version(s) published, all from this repository's commits; ${pkg.version} is not published yet`,
+  );
   return 0;
 }
 

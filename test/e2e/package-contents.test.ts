@@ -43,14 +43,21 @@ function sources(rel: string): string[] {
 }
 
 test("npm pack holds exactly the compiled library (.js and .d.ts of every provider/ source) and the package's documents", () => {
-  const library = sources("provider").flatMap((s) => [`dist/${s.replace(/\.ts$/, ".js")}`, `dist/${s.replace(/\.ts$/, ".d.ts")}`]);
+  const library = sources("provider").flatMap((s) => [
+    `dist/${s.replace(/\.ts$/, ".js")}`,
+    `dist/${s.replace(/\.ts$/, ".d.ts")}`,
+  ]);
   const documents = ["CHANGELOG.md", "LICENSE", "NOTICE", "README.md", "package.json"];
   expect(packed.files).toEqual([...library, ...documents].sort());
   expect(packed.files.filter((f) => /(^|\/)(test|bench|examples|sandbox)\/|\.map$|(?<!\.d)\.ts$/.test(f))).toEqual([]);
 });
 
 test("main, types and every exports target are files in the package", () => {
-  const targets = [pkg.main, pkg.types, ...Object.values(pkg.exports).flatMap((t) => (typeof t === "string" ? [t] : Object.values(t)))];
+  const targets = [
+    pkg.main,
+    pkg.types,
+    ...Object.values(pkg.exports).flatMap((t) => (typeof t === "string" ? [t] : Object.values(t))),
+  ];
   const inPack = (t: string) => {
     const rel = t.replace(/^\.\//, "");
     return rel.endsWith("/*") ? packed.files.some((f) => f.startsWith(rel.slice(0, -1))) : packed.files.includes(rel);
@@ -74,9 +81,13 @@ test("CHANGELOG.md is in Keep a Changelog form with an [Unreleased] section firs
   const versions = [...changelog.matchAll(/^## \[([^\]]+)\](.*)$/gm)].map((m) => [m[1], m[2]]);
   expect(versions[0]).toEqual(["Unreleased", ""]);
   // Released versions read `## [1.2.3] - YYYY-MM-DD`.
-  expect(versions.slice(1).filter(([v, rest]) => !/^\d+\.\d+\.\d+$/.test(v) || !/^ - \d{4}-\d{2}-\d{2}$/.test(rest))).toEqual([]);
+  expect(
+    versions.slice(1).filter(([v, rest]) => !/^\d+\.\d+\.\d+$/.test(v) || !/^ - \d{4}-\d{2}-\d{2}$/.test(rest)),
+  ).toEqual([]);
   const headings = [...changelog.matchAll(/^### (.*)$/gm)].map((m) => m[1]);
-  expect(headings.filter((h) => !["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"].includes(h))).toEqual([]);
+  expect(
+    headings.filter((h) => !["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"].includes(h)),
+  ).toEqual([]);
 });
 
 test("the README's supported-versions table states what package.json, ensure-pulumi.sh, this Node and the code say", () => {
@@ -84,10 +95,14 @@ test("the README's supported-versions table states what package.json, ensure-pul
   const table = /\n### Supported versions\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? "";
   const row = (what: string) => table.split("\n").find((l) => l.startsWith(`| ${what} |`)) ?? `(no row ${what})`;
   expect(row("Node.js")).toContain(`\`engines\`: \`${pkg.engines.node}\``);
-  expect(row("Node.js")).toContain(`Node ${process.versions.node.split(".")[0]} (${process.versions.node} on this machine)`);
+  expect(row("Node.js")).toContain(
+    `Node ${process.versions.node.split(".")[0]} (${process.versions.node} on this machine)`,
+  );
   const peer = pkg.peerDependencies["@pulumi/pulumi"];
   expect(row("`@pulumi/pulumi`")).toContain(`peer dependency \`${peer}\``);
-  expect(row("`@pulumi/pulumi`")).toContain(`${peer.slice(1)} (the floor) and ${pkg.devDependencies["@pulumi/pulumi"]} (the newest`);
+  expect(row("`@pulumi/pulumi`")).toContain(
+    `${peer.slice(1)} (the floor) and ${pkg.devDependencies["@pulumi/pulumi"]} (the newest`,
+  );
   const ensure = read("scripts/ensure-pulumi.sh");
   expect(row("Pulumi CLI")).toContain(`${/^PULUMI_VERSION="([^"]+)"/m.exec(ensure)?.[1]}, built by`);
   expect(row("Pulumi CLI")).toContain(`from ${/^MIN_PATH_VERSION="([^"]+)"/m.exec(ensure)?.[1]})`);

@@ -50,16 +50,36 @@ function npmEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) || keep.test(k)) env[k] = v;
   // The cache holds what `npm ci` fetched; the commands are the README's either way.
-  return { ...env, npm_config_prefer_offline: "true", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+  return {
+    ...env,
+    npm_config_prefer_offline: "true",
+    npm_config_audit: "false",
+    npm_config_fund: "false",
+    npm_config_update_notifier: "false",
+  };
 }
 
-function run(cmd: string, args: string[], cwd: string, timeout = INSTALL_TIMEOUT_MS, env: NodeJS.ProcessEnv = {}): string {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeout = INSTALL_TIMEOUT_MS,
+  env: NodeJS.ProcessEnv = {},
+): string {
   try {
-    const options = { cwd, env: { ...npmEnv(), ...env }, encoding: "utf8" as const, timeout, maxBuffer: 64 * 1024 * 1024 };
+    const options = {
+      cwd,
+      env: { ...npmEnv(), ...env },
+      encoding: "utf8" as const,
+      timeout,
+      maxBuffer: 64 * 1024 * 1024,
+    };
     return execFileSync(cmd, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(" ")} (in ${cwd}) failed: ${err.message}\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} (in ${cwd}) failed: ${err.message}\n${err.stdout ?? ""}\n${err.stderr ?? ""}`,
+    );
   }
 }
 
@@ -73,7 +93,9 @@ function npm(args: string[], dir: string): void {
     const message = e instanceof Error ? e.message : String(e);
     if (!/_cacache|EINTEGRITY/.test(message)) throw e;
     const reason = /npm error (?:code|enoent|path) .*/.exec(message)?.[0] ?? "npm cache error";
-    process.stderr.write(`npm ${args.join(" ")}: attempt 1/2 failed on npm's shared cache (${reason}); retrying with a cache of its own\n`);
+    process.stderr.write(
+      `npm ${args.join(" ")}: attempt 1/2 failed on npm's shared cache (${reason}); retrying with a cache of its own\n`,
+    );
     run("npm", args, dir, INSTALL_TIMEOUT_MS, { npm_config_cache: path.join(root, "npm-cache") });
   }
 }
@@ -82,7 +104,10 @@ function npm(args: string[], dir: string): void {
 function newProject(root: string, name: string): string {
   const dir = path.join(root, name);
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, "package.json"), `${JSON.stringify({ name: `consumer-${name}`, private: true }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(dir, "package.json"),
+    `${JSON.stringify({ name: `consumer-${name}`, private: true }, null, 2)}\n`,
+  );
   for (const f of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, f), path.join(dir, f));
   return dir;
 }
@@ -93,7 +118,14 @@ function compile(dir: string, resolutions: Array<"node16" | "nodenext" | "node10
   const configs = resolutions.map((resolution, i) => {
     const module = resolution === "node10" ? "commonjs" : resolution;
     const emit = i === 0 ? { outDir: "out" } : { noEmit: true };
-    const compilerOptions = { strict: true, module, moduleResolution: resolution, target: "es2022", types: ["node"], ...emit };
+    const compilerOptions = {
+      strict: true,
+      module,
+      moduleResolution: resolution,
+      target: "es2022",
+      types: ["node"],
+      ...emit,
+    };
     const file = `tsconfig.${resolution}.json`;
     fs.writeFileSync(path.join(dir, file), JSON.stringify({ compilerOptions, files: ["program.ts"] }));
     return file;
@@ -123,7 +155,9 @@ function runProgram(dir: string): string {
   ]);
   // Every dynamic resource carries a provider that loads the library from node_modules.
   const dynamic = report.seen.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic/"));
-  expect(dynamic.map((s) => [s.name, s.providerFromPackage, (s.providerBytes ?? 0) > 1000])).toEqual(dynamic.map((s) => [s.name, true, true]));
+  expect(dynamic.map((s) => [s.name, s.providerFromPackage, (s.providerBytes ?? 0) > 1000])).toEqual(
+    dynamic.map((s) => [s.name, true, true]),
+  );
   expect(report.running).toBe("4.4.16");
   expect(report.plan).toEqual({
     "emqx-1": expect.objectContaining({ batch: 1, cluster: "a", held: false, to: "4.4.16" }),
@@ -135,7 +169,10 @@ function runProgram(dir: string): string {
 
 /** `require("pulumi-emqx-release")` from plain CommonJS resolves the installed copy and its classes. */
 function requireFromCommonJs(dir: string): void {
-  const r = JSON.parse(run(process.execPath, ["require.cjs"], dir, 60_000)) as { resolved: string; kinds: Record<string, string> };
+  const r = JSON.parse(run(process.execPath, ["require.cjs"], dir, 60_000)) as {
+    resolved: string;
+    kinds: Record<string, string>;
+  };
   expect(r.resolved).toBe(path.join(fs.realpathSync(dir), "node_modules", pkg.name, "dist", "provider", "index.js"));
   expect(Object.values(r.kinds)).toEqual(Object.values(r.kinds).map(() => "function"));
 }
@@ -144,7 +181,9 @@ function requireFromCommonJs(dir: string): void {
 function installedFiles(dir: string): string[] {
   const root = path.join(dir, "node_modules", pkg.name);
   const walk = (rel: string): string[] =>
-    fs.readdirSync(path.join(root, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(rel, e.name)) : [path.join(rel, e.name)]));
+    fs
+      .readdirSync(path.join(root, rel), { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(path.join(rel, e.name)) : [path.join(rel, e.name)]));
   return walk("").sort();
 }
 

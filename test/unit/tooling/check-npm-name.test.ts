@@ -9,7 +9,10 @@ import * as path from "path";
 import { REPO_ROOT } from "../../../sandbox/engine";
 
 const SCRIPT = path.join(REPO_ROOT, "scripts", "check-npm-name.js");
-const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { name: string; version: string };
+const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+};
 const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
 
 /** What the fake registry answers for the package's document. */
@@ -32,15 +35,24 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 /** Runs the script (asynchronously: the registry answers from this process). */
 function check(registryUrl: string, ...args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [SCRIPT, ...args], { cwd: REPO_ROOT, env: { ...process.env, npm_config_registry: registryUrl } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    execFile(
+      process.execPath,
+      [SCRIPT, ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, npm_config_registry: registryUrl } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
     );
   });
 }
 
 const published = (versions: Record<string, string | undefined>) => ({
   status: 200,
-  body: { name: pkg.name, versions: Object.fromEntries(Object.entries(versions).map(([v, gitHead]) => [v, { name: pkg.name, version: v, gitHead }])) },
+  body: {
+    name: pkg.name,
+    versions: Object.fromEntries(
+      Object.entries(versions).map(([v, gitHead]) => [v, { name: pkg.name, version: v, gitHead }]),
+    ),
+  },
 });
 
 test("a name never published is free, in CI and at release time", async () => {
@@ -57,7 +69,9 @@ test("versions published from this repository's commits are ours; the next versi
   answer = published({ "0.0.1": head });
   const r = await check(registry, "--release");
   expect(r.code).toBe(0);
-  expect(r.out).toContain(`${pkg.name} is ours on ${registry}: 1 version(s) published, all from this repository's commits; ${pkg.version} is not published yet`);
+  expect(r.out).toContain(
+    `${pkg.name} is ours on ${registry}: 1 version(s) published, all from this repository's commits; ${pkg.version} is not published yet`,
+  );
 });
 
 test("fails when a version came from commits this repository does not have: someone else's package", async () => {
@@ -73,7 +87,9 @@ test("fails at release time when package.json's version is already published; CI
   answer = published({ [pkg.version]: head });
   const ci = await check(registry);
   expect(ci.code).toBe(0);
-  expect(ci.out).toContain(`${pkg.name}@${pkg.version} is already published (from this repository); the next release bumps it`);
+  expect(ci.out).toContain(
+    `${pkg.name}@${pkg.version} is already published (from this repository); the next release bumps it`,
+  );
   const release = await check(registry, "--release");
   expect(release.code).toBe(1);
   expect(release.out).toContain("bump the version (RELEASING.md)");
@@ -81,7 +97,10 @@ test("fails at release time when package.json's version is already published; CI
 
 test("says NOT CHECKED when the registry answers with an error or not at all: exit 0 in CI, 1 at release time", async () => {
   answer = { status: 503 };
-  expect(await check(registry)).toEqual({ code: 0, out: `npm name check: NOT CHECKED: ${registry}${pkg.name} answered HTTP 503; check by hand: npm view ${pkg.name}\n` });
+  expect(await check(registry)).toEqual({
+    code: 0,
+    out: `npm name check: NOT CHECKED: ${registry}${pkg.name} answered HTTP 503; check by hand: npm view ${pkg.name}\n`,
+  });
   expect((await check(registry, "--release")).code).toBe(1);
 
   const closed = http.createServer();
@@ -89,6 +108,9 @@ test("says NOT CHECKED when the registry answers with an error or not at all: ex
   const nobody = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/`;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const ci = await check(nobody);
-  expect(ci).toEqual({ code: 0, out: `npm name check: NOT CHECKED: ${nobody} did not answer (ECONNREFUSED); check by hand: npm view ${pkg.name}\n` });
+  expect(ci).toEqual({
+    code: 0,
+    out: `npm name check: NOT CHECKED: ${nobody} did not answer (ECONNREFUSED); check by hand: npm view ${pkg.name}\n`,
+  });
   expect((await check(nobody, "--release")).code).toBe(1);
 });

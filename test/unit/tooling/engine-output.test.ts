@@ -11,9 +11,18 @@ const ROWS: [string, string | undefined][] = [
   ["@ previewing...", undefined],
   ["@ destroying.......  ", undefined],
   ["\u2728 updating....", undefined],
-  ["@ updating....    pulumi:pulumi:Stack emqx-sandbox-demo running [EmqxRelease host=127.0.0.75] upload", "    pulumi:pulumi:Stack emqx-sandbox-demo running [EmqxRelease host=127.0.0.75] upload"],
-  ["    pulumi:pulumi:Stack emqx-sandbox-demo running [EmqxRelease host=127.0.0.75] upgrade 4.4.2", "    pulumi:pulumi:Stack emqx-sandbox-demo running [EmqxRelease host=127.0.0.75] upgrade 4.4.2"],
-  [" ~  pulumi-nodejs:dynamic/emqx:EmqxRelease emqx-1 updating (0s) [diff: ~packagePath,version]", " ~  pulumi-nodejs:dynamic/emqx:EmqxRelease emqx-1 updating (0s) [diff: ~packagePath,version]"],
+  [
+    "@ updating....    pulumi:pulumi:Stack emqx-sandbox-demo running [EmqxRelease host=127.0.0.75] upload",
+    "    pulumi:pulumi:Stack emqx-sandbox-demo running [EmqxRelease host=127.0.0.75] upload",
+  ],
+  [
+    "    pulumi:pulumi:Stack emqx-sandbox-demo running [EmqxRelease host=127.0.0.75] upgrade 4.4.2",
+    "    pulumi:pulumi:Stack emqx-sandbox-demo running [EmqxRelease host=127.0.0.75] upgrade 4.4.2",
+  ],
+  [
+    " ~  pulumi-nodejs:dynamic/emqx:EmqxRelease emqx-1 updating (0s) [diff: ~packagePath,version]",
+    " ~  pulumi-nodejs:dynamic/emqx:EmqxRelease emqx-1 updating (0s) [diff: ~packagePath,version]",
+  ],
   ["Updating (demo):", "Updating (demo):"],
   ["@ 10.0.0.7: upload", "@ 10.0.0.7: upload"],
   ["", ""],
@@ -50,7 +59,14 @@ test("the stack driver asks preview, up, refresh and destroy for clean output, a
     refresh: operation("refresh", { summary }),
     destroy: operation("destroy", { summary }),
   } as unknown as Stack;
-  const spec = { workDir: "/w", workspaceDir: "/w", projectName: "p", stackName: "s", programModule: "/w/p.js", ops: [] } as StackDriverSpec;
+  const spec = {
+    workDir: "/w",
+    workspaceDir: "/w",
+    projectName: "p",
+    stackName: "s",
+    programModule: "/w/p.js",
+    ops: [],
+  } as StackDriverSpec;
   const printed: string[] = [];
   const write = jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
     printed.push(String(chunk));
@@ -64,7 +80,13 @@ test("the stack driver asks preview, up, refresh and destroy for clean output, a
   } finally {
     write.mockRestore();
   }
-  for (const name of ["preview", "up", "refresh", "destroy"]) expect([name, seen[name]]).toEqual([name, expect.objectContaining(CLEAN_OUTPUT)]);
-  const lines = printed.join("").split("\n").filter((l) => l !== "" && !l.startsWith(OP_PREFIX));
-  expect(lines).toEqual(Array(4).fill(["Updating (demo):", "    pulumi:pulumi:Stack demo running [EmqxRelease host=h] upload"]).flat());
+  for (const name of ["preview", "up", "refresh", "destroy"])
+    expect([name, seen[name]]).toEqual([name, expect.objectContaining(CLEAN_OUTPUT)]);
+  const lines = printed
+    .join("")
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith(OP_PREFIX));
+  expect(lines).toEqual(
+    Array(4).fill(["Updating (demo):", "    pulumi:pulumi:Stack demo running [EmqxRelease host=h] upload"]).flat(),
+  );
 });

@@ -7,6 +7,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { OutputMap, PulumiFn, Stack } from "@pulumi/pulumi/automation";
+import { CLEAN_OUTPUT, stripProgress } from "./engine-output";
 
 /** Prefix of the final line: `STACK-DRIVER-RESULT {"ok":...,"results":[...]}`. */
 export const RESULT_PREFIX = "STACK-DRIVER-RESULT ";
@@ -106,7 +107,8 @@ export interface StackDriverResult {
   error?: string;
 }
 
-/** The CLI returns output in chunks; this prints whole lines as soon as they are complete. */
+/** The CLI returns output in chunks; this prints whole lines as soon as they are complete (without
+ * progress-spinner text, should any come: see engine-output.ts). `text` keeps everything. */
 class LineWriter {
   private partial = "";
   text = "";
@@ -115,10 +117,14 @@ class LineWriter {
     this.text += chunk;
     const lines = (this.partial + chunk).split("\n");
     this.partial = lines.pop() ?? "";
-    for (const line of lines) this.out.write(`${line}\n`);
+    for (const line of lines) {
+      const shown = stripProgress(line);
+      if (shown !== undefined) this.out.write(`${shown}\n`);
+    }
   }
   flush(): void {
-    if (this.partial) this.out.write(`${this.partial}\n`);
+    const shown = this.partial ? stripProgress(this.partial) : undefined;
+    if (shown !== undefined) this.out.write(`${shown}\n`);
     this.partial = "";
   }
 }
@@ -188,7 +194,8 @@ function childPids(): number[] {
   return pids;
 }
 
-async function runOp(stack: Stack, spec: StackDriverSpec, opSpec: OpSpec, abort: AbortSignal): Promise<OpResult> {
+/** Runs one operation on `stack`, streaming its output. Exported for its unit test. */
+export async function runOp(stack: Stack, spec: StackDriverSpec, opSpec: OpSpec, abort: AbortSignal): Promise<OpResult> {
   const started = Date.now();
   const out = new LineWriter(process.stdout);
   const err = new LineWriter(process.stderr);
@@ -198,7 +205,7 @@ async function runOp(stack: Stack, spec: StackDriverSpec, opSpec: OpSpec, abort:
     signal: abort,
     parallel: opSpec.parallel ?? spec.upOptions?.parallel,
     target: opSpec.target,
-    color: "never" as const,
+    ...CLEAN_OUTPUT, // no colour codes, no `@ updating....` progress lines
   };
   const result: OpResult = { op: opSpec.op, ok: false, durationMs: 0, stdout: "", stderr: "" };
   process.stdout.write(`${OP_PREFIX}${opSpec.op}\n`);

@@ -1,7 +1,10 @@
 // The dynamic provider behind EmqxRelease. Plain class (no #private, no instance state): Pulumi
 // serializes it by value into state and runs it in its own process. Each method delegates to
 // plan/ (rules), emqx/ (CLI on the node) and ssh/ (transport).
-import * as os from "os";
+// `import x = require()` keeps a plain require, which Pulumi serializes as a module reference;
+// `import * as` (__importStar) is copied by value, and @pulumi/pulumi 3.100.0 (the oldest of the
+// peer range) then refuses the provider: os.userInfo is native code. test/e2e/package-install.test.ts.
+import os = require("os");
 import { HostLockedError, InvalidInputError, NodeChangedError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";

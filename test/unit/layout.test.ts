@@ -36,6 +36,7 @@ const UNMIRRORED_TESTS: Record<string, string> = {
 const UNMIRRORED_DIRS: Record<string, string> = {
   "test/unit/reliability/": "RELIABILITY.md rows and its generator",
   "test/integration/reliability/": "RELIABILITY.md rows on real sshd hosts",
+  "test/unit/tooling/": "the repo's own tooling outside provider/: scripts/check-npm-name.js, the engine output options of sandbox/",
 };
 
 /** Test files of one source that sit outside the mirror, and where they belong. Accepted until

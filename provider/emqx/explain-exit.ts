@@ -23,7 +23,7 @@ export function explainEmqxExit(command: string, version: string, exitCode: numb
       if (/Made release permanent/.test(stdout)) {
         return `EMQX made ${version} permanent but crashed before updating bin/ and releases/emqx_vars (a half-done permafy, exit 127): copy bin/<script>-${version} over bin/<script> for emqx, emqx_ctl, nodetool, cuttlefish, install_upgrade.escript and append REL_VSN="${version}" with its ERTS_VSN to releases/emqx_vars, or ask EMQX support; re-running the upgrade cannot repair it`;
       }
-      if (/relup_not_allowed/.test(stdout)) return `EMQX refused to move to ${version}: it only hot-upgrades between patch versions (exit 127)`;
+      if (/relup_not_allowed|We only support relup between patch versions/.test(stdout)) return `EMQX refused to move to ${version}: it only hot-upgrades between patch versions (exit 127)`;
       return `the EMQX upgrade script crashed (exit 127): see its output; typical causes are file permissions (the EMQX runtime user must own releases/), a full disk, or an invalid version`;
     default:
       return `\`emqx ${command}\` failed with exit code ${exitCode}`;

@@ -1,16 +1,16 @@
 // examples/bastion deployed as a user deploys it, against a node this machine cannot reach except
 // through a bastion: the target's sshd (in front of the EMQX CLI emulator running 4.4.0) listens in
 // a network namespace that only the bastion's namespace is linked to, and the bastion's sshd
-// listens on the link between this namespace and its own (layout in test/support/netns.ts).
+// listens on the link between this namespace and its own (layout in sandbox/netns.ts).
 // The tests share one stack and run in order: the network proof, preview, up, destroy.
 import * as fs from "fs";
 import * as net from "net";
-import { ensureEngine } from "../support/engine";
-import { emulatorVersions } from "../support/emulator/install";
-import { canConnectInNetns, createBastionNetwork, type BastionNetwork } from "../support/netns";
-import { compiledPath, newStackDir, runStack, type OpName, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { startSshd, type TestSshd } from "../support/sshd";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { ensureEngine } from "../../sandbox/engine";
+import { emulatorVersions } from "../../sandbox/emulator/install";
+import { canConnectInNetns, createBastionNetwork, type BastionNetwork } from "../../sandbox/netns";
+import { compiledPath, newStackDir, runStack, type OpName, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import { startSshd, type TestSshd } from "../../sandbox/sshd";
+import { packageShelf, startTestHost, type TestHost } from "../../sandbox/test-host";
 
 const TIMEOUT_MS = 5 * 60 * 1000;
 // jest reads `testTimeout` from the global config only; the e2e project's own value is ignored.

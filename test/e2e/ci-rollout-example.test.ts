@@ -11,11 +11,11 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ensureEngine, REPO_ROOT } from "../support/engine";
-import { emulatorVersions } from "../support/emulator/install";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
+import { ensureEngine, REPO_ROOT } from "../../sandbox/engine";
+import { emulatorVersions } from "../../sandbox/emulator/install";
+import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
 import { keySlices, scanForSecrets, withJsonEscaped } from "../support/secret-scan";
-import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
+import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const EXAMPLE = path.join(REPO_ROOT, "examples", "ci-rollout");

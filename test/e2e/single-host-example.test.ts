@@ -4,11 +4,11 @@
 // test host, a real sshd on 127.0.0.5 in front of the EMQX CLI emulator running 4.4.0.
 // The tests share one stack and run in order: preview, up, destroy.
 import * as fs from "fs";
-import { ensureEngine } from "../support/engine";
-import { emulatorVersions } from "../support/emulator/install";
+import { ensureEngine } from "../../sandbox/engine";
+import { emulatorVersions } from "../../sandbox/emulator/install";
 import { installPackedLibrary, type InstalledProject } from "../support/installed-package";
-import { compiledPath, newStackDir, runStack, type OpName, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { compiledPath, newStackDir, runStack, type OpName, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import { packageShelf, startTestHost, type TestHost } from "../../sandbox/test-host";
 
 const TIMEOUT_MS = 5 * 60 * 1000;
 // jest reads `testTimeout` from the global config only; the e2e project's own value is ignored.

@@ -37,13 +37,22 @@ export interface UpstreamReleases {
 export function ensureUpstreamReleases(): UpstreamReleases {
   let dir: string;
   try {
-    const out = execFileSync("bash", [UPSTREAM_BUILD_SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 900_000 });
+    const out = execFileSync("bash", [UPSTREAM_BUILD_SCRIPT], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 900_000,
+    });
     dir = out.trim().split("\n").pop() ?? "";
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`building the upstream test packages failed (bash test/upstream/build.sh): ${(err.stderr || err.message).trim()}`);
+    throw new Error(
+      `building the upstream test packages failed (bash test/upstream/build.sh): ${(err.stderr || err.message).trim()}`,
+    );
   }
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Omit<UpstreamReleases, "dir" | "zips">;
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Omit<
+    UpstreamReleases,
+    "dir" | "zips"
+  >;
   const zips: Record<string, string> = {};
   for (const v of [...manifest.sets.new, ...manifest.sets.old]) {
     zips[v] = path.join(dir, `emqx-${v}-otp${manifest.otp}-${manifest.os}-${manifest.arch}.zip`);
@@ -87,13 +96,22 @@ export interface UpstreamHostOptions {
 }
 
 /** Unzips `version`'s package on a fresh root, configures it and starts it with `bin/emqx start`. */
-export async function startUpstreamHost(address: string, version: string, options: UpstreamHostOptions = {}): Promise<UpstreamHost> {
+export async function startUpstreamHost(
+  address: string,
+  version: string,
+  options: UpstreamHostOptions = {},
+): Promise<UpstreamHost> {
   if (!UPSTREAM_ADDRESSES.includes(address)) {
-    throw new Error(`${address} is not one of the upstream test addresses ${UPSTREAM_ADDRESSES[0]}-${UPSTREAM_ADDRESSES[9]}`);
+    throw new Error(
+      `${address} is not one of the upstream test addresses ${UPSTREAM_ADDRESSES[0]}-${UPSTREAM_ADDRESSES[9]}`,
+    );
   }
   const releases = ensureUpstreamReleases();
   const zip = releases.zips[version];
-  if (!zip) throw new Error(`no upstream test package ${version}: test/upstream/build.sh builds ${Object.keys(releases.zips).join(", ")}`);
+  if (!zip)
+    throw new Error(
+      `no upstream test package ${version}: test/upstream/build.sh builds ${Object.keys(releases.zips).join(", ")}`,
+    );
   const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "emqx-upstream-host-")));
   fs.chmodSync(base, 0o755);
   execFileSync("unzip", ["-q", zip, "-d", base]);
@@ -106,7 +124,10 @@ export async function startUpstreamHost(address: string, version: string, option
     "listener.tcp.external": `${address}:${servicePort}`,
   });
   // Distribution only on this host's address (ekka's port is fixed by the node name).
-  fs.appendFileSync(path.join(root, "etc", "vm.args"), `\n-kernel inet_dist_use_interface {${address.split(".").join(",")}}\n`);
+  fs.appendFileSync(
+    path.join(root, "etc", "vm.args"),
+    `\n-kernel inet_dist_use_interface {${address.split(".").join(",")}}\n`,
+  );
 
   const untarBefore = new Set(untarDirs());
   const killAll = () => killInstallProcesses(root);
@@ -115,7 +136,8 @@ export async function startUpstreamHost(address: string, version: string, option
   let sshd: TestSshd | undefined;
   try {
     const started = emqx("start");
-    if (started.exitCode !== 0) throw new Error(`bin/emqx start exited ${started.exitCode}\n${started.stdout}${started.stderr}`);
+    if (started.exitCode !== 0)
+      throw new Error(`bin/emqx start exited ${started.exitCode}\n${started.stdout}${started.stderr}`);
     sshd = await startSshd({ host: address });
   } catch (e) {
     killAll();
@@ -132,12 +154,21 @@ export async function startUpstreamHost(address: string, version: string, option
     emqxPath: path.join(root, "bin", "emqx"),
     nodeName,
     service: { host: address, port: servicePort },
-    connection: { host: address, port: ssh.port, user: "root", privateKey: ssh.clientPrivateKey, hostKey: ssh.hostKeyLine },
+    connection: {
+      host: address,
+      port: ssh.port,
+      user: "root",
+      privateKey: ssh.clientPrivateKey,
+      hostKey: ssh.hostKeyLine,
+    },
     emqx,
     versions: () => {
       const r = emqx("versions");
       if (r.exitCode !== 0) throw new Error(`emqx versions exited ${r.exitCode}: ${r.stdout}${r.stderr}`);
-      return r.stdout.split("\n").filter((l) => l.startsWith("* ")).map((l) => l.slice(2).replace("\t", " "));
+      return r.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("* "))
+        .map((l) => l.slice(2).replace("\t", " "));
     },
     stop: async () => {
       emqx("stop");
@@ -164,7 +195,11 @@ function configure(root: string, settings: Record<string, string>): void {
 
 function runCli(emqxPath: string, args: string[]): CliResult {
   try {
-    const stdout = execFileSync(emqxPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 });
+    const stdout = execFileSync(emqxPath, args, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 180_000,
+    });
     return { exitCode: 0, stdout, stderr: "" };
   } catch (e) {
     const err = e as { status?: number | null; stdout?: string; stderr?: string; message: string };
@@ -173,7 +208,10 @@ function runCli(emqxPath: string, args: string[]): CliResult {
 }
 
 function untarDirs(): string[] {
-  return fs.readdirSync("/tmp").filter((d) => d.startsWith("emqx_untar_")).map((d) => path.join("/tmp", d));
+  return fs
+    .readdirSync("/tmp")
+    .filter((d) => d.startsWith("emqx_untar_"))
+    .map((d) => path.join("/tmp", d));
 }
 
 /** EMQX's unpack leaves /tmp/emqx_untar_<n>/ behind (holding a copy of the zip): remove the new
@@ -211,5 +249,8 @@ function killInstallProcesses(root: string): void {
 function readLogs(root: string): string {
   const dir = path.join(root, "log");
   if (!fs.existsSync(dir)) return "(no log dir)";
-  return fs.readdirSync(dir).map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), "utf8").slice(-3000)}`).join("\n");
+  return fs
+    .readdirSync(dir)
+    .map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), "utf8").slice(-3000)}`)
+    .join("\n");
 }

@@ -24,7 +24,10 @@ let index: Record<string, { command: string; exitCode: number }> | undefined;
 
 /** The capture with this id; throws naming the id when the fixtures do not hold it. */
 export function realOutput(id: string): RealOutput {
-  index ??= JSON.parse(fs.readFileSync(path.join(DIR, "index.json"), "utf8")) as Record<string, { command: string; exitCode: number }>;
+  index ??= JSON.parse(fs.readFileSync(path.join(DIR, "index.json"), "utf8")) as Record<
+    string,
+    { command: string; exitCode: number }
+  >;
   const name = Object.keys(index).find((k) => k.startsWith(`${id}-`));
   if (!name) throw new Error(`no capture ${id} in test/fixtures/real-4.4/index.json`);
   const root = (s: string) => s.split("<R>").join(REAL_OUTPUT_ROOT);
@@ -32,5 +35,11 @@ export function realOutput(id: string): RealOutput {
     const file = path.join(DIR, `${name}.${ext}`);
     return fs.existsSync(file) ? root(fs.readFileSync(file, "utf8")) : "";
   };
-  return { name, command: root(index[name].command), exitCode: index[name].exitCode, stdout: read("stdout"), stderr: read("stderr") };
+  return {
+    name,
+    command: root(index[name].command),
+    exitCode: index[name].exitCode,
+    stdout: read("stdout"),
+    stderr: read("stderr"),
+  };
 }

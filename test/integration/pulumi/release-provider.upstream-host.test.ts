@@ -14,7 +14,12 @@ import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { startClients, versionSequence, type ClientRecord } from "../../../sandbox/otp-clients";
 import { packageShelf, startTestHost, type TestHost } from "../../../sandbox/test-host";
-import { ensureUpstreamReleases, startUpstreamHost, type UpstreamHost, type UpstreamReleases } from "../../../sandbox/upstream-host";
+import {
+  ensureUpstreamReleases,
+  startUpstreamHost,
+  type UpstreamHost,
+  type UpstreamReleases,
+} from "../../../sandbox/upstream-host";
 
 jest.setTimeout(600_000);
 const provider = new EmqxReleaseProvider();
@@ -68,7 +73,10 @@ interface Target {
 /** `emqx versions` of the host, as "<vsn> <status>" strings. */
 function versionsOf(t: Target): string[] {
   const out = execFileSync(t.emqxPath, ["versions"], { encoding: "utf8" });
-  return out.split("\n").filter((l) => l.startsWith("* ")).map((l) => l.slice(2).replace("\t", " "));
+  return out
+    .split("\n")
+    .filter((l) => l.startsWith("* "))
+    .map((l) => l.slice(2).replace("\t", " "));
 }
 
 /** The REL_VSN assignments permafy appended to releases/emqx_vars (after the template's own). */
@@ -92,7 +100,8 @@ function observed(t: Target, outs: Props): Props {
     cliVersions: versionsOf(t),
     emqxVarsAppended: appendedRelVsns(t),
     startErlData: fs.readFileSync(path.join(t.root, "releases", "start_erl.data"), "utf8").split(" ")[1],
-    binEmqxIsPermanents: sha(path.join(t.root, "bin", "emqx")) === sha(path.join(t.root, "bin", `emqx-${permanentVersion}`)),
+    binEmqxIsPermanents:
+      sha(path.join(t.root, "bin", "emqx")) === sha(path.join(t.root, "bin", `emqx-${permanentVersion}`)),
   };
 }
 
@@ -116,7 +125,11 @@ class Chain {
   }
 
   /** Applies the declaration on every host; expects them to agree; returns the real host's state. */
-  async apply(version: string, extra: Props = {}, around?: (t: Target, step: () => Promise<Props>) => Promise<Props>): Promise<Props> {
+  async apply(
+    version: string,
+    extra: Props = {},
+    around?: (t: Target, step: () => Promise<Props>) => Promise<Props>,
+  ): Promise<Props> {
     const seen: Record<string, Props> = {};
     let real: Props = {};
     for (const t of this.targets()) {
@@ -145,7 +158,15 @@ async function emulatorZips(set: string[]): Promise<Record<string, string>> {
   const zips: Record<string, string> = {};
   for (const [i, v] of set.entries()) {
     const earlier = set.slice(0, i).reverse();
-    zips[v] = await shelf.build({ version: v, otp: releases.otp, os: releases.os, arch: releases.arch, erts: releases.erts, relupFrom: earlier, relupDownTo: earlier });
+    zips[v] = await shelf.build({
+      version: v,
+      otp: releases.otp,
+      os: releases.os,
+      arch: releases.arch,
+      erts: releases.erts,
+      relupFrom: earlier,
+      relupDownTo: earlier,
+    });
   }
   return zips;
 }
@@ -158,7 +179,13 @@ function hostsFor(set: () => string[], realAddress: string, emuAddress: string) 
     h.emu = await startTestHost({ version: set()[0], erts: releases.erts }, emuAddress);
     const emuZips = await emulatorZips(set());
     h.targets = [
-      { name: "real", root: h.real.root, emqxPath: h.real.emqxPath, connection: h.real.connection, zips: releases.zips },
+      {
+        name: "real",
+        root: h.real.root,
+        emqxPath: h.real.emqxPath,
+        connection: h.real.connection,
+        zips: releases.zips,
+      },
       { name: "emulator", root: h.emu.root, emqxPath: h.emu.emqxPath, connection: h.emu.connection, zips: emuZips },
     ];
   });
@@ -175,7 +202,11 @@ describe("new scripts (4.4.16 -> 4.4.17 -> 4.4.18, each package with its own tag
   const host = () => h.real as UpstreamHost;
 
   test("EMQX's own CLI answers as the captures show; the provider adopts the running 4.4.16", async () => {
-    expect(host().emqx("versions")).toEqual({ exitCode: 0, stdout: "Installed versions:\n* 4.4.16\tpermanent\n\n", stderr: "" });
+    expect(host().emqx("versions")).toEqual({
+      exitCode: 0,
+      stdout: "Installed versions:\n* 4.4.16\tpermanent\n\n",
+      stderr: "",
+    });
     expect(host().emqx("ctl", "status").stdout).toBe(`Node '${host().nodeName}' 4.4.16 is started\n`);
     const outs = await chain.apply("4.4.16");
     expect(outs).toMatchObject({
@@ -183,7 +214,13 @@ describe("new scripts (4.4.16 -> 4.4.17 -> 4.4.18, each package with its own tag
       rootDir: host().root,
       currentVersion: "4.4.16",
       installedVersions: [{ version: "4.4.16", status: "permanent" }],
-      hostFacts: { osId: releases.os, arch: releases.arch, edition: "ce", binScriptsVersion: "4.4.16", relupDownTo: [] },
+      hostFacts: {
+        osId: releases.os,
+        arch: releases.arch,
+        edition: "ce",
+        binScriptsVersion: "4.4.16",
+        relupDownTo: [],
+      },
     });
   });
 
@@ -195,8 +232,16 @@ describe("new scripts (4.4.16 -> 4.4.17 -> 4.4.18, each package with its own tag
       records = r;
       return o;
     });
-    expect(outs).toMatchObject({ currentVersion: "4.4.17", permanentVersion: "4.4.17", previousVersion: "4.4.16", lastAction: "upgrade" });
-    expect(outs.installedVersions).toEqual([{ version: "4.4.17", status: "permanent" }, { version: "4.4.16", status: "old" }]);
+    expect(outs).toMatchObject({
+      currentVersion: "4.4.17",
+      permanentVersion: "4.4.17",
+      previousVersion: "4.4.16",
+      lastAction: "upgrade",
+    });
+    expect(outs.installedVersions).toEqual([
+      { version: "4.4.17", status: "permanent" },
+      { version: "4.4.16", status: "old" },
+    ]);
     expect(outs.hostFacts).toMatchObject({ binScriptsVersion: "4.4.17", relupDownTo: ["4.4.16"] });
     expectNoLineLost(records);
     for (const r of records) expect(versionSequence(r)).toEqual(["4.4.16", "4.4.17"]);
@@ -205,7 +250,10 @@ describe("new scripts (4.4.16 -> 4.4.17 -> 4.4.18, each package with its own tag
     const root = host().root;
     expect(fs.existsSync(path.join(root, "releases", "emqx-4.4.17.tar.gz"))).toBe(true);
     for (const f of ["emqx", "emqx_ctl", "nodetool", "install_upgrade.escript", "cuttlefish"]) {
-      expect({ f, same: sha(path.join(root, "bin", f)) === sha(path.join(root, "bin", `${f}-4.4.17`)) }).toEqual({ f, same: true });
+      expect({ f, same: sha(path.join(root, "bin", f)) === sha(path.join(root, "bin", `${f}-4.4.17`)) }).toEqual({
+        f,
+        same: true,
+      });
     }
     // The relup EMQX's inject-relup.escript rewrote ran its emqx_relup call.
     expect(host().emqx("eval", "application:get_env(emqx, last_relup).").stdout).toBe('{ok,{upgrade,"4.4.16"}}\n');
@@ -222,7 +270,7 @@ describe("new scripts (4.4.16 -> 4.4.17 -> 4.4.18, each package with its own tag
     expect(host().emqx("ctl", "status").stdout).toBe(`Node '${host().nodeName}' 4.4.18 is started\n`);
   });
 
-  test("downgrade 4.4.18 -> 4.4.16 (4.4.18's relup down path) with clients connected; uninstallPrevious removes 4.4.18 and 4.4.17", async () => {
+  test("downgrade 4.4.18 -> 4.4.16 with clients connected; uninstallPrevious removes 4.4.18 and 4.4.17", async () => {
     let records: ClientRecord[] = [];
     const outs = await chain.apply("4.4.16", { allowDowngrade: true, uninstallPrevious: true }, async (t, step) => {
       if (t.name !== "real") return step();
@@ -243,7 +291,7 @@ describe("new scripts (4.4.16 -> 4.4.17 -> 4.4.18, each package with its own tag
     expect(host().emqx("eval", "application:get_env(emqx, last_relup).").stdout).toBe('{ok,{downgrade,"4.4.16"}}\n');
   });
 
-  test("refresh after an operator's `emqx upgrade 4.4.17` by hand shows 4.4.17; the declared 4.4.16 is a change again", async () => {
+  test("refresh after a manual `emqx upgrade 4.4.17` shows 4.4.17; the declared 4.4.16 is a change again", async () => {
     const seen: Record<string, Props> = {};
     for (const t of h.targets) {
       // 4.4.17 was uninstalled: EMQX unpacks it again from the zip the provider left in releases/.
@@ -253,7 +301,11 @@ describe("new scripts (4.4.16 -> 4.4.17 -> 4.4.18, each package with its own tag
       const { id, outs } = chain.state(t);
       const { props } = await provider.read(id, outs);
       expect(props).toMatchObject({ currentVersion: "4.4.17", permanentVersion: "4.4.17" });
-      const d = await provider.diff(id, props, await checked(chain.inputs(t, "4.4.16", { allowDowngrade: true }), props));
+      const d = await provider.diff(
+        id,
+        props,
+        await checked(chain.inputs(t, "4.4.16", { allowDowngrade: true }), props),
+      );
       expect(d.changes).toBe(true);
       chain.setOuts(t, props);
       seen[t.name] = observed(t, props);
@@ -290,7 +342,7 @@ describe("old scripts (4.4.0 -> 4.4.1 -> 4.4.2: no `emqx ctl`, no version check,
     expect(appendedRelVsns(h.targets[0])).toEqual(["4.4.1"]);
   });
 
-  test("upgrade 4.4.1 -> 4.4.2 with a client connected (4.4.2's relup, rewritten by its inject-relup.escript)", async () => {
+  test("upgrade 4.4.1 -> 4.4.2 with a client connected (4.4.2's relup, rewritten by inject-relup)", async () => {
     let records: ClientRecord[] = [];
     const outs = await chain.apply("4.4.2", {}, async (t, step) => {
       if (t.name !== "real") return step();
@@ -298,8 +350,17 @@ describe("old scripts (4.4.0 -> 4.4.1 -> 4.4.2: no `emqx ctl`, no version check,
       records = r;
       return o;
     });
-    expect(outs).toMatchObject({ currentVersion: "4.4.2", permanentVersion: "4.4.2", previousVersion: "4.4.1", lastAction: "upgrade" });
-    expect(outs.installedVersions).toEqual([{ version: "4.4.2", status: "permanent" }, { version: "4.4.1", status: "old" }, { version: "4.4.0", status: "old" }]);
+    expect(outs).toMatchObject({
+      currentVersion: "4.4.2",
+      permanentVersion: "4.4.2",
+      previousVersion: "4.4.1",
+      lastAction: "upgrade",
+    });
+    expect(outs.installedVersions).toEqual([
+      { version: "4.4.2", status: "permanent" },
+      { version: "4.4.1", status: "old" },
+      { version: "4.4.0", status: "old" },
+    ]);
     expectNoLineLost(records);
     expect(versionSequence(records[0])).toEqual(["4.4.1", "4.4.2"]);
     expect(host().emqx("eval", "application:get_env(emqx, last_relup).").stdout).toBe('{ok,{upgrade,"4.4.1"}}\n');

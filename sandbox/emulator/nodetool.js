@@ -65,8 +65,19 @@ async function ctlCommand(ctx, args) {
     const assoc = (key, nodes) => `${key} => ${fmtAtomList(nodes, 18 + key.length + 4)}`;
     return out(`Cluster status: #{${assoc("running_nodes", running)},\n${" ".repeat(18)}${assoc("stopped_nodes", stopped)}}`);
   }
-  out("Usage: emqx_ctl status                          # Show broker status");
-  out("       emqx_ctl cluster status                  # Cluster status");
+  // An unknown command: emqx_ctl prints its usage (EMQX's layout: a `%-70s# <what>` line per
+  // command, groups between dashes) and returns {error, cmd_not_found}, on which nodetool exits 1.
+  const line = "-".repeat(110);
+  const usage = (cmd, what) => out(`${cmd.padEnd(70)}# ${what}`);
+  out("Usage: emqx_ctl");
+  out(line);
+  usage("status", "Show broker status");
+  out(line);
+  usage("cluster join <Node>", "Join the cluster");
+  usage("cluster leave", "Leave the cluster");
+  usage("cluster force-leave <Node>", "Force the node leave from cluster");
+  usage("cluster status", "Cluster status");
+  throw new Halt(1);
 }
 
 /** `emqx start` (docs/emqx-4.4-hot-upgrade.md §1.3): boots REL_VSN of emqx_vars (= the permanent release after a clean

@@ -11,6 +11,7 @@ import {
 import { launcherScript } from "../../sandbox/emulator/launcher";
 import { buildPackageZip, packageEntries, packageFileName, PackageSpec } from "../../sandbox/package-zip";
 import { writeZip } from "../../sandbox/zip-writer";
+import { realOutput, REAL_OUTPUT_ROOT } from "../support/real-output";
 
 jest.setTimeout(120_000);
 
@@ -173,7 +174,7 @@ const ROWS: Row[] = [
   { name: "prints the ulimit warning on stdout before root_dir", faults: { ulimitWarning: true }, args: ["root_dir"],
     stdout: (root) => `!!!!\n!!!! WARNING: ulimit -n is 256; 1024 is the recommended minimum.\n!!!!\n"${root}"\n`, exit: 0 },
   { name: "ctl status prints the running version (emqx ctl exists only from 4.4.4)", args: ["ctl", "status"],
-    stdout: { "4.4.0": /^Usage: emqx \{start\|.*\|root_dir\} <help>\n$/, "4.4.16": "Node 'emqx@127.0.0.1' 4.4.10 is started\n" },
+    stdout: { "4.4.0": /^Usage: emqx \{start\|.*\|root_dir\}\n$/, "4.4.16": "Node 'emqx@127.0.0.1' 4.4.10 is started\n" },
     exit: { "4.4.0": 1, "4.4.16": 0 } },
   { name: "bin/emqx_ctl status prints the running version", bin: "emqx_ctl", args: ["status"], stdout: "Node 'emqx@127.0.0.1' 4.4.10 is started\n", exit: 0 },
   { name: "fails ctl status on a stopped node", running: false, bin: "emqx_ctl", args: ["status"],
@@ -185,8 +186,9 @@ const ROWS: Row[] = [
     stdout: "Cluster status: #{running_nodes => ['emqx@127.0.0.1'],stopped_nodes => []}\n", exit: 0 },
   { name: "ping prints pong", args: ["ping"], stdout: "pong\n", stderr: "", exit: 0 },
   { name: "fails ping on a stopped node", running: false, args: ["ping"], stdout: "", stderr: PING_FAILED, exit: 1 },
-  { name: "fails without a command: usage", args: [], stdout: /^Usage: emqx \{start\|/, exit: 1 },
-  { name: "help prints the usage", args: ["help"], stdout: /^Usage: emqx \{start\|/, exit: 0 },
+  // relx's one line (4.4.0-4.4.2), the "COMMAND [help]" block (4.4.16+): real captures B08, A08.
+  { name: "fails without a command: usage", args: [], stdout: { "4.4.0": /^Usage: emqx \{start\|/, "4.4.16": /^Usage: emqx COMMAND \[help\]\n/ }, exit: 1 },
+  { name: "help prints the usage", args: ["help"], stdout: { "4.4.0": /^Usage: emqx \{start\|/, "4.4.16": /^Usage: emqx COMMAND \[help\]\n/ }, exit: 0 },
   { name: "a command's help prints its usage", args: ["upgrade", "help"], stdout: /^Usage: emqx upgrade \[VERSION\]\n/, exit: 0 },
   { name: "fails when the node was never started (no vm.*.args)", prepare: (root) => fs.rmSync(path.join(root, "data", "configs"), { recursive: true }),
     args: ["versions"], stdout: "", stderr: "There is no vm.*.args config file found in", exit: 1 },
@@ -564,5 +566,42 @@ describe("RUNNER_USER", () => {
   test("fails when RUNNER_USER does not exist", () => {
     const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "emqx-no-such-user" });
     expect(run(root, ["versions"])).toMatchObject({ code: 1, stderr: expect.stringContaining("su: user emqx-no-such-user does not exist") });
+  });
+});
+
+describe("the emulator prints what EMQX's real scripts printed (test/fixtures/real-4.4)", () => {
+  // Row: [capture, emulated install's version, node down?, argv]. The emulated node is emqx@127.0.0.1,
+  // as on the capture hosts; the capture's root <R> is replaced by each side's own.
+  const ROWS: [string, string, boolean, string[]][] = [
+    ["A01", "4.4.16", false, ["versions"]],
+    ["A02", "4.4.16", false, ["root_dir"]],
+    ["A04", "4.4.16", false, ["ctl", "status"]],
+    ["A06", "4.4.16", false, ["ctl", "cluster", "status"]],
+    ["A07", "4.4.16", false, ["ctl", "nosuchcmd"]],
+    ["A08", "4.4.16", false, []],
+    ["A09", "4.4.16", false, ["upgrade"]],
+    ["A12", "4.4.16", false, ["upgrade", "4.4.99"]],
+    ["A29", "4.4.16", false, ["uninstall", "4.4.16"]],
+    ["A31", "4.4.16", false, ["uninstall", "4.4.99"]],
+    ["A99", "4.4.16", true, ["ping"]],
+    ["A100", "4.4.16", true, ["versions"]],
+    ["A101", "4.4.16", true, ["root_dir"]],
+    ["A102", "4.4.16", true, ["ctl", "status"]],
+    ["A104", "4.4.16", true, ["upgrade", "4.4.17"]],
+    ["B01", "4.4.0", false, ["versions"]],
+    ["B04", "4.4.0", false, ["ctl", "status"]],
+    ["B08", "4.4.0", false, []],
+    ["B05", "4.4.0", false, ["status"]], // bin/emqx_ctl status
+    ["B11", "4.4.0", false, ["upgrade", "4.4.1"]],
+    ["B100", "4.4.0", true, ["versions"]],
+    ["B101", "4.4.0", true, ["root_dir"]],
+  ];
+  test.each(ROWS)("%s", (id, version, down, argv) => {
+    const real = realOutput(id);
+    const root = newInstall({ version, erts: "13.1.5" }, { nodeDown: down });
+    const r = run(root, argv, { bin: id === "B05" ? "emqx_ctl" : "emqx" });
+    const mine = (s: string) => s.split(root).join(REAL_OUTPUT_ROOT);
+    expect({ exitCode: r.code, stdout: mine(r.stdout) }).toEqual({ exitCode: real.exitCode, stdout: real.stdout });
+    expect(mine(r.stderr)).toBe(real.stderr);
   });
 });

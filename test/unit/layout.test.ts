@@ -28,6 +28,7 @@ const UNMIRRORED_TESTS: Record<string, string> = {
   "test/integration/test-packages.test.ts": "tests that the packages the tests build (sandbox/package-zip.ts) hold files as EMQX's build writes them, against a real erl",
   "test/unit/ci-summary.test.ts": "tests .ci/summarize.js, the verdict of bash .ci/run (skips, test floor, RELIABILITY.md)",
   "test/integration/ssh.test.ts": "the SSH transport end to end (connect, session, upload on one real sshd); each of those files also has its mirrored unit test",
+  "test/integration/upstream-build.test.ts": "tests test/upstream/build.sh, which builds the packages whose CLI is EMQX's own (the pins, the packaging)",
 };
 
 /** Directories of test files that belong to no single source by design: the rows of

@@ -49,7 +49,7 @@ const EXIT_ROWS: [number, string, string][] = [
   [3, "ERROR: unable to install '4.4.16' - old processes still running code from module emqx_app\n", "two versions ago"],
   [4, "ERROR: release_handler:install_release failed: bad\n", "do not retry"],
   [127, 'Unpacked successfully: "4.4.16".\nInstalled Release: 4.4.16.\nMade release permanent: "4.4.16"\n', "half-done permafy"],
-  [127, "Cannot upgrade/downgrade to 4.3.5 from 4.4.16\nWe only support relup between patch versions\n", "file permissions"],
+  [127, "Cannot upgrade/downgrade to 4.3.5 from 4.4.16\nWe only support relup between patch versions\n", "only hot-upgrades between patch versions"],
 ];
 test.each(EXIT_ROWS)("fails on exit %i with EMQX's meaning and the next step", async (code, stdout, fragment) => {
   const runner = new FixtureRunner([{ match: /upgrade/, result: { exitCode: code, stdout } }]);

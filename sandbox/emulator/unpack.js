@@ -1,6 +1,7 @@
-// The escript's package lookup (docs/emqx-4.4-hot-upgrade.md §2.5): repack every `releases/emqx-*<V>*.zip` (byte order,
-// last one wins) into `releases/emqx-<V>.tar.gz` via /tmp/emqx_untar_<n>/ (left behind), find the
-// first tarball of the lookup order, and link it to `releases/<V>/emqx.tar.gz`.
+// The escript's package lookup (docs/emqx-4.4-hot-upgrade.md §2.5): repack the `releases/emqx-*<V>*.zip`
+// matches (byte order) into `releases/emqx-<V>.tar.gz` via /tmp/emqx_untar_<n>/ (left behind), find
+// the first tarball of the lookup order, and link it to `releases/<V>/emqx.tar.gz`. With several
+// matches the real escript crashes on the second one (correction 1 at the top of that page).
 "use strict";
 
 const fs = require("fs");
@@ -90,15 +91,19 @@ function diskFaults(ctx, zips) {
   }
 }
 
-/** `unpack_zipballs`: prints `unzip [...]`, then repacks each match; a later match overwrites. */
+/** `unpack_zipballs`: prints `unzip [...]`, then repacks each match. The escript changes its working
+ * directory into the first match's untar dir and never back, so the second match's relative
+ * `releases/<zip>` is not found: it crashes with {error,enoent} (exit 127), leaving the tar.gz of
+ * the FIRST match and an empty second untar dir, nothing unpacked or registered. */
 async function unpackZipballs(ctx, V) {
   const zips = matchingZips(ctx.root, V);
   diskFaults(ctx, zips);
   out(`unzip ${fmtStringList(zips, 6)}`);
   const gzFile = path.join(ctx.root, "releases", `emqx-${V}.tar.gz`);
-  for (const zip of zips) {
+  for (const [i, zip] of zips.entries()) {
     const tmpDir = path.join(ctx.untarBase, `emqx_untar_${systemTimeNative()}`);
     mustOk(() => fs.mkdirSync(tmpDir, { recursive: true }), "unpack_zipballs/2");
+    if (i > 0) throw new Crash("no match of right hand side value {error,enoent}", "'-unpack_zipballs/2-fun-0-'/2");
     mustOk(() => fs.copyFileSync(path.join(ctx.root, zip), path.join(tmpDir, "emqx.zip")), "unpack_zipballs/2");
     try {
       await unzipTo(path.join(tmpDir, "emqx.zip"), tmpDir);

@@ -16,7 +16,9 @@ export function main(argv: string[], stdin: () => string, out: (s: string) => vo
     return 0;
   }
   if (command !== "plan-summary") {
-    err(`pulumi-emqx-release: ${command === undefined ? "no command given" : `unknown command '${command}'`}\n${USAGE}\n`);
+    err(
+      `pulumi-emqx-release: ${command === undefined ? "no command given" : `unknown command '${command}'`}\n${USAGE}\n`,
+    );
     return 2;
   }
   let title: string | undefined;
@@ -36,7 +38,9 @@ export function main(argv: string[], stdin: () => string, out: (s: string) => vo
   try {
     doc = JSON.parse(text);
   } catch {
-    err(`pulumi-emqx-release plan-summary: stdin is not JSON (it starts '${text.trim().slice(0, 40)}'): pass \`pulumi preview --json\`, not the human preview\n`);
+    err(
+      `pulumi-emqx-release plan-summary: stdin is not JSON (it starts '${text.trim().slice(0, 40)}'): pass \`pulumi preview --json\`, not the human preview\n`,
+    );
     return 1;
   }
   try {
@@ -52,5 +56,10 @@ export function main(argv: string[], stdin: () => string, out: (s: string) => vo
 }
 
 if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2), () => fs.readFileSync(0, "utf8"), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  process.exitCode = main(
+    process.argv.slice(2),
+    () => fs.readFileSync(0, "utf8"),
+    (s) => process.stdout.write(s),
+    (s) => process.stderr.write(s),
+  );
 }

@@ -12,6 +12,7 @@ export {
   InvalidInputError,
   PackageError,
   HostStateError,
+  NodeChangedError,
   HostLockedError,
   RolloutHaltedError,
 } from "./errors";

@@ -1,7 +1,7 @@
 // create/update on one node: lock, read, refuse before any write, upload, run EMQX, verify.
 // Every refusal happens before the first byte is written; after that, an error says what the
 // node runs now.
-import { EmqxProviderError, HostStateError, UnsupportedUpgradeError } from "../errors";
+import { describeInstalled, EmqxProviderError, HostStateError, isRefusal, NodeChangedError, recordNodeState, UnsupportedUpgradeError } from "../errors";
 import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
 import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
@@ -9,13 +9,15 @@ import type { HostFacts } from "../plan/host-facts";
 import { preflightRefusals } from "../plan/preflight";
 import type { HealthGateOutcome } from "../plan/release-result";
 import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
-import { EmqxCli, hasCtlCommand } from "./cli";
+import { EmqxCli } from "./cli";
+import { hasCtlCommand } from "../plan/version";
 import { runHealthGate } from "./health-gate";
 import { acquireHostLock, HostLock } from "./host-lock";
 import type { ProbeResult } from "./host-probe";
 import { removeNewUntarDirs } from "./untar-cleanup";
 
-/** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there). */
+/** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there) and logs
+ * what it did. */
 export type PackageUploader = (f: { remoteDir: string; finalName: string; runAs?: string }) => Promise<{ skipped: boolean; bytesSent: number }>;
 
 /** The package as check described it. */
@@ -91,6 +93,9 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   // Set once an EMQX command that changes the node has been sent: from then on a lost connection
   // leaves the lock in place, since that command may still run on the node.
   let changing = false;
+  // Set once the first byte is written (the upload, or a revert's restart): from then on every
+  // error, a refusal too (sudo refusing the health gate's command), says what the node lists now.
+  let wrote = false;
   try {
     const installed = await cli.versions();
     const running = runningVersion(installed);
@@ -112,7 +117,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     }
     if (action.kind === "revert") {
       log(`revert: ${running} was installed with --no-permanent and ${want.version} is still permanent: restarting the node so it boots ${want.version} (MQTT clients reconnect)`);
-      changing = true;
+      changing = wrote = true;
       await cli.restart();
       log("verify");
       const after = await verifyNode(cli, rootDir, want.version, true);
@@ -129,14 +134,15 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         });
       }
       log("upload");
+      wrote = true;
       const up = await ctx.upload({ remoteDir: `${rootDir}/releases`, finalName: pkg.name.fileName, runAs: want.runAs ?? uploadOwner(cli, probe) });
+      // The uploader logs what it did (sent, or skipped as already there): once, not here again.
       bytesSent = up.bytesSent;
-      log(up.skipped ? "upload skipped: identical package already on the host" : `uploaded ${up.bytesSent} bytes`);
     }
     const command = action.kind === "make-permanent" ? "install" : action.kind;
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
     try {
-      changing = true;
+      changing = wrote = true;
       await cli.releaseCommand(command, want.version, action.kind === "make-permanent" ? true : action.permanent);
     } finally {
       if (unpacks) await cleanUp(ctx, probe.untarDirs, pkg.sha256);
@@ -161,7 +167,10 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
     return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate };
   } catch (e) {
-    throw await withNodeState(cli, e);
+    // A refusal before the first write changed nothing and says so; anything else gets what the
+    // node lists now (best effort).
+    if (EmqxProviderError.isInstance(e) && (wrote || !isRefusal(e))) recordNodeState(e, await cli.versions().catch(() => null));
+    throw e;
   } finally {
     await releaseLock(ctx, lock, changing);
   }
@@ -256,40 +265,24 @@ export async function verifyNode(cli: EmqxCli, rootDir: string, version: string,
   const status = installed.find((r) => r.version === version)?.status;
   const wanted = permanent ? ["permanent"] : ["current", "permanent"];
   if (!status || !wanted.includes(status) || runningVersion(installed) !== version) {
-    throw new HostStateError({ host, reason: `after the upgrade \`emqx versions\` shows ${describe(installed)}, not ${version} ${permanent ? "permanent" : "current"}: check the node and the EMQX log` });
+    throw new NodeChangedError({ host, installedVersions: installed, reason: `after the upgrade \`emqx versions\` shows ${describeInstalled(installed)}, not ${version} ${permanent ? "permanent" : "current"}: check the node and the EMQX log` });
   }
   const probe = await cli.probe(rootDir, version);
   // `emqx ctl status` from bin scripts 4.4.4 on, `emqx_ctl status` before (cli.ctlStatus picks).
   const st = await cli.ctlStatus(probe.facts.binScriptsVersion);
   if (st.version !== version) {
-    throw new HostStateError({ host, reason: `the node reports ${st.version} (\`${hasCtlCommand(probe.facts.binScriptsVersion) ? "emqx ctl status" : "emqx_ctl status"}\`) although release_handler lists ${version}: the relup did not reload emqx_app; check the EMQX log` });
+    throw new NodeChangedError({ host, installedVersions: installed, reason: `the node reports ${st.version} (\`${hasCtlCommand(probe.facts.binScriptsVersion) ? "emqx ctl status" : "emqx_ctl status"}\`) although release_handler lists ${version}: the relup did not reload emqx_app; check the EMQX log` });
   }
   const repair = `copy bin/<script>-${version} over bin/<script> for emqx, emqx_ctl, nodetool, cuttlefish and install_upgrade.escript, and append REL_VSN="${version}" to ${rootDir}/releases/emqx_vars if it is not the last REL_VSN (re-running the upgrade cannot repair it)`;
   if (permanent) {
     const last = probe.relVsnHistory[probe.relVsnHistory.length - 1];
     if (last !== version) {
-      throw new HostStateError({ host, reason: `${version} is permanent but the last REL_VSN in ${rootDir}/releases/emqx_vars is ${JSON.stringify(last ?? "")}: a half-done permafy; the bin scripts and emqx_vars were not updated (${repair})` });
+      throw new NodeChangedError({ host, installedVersions: installed, reason: `${version} is permanent but the last REL_VSN in ${rootDir}/releases/emqx_vars is ${JSON.stringify(last ?? "")}: a half-done permafy; the bin scripts and emqx_vars were not updated (${repair})` });
     }
   }
   if (permanent && opts.binScripts && probe.binEmqxIsRunning !== true) {
     const what = probe.binEmqxIsRunning === false ? `${rootDir}/bin/emqx differs from bin/emqx-${version}` : `${rootDir}/bin/emqx or bin/emqx-${version} is missing`;
-    throw new HostStateError({ host, reason: `${version} is permanent but ${what}: a half-done permafy; the next CLI call would still run the old scripts (${repair})` });
+    throw new NodeChangedError({ host, installedVersions: installed, reason: `${version} is permanent but ${what}: a half-done permafy; the next CLI call would still run the old scripts (${repair})` });
   }
   return { installed, facts: probe.facts, probe };
-}
-
-/** Adds what the node runs now to an error raised after the lock was taken (best effort). */
-async function withNodeState(cli: EmqxCli, e: unknown): Promise<unknown> {
-  if (!EmqxProviderError.isInstance(e) || e.name === "UnsupportedUpgradeError" || e.name === "HostStateError" && /nothing was changed/.test(e.message)) return e;
-  try {
-    const now = await cli.versions();
-    e.message += `\nthe node now lists: ${describe(now)}`;
-  } catch {
-    e.message += "\nthe node's state could not be read afterwards: check `emqx versions` on the host";
-  }
-  return e;
-}
-
-function describe(installed: InstalledRelease[]): string {
-  return installed.map((r) => `${r.version} ${r.status}`).join(", ") || "no release";
 }

@@ -1,14 +1,16 @@
 // The EMQX 4.4 CLI on one node, through a Runner: builds argv, runs, classifies failures, parses.
 import { HostStateError, RemoteCommandError } from "../errors";
+import { describeCommandEnd } from "../plan/command-status";
 import type { InstalledRelease } from "../plan/upgrade-plan";
 import { explainEmqxExit } from "./explain-exit";
 import { ClusterStatus, parseClusterStatus } from "./parse-cluster-status";
 import { parseCtlStatus, CtlStatus } from "./parse-ctl-status";
-import { parseProbe, ProbeResult, PROBE_SCRIPT } from "./host-probe";
+import { newProbeMarker, parseProbe, probeArgv, ProbeResult } from "./host-probe";
 import { loggingRunner } from "./output-log";
 import { parseRootDir } from "./parse-root-dir";
 import { parseVersions } from "./parse-versions";
-import type { CommandResult, Runner } from "./runner";
+import type { CommandResult, Runner } from "../runner";
+import { hasCtlCommand } from "../plan/version";
 import { asUser, SudoAs, sudoAdvice, sudoRefusal } from "../ssh/sudo";
 
 /** How to reach the CLI on this node. */
@@ -66,8 +68,9 @@ export class EmqxCli {
 
   /** Runs argv and throws RemoteCommandError unless it exits 0. */
   async execOk(args: string[], reason: string, timeoutMs?: number, stdin?: string): Promise<CommandResult & { argv: string[] }> {
-    const r = await this.exec(args, timeoutMs, stdin);
-    if (r.exitCode !== 0) throw this.commandError(r, `${reason} (${r.timedOut ? `timed out: no answer within ${Math.round((timeoutMs ?? this.options.commandTimeoutMs) / 1000)} s` : `exit ${r.exitCode}`})`);
+    const timeout = timeoutMs ?? this.options.commandTimeoutMs;
+    const r = await this.exec(args, timeout, stdin);
+    if (r.exitCode !== 0) throw this.commandError(r, `${reason} (${describeCommandEnd(r, timeout)})`);
     return r;
   }
 
@@ -124,8 +127,9 @@ export class EmqxCli {
   /** Reads every fact of the node in one round trip (no side effect); `target` adds what is in
    * `releases/<target>/`. */
   async probe(root: string, running: string, target?: string): Promise<ProbeResult> {
-    const r = await this.execOk(["sh", "-c", PROBE_SCRIPT, "sh", root, running, ...(target !== undefined ? [target] : [])], "reading host facts failed");
-    return parseProbe(r.stdout, r.argv);
+    const marker = newProbeMarker();
+    const r = await this.execOk(probeArgv(root, running, target, marker), "reading host facts failed");
+    return parseProbe(r.stdout, r.argv, marker);
   }
 
   /** Restarts the node (`emqx stop`, then `emqx start`), which boots its permanent release: the
@@ -133,7 +137,7 @@ export class EmqxCli {
   async restart(): Promise<void> {
     const stop = await this.exec(this.emqx("stop"), this.options.upgradeTimeoutMs);
     // "Node is not running!" (exit 1) is fine: start is what matters.
-    if (stop.exitCode !== 0 && !/not running/i.test(stop.stdout + stop.stderr)) throw this.commandError(stop, `\`emqx stop\` failed (exit ${stop.timedOut ? "timeout" : stop.exitCode}); the node may be down: check it and run \`emqx start\``);
+    if (stop.exitCode !== 0 && !/not running/i.test(stop.stdout + stop.stderr)) throw this.commandError(stop, `\`emqx stop\` failed (${describeCommandEnd(stop, this.options.upgradeTimeoutMs)}); the node may be down: check it and run \`emqx start\``);
     await this.execOk(this.emqx("start"), "`emqx start` failed after `emqx stop`: the node is DOWN; check the EMQX log and start it by hand", this.options.upgradeTimeoutMs);
   }
 
@@ -143,15 +147,9 @@ export class EmqxCli {
     const args = this.emqx(command, ...(permanent ? [] : ["--no-permanent"]), version);
     const timeout = command === "uninstall" ? this.options.commandTimeoutMs : this.options.upgradeTimeoutMs;
     const r = await this.exec(args, timeout);
-    if (r.exitCode !== 0) throw this.commandError(r, `\`${args.join(" ")}\` failed: ${explainEmqxExit(command, version, r.exitCode, r.stdout, r.timedOut)}`);
+    if (r.exitCode !== 0) throw this.commandError(r, `\`${args.join(" ")}\` failed: ${explainEmqxExit(command, version, r.exitCode, `${r.stdout}\n${r.stderr}`, r.timedOut)}`);
     return r;
   }
-}
-
-/** `emqx ctl` exists in bin scripts from 4.4.4 on (ref §1.2). */
-export function hasCtlCommand(binScriptsVersion: string): boolean {
-  const m = /^4\.4\.([0-9]+)/.exec(binScriptsVersion);
-  return !m || Number(m[1]) >= 4;
 }
 
 function ctlPath(emqxPath: string): string {

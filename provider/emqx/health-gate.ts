@@ -4,10 +4,13 @@
 // returns passed=false with what was wrong at the last attempt. Transport and setup failures
 // (SshConnectError, a sudo that wants a password) still throw.
 import { EmqxOutputParseError, RemoteCommandError } from "../errors";
+import { describeCommandEnd } from "../plan/command-status";
 import { runningVersion } from "../plan/upgrade-plan";
-import { EmqxCli, hasCtlCommand } from "./cli";
+import { commandOf } from "../ssh/sudo";
+import { EmqxCli } from "./cli";
+import { hasCtlCommand } from "../plan/version";
 import { cleanLines } from "./clean-output";
-import type { CommandResult } from "./runner";
+import type { CommandResult } from "../runner";
 
 /** Pause between two attempts of the gate. */
 export const HEALTH_GATE_INTERVAL_MS = 2000;
@@ -138,7 +141,7 @@ async function asVerdict(check: () => Promise<Verdict>): Promise<Verdict> {
   try {
     return await check();
   } catch (e) {
-    if (RemoteCommandError.isInstance(e)) return { problem: `\`${withoutSudo(e.argv).join(" ")}\` ${describeFailure(e)}` };
+    if (RemoteCommandError.isInstance(e)) return { problem: `\`${commandOf(e.argv).join(" ")}\` ${describeFailure(e)}` };
     if (EmqxOutputParseError.isInstance(e)) return { problem: `${e.message.split("; output was:")[0]} (output: ${outputExcerpt(e.excerpt)})` };
     throw e;
   }
@@ -146,11 +149,7 @@ async function asVerdict(check: () => Promise<Verdict>): Promise<Verdict> {
 
 /** "exited 7: <first lines of stderr, else stdout>", "timed out after 5 s", "was killed by SIGKILL". */
 function describeFailure(r: Pick<CommandResult, "exitCode" | "signal" | "timedOut" | "stdout" | "stderr">, timeoutMs?: number): string {
-  const how = r.timedOut
-    ? `timed out${timeoutMs ? ` after ${Math.round(timeoutMs / 1000)} s` : ""}`
-    : r.exitCode === null
-      ? `was killed by ${r.signal ?? "a signal"}`
-      : `exited ${r.exitCode}`;
+  const how = describeCommandEnd(r, timeoutMs);
   const output = outputExcerpt(r.stderr) || outputExcerpt(r.stdout);
   return output ? `${how}: ${output}` : how;
 }
@@ -161,11 +160,6 @@ function outputExcerpt(text: string): string {
   let out = lines.slice(0, DETAIL_OUTPUT_LINES).join(" / ");
   if (lines.length > DETAIL_OUTPUT_LINES) out += ` / … (${lines.length - DETAIL_OUTPUT_LINES} more lines)`;
   return out.length > DETAIL_OUTPUT_CHARS ? `${out.slice(0, DETAIL_OUTPUT_CHARS)}…` : out;
-}
-
-/** argv as the user would type it: without the `sudo -n -u <user> --` prefix of `runAs`. */
-function withoutSudo(argv: string[]): string[] {
-  return argv[0] === "sudo" && argv[4] === "--" ? argv.slice(5) : argv;
 }
 
 /** "emqx@b, emqx@c", at most MAX_LISTED_NODES names then "and 3 more". */

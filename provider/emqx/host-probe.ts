@@ -2,6 +2,7 @@
 // start_erl.data, emqx_vars, the names in releases/, the running release's relup, hot patches (in
 // RUNNER_DATA_DIR, /var/lib/emqx on deb/rpm), free space of the root and /tmp, EMQX's
 // /tmp/emqx_untar_* directories, whether bin/emqx is bin/emqx-<running>, the target's directory.
+import { randomBytes } from "crypto";
 import { EmqxOutputParseError } from "../errors";
 import { HostFacts, editionFromDescription, mapArch, osIdFromOsRelease, otpMajorFromErts } from "../plan/host-facts";
 import type { DiskFree } from "../plan/preflight";
@@ -11,28 +12,46 @@ import { parseEmqxVars } from "./parse-emqx-vars";
 /** Where EMQX's unpack leaves its `emqx_untar_<n>` directories (hard-coded in the 4.4 escript, ref §2.5). */
 export const UNTAR_BASE = "/tmp";
 
-/** The shell script run as `sh -c <script> sh <root> <running version> [<target version>]`;
- * sections marked `@@name`. Reads only. */
+/** The shell script run as `sh -c <script> sh <root> <running version> <target version or ""> <marker>`
+ * (see probeArgv). Reads only.
+ *
+ * Framing: every section starts with a newline, then `<marker><name>` on a line of its own. The
+ * leading newline keeps a marker off the last line of a file that does not end with one (EMQX
+ * 4.4.2+ writes every relup as `io_lib:format("~p.", [Term])`, with no final newline, and
+ * start_erl.data has none either: docs/emqx-4.4-hot-upgrade.md §3.3, §3.4). The marker is random
+ * per run, so no file the probe prints can contain a line that looks like one. Each section's
+ * body is then exactly the bytes its commands printed. */
 export const PROBE_SCRIPT = [
-  'root="$1"; running="$2"; target="$3"',
-  'echo "@@os-release"; cat /etc/os-release 2>/dev/null',
-  'echo "@@uname"; uname -m',
-  'echo "@@start_erl"; cat "$root/releases/start_erl.data" 2>/dev/null; echo',
-  'echo "@@emqx_vars"; cat "$root/releases/emqx_vars" 2>/dev/null',
-  'echo "@@releases"; ls -1a "$root/releases" 2>/dev/null',
-  'echo "@@relup"; cat "$root/releases/$running/relup" 2>/dev/null',
+  'root="$1"; running="$2"; target="$3"; marker="$4"',
+  "section() { printf '\\n%s%s\\n' \"$marker\" \"$1\"; }",
+  "section os-release; cat /etc/os-release 2>/dev/null",
+  "section uname; uname -m",
+  'section start_erl; cat "$root/releases/start_erl.data" 2>/dev/null',
+  'section emqx_vars; cat "$root/releases/emqx_vars" 2>/dev/null',
+  'section releases; ls -1a "$root/releases" 2>/dev/null',
+  'section relup; cat "$root/releases/$running/relup" 2>/dev/null',
   // RUNNER_DATA_DIR as bin/emqx sees it: the last assignment, quotes dropped, $RUNNER_ROOT_DIR expanded.
   `v=$(grep '^RUNNER_DATA_DIR=' "$root/releases/emqx_vars" 2>/dev/null | tail -n 1 | cut -d= -f2- | tr -d "\\"'")`,
   'case "$v" in \'$RUNNER_ROOT_DIR\'/*|\'${RUNNER_ROOT_DIR}\'/*) data="$root/${v#*/}";; /*) data="$v";; *) data="$root/data";; esac',
-  'echo "@@data_dir"; echo "$data"',
-  'echo "@@patches"; ls -1 "$data/patches" 2>/dev/null',
-  'echo "@@df"; df -Pk "$root" /tmp 2>/dev/null',
-  `echo "@@untar"; ls -1d ${UNTAR_BASE}/emqx_untar_* 2>/dev/null`,
-  'echo "@@bin_sha256"; sha256sum "$root/bin/emqx" "$root/bin/emqx-$running" 2>/dev/null',
-  'echo "@@target_dir"; [ -n "$target" ] && ls -1a "$root/releases/$target" 2>/dev/null',
-  'echo "@@whoami"; id -un',
-  'echo "@@end"',
+  'section data_dir; echo "$data"',
+  'section patches; ls -1 "$data/patches" 2>/dev/null',
+  'section df; df -Pk "$root" /tmp 2>/dev/null',
+  `section untar; ls -1d ${UNTAR_BASE}/emqx_untar_* 2>/dev/null`,
+  'section bin_sha256; sha256sum "$root/bin/emqx" "$root/bin/emqx-$running" 2>/dev/null',
+  'section target_dir; [ -n "$target" ] && ls -1a "$root/releases/$target" 2>/dev/null',
+  "section whoami; id -un",
+  "section end",
 ].join("\n");
+
+/** A fresh section marker: `@@` and 16 random hex digits, then `:`. */
+export function newProbeMarker(): string {
+  return `@@${randomBytes(8).toString("hex")}:`;
+}
+
+/** The probe's argv: `sh -c <script> sh <root> <running> <target or ""> <marker>`. */
+export function probeArgv(root: string, running: string, target?: string, marker = newProbeMarker()): string[] {
+  return ["sh", "-c", PROBE_SCRIPT, "sh", root, running, target ?? "", marker];
+}
 
 /** Everything the probe read, parsed. */
 export interface ProbeResult {
@@ -62,16 +81,20 @@ export interface ProbeResult {
   user: string;
 }
 
-function sections(stdout: string): Record<string, string> {
+/** Splits the probe's output into its sections by the run's marker (see PROBE_SCRIPT). Text before
+ * the first marker (a login banner) is ignored; a section's body is exactly what was printed. */
+function sections(stdout: string, marker: string): Record<string, string> {
   const out: Record<string, string> = {};
+  const text = stdout.replace(/\r/g, "");
+  const re = new RegExp(`\\n${marker.replace(/[^A-Za-z0-9]/g, "\\$&")}([a-z0-9_-]{1,20})\\n`, "g");
   let name: string | undefined;
-  for (const line of stdout.replace(/\r/g, "").split("\n")) {
-    const m = /^@@([a-z0-9_-]{1,20})$/.exec(line);
-    if (m) {
-      name = m[1];
-      out[name] = "";
-    } else if (name) out[name] += line + "\n";
+  let bodyStart = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    if (name !== undefined) out[name] = text.slice(bodyStart, m.index);
+    name = m[1];
+    bodyStart = m.index + m[0].length;
   }
+  if (name !== undefined) out[name] = text.slice(bodyStart);
   return out;
 }
 
@@ -94,11 +117,12 @@ export function parseDf(text: string): DiskFree[] {
   return rows;
 }
 
-/** Parses the probe's output. `argv` is for error messages (argv[5] is the running version). */
-export function parseProbe(stdout: string, argv: string[]): ProbeResult {
-  const s = sections(stdout);
+/** Parses the output of the probe run with `marker`; `argv` (as run, maybe behind sudo) is for
+ * error messages. */
+export function parseProbe(stdout: string, argv: string[], marker: string): ProbeResult {
+  const s = sections(stdout, marker);
   const fail = (what: string) => new EmqxOutputParseError({ argv, output: stdout, what });
-  if (s.end === undefined) throw fail("the probe output is incomplete (no @@end)");
+  if (s.end === undefined) throw fail("the probe output is incomplete (no end marker)");
   const osId = osIdFromOsRelease(s["os-release"] ?? "");
   if (!osId) throw fail("/etc/os-release has no ID/VERSION_ID");
   const unameM = (s.uname ?? "").trim();

@@ -2,7 +2,8 @@
 // secrets (a health-gate command's token, a cookie in a vm.args an operator cats). Turned on for
 // a run by the environment variable EMQX_RELEASE_LOG_COMMAND_OUTPUT=1, never by state.
 import { trimLines } from "../errors";
-import type { CommandResult, RunOptions, Runner } from "./runner";
+import { describeCommandEnd } from "../plan/command-status";
+import type { CommandResult, RunOptions, Runner } from "../runner";
 
 /** Environment variable that turns command output logging on ("1"). */
 export const COMMAND_OUTPUT_ENV = "EMQX_RELEASE_LOG_COMMAND_OUTPUT";
@@ -24,9 +25,10 @@ export function describeArgv(argv: string[]): string {
 export function loggingRunner(runner: Runner, log: (line: string) => void): Runner {
   return {
     host: runner.host,
+    user: runner.user,
     async run(argv: string[], options?: RunOptions): Promise<CommandResult> {
       const r = await runner.run(argv, options);
-      const status = r.timedOut ? "timed out" : r.exitCode === null ? `killed (${r.signal ?? "no status"})` : `exit ${r.exitCode}`;
+      const status = describeCommandEnd(r, options?.timeoutMs);
       log(`$ ${describeArgv(argv)} -> ${status}`);
       for (const [name, text] of [["stdout", r.stdout], ["stderr", r.stderr]] as const) {
         if (text.trim() === "") continue;

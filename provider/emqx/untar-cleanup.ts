@@ -3,6 +3,7 @@
 // directories this operation made: absent from the listing taken before, and holding a copy of
 // our package (its sha256). Nothing else is touched.
 import { messageOf } from "../errors";
+import { describeCommandEnd } from "../plan/command-status";
 import { UNTAR_BASE } from "./host-probe";
 import type { EmqxCli } from "./cli";
 
@@ -31,7 +32,7 @@ export async function removeNewUntarDirs(cli: EmqxCli, before: string[], sha256:
   try {
     const r = await cli.exec(["sh", "-c", CLEANUP_SCRIPT, "sh", sha256, ...before]);
     const pick = (tag: string) => r.stdout.split("\n").filter((l) => l.startsWith(`${tag} `)).map((l) => l.slice(tag.length + 1));
-    if (r.exitCode !== 0) return { error: `exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split("\n")[0] ?? ""}` };
+    if (r.exitCode !== 0) return { error: `${describeCommandEnd(r)}: ${(r.stderr || r.stdout).trim().split("\n")[0] ?? ""}` };
     return { removed: pick("REMOVED"), kept: pick("KEPT") };
   } catch (e) {
     return { error: messageOf(e) };

@@ -1,6 +1,7 @@
 // Shape rules for EmqxRelease inputs, reported as {property, reason} the way `check` returns them.
 // Values unknown during preview are skipped; secret values are never echoed in a reason.
 import { parseEmqxVersion, checkVersionFamily, compareVersions } from "./version";
+import { CONNECTION_SECRET_FIELDS } from "./connection";
 import { parsePackageName } from "./package-name";
 import type { Refusal } from "./upgrade-plan";
 
@@ -66,7 +67,7 @@ function checkEndpoint(r: Refusals, prefix: string, c: unknown, allowProxy: bool
     r.add(`${prefix}.user`, `must be a user name such as "root" or "ubuntu" (letters, digits, . _ -), got ${JSON.stringify(String(o.user).slice(0, 40))}`);
   }
   // Secret-bearing fields: say what is wrong, never what the value is.
-  for (const k of ["privateKey", "privateKeyPassword", "password"]) {
+  for (const k of CONNECTION_SECRET_FIELDS) {
     const v = o[k];
     if (v !== undefined && !isUnknown(v) && typeof v !== "string") r.add(prefix, `${k} must be a string`);
   }

@@ -2,6 +2,7 @@
 // input changed, the node drifted from the declaration (seen by refresh) or its last recorded
 // result failed, nothing otherwise.
 import { isUnknown } from "./check-inputs";
+import { endpointPort } from "./connection";
 import { resultFailed } from "./release-result";
 
 /** The diff result in the dynamic provider's shape. */
@@ -10,7 +11,6 @@ export interface ReleaseDiff {
   replaces: string[];
   deleteBeforeReplace: boolean;
 }
-
 
 /** Deep equality of plain JSON values; unknowns compare as different. */
 export function sameValue(a: unknown, b: unknown): boolean {
@@ -29,7 +29,7 @@ export function pointsElsewhere(oldConn: unknown, newConn: unknown): boolean {
   const o = (oldConn ?? {}) as Record<string, unknown>;
   const n = (newConn ?? {}) as Record<string, unknown>;
   if (isUnknown(n.host) || isUnknown(n.port)) return true;
-  return o.host !== n.host || (o.port ?? 22) !== (n.port ?? 22);
+  return o.host !== n.host || endpointPort(o) !== endpointPort(n);
 }
 
 /** Input keys whose values differ between the state (`olds`, outputs echo inputs) and `news`.

@@ -1,23 +1,6 @@
 // The resource's input shapes as the provider receives them (plain values, secrets unwrapped),
 // and the one function that applies every default.
-import type { SshEndpoint, SshTarget } from "../ssh/types";
-
-/** Connection inputs of one SSH endpoint, as a user writes them. */
-export interface ConnectionInputs {
-  host: string;
-  port?: number;
-  user?: string;
-  privateKey?: string;
-  privateKeyPassword?: string;
-  password?: string;
-  /** The login user's sudo password, for `runAs` where sudoers asks for one. */
-  sudoPassword?: string;
-  agentSocketPath?: string;
-  hostKey?: string;
-  knownHosts?: string;
-  readyTimeoutMs?: number;
-  proxy?: Omit<ConnectionInputs, "proxy">;
-}
+import { CONNECTION_DEFAULTS, ConnectionInputs, resolveTarget, SshTarget } from "./connection";
 
 /** Health gate run on the node right after it was upgraded (used by EmqxFleet). */
 export interface HealthGateInputs {
@@ -45,11 +28,7 @@ export interface ReleaseInputs {
 
 /** Defaults, named so docs, code and tests agree. */
 export const DEFAULTS = {
-  port: 22,
-  user: "root",
-  readyTimeoutMs: 20_000,
-  dialAttempts: 5,
-  dialRetryDelayMs: 2_000,
+  ...CONNECTION_DEFAULTS,
   permanent: true,
   emqxPath: "emqx",
   allowDowngrade: false,
@@ -79,35 +58,13 @@ export interface ResolvedRelease {
   healthGate?: { deadlineSeconds: number; command?: string[]; requireClusterRunning: boolean };
 }
 
-function resolveEndpoint(c: Omit<ConnectionInputs, "proxy">, pinnedFingerprint?: string): SshEndpoint {
-  return {
-    host: c.host,
-    port: c.port ?? DEFAULTS.port,
-    user: c.user ?? DEFAULTS.user,
-    privateKey: c.privateKey,
-    privateKeyPassword: c.privateKeyPassword,
-    password: c.password,
-    agentSocketPath: c.agentSocketPath,
-    hostKey: c.hostKey,
-    knownHosts: c.knownHosts,
-    pinnedFingerprint,
-    readyTimeoutMs: c.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
-  };
-}
-
 /** Applies every default. `pinned` carries the fingerprints recorded on first contact (state),
  * used only when neither hostKey nor knownHosts is given. */
 export function resolveInputs(i: ReleaseInputs, pinned?: { target?: string; proxy?: string }): ResolvedRelease {
   const commandTimeoutMs = i.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
   const c = i.connection;
   return {
-    target: {
-      ...resolveEndpoint(c, pinned?.target),
-      proxy: c.proxy ? resolveEndpoint(c.proxy, pinned?.proxy) : undefined,
-      dialAttempts: DEFAULTS.dialAttempts,
-      dialRetryDelayMs: DEFAULTS.dialRetryDelayMs,
-      commandTimeoutMs,
-    },
+    target: resolveTarget(c, commandTimeoutMs, pinned),
     version: i.version,
     packagePath: i.packagePath,
     edition: i.edition,

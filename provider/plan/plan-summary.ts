@@ -64,7 +64,9 @@ function refusalText(message: string): string {
 /** Reads a parsed `pulumi preview --json` document. */
 export function readPreview(doc: unknown): PlanSummary {
   if (!isObject(doc) || !("steps" in doc || "diagnostics" in doc || "changeSummary" in doc)) {
-    throw new PlanSummaryInputError("the input is not the JSON document `pulumi preview --json` prints (it has no steps, diagnostics or changeSummary)");
+    throw new PlanSummaryInputError(
+      "the input is not the JSON document `pulumi preview --json` prints (it has no steps, diagnostics or changeSummary)",
+    );
   }
   const steps = Array.isArray(doc.steps) ? doc.steps.filter(isObject) : [];
   const diagnostics = Array.isArray(doc.diagnostics) ? doc.diagnostics.filter(isObject) : [];
@@ -73,9 +75,11 @@ export function readPreview(doc: unknown): PlanSummary {
   for (const s of steps) {
     if (typeof s.urn !== "string" || typeOf(s.urn) !== GATE_TYPE) continue;
     const inputs = (isObject(s.newState) && isObject(s.newState.inputs) ? s.newState.inputs : undefined) ?? {};
-    if (typeof inputs.batch !== "number" || typeof inputs.fleet !== "string" || !Array.isArray(inputs.batchHosts)) continue;
+    if (typeof inputs.batch !== "number" || typeof inputs.fleet !== "string" || !Array.isArray(inputs.batchHosts))
+      continue;
     for (const h of inputs.batchHosts.filter(isObject)) {
-      if (typeof h.name === "string") placement.set(`${inputs.fleet}-${h.name}`, { host: h.name, batch: inputs.batch, cluster: known(h.cluster) });
+      if (typeof h.name === "string")
+        placement.set(`${inputs.fleet}-${h.name}`, { host: h.name, batch: inputs.batch, cluster: known(h.cluster) });
     }
   }
 
@@ -111,7 +115,13 @@ export function readPreview(doc: unknown): PlanSummary {
     if (urn && typeOf(urn) === RELEASE_TYPE) {
       // A refused node has no step (check failed before the engine planned it): a row of its own.
       const placed = placement.get(nameOf(urn));
-      const row = rows.get(urn) ?? { name: placed?.host ?? nameOf(urn), batch: placed?.batch, cluster: placed?.cluster, op: "refused", refusals: [] };
+      const row = rows.get(urn) ?? {
+        name: placed?.host ?? nameOf(urn),
+        batch: placed?.batch,
+        cluster: placed?.cluster,
+        op: "refused",
+        refusals: [],
+      };
       row.refusals.push(refusalText(d.message));
       rows.set(urn, row);
     } else {
@@ -120,8 +130,11 @@ export function readPreview(doc: unknown): PlanSummary {
   }
 
   const changeSummary: Record<string, number> = {};
-  if (isObject(doc.changeSummary)) for (const [k, v] of Object.entries(doc.changeSummary)) if (typeof v === "number") changeSummary[k] = v;
-  const sorted = [...rows.values()].sort((a, b) => (a.batch ?? Infinity) - (b.batch ?? Infinity) || a.name.localeCompare(b.name));
+  if (isObject(doc.changeSummary))
+    for (const [k, v] of Object.entries(doc.changeSummary)) if (typeof v === "number") changeSummary[k] = v;
+  const sorted = [...rows.values()].sort(
+    (a, b) => (a.batch ?? Infinity) - (b.batch ?? Infinity) || a.name.localeCompare(b.name),
+  );
   return { rows: sorted, otherErrors: [...new Set(otherErrors)], changeSummary };
 }
 
@@ -144,7 +157,13 @@ function change(row: PlanRow): string {
 }
 
 const ORDER = ["create", "update", "replace", "delete", "same"];
-const LABEL: Record<string, string> = { create: "to create", update: "to update", replace: "to replace", delete: "to delete", same: "unchanged" };
+const LABEL: Record<string, string> = {
+  create: "to create",
+  update: "to update",
+  replace: "to replace",
+  delete: "to delete",
+  same: "unchanged",
+};
 
 /** The Markdown for a pull request's summary page. */
 export function renderPlanSummary(doc: unknown, title = "EMQX rollout plan"): string {
@@ -156,7 +175,9 @@ export function renderPlanSummary(doc: unknown, title = "EMQX rollout plan"): st
     out.push("| host | cluster | batch | from -> to | refusals |", "|---|---|---|---|---|");
     for (const r of s.rows) {
       const host = r.address ? `${r.name} (${r.address})` : r.name;
-      out.push(`| ${cell(host)} | ${cell(r.cluster)} | ${cell(r.batch)} | ${cell(change(r))} | ${cell(r.refusals.join("; "))} |`);
+      out.push(
+        `| ${cell(host)} | ${cell(r.cluster)} | ${cell(r.batch)} | ${cell(change(r))} | ${cell(r.refusals.join("; "))} |`,
+      );
     }
     out.push("");
     if (s.rows.some((r) => r.op === "create" && r.from === undefined)) {
@@ -168,9 +189,13 @@ export function renderPlanSummary(doc: unknown, title = "EMQX rollout plan"): st
     .map((k) => `${s.changeSummary[k]} ${LABEL[k] ?? k}`);
   const refused = s.rows.filter((r) => r.refusals.length > 0).length;
   // A refused preview stops at the first refusal: its counts are of what it got to, not a plan.
-  if (counts.length > 0 && refused === 0 && s.otherErrors.length === 0) out.push(`Resources: ${counts.join(", ")}.`, "");
+  if (counts.length > 0 && refused === 0 && s.otherErrors.length === 0)
+    out.push(`Resources: ${counts.join(", ")}.`, "");
   if (refused > 0 || s.otherErrors.length > 0) {
-    out.push(`**Refused**: the preview failed${refused > 0 ? ` (${refused} node${refused === 1 ? "" : "s"} refused)` : ""}; nothing was planned or changed.`, "");
+    out.push(
+      `**Refused**: the preview failed${refused > 0 ? ` (${refused} node${refused === 1 ? "" : "s"} refused)` : ""}; nothing was planned or changed.`,
+      "",
+    );
     for (const e of s.otherErrors) out.push(`- ${e}`);
     if (s.otherErrors.length > 0) out.push("");
   }

@@ -40,6 +40,19 @@ export function compareVersions(a: string, b: string): number {
   return semver.compare(a, b, { loose: false });
 }
 
+/** True when bin scripts of `binScriptsVersion` are at least `min`. A version that does not parse
+ * counts as new: bin scripts come from the node's own emqx_vars, and only 4.4 releases are older.
+ * @example binScriptsAtLeast("4.4.3", "4.4.4") // false */
+export function binScriptsAtLeast(binScriptsVersion: string, min: string): boolean {
+  return typeof parseEmqxVersion(binScriptsVersion) === "string" || compareVersions(binScriptsVersion, min) >= 0;
+}
+
+/** `emqx ctl` exists in bin scripts from 4.4.4 on; older ones have only bin/emqx_ctl
+ * (docs/emqx-4.4-hot-upgrade.md §1.2). */
+export function hasCtlCommand(binScriptsVersion: string): boolean {
+  return binScriptsAtLeast(binScriptsVersion, "4.4.4");
+}
+
 /** Why a hot upgrade from `from` to `to` is not allowed, or undefined when the versions allow it.
  * Direction (up/down) is decided elsewhere; this checks the family rules only.
  * @example checkVersionFamily("4.4.16", "4.3.5") // "... only between patch versions of 4.4 ..." */

@@ -2,7 +2,7 @@
 // serializes it by value into state and runs it in its own process. Each method delegates to
 // plan/ (rules), emqx/ (CLI on the node) and ssh/ (transport).
 import * as os from "os";
-import { HostLockedError, HostStateError, InvalidInputError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
+import { HostLockedError, InvalidInputError, NodeChangedError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
 import { commandOutputWanted } from "../emqx/output-log";
@@ -16,7 +16,7 @@ import { planRelease } from "../plan/upgrade-plan";
 import { connectSsh } from "../ssh/connect";
 import type { SshSession } from "../ssh/session";
 import { uploadVerified } from "../ssh/upload";
-import { CheckedPackage, checkPackage } from "./package-check";
+import { CheckedPackage, checkPackage } from "../package/package-check";
 
 type Props = Record<string, unknown>;
 
@@ -161,8 +161,9 @@ export class EmqxReleaseProvider {
       ...(outcome.gate ? { gate: outcome.gate } : {}),
     };
     if (outcome.gate && !outcome.gate.passed && inputs.__recordFailure !== true) {
-      throw new HostStateError({
+      throw new NodeChangedError({
         host: want.target.host,
+        installedVersions: outcome.installedVersions,
         reason: `the health gate did not pass within ${want.healthGate?.deadlineSeconds} s after ${outcome.action} to ${want.version}: ${outcome.gate.detail}. The node runs ${outcome.currentVersion}; fix it and run \`pulumi up\` again (the gate is checked again, nothing is re-installed)`,
       });
     }

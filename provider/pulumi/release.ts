@@ -1,40 +1,17 @@
 // EmqxRelease: the declared EMQX 4.4 release of one node, as a Pulumi dynamic resource.
 // This module runs in the user's program; only the provider object is serialized into state.
 import * as pulumi from "@pulumi/pulumi";
+import { CONNECTION_SECRET_FIELDS, type ConnectionInputs } from "../plan/connection";
 import type { ReleaseResult } from "../plan/release-result";
 import { packageDigest } from "./package-digest";
 import { EmqxReleaseProvider } from "./release-provider";
 
-/** How to reach one node over SSH. Same names as @pulumi/command's `remote.ConnectionArgs`. */
-export interface ConnectionArgs {
-  /** Host name or IP address of the node. */
-  host: pulumi.Input<string>;
-  /** @default 22 */
-  port?: pulumi.Input<number>;
-  /** @default "root" */
-  user?: pulumi.Input<string>;
-  /** Private key text (PEM or OpenSSH). Takes preference over `password`. Stored as a secret. */
-  privateKey?: pulumi.Input<string>;
-  /** Passphrase of `privateKey`. Stored as a secret. */
-  privateKeyPassword?: pulumi.Input<string>;
-  /** Password authentication. Stored as a secret. */
-  password?: pulumi.Input<string>;
-  /** The login user's sudo password, used with `runAs` on hosts whose sudoers asks for one (sent
-   * on sudo's stdin, never in a command line). Stored as a secret. @default none: `sudo -n` */
-  sudoPassword?: pulumi.Input<string>;
-  /** ssh-agent socket to authenticate with. @default none (the agent is not used unless given) */
-  agentSocketPath?: pulumi.Input<string>;
-  /**
-   * The host key to expect: an OpenSSH key line (`ssh-ed25519 AAAA...`) or a `SHA256:...`
-   * fingerprint. @default none: with neither `hostKey` nor `knownHosts`, the key seen on first
-   * contact is recorded in `hostKeyFingerprint` (with a warning) and any later change is refused.
-   */
-  hostKey?: pulumi.Input<string>;
-  /** known_hosts text to check the host key against (plain or hashed entries). @default none */
-  knownHosts?: pulumi.Input<string>;
-  /** How long the TCP connect and SSH handshake may take. @default 20000 */
-  readyTimeoutMs?: pulumi.Input<number>;
-}
+/** Every field of `T` as a pulumi.Input; optional fields stay optional and keep their TSDoc. */
+type Inputs<T> = { [K in keyof T]: pulumi.Input<Exclude<T[K], undefined>> };
+
+/** How to reach one node over SSH: the fields, defaults and docs of plan/connection.ts
+ * `ConnectionInputs`, each a pulumi.Input. Same names as @pulumi/command's `remote.ConnectionArgs`. */
+export type ConnectionArgs = Inputs<Omit<ConnectionInputs, "proxy">>;
 
 /** Inputs of EmqxRelease. */
 export interface EmqxReleaseArgs {
@@ -99,13 +76,11 @@ export interface InstalledVersion {
 // One provider instance for every EmqxRelease: Pulumi caches its serialization by identity.
 const PROVIDER = new EmqxReleaseProvider();
 
-const SECRET_FIELDS = ["privateKey", "privateKeyPassword", "password", "sudoPassword"] as const;
-
 /** Wraps credential fields in pulumi.secret so they are encrypted in state, in inputs and outputs. */
 function secretCredentials(conn: EmqxReleaseArgs["connection"]): EmqxReleaseArgs["connection"] {
   if (pulumi.Output.isInstance(conn) || typeof (conn as { then?: unknown }).then === "function") return pulumi.secret(conn as pulumi.Input<ConnectionArgs>);
   const c = { ...(conn as ConnectionArgs & { proxy?: pulumi.Input<ConnectionArgs> }) } as Record<string, unknown>;
-  for (const k of SECRET_FIELDS) if (c[k] !== undefined) c[k] = pulumi.secret(c[k] as pulumi.Input<string>);
+  for (const k of CONNECTION_SECRET_FIELDS) if (c[k] !== undefined) c[k] = pulumi.secret(c[k] as pulumi.Input<string>);
   if (c.proxy !== undefined) c.proxy = secretCredentials(c.proxy as EmqxReleaseArgs["connection"]);
   return c as unknown as EmqxReleaseArgs["connection"];
 }

@@ -1,7 +1,7 @@
 // One open SSH connection to a host: runs argv (the Runner seam the EMQX CLI adapter uses) and
 // uploads files over SFTP. Created by connectSsh; lives for one provider operation.
 import { Client, ClientChannel, SFTPWrapper } from "ssh2";
-import { CommandResult, RunOptions, Runner } from "../emqx/runner";
+import { CommandResult, RunOptions, Runner } from "../runner";
 import { EmqxProviderError, SshConnectError } from "../errors";
 
 /** SFTP write size and pipelining of an upload (see sftpPut). */

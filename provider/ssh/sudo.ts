@@ -18,6 +18,19 @@ export function asUser(argv: string[], as: SudoAs | undefined, stdin?: string | 
   return { argv: ["sudo", "-S", "-k", "-p", "", "-u", as.user, "--", ...argv], stdin: stdin === undefined ? line : Buffer.concat([Buffer.from(line), Buffer.from(stdin)]) };
 }
 
+/** The command inside argv that `asUser` built: argv without its sudo prefix (either form), as the
+ * user would type it; argv itself when it has no such prefix. */
+export function commandOf(argv: string[]): string[] {
+  if (argv[0] !== "sudo") return argv;
+  const end = argv.indexOf("--");
+  return end > 0 ? argv.slice(end + 1) : argv;
+}
+
+/** True when argv runs through sudo (built by `asUser` with a user). */
+export function runsThroughSudo(argv: string[]): boolean {
+  return argv[0] === "sudo" && argv.indexOf("--") > 0;
+}
+
 /** Why sudo refused before running the command, from its stderr and exit code; undefined when it
  * did not (the command ran, whatever its own exit code). */
 export function sudoRefusal(exitCode: number | null, stderr: string): "password-required" | "password-refused" | undefined {

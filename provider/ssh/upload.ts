@@ -11,10 +11,11 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { CommandResult } from "../emqx/runner";
+import { CommandResult } from "../runner";
 import { EmqxProviderError, RemoteCommandError } from "../errors";
+import { describeCommandEnd } from "../plan/command-status";
 import { SshSession } from "./session";
-import { asUser, SudoAs, sudoAdvice, sudoRefusal } from "./sudo";
+import { asUser, runsThroughSudo, SudoAs, sudoAdvice, sudoRefusal } from "./sudo";
 import { ProgressLogger } from "./types";
 
 /** What to upload where. */
@@ -127,12 +128,11 @@ function remoteOps(session: UploadSession, runAs: string | undefined, sudoPasswo
   };
 
   const fail = (argv: string[], r: CommandResult, what: string): never => {
-    const refusal = argv[0] === "sudo" && runAs !== undefined ? sudoRefusal(r.exitCode, r.stderr) : undefined;
+    const refusal = runsThroughSudo(argv) && runAs !== undefined ? sudoRefusal(r.exitCode, r.stderr) : undefined;
     if (refusal) {
       throw new RemoteCommandError({ ...r, host: session.host, argv, reason: `cannot ${what} on ${session.host}: ${sudoAdvice(refusal, session.user, runAs as string, SUDO_COMMANDS.join(", "))}` });
     }
-    const how = r.timedOut ? "timed out" : r.exitCode === null ? `was killed (${r.signal ?? "no exit status"})` : `exited with code ${r.exitCode}`;
-    throw new RemoteCommandError({ ...r, host: session.host, argv, reason: `cannot ${what} on ${session.host}: \`${argv.join(" ")}\` ${how}` });
+    throw new RemoteCommandError({ ...r, host: session.host, argv, reason: `cannot ${what} on ${session.host}: \`${argv.join(" ")}\` ${describeCommandEnd(r)}` });
   };
 
   const check = async (argv: string[], what: string, asRunAs: boolean): Promise<CommandResult> => {

@@ -2,16 +2,16 @@
 // library, `pulumi config set` as its comments say, the real CLI and language host), against a node
 // this machine cannot reach except through a bastion: the target's sshd (in front of the EMQX CLI emulator running 4.4.0) listens in
 // a network namespace that only the bastion's namespace is linked to, and the bastion's sshd
-// listens on the link between this namespace and its own (layout in test/support/netns.ts).
+// listens on the link between this namespace and its own (layout in sandbox/netns.ts).
 // The tests share one stack and run in order: the network proof, preview, up, refresh, destroy.
 import * as fs from "fs";
 import * as net from "net";
-import { resourceCounts, setSecretFromFile } from "../support/cli-output";
-import { newCliProject, type CliProject, type CliRun } from "../support/cli-project";
-import { emulatorVersions } from "../support/emulator/install";
-import { canConnectInNetns, createBastionNetwork, type BastionNetwork } from "../support/netns";
-import { startSshd, type TestSshd } from "../support/sshd";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { resourceCounts, setSecretFromFile } from "../../sandbox/cli-output";
+import { newCliProject, type CliProject, type CliRun } from "../../sandbox/cli-project";
+import { emulatorVersions } from "../../sandbox/emulator/install";
+import { canConnectInNetns, createBastionNetwork, type BastionNetwork } from "../../sandbox/netns";
+import { startSshd, type TestSshd } from "../../sandbox/sshd";
+import { packageShelf, startTestHost, type TestHost } from "../../sandbox/test-host";
 
 // jest reads `testTimeout` from the global config only; the e2e project's own value is ignored.
 jest.setTimeout(10 * 60 * 1000);

@@ -13,12 +13,12 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { setFleetConfig } from "../support/cli-output";
-import { newCliProject, type CliProject } from "../support/cli-project";
-import { REPO_ROOT } from "../support/engine";
-import { emulatorVersions } from "../support/emulator/install";
+import { setFleetConfig } from "../../sandbox/cli-output";
+import { newCliProject, type CliProject } from "../../sandbox/cli-project";
+import { REPO_ROOT } from "../../sandbox/engine";
+import { emulatorVersions } from "../../sandbox/emulator/install";
 import { keySlices, scanForSecrets, withJsonEscaped } from "../support/secret-scan";
-import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
+import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const EXAMPLE = path.join(REPO_ROOT, "examples", "ci-rollout");

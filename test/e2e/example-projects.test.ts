@@ -7,11 +7,11 @@
 // three examples in turn, each example taking them one patch version further.
 import * as fs from "fs";
 import * as path from "path";
-import { emulatorVersions } from "../support/emulator/install";
-import { newCliProject, packLibrary, type CliProject, type PackedLibrary } from "../support/cli-project";
-import { resourceCounts, setFleetConfig, setSecretFromFile } from "../support/cli-output";
+import { emulatorVersions } from "../../sandbox/emulator/install";
+import { newCliProject, packLibrary, type CliProject, type PackedLibrary } from "../../sandbox/cli-project";
+import { resourceCounts, setFleetConfig, setSecretFromFile } from "../../sandbox/cli-output";
 import { filesUnder, keySlices, scanForSecrets, withJsonEscaped } from "../support/secret-scan";
-import { packageShelf, shareClientKey, startTestHost, type TestHost } from "../support/test-host";
+import { packageShelf, shareClientKey, startTestHost, type TestHost } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 
@@ -40,7 +40,9 @@ const untouched = () => hosts.map((h) => `${h.fingerprint()} ssh=${h.sshd.connec
 /** No slice of the deploy key in anything the CLI printed, nor in any file of the backend,
  * PULUMI_HOME or the project (Pulumi.<stack>.yaml holds it encrypted). */
 function expectNoKeyLeak(p: CliProject): void {
-  const needles = keySlices(hosts[0].connection.privateKey).flatMap((s, i) => withJsonEscaped(`privateKey slice ${i}`, s));
+  const needles = keySlices(hosts[0].connection.privateKey).flatMap((s, i) =>
+    withJsonEscaped(`privateKey slice ${i}`, s),
+  );
   const printed = p.runs.flatMap((r, i) => [
     { source: `run ${i} (pulumi ${r.args.join(" ")}) stdout`, text: r.stdout },
     { source: `run ${i} stderr`, text: r.stderr },
@@ -61,16 +63,26 @@ describe("examples/single-host as a project", () => {
     await p.pulumiOk(["stack", "init", "e2e"]);
     // The example's own comment: pulumi config set --secret privateKey < ~/.ssh/id_ed25519
     await setSecretFromFile(p, "privateKey", h.connection.privateKey);
-    for (const [k, v] of Object.entries({ host: h.connection.host, port: String(h.connection.port), hostKey: h.connection.hostKey, packagePath: packages["4.4.16"], emqxPath: h.emqxPath })) {
+    for (const [k, v] of Object.entries({
+      host: h.connection.host,
+      port: String(h.connection.port),
+      hostKey: h.connection.hostKey,
+      packagePath: packages["4.4.16"],
+      emqxPath: h.emqxPath,
+    })) {
       await p.pulumiOk(["config", "set", k, v]);
     }
   });
   afterAll(() => p?.cleanup());
 
   test("the project loads the library from its node_modules, installed from the packed tarball", () => {
-    const installed = JSON.parse(fs.readFileSync(path.join(p.dir, "node_modules", "pulumi-emqx-release", "package.json"), "utf8"));
+    const installed = JSON.parse(
+      fs.readFileSync(path.join(p.dir, "node_modules", "pulumi-emqx-release", "package.json"), "utf8"),
+    );
     expect(installed.version).toBe(lib.version);
-    expect(fs.existsSync(path.join(p.dir, "node_modules", "pulumi-emqx-release", "dist", "provider", "index.d.ts"))).toBe(true);
+    expect(
+      fs.existsSync(path.join(p.dir, "node_modules", "pulumi-emqx-release", "dist", "provider", "index.d.ts")),
+    ).toBe(true);
     // The example as committed: no compiled JS next to index.ts, so the language host compiled it.
     expect(fs.readdirSync(p.dir).filter((f) => f.endsWith(".js"))).toEqual([]);
   });
@@ -131,8 +143,16 @@ describe("examples/fleet as a project", () => {
     await p.pulumiOk(["up", "--yes"]);
     expect(hosts.map(running)).toEqual(["4.4.17", "4.4.17", "4.4.17"]);
     const out = await outputs(p);
-    expect(out.summary).toEqual({ "emqx-1": "4.4.16 -> 4.4.17", "emqx-2": "4.4.0 -> 4.4.17", "emqx-3": "4.4.0 -> 4.4.17" });
-    expect(out.plan).toMatchObject({ "emqx-1": { batch: 1, cluster: "prod-a" }, "emqx-2": { batch: 2 }, "emqx-3": { batch: 3 } });
+    expect(out.summary).toEqual({
+      "emqx-1": "4.4.16 -> 4.4.17",
+      "emqx-2": "4.4.0 -> 4.4.17",
+      "emqx-3": "4.4.0 -> 4.4.17",
+    });
+    expect(out.plan).toMatchObject({
+      "emqx-1": { batch: 1, cluster: "prod-a" },
+      "emqx-2": { batch: 2 },
+      "emqx-3": { batch: 3 },
+    });
   });
 
   test("pulumi refresh finds every node as up left it", async () => {
@@ -167,7 +187,12 @@ describe("examples/sandbox (the demo's program) as a project", () => {
     await p.pulumiOk(["up", "--yes"]);
     expect(hosts.map(running)).toEqual(["4.4.18", "4.4.18", "4.4.18"]);
     // One at a time: each node's upgrade command ran after the previous node's.
-    const upgradeAt = hosts.map((h) => h.calls().filter((c) => c.argv.join(" ") === "upgrade 4.4.18").map((c) => c.ts));
+    const upgradeAt = hosts.map((h) =>
+      h
+        .calls()
+        .filter((c) => c.argv.join(" ") === "upgrade 4.4.18")
+        .map((c) => c.ts),
+    );
     expect(upgradeAt.map((a) => a.length)).toEqual([1, 1, 1]);
     expect(upgradeAt[0][0] <= upgradeAt[1][0] && upgradeAt[1][0] <= upgradeAt[2][0]).toBe(true);
     expect(await outputs(p)).toMatchObject({ versions: ["4.4.18", "4.4.18", "4.4.18"] });

@@ -7,10 +7,16 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { emulatorVersions } from "../support/emulator/install";
-import { newCliProject, packLibrary, sharedNodeModules, type CliProject, type PackedLibrary } from "../support/cli-project";
-import { resourceCounts, setFleetConfig } from "../support/cli-output";
-import { packageShelf, shareClientKey, startTestHost, type TestHost } from "../support/test-host";
+import { emulatorVersions } from "../../sandbox/emulator/install";
+import {
+  newCliProject,
+  packLibrary,
+  sharedNodeModules,
+  type CliProject,
+  type PackedLibrary,
+} from "../../sandbox/cli-project";
+import { resourceCounts, setFleetConfig } from "../../sandbox/cli-output";
+import { packageShelf, shareClientKey, startTestHost, type TestHost } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 
@@ -31,7 +37,8 @@ function laterBuild(lib: PackedLibrary, workDir: string): PackedLibrary {
   fs.writeFileSync(pkgFile, JSON.stringify(pkg, null, 2));
   const code = path.join(dir, "dist", "provider", "emqx", "apply-release.js");
   const text = fs.readFileSync(code, "utf8");
-  if (!text.includes(LINE)) throw new Error(`${code} has no ${LINE}: update this test's LINE to a progress line the provider logs`);
+  if (!text.includes(LINE))
+    throw new Error(`${code} has no ${LINE}: update this test's LINE to a progress line the provider logs`);
   fs.writeFileSync(code, text.replace(LINE, PATCHED_LINE));
   return packLibrary(dir);
 }
@@ -78,9 +85,16 @@ describe("a later build of the library over a fleet the earlier build rolled out
     expect(later.version).not.toBe(earlier.version);
     expect(later.sha256).not.toBe(earlier.sha256);
     p.useNodeModules(sharedNodeModules(later));
-    const installed = JSON.parse(fs.readFileSync(path.join(p.dir, "node_modules", "pulumi-emqx-release", "package.json"), "utf8"));
+    const installed = JSON.parse(
+      fs.readFileSync(path.join(p.dir, "node_modules", "pulumi-emqx-release", "package.json"), "utf8"),
+    );
     expect(installed.version).toBe(later.version);
-    expect(fs.readFileSync(path.join(p.dir, "node_modules", "pulumi-emqx-release", "dist", "provider", "emqx", "apply-release.js"), "utf8")).toContain(PATCHED_LINE);
+    expect(
+      fs.readFileSync(
+        path.join(p.dir, "node_modules", "pulumi-emqx-release", "dist", "provider", "emqx", "apply-release.js"),
+        "utf8",
+      ),
+    ).toContain(PATCHED_LINE);
   });
 
   test("with the later build, pulumi preview --expect-no-changes passes without contacting a node", async () => {

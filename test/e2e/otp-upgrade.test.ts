@@ -5,10 +5,10 @@
 // upgrade that uninstalls the old release. The tests run in order on one host and one stack.
 import * as fs from "fs";
 import * as path from "path";
-import { ensureEngine } from "../support/engine";
-import { startClients, versionSequence, type ClientRecord, type Clients } from "../support/otp-clients";
-import { startOtpHost, type OtpHost } from "../support/otp-host";
-import { compiledPath, newStackDir, runStack, type RunStackResult, type StackDirs } from "../support/run-stack";
+import { ensureEngine } from "../../sandbox/engine";
+import { startClients, versionSequence, type ClientRecord, type Clients } from "../../sandbox/otp-clients";
+import { startOtpHost, type OtpHost } from "../../sandbox/otp-host";
+import { compiledPath, newStackDir, runStack, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 5 * 60 * 1000;

@@ -1,4 +1,4 @@
-// The EMQX 4.4 CLI emulator (test/support/emulator/emqx.js) run as a subprocess through its
+// The EMQX 4.4 CLI emulator (sandbox/emulator/emqx.js) run as a subprocess through its
 // bin/ launchers, against the reference (/work/shared/reference/emqx-4.4-hot-upgrade.md, "ref"):
 // every row of ref §2.4 plus §2.3, §1.1-1.3, with the bin scripts of 4.4.0 and of 4.4.16.
 import { ChildProcess, spawn, spawnSync } from "child_process";
@@ -7,10 +7,10 @@ import * as os from "os";
 import * as path from "path";
 import {
   createEmulatedInstall, EmulatedInstallSpec, EmulatorFaults, emulatorVersions, readCallLog, setFaults, treeHash,
-} from "../support/emulator/install";
-import { launcherScript } from "../support/emulator/launcher";
-import { buildPackageZip, packageEntries, packageFileName, PackageSpec } from "../support/package-zip";
-import { writeZip } from "../support/zip-writer";
+} from "../../sandbox/emulator/install";
+import { launcherScript } from "../../sandbox/emulator/launcher";
+import { buildPackageZip, packageEntries, packageFileName, PackageSpec } from "../../sandbox/package-zip";
+import { writeZip } from "../../sandbox/zip-writer";
 
 jest.setTimeout(120_000);
 
@@ -125,10 +125,13 @@ const ROWS: Row[] = [
     stdout: `unzip []\nUnpack failed: release_package_not_found\n${BASE_BLOCK}`, exit: 2 },
   { name: "fails to install a target whose relup does not cover the running version (exit 3)",
     zips: [{ version: "4.4.16", relupFrom: ["4.4.15"] }], args: ["upgrade", "4.4.16"],
-    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: release_handler:check_install_release failed: {no_matching_relup,"4.4.16","4.4.10"}.\n`, exit: 3 },
+    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: release_handler:check_install_release failed: {no_matching_relup,\n${" ".repeat(54)}"4.4.16","4.4.10"}.\n`, exit: 3 },
   { name: "fails to install a target shipped without a relup file (exit 4)",
     zips: [{ version: "4.4.16", relupFrom: [] }], args: ["upgrade", "4.4.16"],
-    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: release_handler:install_release failed: {no_matching_relup,"4.4.16","4.4.10"}\n`, exit: 4 },
+    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: release_handler:install_release failed: {no_matching_relup,"4.4.16",\n${" ".repeat(48)}"4.4.10"}\n`, exit: 4 },
+  { name: "fails after the unpack when release_handler refuses the install (rhFail: old processes, exit 3)",
+    zips: [{ version: "4.4.16" }], faults: { rhFail: { install_release: "{old_processes,emqx_relup}" } }, args: ["upgrade", "4.4.16"],
+    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: unable to install '4.4.16' - old processes still running code from module emqx_relup\n`, exit: 3 },
   { name: "fails with old processes still running (forced exit 3)", faults: { exit: { upgrade: 3 } }, args: ["upgrade", "4.4.16"],
     stdout: "ERROR: unable to install '4.4.16' - old processes still running code from module emqx_relup\n", exit: 3 },
   { name: "fails to upgrade to another minor version (refused by the escript only from 4.4.4)", args: ["upgrade", "4.3.5"],

@@ -62,22 +62,33 @@ cp -r "$here/emqx" "$work/emqx"
 cd "$work/emqx"
 rm -rf _build ebin
 
+# EMQX's emqx_relup module (and the relup rewrite that calls it) exist from 4.4.2 on.
+has_emqx_relup() { [ "${1#4.4.}" -ge 2 ]; }
+
 # The appup of version $1: load the changed modules (soft purge: connections in old code finish
 # their current recv, then move on) from and back to every earlier version.
 appup() {
   local v="$1" instr='[{load_module, emqx_app, soft_purge, soft_purge, []}, {load_module, emqx_conn, soft_purge, soft_purge, []}, {load_module, emqx_listener, soft_purge, soft_purge, []}, {load_module, emqx_ctl, soft_purge, soft_purge, []}]'
-  local paths="" p
+  local up="" down="" p
   for p in "${VERSIONS[@]}"; do
     [ "$p" = "$v" ] && break
-    paths="$paths${paths:+, }{\"$p\", $instr}"
+    # emqx_relup exists from 4.4.2 on (as in EMQX): added on the way up from older, deleted on the way down.
+    if has_emqx_relup "$v" && ! has_emqx_relup "$p"; then
+      up="$up${up:+, }{\"$p\", ${instr%]}, {add_module, emqx_relup}]}"
+      down="$down${down:+, }{\"$p\", ${instr%]}, {delete_module, emqx_relup}]}"
+    else
+      up="$up${up:+, }{\"$p\", $instr}"
+      down="$down${down:+, }{\"$p\", $instr}"
+    fi
   done
-  printf '{"%s",\n [%s],\n [%s]}.\n' "$v" "$paths" "$paths"
+  printf '{"%s",\n [%s],\n [%s]}.\n' "$v" "$up" "$down"
 }
 
 for v in "${VERSIONS[@]}"; do
   sed -i -E "s/\{vsn, \"[^\"]*\"\}/{vsn, \"$v\"}/" src/emqx.app.src
   sed -i -E "s/\{release, \{emqx, \"[^\"]*\"\}/{release, {emqx, \"$v\"}/" rebar.config
   printf -- '-define(EMQX_VSN, "%s").\n' "$v" > src/emqx_vsn.hrl
+  if has_emqx_relup "$v"; then cp "$here/emqx/src/emqx_relup.erl" src/; else rm -f src/emqx_relup.erl; fi
   mkdir -p ebin
   if [ "$v" = "${VERSIONS[0]}" ]; then rm -f ebin/emqx.appup; else appup "$v" > ebin/emqx.appup; fi
   rm -rf _build/default/lib/emqx
@@ -97,6 +108,10 @@ for v in "${VERSIONS[@]:1}"; do
       {ok, _, _, _} -> halt(0);
       Error -> io:format(standard_error, \"make_relup $v: ~p~n\", [Error]), halt(1)
     end.") || fail "relup of $v failed"
+  # EMQX's build rewrites every 4.4.2+ relup (its emqx_relup instructions, `~p.` without a final newline).
+  if has_emqx_relup "$v"; then
+    escript "$here/rewrite-relup.escript" "$rel/releases/$v/relup" || fail "rewriting the relup of $v failed"
+  fi
 done
 
 host_dir="$here/host"

@@ -9,9 +9,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, EmulatedInstallSpec, readCallLog, setFaults, treeHash } from "./emulator/install";
-import { startSshd } from "./sshd";
-import type { TestHost } from "./test-host";
+import { createEmulatedInstall, EmulatedInstallSpec, readCallLog, setFaults, treeHash } from "../../sandbox/emulator/install";
+import { startSshd } from "../../sandbox/sshd";
+import type { TestHost } from "../../sandbox/test-host";
 
 /** The user a deb/rpm install runs EMQX as. */
 export const RUNTIME_USER = "emqx";

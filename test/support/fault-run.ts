@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { matchesEmqxZipGlob } from "../../provider/plan/package-name";
 import { keySlices, Needle, scanForSecrets, withJsonEscaped } from "./secret-scan";
-import type { TestHost } from "./test-host";
+import type { TestHost } from "../../sandbox/test-host";
 
 /** The EMQX commands that change a node. */
 const MUTATING = ["upgrade", "downgrade", "install", "uninstall", "unpack"];

@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "./engine";
+import { REPO_ROOT } from "../../sandbox/engine";
 
 /** A throwaway project with the packed library installed. */
 export interface InstalledProject {

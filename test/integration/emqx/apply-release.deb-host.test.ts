@@ -5,8 +5,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { DebHost, DEPLOY_USER, idsOf, RUNTIME_USER, startDebHost } from "../../support/deb-host";
-import { setFaults } from "../../support/emulator/install";
-import { packageShelf } from "../../support/test-host";
+import { setFaults } from "../../../sandbox/emulator/install";
+import { packageShelf } from "../../../sandbox/test-host";
 
 jest.setTimeout(180_000);
 const provider = new EmqxReleaseProvider();
@@ -77,7 +77,7 @@ test("EMQX_RELEASE_LOG_COMMAND_OUTPUT=1 logs each command as run on the node, it
     delete process.env.EMQX_RELEASE_LOG_COMMAND_OUTPUT;
   }
   const prefix = "[EmqxRelease host=127.0.0.81] ";
-  expect(logged).toContain(`${prefix}$ sudo -n -u emqx -- ${host.emqxPath} upgrade 4.4.16 -> exit 0`);
+  expect(logged).toContain(`${prefix}$ sudo -n -u emqx -- ${host.emqxPath} upgrade 4.4.16 -> exited 0`);
   expect(logged).toContain(`${prefix}  stdout| Made release permanent: "4.4.16"`);
   expect(logged).toContain(`${prefix}  stdout| Node 'emqx@127.0.0.1' 4.4.16 is started`);
 });
@@ -110,7 +110,7 @@ describe("post-flight on a deb host", () => {
     const host = await debHost("127.0.0.80");
     setFaults(host.root, { exit: { upgrade: 0 } });
     const err = await provider.create(await inputsFor(host)).catch((e) => e);
-    expect(err.name).toBe("HostStateError");
+    expect(err.name).toBe("NodeChangedError");
     expect(err.message).toContain("after the upgrade `emqx versions` shows 4.4.10 permanent, not 4.4.16 permanent");
   });
 

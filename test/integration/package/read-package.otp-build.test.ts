@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { readPackageManifest } from "../../../provider/package/read-package";
 import { parsePackageName } from "../../../provider/plan/package-name";
-import { OTP_BUILD_SCRIPT, ensureOtpReleases } from "../../support/otp-build";
+import { OTP_BUILD_SCRIPT, ensureOtpReleases } from "../../../sandbox/otp-build";
 
 jest.setTimeout(600_000);
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-otp-build-"));

@@ -7,10 +7,10 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { startClients, versionSequence, type ClientRecord } from "../../support/otp-clients";
-import { startOtpHost, type OtpHost } from "../../support/otp-host";
-import { ensureOtpReleases } from "../../support/otp-build";
-import { packageShelf, startTestHost } from "../../support/test-host";
+import { startClients, versionSequence, type ClientRecord } from "../../../sandbox/otp-clients";
+import { startOtpHost, type OtpHost } from "../../../sandbox/otp-host";
+import { ensureOtpReleases } from "../../../sandbox/otp-build";
+import { packageShelf, startTestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(240_000);
 const provider = new EmqxReleaseProvider();

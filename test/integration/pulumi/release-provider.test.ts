@@ -4,7 +4,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(120_000);
 const provider = new EmqxReleaseProvider();
@@ -57,6 +57,21 @@ test("upgrades 4.4.0 to 4.4.16 permanently, verifies, and records the node in ou
   expect(releases).toContain(path.basename(pkg16));
   expect(releases.filter((f) => f.endsWith(".part"))).toEqual([]);
   expect(fs.existsSync(path.join(host.root, ".emqx-release.lock"))).toBe(false);
+});
+
+// Regression: each upload was logged twice (by the uploader and again by applyRelease).
+test("logs the upload once: what was sent, and on a rerun that it was skipped", async () => {
+  const logged = jest.mocked(console.log);
+  logged.mockClear();
+  const first = await provider.create(await checked(inputs({ permanent: false })));
+  const uploadLines = () => logged.mock.calls.map((c) => c.join(" ")).filter((l) => /uploaded|upload skipped|already on/.test(l));
+  expect(uploadLines()).toEqual([expect.stringMatching(/uploaded emqx-4\.4\.16-.*\.zip to 127\.0\.0\.1:.*sha256 verified$/)]);
+  // A rerun whose target is only unpacked uploads again: the file is there, so it is skipped, once.
+  execFileSync(host.emqxPath, ["downgrade", "--no-permanent", "4.4.0"], { stdio: "pipe" });
+  execFileSync(host.emqxPath, ["uninstall", "4.4.16"], { stdio: "pipe" });
+  logged.mockClear();
+  await provider.update(first.id, first.outs, await checked(inputs({ permanent: false }), first.outs));
+  expect(uploadLines()).toEqual([expect.stringMatching(/is already on 127\.0\.0\.1 .*upload skipped$/)]);
 });
 
 test("a second run at the target adopts it: no upload, no upgrade", async () => {
@@ -164,4 +179,13 @@ test("fails in check, before any host is contacted, for a version the package do
   const r = await provider.check({}, inputs({ version: "4.4.15" }));
   expect(r.failures).toEqual([expect.objectContaining({ property: "packagePath" })]);
   expect(host.calls()).toEqual([]);
+});
+
+test("fails with NodeChangedError when the health gate does not pass after the upgrade: the node keeps 4.4.16 and the error says so", async () => {
+  const err = await provider.create(await checked(inputs({ healthGate: { command: ["false"], deadlineSeconds: 1 } }))).catch((e) => e);
+  expect(err.name).toBe("NodeChangedError");
+  expect(err.message).toMatch(/^127\.0\.0\.1: the health gate did not pass within 1 s after upgrade to 4\.4\.16: .*The node runs 4\.4\.16; fix it and run `pulumi up` again/s);
+  expect(err.message).toMatch(/\nthe node now lists: 4\.4\.16 permanent, 4\.4\.0 old$/);
+  expect(err.installedVersions).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }]);
+  expect(commands().filter((c) => / upgrade /.test(` ${c} `))).toEqual(["upgrade 4.4.16"]);
 });

@@ -1,13 +1,14 @@
 // applyRelease and verifyNode on a fake node: a Runner that answers the EMQX CLI, the probe and the
 // lock scripts from a small in-memory model, and records every argv. Each test states what ran
 // on the node and what did not.
-import { EmqxProviderError, HostLockedError, HostStateError, RemoteCommandError, UnsupportedUpgradeError } from "../../../provider/errors";
+import { EmqxProviderError, HostLockedError, HostStateError, NodeChangedError, RemoteCommandError, UnsupportedUpgradeError } from "../../../provider/errors";
 import { applyRelease, ApplyContext, LocalPackage, readNodeState, verifyNode } from "../../../provider/emqx/apply-release";
 import { EmqxCli } from "../../../provider/emqx/cli";
-import type { CommandResult, Runner } from "../../../provider/emqx/runner";
+import type { CommandResult, Runner } from "../../../provider/runner";
 import { ReleaseInputs, resolveInputs } from "../../../provider/plan/inputs";
 import { PackageName, parsePackageName } from "../../../provider/plan/package-name";
 import type { InstalledRelease } from "../../../provider/plan/upgrade-plan";
+import { frameProbeOutput, probeMarkerOf } from "../../support/probe-output";
 
 const EMQX = "/opt/emqx/bin/emqx";
 const ROOT = "/opt/emqx";
@@ -58,7 +59,7 @@ class FakeNode implements Runner {
       const script = argv[2];
       if (script.includes("ACQUIRED")) return ok(this.heldBy ? `HELD\n${this.heldBy}\n` : "ACQUIRED\n");
       if (script.includes("rmdir")) return ok("");
-      if (script.includes("@@os-release")) return ok(this.probe(argv[5]));
+      if (script.includes("section os-release")) return ok(this.probe(argv[5], probeMarkerOf(argv)));
       if (script.includes("emqx_untar_")) {
         this.cleanups.push(argv.slice(4));
         const fresh = this.untarDirs.filter((d) => !argv.slice(5).includes(d));
@@ -104,31 +105,32 @@ class FakeNode implements Runner {
     if (permanent && !this.skipPermafy && !this.skipBinCopy) this.binScripts = version;
   }
 
-  private probe(running: string): string {
+  private probe(running: string, marker: string): string {
     const permanent = this.installed.find((r) => r.status === "permanent")?.version ?? "";
     const sha = (v: string) => Buffer.from(v.padEnd(32, "-")).toString("hex").slice(0, 64);
-    return [
-      "@@os-release", "ID=ubuntu", 'VERSION_ID="20.04"',
-      "@@uname", this.arch,
-      "@@start_erl", `${this.erts[permanent] ?? "12.3.2.2"} ${permanent}`,
-      "@@emqx_vars", ...this.relVsn.map((v) => `REL_VSN="${v}"`), `EMQX_DESCRIPTION='${this.description}'`, `RUNNER_USER="${this.runnerUser}"`,
-      "@@releases", ...this.releaseFiles,
-      "@@relup", running === "4.4.16" ? '{"4.4.16",[{"4.4.0",[],[]}],[{"4.4.0",[],[]}]}.' : "",
-      "@@data_dir", `${ROOT}/data`,
-      "@@patches", ...this.patches,
-      "@@df", "Filesystem 1024-blocks Used Available Capacity Mounted on", `/dev/sda1 50000000 1000 ${this.freeKb.root} 1% /`, `tmpfs 4000000 1000 ${this.freeKb.tmp} 1% /tmp`,
-      "@@untar", ...this.untarDirs,
-      "@@bin_sha256", `${sha(this.binScripts)}  ${ROOT}/bin/emqx`, `${sha(running)}  ${ROOT}/bin/emqx-${running}`,
-      "@@target_dir",
-      "@@whoami", this.sshUser,
-      "@@end", "",
-    ].join("\n");
+    const body = (...lines: string[]) => lines.map((l) => `${l}\n`).join("");
+    return frameProbeOutput(marker, [
+      ["os-release", body("ID=ubuntu", 'VERSION_ID="20.04"')],
+      ["uname", body(this.arch)],
+      ["start_erl", `${this.erts[permanent] ?? "12.3.2.2"} ${permanent}`],
+      ["emqx_vars", body(...this.relVsn.map((v) => `REL_VSN="${v}"`), `EMQX_DESCRIPTION='${this.description}'`, `RUNNER_USER="${this.runnerUser}"`)],
+      ["releases", body(...this.releaseFiles)],
+      ["relup", running === "4.4.16" ? '{"4.4.16",[{"4.4.0",[],[]}],[{"4.4.0",[],[]}]}.' : ""],
+      ["data_dir", body(`${ROOT}/data`)],
+      ["patches", body(...this.patches)],
+      ["df", body("Filesystem 1024-blocks Used Available Capacity Mounted on", `/dev/sda1 50000000 1000 ${this.freeKb.root} 1% /`, `tmpfs 4000000 1000 ${this.freeKb.tmp} 1% /tmp`)],
+      ["untar", body(...this.untarDirs)],
+      ["bin_sha256", body(`${sha(this.binScripts)}  ${ROOT}/bin/emqx`, `${sha(running)}  ${ROOT}/bin/emqx-${running}`)],
+      ["target_dir", ""],
+      ["whoami", body(this.sshUser)],
+      ["end", ""],
+    ]);
   }
 
   /** The commands run, as "emqx <args>", "lock"/"unlock"/"probe", or the argv itself. */
   commands(): string[] {
     return this.calls.map((a) => {
-      if (a[0] === "sh") return a[2].includes("ACQUIRED") ? "lock" : a[2].includes("rmdir") ? "unlock" : a[2].includes("@@os-release") ? "probe" : "cleanup";
+      if (a[0] === "sh") return a[2].includes("ACQUIRED") ? "lock" : a[2].includes("rmdir") ? "unlock" : a[2].includes("section os-release") ? "probe" : "cleanup";
       return a[0] === EMQX ? ["emqx", ...a.slice(1)].join(" ") : a.join(" ");
     });
   }
@@ -179,7 +181,7 @@ test("upgrades: lock, read, upload into releases/, `emqx upgrade`, verify, unloc
     installedVersions: [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }],
     hostFacts: { osId: "ubuntu20.04", arch: "amd64", otpMajor: 24, edition: "ce", binScriptsVersion: "4.4.16", relupDownTo: ["4.4.0"] },
   });
-  expect(log).toEqual(["read node", "pre-flight", "upload", "uploaded 1234 bytes", "upgrade 4.4.16", "cleanup: removed /tmp/emqx_untar_1 (left by EMQX's unpack)", "verify"]);
+  expect(log).toEqual(["read node", "pre-flight", "upload", "upgrade 4.4.16", "cleanup: removed /tmp/emqx_untar_1 (left by EMQX's unpack)", "verify"]);
 });
 
 test("--no-permanent upgrades with `emqx upgrade --no-permanent` and accepts a current release", async () => {
@@ -305,6 +307,7 @@ test("fails with EMQX's reason and what the node lists now when the upgrade comm
   expect(err.exitCode).toBe(4);
   expect(err.message).toMatch(/^10\.0\.0\.7: `\/opt\/emqx\/bin\/emqx upgrade 4\.4\.16` failed: the relup of 4\.4\.16 failed inside the node \(exit 4\)/);
   expect(err.message).toMatch(/\nthe node now lists: 4\.4\.0 permanent$/);
+  expect(err.nodeState).toEqual([{ version: "4.4.0", status: "permanent" }]);
   expect(node.commands()[node.commands().length - 1]).toBe("unlock");
 });
 
@@ -320,6 +323,7 @@ test("fails with a hint to check by hand when the node cannot be read after a fa
   };
   const err = await applyRelease(ctx, want(), localPackage()).catch((e) => e);
   expect(err.message).toMatch(/\nthe node's state could not be read afterwards: check `emqx versions` on the host$/);
+  expect(err.nodeState).toBeNull();
 });
 
 describe("pre-flight: refused before anything is written, with the next step", () => {
@@ -340,6 +344,7 @@ describe("pre-flight: refused before anything is written, with the next step", (
     expect(err.message).toMatch(/nothing was changed$/);
     expect(err.message.match(/10\.0\.0\.7/g)).toHaveLength(1);
     expect(err.message).not.toContain("the node now lists");
+    expect(err.nodeState).toBeUndefined();
     expect(uploads).toEqual([]);
     expect(node.commands()).toEqual(["emqx root_dir", "lock", "emqx versions", "probe", "unlock"]);
   });
@@ -423,8 +428,9 @@ describe("verifyNode", () => {
 
   test("fails when the target is not the running release after the command", async () => {
     const err = await verifyNode(cli(), ROOT, "4.4.16", true).catch((e) => e);
-    expect(err.name).toBe("HostStateError");
+    expect(NodeChangedError.isInstance(err)).toBe(true);
     expect(err.message).toContain("after the upgrade `emqx versions` shows 4.4.0 permanent, not 4.4.16 permanent");
+    expect(err.installedVersions).toEqual([{ version: "4.4.0", status: "permanent" }]);
   });
 
   test("fails when the target is only current but permanent was wanted", async () => {
@@ -444,6 +450,7 @@ describe("verifyNode", () => {
     node.skipPermafy = true;
     const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
     expect(EmqxProviderError.isInstance(err)).toBe(true);
+    expect(NodeChangedError.isInstance(err)).toBe(true);
     expect(err.message).toContain('4.4.16 is permanent but the last REL_VSN in /opt/emqx/releases/emqx_vars is "4.4.0": a half-done permafy');
     expect(err.message).toMatch(/\nthe node now lists: 4\.4\.16 permanent, 4\.4\.0 old$/);
   });
@@ -453,7 +460,8 @@ describe("verifyNode after a permanent change", () => {
   test("fails for a half-done permafy: emqx_vars appended but bin/emqx not copied from bin/emqx-<V>", async () => {
     node.skipBinCopy = true;
     const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
-    expect(err.name).toBe("HostStateError");
+    expect(err.name).toBe("NodeChangedError");
+    expect(err.nodeState).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }]);
     expect(err.message).toContain(`4.4.16 is permanent but ${ROOT}/bin/emqx differs from bin/emqx-4.4.16: a half-done permafy`);
   });
 

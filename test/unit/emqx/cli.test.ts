@@ -1,5 +1,5 @@
 import { HostStateError, RemoteCommandError } from "../../../provider/errors";
-import { EmqxCli, hasCtlCommand } from "../../../provider/emqx/cli";
+import { EmqxCli } from "../../../provider/emqx/cli";
 import { FixtureRunner } from "../../support/fixture-runner";
 
 const OPTS = { emqxPath: "/opt/emqx/bin/emqx", commandTimeoutMs: 1000, upgradeTimeoutMs: 400_000 };
@@ -64,9 +64,21 @@ test("fails with timedOut and a check-before-retry hint when the upgrade outlive
 });
 
 test("uses bin/emqx_ctl before 4.4.4 and emqx ctl after", async () => {
-  expect(hasCtlCommand("4.4.3")).toBe(false);
-  expect(hasCtlCommand("4.4.4")).toBe(true);
   const runner = new FixtureRunner([{ match: /status/, result: { stdout: "Node 'emqx@127.0.0.1' 4.4.1 is started\n" } }]);
   await new EmqxCli(runner, OPTS).ctlStatus("4.4.1");
   expect(runner.calls[0].argv).toEqual(["/opt/emqx/bin/emqx_ctl", "status"]);
+});
+
+// Regression: `emqx stop` that timed out was reported as "(exit timeout)".
+test("says how long `emqx stop` ran when it times out during a restart", async () => {
+  const runner = new FixtureRunner([{ match: / stop$/, result: { exitCode: null, timedOut: true } }]);
+  const err = await new EmqxCli(runner, OPTS).restart().catch((e) => e);
+  expect(err.name).toBe("RemoteCommandError");
+  expect(err.message).toMatch(/`emqx stop` failed \(timed out after 400 s\); the node may be down/);
+  expect(err.message).not.toContain("exit timeout");
+});
+
+test("says how long a read-only command ran when it times out", async () => {
+  const runner = new FixtureRunner([{ match: / versions$/, result: { exitCode: null, timedOut: true } }]);
+  await expect(new EmqxCli(runner, OPTS).versions()).rejects.toThrow(/`emqx versions` failed \(timed out after 1 s\)/);
 });

@@ -3,7 +3,7 @@
 import { HostStateError, SshConnectError } from "../../../provider/errors";
 import { EmqxCli } from "../../../provider/emqx/cli";
 import { HealthGateClock, HealthGateSpec, runHealthGate } from "../../../provider/emqx/health-gate";
-import type { CommandResult, Runner, RunOptions } from "../../../provider/emqx/runner";
+import type { CommandResult, Runner, RunOptions } from "../../../provider/runner";
 
 const EMQX = "/opt/emqx/bin/emqx";
 const CTL_STATUS = `${EMQX} ctl status`;
@@ -54,10 +54,10 @@ class ScriptedRunner implements Runner {
   }
 }
 
-function setup(script: Record<string, Array<Partial<CommandResult> | Error>>, over: Partial<HealthGateSpec> = {}, runAs?: string) {
+function setup(script: Record<string, Array<Partial<CommandResult> | Error>>, over: Partial<HealthGateSpec> = {}, runAs?: string, sudoPassword?: string) {
   const clock = new FakeClock();
   const runner = new ScriptedRunner(clock, script);
-  const cli = new EmqxCli(runner, { emqxPath: EMQX, runAs, commandTimeoutMs: 60_000, upgradeTimeoutMs: 400_000 });
+  const cli = new EmqxCli(runner, { emqxPath: EMQX, runAs, sudoPassword, commandTimeoutMs: 60_000, upgradeTimeoutMs: 400_000 });
   const gate: HealthGateSpec = { version: "4.4.16", deadlineSeconds: 120, requireClusterRunning: false, binScriptsVersion: "4.4.16", ...over };
   const lines: string[] = [];
   const run = () => runHealthGate(cli, gate, (l) => lines.push(l), clock);
@@ -209,4 +209,17 @@ test("fails by throwing HostStateError when sudo wants a password for the comman
   );
   const err = await run().catch((e) => e);
   expect(HostStateError.isInstance(err)).toBe(true);
+});
+
+// Regression: the gate took sudo's prefix off by position (`--` at argv[4]), which holds only for
+// `sudo -n`; with sudoPassword (`sudo -S -k -p "" -u emqx --`) the detail showed sudo's options.
+test.each([
+  ["without a sudo password", undefined, ["sudo", "-n", "-u", "emqx", "--"]],
+  ["with sudoPassword", "pw", ["sudo", "-S", "-k", "-p", "", "-u", "emqx", "--"]],
+])("names a failed EMQX command as the user would type it, %s", async (_name, sudoPassword, prefix) => {
+  const down = { exitCode: 1, stderr: "Node 'emqx@10.0.0.7' not responding to pings.\n" };
+  const { runner, run } = setup({ [[...prefix, EMQX, "ctl", "status"].join(" ")]: [down] }, { deadlineSeconds: 0 }, "emqx", sudoPassword);
+  const r = await run();
+  expect(runner.calls[0].argv.slice(0, prefix.length)).toEqual(prefix);
+  expect(r.detail).toBe(`\`${CTL_STATUS}\` exited 1: Node 'emqx@10.0.0.7' not responding to pings.`);
 });

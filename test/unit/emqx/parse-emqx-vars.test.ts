@@ -12,6 +12,15 @@ test("the last assignment wins and the REL_VSN history is kept", () => {
   expect(r.relVsnHistory).toEqual(["4.4.16", "4.4.0"]);
 });
 
+test("reads emqx_vars as EMQX 4.4.16's template renders it after permafy appended three times (captured from EMQX's own scripts)", () => {
+  const text = fixture("4.4.16/emqx_vars-real-upgrade-downgrade-install.txt");
+  for (const file of [text, text.replace(/\n$/, "")]) {
+    const r = parseEmqxVars(file);
+    expect(r.relVsnHistory).toEqual(["4.4.16", "4.4.17", "4.4.16", "4.4.17"]);
+    expect(r.vars).toMatchObject({ REL_VSN: "4.4.17", ERTS_VSN: "13.1.5", RUNNER_USER: "", EMQX_DESCRIPTION: "EMQX Broker", RUNNER_DATA_DIR: "$RUNNER_ROOT_DIR/data" });
+  }
+});
+
 test("reads quoted, single-quoted and bare values and skips other lines", () => {
   expect(parseEmqxVars("RUNNER_USER=emqx\nEMQX_DESCRIPTION='EMQX Enterprise'\nif [ x ]; then\nREL_VSN=\"4.4.1\" # note\n").vars).toEqual({ RUNNER_USER: "emqx", EMQX_DESCRIPTION: "EMQX Enterprise", REL_VSN: "4.4.1" });
 });

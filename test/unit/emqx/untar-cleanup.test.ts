@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import { EmqxCli } from "../../../provider/emqx/cli";
-import type { CommandResult, Runner } from "../../../provider/emqx/runner";
+import type { CommandResult, Runner } from "../../../provider/runner";
 import { removeNewUntarDirs } from "../../../provider/emqx/untar-cleanup";
 
 /** Runs argv on this machine (no shell around it), as SSH would on the node. */
@@ -47,5 +47,5 @@ test("removes the new directory holding our package; leaves older ones and other
 test("reports a failure instead of throwing: the upgrade's outcome stands", async () => {
   const failing: Runner = { host: "h", run: async () => ({ exitCode: 1, signal: null, stdout: "", stderr: "sh: permission denied\n", timedOut: false }) };
   const r = await removeNewUntarDirs(new EmqxCli(failing, { emqxPath: "emqx", commandTimeoutMs: 1, upgradeTimeoutMs: 1 }), [], SHA);
-  expect(r).toEqual({ error: "exit 1: sh: permission denied" });
+  expect(r).toEqual({ error: "exited 1: sh: permission denied" });
 });

@@ -10,6 +10,10 @@ const OS_ROWS: [string, string | undefined][] = [
   ['ID="almalinux"\nVERSION_ID="9.3"\n', "el9"],
   ['ID="amzn"\nVERSION_ID="2"\n', "amzn2"],
   ["ID=raspbian\nVERSION_ID=\"10\"\n", "raspbian10"],
+  // The last line without a newline (a hand-edited or generated file), and Debian 12's whole file.
+  ['ID=ubuntu\nVERSION_ID="22.04"', "ubuntu22.04"],
+  ['VERSION_ID="12"\nID=debian', "debian12"],
+  ['PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\nHOME_URL="https://www.debian.org/"\n', "debian12"],
   ["ID=arch\n", undefined],
   ["", undefined],
 ];

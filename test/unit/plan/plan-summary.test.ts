@@ -49,7 +49,9 @@ describe("renderPlanSummary on real previews", () => {
       '| emqx-n1 |  |  | refused | EmqxRelease manages EMQX 4.4 only; 4.3.16 is not a 4.4 patch version; emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip is the package of EMQX 4.4.16, but version is "4.3.16": point packagePath at the 4.3.16 package or change version |',
     );
     expect(md).toContain("**Refused**: the preview failed (1 node refused); nothing was planned or changed.");
-    expect(md).toContain("- EmqxFleet emqx: version (all 2 hosts): EmqxRelease manages EMQX 4.4 only; 4.3.16 is not a 4.4 patch version");
+    expect(md).toContain(
+      "- EmqxFleet emqx: version (all 2 hosts): EmqxRelease manages EMQX 4.4 only; 4.3.16 is not a 4.4 patch version",
+    );
     expect(md).not.toContain("Resources:");
   });
 
@@ -68,24 +70,49 @@ describe("readPreview on edited copies", () => {
   const ops: Array<[string, Record<string, unknown> | undefined, Record<string, unknown> | undefined, string]> = [
     ["same", { currentVersion: "4.4.16" }, { version: "4.4.16", connection: { host: "h" } }, "4.4.16 (unchanged)"],
     ["delete", { currentVersion: "4.4.16" }, undefined, "4.4.16 (leaves the stack; the node keeps running it)"],
-    ["replace", { currentVersion: "4.4.16" }, { version: "4.4.16", connection: { host: "h2" } }, "4.4.16 -> 4.4.16 (replace)"],
-    ["create", undefined, { version: "04da6b54-80e4-46f7-96ec-b56ff0331ba9", connection: { host: "h" } }, "? -> (known at up)"],
+    [
+      "replace",
+      { currentVersion: "4.4.16" },
+      { version: "4.4.16", connection: { host: "h2" } },
+      "4.4.16 -> 4.4.16 (replace)",
+    ],
+    [
+      "create",
+      undefined,
+      { version: "04da6b54-80e4-46f7-96ec-b56ff0331ba9", connection: { host: "h" } },
+      "? -> (known at up)",
+    ],
   ];
   test.each(ops)("a %s step", (op, outputs, inputs, cell) => {
-    const doc = { steps: [step(op, { oldState: outputs ? { outputs, inputs: { connection: { host: "h" } } } : undefined, newState: inputs ? { inputs } : undefined })] };
+    const doc = {
+      steps: [
+        step(op, {
+          oldState: outputs ? { outputs, inputs: { connection: { host: "h" } } } : undefined,
+          newState: inputs ? { inputs } : undefined,
+        }),
+      ],
+    };
     expect(renderPlanSummary(doc)).toContain(`| ${cell} |`);
   });
 
   test("port 22 is left out of the address; a | in a refusal is escaped so the row stays one row", () => {
     const doc = {
-      steps: [step("create", { newState: { inputs: { version: "4.4.16", connection: { host: "10.0.0.7", port: 22 } } } })],
+      steps: [
+        step("create", { newState: { inputs: { version: "4.4.16", connection: { host: "10.0.0.7", port: 22 } } } }),
+      ],
       diagnostics: [{ urn: RELEASE, severity: "error", message: "error: a | b\nc" }],
     };
     expect(renderPlanSummary(doc)).toContain("| emqx-n1 (10.0.0.7) |  |  | ? -> 4.4.16 | a \\| b c |");
   });
 
   test("warnings and info lines are not refusals", () => {
-    const doc = { steps: [], diagnostics: [{ severity: "warning", message: "w" }, { severity: "info", message: "i" }] };
+    const doc = {
+      steps: [],
+      diagnostics: [
+        { severity: "warning", message: "w" },
+        { severity: "info", message: "i" },
+      ],
+    };
     expect(readPreview(doc)).toEqual({ rows: [], otherErrors: [], changeSummary: {} });
     expect(renderPlanSummary(doc)).toContain("No EMQX node in this preview.");
   });

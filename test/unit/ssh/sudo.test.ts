@@ -1,4 +1,4 @@
-import { asUser, sudoAdvice, sudoRefusal } from "../../../provider/ssh/sudo";
+import { asUser, commandOf, runsThroughSudo, sudoAdvice, sudoRefusal } from "../../../provider/ssh/sudo";
 
 test("without runAs the command is unchanged", () => {
   expect(asUser(["emqx", "versions"], undefined)).toEqual({ argv: ["emqx", "versions"], stdin: undefined });
@@ -34,4 +34,14 @@ test("advice names sudoPassword and the sudoers line, never a password", () => {
     'sudo wants a password to run commands as emqx: set connection.sudoPassword (a secret), or allow deploy to run them without one, e.g. in /etc/sudoers.d/emqx-release: "deploy ALL=(emqx) NOPASSWD: /usr/bin/stat"',
   );
   expect(sudoAdvice("password-refused", "deploy", "emqx")).toContain("sudo refused the sudoPassword given for deploy");
+});
+
+test("commandOf takes off the prefix asUser added, in either form, and nothing else", () => {
+  for (const as of [{ user: "emqx" }, { user: "emqx", password: "pw" }]) {
+    const { argv } = asUser(["emqx", "ctl", "status"], as);
+    expect(runsThroughSudo(argv)).toBe(true);
+    expect(commandOf(argv)).toEqual(["emqx", "ctl", "status"]);
+  }
+  expect(commandOf(["emqx", "--", "x"])).toEqual(["emqx", "--", "x"]);
+  expect(runsThroughSudo(["emqx", "versions"])).toBe(false);
 });

@@ -95,25 +95,42 @@ function pidAlive(pid) {
   }
 }
 
+/** An empty lock file older than this is taken over (see withLock). */
+const EMPTY_LOCK_STALE_MS = 2000;
+
 /** Runs `fn` holding the release_handler lock (one gen_server call at a time, as in the node).
  * A lock left by a dead process (killed mid-call) is taken over. */
+
 async function withLock(root, fn) {
   const p = installPaths(root);
   fs.mkdirSync(p.emu, { recursive: true });
   for (;;) {
+    let fd;
     try {
-      fs.writeFileSync(p.lock, String(process.pid), { flag: "wx" });
-      break;
+      fd = fs.openSync(p.lock, "wx");
     } catch (e) {
       if (e.code !== "EEXIST") throw e;
       let holder = NaN;
-      try { holder = Number(fs.readFileSync(p.lock, "utf8")); } catch { /* just released */ }
-      if (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) {
+      let ageMs = 0;
+      try {
+        holder = Number(fs.readFileSync(p.lock, "utf8"));
+        ageMs = Date.now() - fs.statSync(p.lock).mtimeMs;
+      } catch { /* just released */ }
+      // An empty lock file is one whose holder could not write its pid (a full disk): release_handler
+      // lives in the node's memory and needs no disk, so such a lock is taken over once it is stale.
+      const stale = (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) || (holder === 0 && ageMs > EMPTY_LOCK_STALE_MS);
+      if (stale) {
         try { fs.unlinkSync(p.lock); } catch { /* someone else took it over */ }
         continue;
       }
       await sleep(20);
+      continue;
     }
+    try {
+      fs.writeSync(fd, String(process.pid));
+    } catch { /* a full disk: the lock is held all the same, by an empty file */ }
+    fs.closeSync(fd);
+    break;
   }
   try {
     return await fn();

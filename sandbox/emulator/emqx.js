@@ -40,6 +40,15 @@
 //     {"failAfterPermanent": true}  permafy crashes (127, {error,eacces}) right after printing
 //                                `Made release permanent: "<V>"`: RELEASES/start_erl.data updated,
 //                                bin scripts and emqx_vars not (a half-done permafy, ref §2.7).
+//     {"rhFail": {"check_install_release"|"install_release": "<reason>"}}  release_handler answers
+//                                {error,<reason>} to that call AFTER the real unpack (the target
+//                                stays `unpacked`, its files and the repacked tar.gz stay): exit 3
+//                                for check_install_release and {old_processes,M}, else exit 4; a
+//                                reason {'EXIT',...} also restarts the node on its permanent release.
+//                                Long reasons wrap as `~p` prints them.
+//     {"fillDiskBeforeUnpack": true}  the root's filesystem is filled (.emulator/disk-filler) right
+//                                before the zips are repacked: the tar.gz write fails (127, enospc).
+//     {"corruptZipBeforeUnpack": true}  each matching zip is cut to half before it is unzipped.
 //     {"clusterNodes": {"running": [...], "stopped": [...]}}  what `ctl cluster status` prints
 //                                (default running [this node], stopped []).
 //     {"untarDir": "/path"}      where emqx_untar_<n>/ dirs go (default /tmp, as EMQX); test-only.

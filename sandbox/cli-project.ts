@@ -23,7 +23,8 @@ const CACHE_ROOT = process.env.EMQX_CLI_PROJECT_CACHE ?? path.join(os.tmpdir(), 
 export function pinnedPulumiVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
   const v = pkg.devDependencies?.["@pulumi/pulumi"];
-  if (!semver.valid(v)) throw new Error(`package.json devDependencies pins @pulumi/pulumi to '${v}', not one exact version`);
+  if (!semver.valid(v))
+    throw new Error(`package.json devDependencies pins @pulumi/pulumi to '${v}', not one exact version`);
   return v;
 }
 
@@ -99,7 +100,11 @@ export interface PackedLibrary {
 export function packLibrary(dir = REPO_ROOT): PackedLibrary {
   const key = packInputsHash(dir);
   const out = buildOnce(path.join(CACHE_ROOT, `pack-${key}`), (tmp) => {
-    execFileSync("npm", ["pack", "--silent", "--pack-destination", tmp], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync("npm", ["pack", "--silent", "--pack-destination", tmp], {
+      cwd: dir,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   });
   const name = fs.readdirSync(out).find((f) => f.endsWith(".tgz"));
   if (!name) throw new Error(`npm pack left no tarball in ${out}`);
@@ -181,9 +186,11 @@ function assertDependenciesFit(projectDir: string, nodeModules: string): void {
   const pkg = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8"));
   for (const [name, range] of Object.entries<string>(pkg.dependencies ?? {})) {
     const installed = path.join(nodeModules, name, "package.json");
-    if (!fs.existsSync(installed)) throw new Error(`${projectDir}/package.json needs ${name}, which the shared install lacks`);
+    if (!fs.existsSync(installed))
+      throw new Error(`${projectDir}/package.json needs ${name}, which the shared install lacks`);
     const version = JSON.parse(fs.readFileSync(installed, "utf8")).version;
-    if (!semver.satisfies(version, range)) throw new Error(`${projectDir}/package.json wants ${name}@${range}; the shared install has ${version}`);
+    if (!semver.satisfies(version, range))
+      throw new Error(`${projectDir}/package.json wants ${name}@${range}; the shared install has ${version}`);
   }
 }
 
@@ -209,10 +216,14 @@ export function newCliProject(example: string, lib: PackedLibrary = packLibrary(
   delete env.PULUMI_EXPERIMENTAL;
   delete env.PULUMI_NODEJS_TRANSPILE_ONLY;
   const runs: CliRun[] = [];
-  const pulumi = (args: string[], opts: CliRunOptions = {}) => runCli(args, { ...opts, cwd: opts.cwd ?? dir, env: { ...env, ...(opts.env ?? {}) } }).then((r) => (runs.push(r), r));
+  const pulumi = (args: string[], opts: CliRunOptions = {}) =>
+    runCli(args, { ...opts, cwd: opts.cwd ?? dir, env: { ...env, ...(opts.env ?? {}) } }).then(
+      (r) => (runs.push(r), r),
+    );
   const pulumiOk = async (args: string[], opts: CliRunOptions = {}) => {
     const r = await pulumi(args, opts);
-    if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}:\n${tail(r.stdout)}\n--- stderr:\n${tail(r.stderr)}`);
+    if (r.code !== 0)
+      throw new Error(`pulumi ${args.join(" ")} exited ${r.code}:\n${tail(r.stdout)}\n--- stderr:\n${tail(r.stderr)}`);
     return r;
   };
   return { dir, dirs, env, pulumi, pulumiOk, runs, useNodeModules, cleanup: () => dirs.cleanup() };
@@ -224,15 +235,28 @@ function tail(text: string, lines = 60): string {
 
 const live = new Set<number>();
 process.once("exit", () => {
-  for (const pid of live) try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ }
+  for (const pid of live)
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
 });
 
 /** Runs one CLI command (`pulumi` from env.PATH) in its own process group. */
-export function runCli(args: string[], opts: Omit<CliRunOptions, "env"> & { cwd: string; env: NodeJS.ProcessEnv }): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  opts: Omit<CliRunOptions, "env"> & { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<CliRun> {
   const started = Date.now();
   const timeoutMs = opts.timeoutMs ?? 5 * 60 * 1000;
   return new Promise((resolve, reject) => {
-    const child = spawn(opts.command ?? "pulumi", args, { cwd: opts.cwd, env: opts.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const child = spawn(opts.command ?? "pulumi", args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
     const pid = child.pid ?? -1;
     live.add(pid);
     let stdout = "";
@@ -245,13 +269,27 @@ export function runCli(args: string[], opts: Omit<CliRunOptions, "env"> & { cwd:
       stderr += c.toString("utf8");
       if (process.env.EMQX_E2E_VERBOSE) process.stderr.write(c);
     });
-    child.stdin.on("error", () => { /* the command did not read its input */ });
+    child.stdin.on("error", () => {
+      /* the command did not read its input */
+    });
     child.stdin.end(opts.input ?? "");
     const timer = setTimeout(() => {
-      try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ }
-      reject(new Error(`${opts.command ?? "pulumi"} ${args.join(" ")} timed out after ${timeoutMs} ms:\n${tail(stdout)}\n--- stderr:\n${tail(stderr)}`));
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      reject(
+        new Error(
+          `${opts.command ?? "pulumi"} ${args.join(" ")} timed out after ${timeoutMs} ms:\n${tail(stdout)}\n--- stderr:\n${tail(stderr)}`,
+        ),
+      );
     }, timeoutMs);
-    child.on("error", (e) => { clearTimeout(timer); live.delete(pid); reject(e); });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      live.delete(pid);
+      reject(e);
+    });
     child.on("close", (code) => {
       clearTimeout(timer);
       live.delete(pid);

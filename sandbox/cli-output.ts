@@ -25,7 +25,10 @@ export function resourceCounts(stdout: string): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const line of lines.slice(start + 1)) {
     if (line.trim() === "") break;
-    const m = /^\s*(?:\+-|[+~-])?\s*(\d+) (to create|created|to update|updated|to delete|deleted|to replace|replaced|unchanged)\b/.exec(line);
+    const m =
+      /^\s*(?:\+-|[+~-])?\s*(\d+) (to create|created|to update|updated|to delete|deleted|to replace|replaced|unchanged)\b/.exec(
+        line,
+      );
     if (m) counts[KINDS[m[2]]] = (counts[KINDS[m[2]]] ?? 0) + Number(m[1]);
   }
   return counts;
@@ -38,7 +41,10 @@ export async function setSecretFromFile(p: CliProject, key: string, value: strin
   const file = path.join(p.dirs.root, `${key}.secret`);
   fs.writeFileSync(file, value, { mode: 0o600 });
   try {
-    return await p.pulumiOk(["-c", `pulumi config set --secret ${key} < "$SECRET_FILE"`], { command: "bash", env: { SECRET_FILE: file } });
+    return await p.pulumiOk(["-c", `pulumi config set --secret ${key} < "$SECRET_FILE"`], {
+      command: "bash",
+      env: { SECRET_FILE: file },
+    });
   } finally {
     fs.rmSync(file, { force: true });
   }
@@ -66,7 +72,13 @@ export async function setFleetConfig(
   opts: { names?: string[]; cluster?: string } = {},
 ): Promise<void> {
   const entries = hosts.map((h, i) => {
-    const entry: FleetHostConfig = { name: opts.names?.[i] ?? `emqx-${i + 1}`, host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath };
+    const entry: FleetHostConfig = {
+      name: opts.names?.[i] ?? `emqx-${i + 1}`,
+      host: h.connection.host,
+      port: h.connection.port,
+      hostKey: h.connection.hostKey,
+      emqxPath: h.emqxPath,
+    };
     if (opts.cluster) entry.cluster = opts.cluster;
     return entry;
   });

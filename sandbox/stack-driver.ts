@@ -2,8 +2,8 @@
 // INLINE program (no language host needed, ref §6.1), streaming the engine's output as it comes and
 // ending with one machine-readable line. It runs in its own process, never inside jest: the Pulumi
 // runtime keeps global state per process, and an interrupted `up` must not take the test runner
-// with it. Usage: `node dist/test/support/stack-driver.js '<spec json>'` (or the spec on stdin).
-// The jest side is test/support/run-stack.ts.
+// with it. Usage: `node dist/sandbox/stack-driver.js '<spec json>'` (or the spec on stdin).
+// The jest side is sandbox/run-stack.ts.
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";

@@ -55,6 +55,13 @@ export interface EmulatorFaults {
   ulimitWarning?: boolean | number;
   nodeDown?: boolean;
   failAfterPermanent?: boolean;
+  /** release_handler answers `{error, <reason>}` (the text as `~p` prints it) to this call, after
+   * the unpack really happened; `install_release` with `{'EXIT',...}` also restarts the node. */
+  rhFail?: { check_install_release?: string; install_release?: string };
+  /** The root's filesystem fills up after the upload, before EMQX repacks the zip. */
+  fillDiskBeforeUnpack?: boolean;
+  /** The uploaded zip is damaged after the upload (cut to half), before EMQX reads it. */
+  corruptZipBeforeUnpack?: boolean;
   clusterNodes?: { running?: string[]; stopped?: string[] };
   untarDir?: string;
 }

@@ -112,4 +112,54 @@ function fmtAtomList(items, col) {
 const isAtom = (t, name) => t instanceof Atom && (name === undefined || t.name === name);
 const isTuple = (t, arity) => t instanceof Tuple && (arity === undefined || t.items.length === arity);
 
-module.exports = { Atom, Tuple, parseTerm, fmtString, fmtAtom, fmtStringList, fmtAtomList, isAtom, isTuple };
+/** Width `~p` fills before it wraps a term. */
+const PRETTY_WIDTH = 80;
+
+/** The top-level elements of a tuple's text `{a,"b",{c,d}}` (quotes and nesting respected). */
+function tupleElements(text) {
+  const inner = text.slice(1, -1);
+  const out = [];
+  let depth = 0;
+  let quote = "";
+  let start = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === "," && depth === 0) {
+      out.push(inner.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(inner.slice(start));
+  return out;
+}
+
+/** `io:format("<prefix>~p", [Term])` for a term already printed on one line: a tuple that does not
+ * fit in 80 columns (counting the prefix) is filled element by element, continuation lines
+ * indented to just after its `{`, as the real CLI prints release_handler's reasons, e.g.
+ * `ERROR: release_handler:install_release failed: {no_matching_relup,"4.4.18",` then 48 spaces and
+ * `"4.4.16"}` (docs/emqx-4.4-hot-upgrade.md, corrections: long terms wrap). */
+function wrapTerm(prefix, termText) {
+  if (prefix.length + termText.length <= PRETTY_WIDTH || !termText.startsWith("{") || !termText.endsWith("}")) return prefix + termText;
+  const indent = prefix.length + 1;
+  const elements = tupleElements(termText);
+  let text = `${prefix}{`;
+  let col = indent;
+  elements.forEach((e, i) => {
+    const piece = e + (i === elements.length - 1 ? "}" : ",");
+    if (i > 0 && col + piece.length > PRETTY_WIDTH) {
+      text += `\n${" ".repeat(indent)}`;
+      col = indent;
+    }
+    text += piece;
+    col += piece.length;
+  });
+  return text;
+}
+
+module.exports = { Atom, Tuple, parseTerm, fmtString, fmtAtom, fmtStringList, fmtAtomList, isAtom, isTuple, wrapTerm };

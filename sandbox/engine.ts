@@ -5,8 +5,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-/** Root of the repository: the nearest package.json above this file (test/support or
- * dist/test/support). */
+/** Root of the repository: the nearest package.json above this file (sandbox or
+ * dist/sandbox). */
 export const REPO_ROOT = findRepoRoot(__dirname);
 
 function findRepoRoot(start: string): string {

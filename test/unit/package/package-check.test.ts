@@ -4,8 +4,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkPackage } from "../../../provider/pulumi/package-check";
-import { buildPackageZip } from "../../support/package-zip";
+import { checkPackage } from "../../../provider/package/package-check";
+import { buildPackageZip } from "../../../sandbox/package-zip";
 
 let dir: string;
 let pkg: string;

@@ -57,9 +57,43 @@ function matchingZips(root, V) {
     .map((n) => `releases/${n}`);
 }
 
+const DISK_FILLER_SLACK_BYTES = 256 * 1024;
+
+/** Faults of the disk that strike after the upload and before EMQX reads the zips: a full disk
+ * (`fillDiskBeforeUnpack`: a filler file in .emulator/ takes all free space of the root's
+ * filesystem) and a damaged package (`corruptZipBeforeUnpack`: each matching zip cut to half). */
+function diskFaults(ctx, zips) {
+  if (ctx.faults.fillDiskBeforeUnpack) {
+    const fd = fs.openSync(path.join(installPaths(ctx.root).emu, "disk-filler"), "a");
+    const block = Buffer.alloc(1024 * 1024);
+    try {
+      for (let size = block.length; size >= 512; ) {
+        try {
+          fs.writeSync(fd, block, 0, size);
+        } catch (e) {
+          if (e.code !== "ENOSPC") throw e;
+          size = Math.floor(size / 2);
+        }
+      }
+      // Leave a little room, as a disk that another process filled does: the call log still gets
+      // its line, the tar.gz of any real package does not fit.
+      fs.ftruncateSync(fd, Math.max(0, fs.fstatSync(fd).size - DISK_FILLER_SLACK_BYTES));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  if (ctx.faults.corruptZipBeforeUnpack) {
+    for (const z of zips) {
+      const file = path.join(ctx.root, z);
+      fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+    }
+  }
+}
+
 /** `unpack_zipballs`: prints `unzip [...]`, then repacks each match; a later match overwrites. */
 async function unpackZipballs(ctx, V) {
   const zips = matchingZips(ctx.root, V);
+  diskFaults(ctx, zips);
   out(`unzip ${fmtStringList(zips, 6)}`);
   const gzFile = path.join(ctx.root, "releases", `emqx-${V}.tar.gz`);
   for (const zip of zips) {

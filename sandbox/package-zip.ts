@@ -85,8 +85,12 @@ export function relFileText(spec: PackageSpec): string {
   return `{release,{"emqx","${r.version}"},{erts,"${r.erts}"},[${apps}]}.\n`;
 }
 
-// The text of `releases/<V>/relup`, laid out like `file:write_file(io_lib:format("~p.~n", ...))`,
-// with the instructions inject-relup.escript appends (ref §3.4). Undefined when spec ships none.
+// The text of `releases/<V>/relup` as EMQX's build leaves it (docs/emqx-4.4-hot-upgrade.md §3.4 and
+// the corrections at its top): from 4.4.2 on, scripts/inject-relup.escript appends its emqx_app /
+// emqx_relup instructions to every path and rewrites the file with `io_lib:format("~p.", [Term])`,
+// so the file ends with the dot and NO newline; older releases end with "~p.~n". The layout is
+// `~p`'s (test/integration/package-zip-relup.test.ts compares it with a real erl's output).
+// Undefined when spec ships no relup.
 export function relupFileText(spec: PackageSpec): string | undefined {
   const r = resolvePackageSpec(spec);
   if (r.relupFrom.length === 0 && r.relupDownTo.length === 0) return undefined;
@@ -98,16 +102,26 @@ export function relupFileText(spec: PackageSpec): string | undefined {
     "{load,{emqx_relup,brutal_purge,soft_purge}}",
     `{apply,{emqx_relup,post_release_upgrade,["${from}",[]]}}`,
   ];
+  // Going down to 4.4.0/4.4.1 (which have no emqx_relup) removes the module; otherwise reloads it.
   const down = (to: string): string[] => [
     loadEmqx,
     "point_of_no_return",
     "{load,{emqx_app,brutal_purge,soft_purge}}",
     `{apply,{emqx_relup,post_release_downgrade,["${to}",[]]}}`,
-    ...(to === "4.4.0" || to === "4.4.1" ? ["{remove,{emqx_relup,brutal_purge,brutal_purge}}", "{purge,[emqx_relup]}"] : []),
+    ...(to === "4.4.0" || to === "4.4.1"
+      ? ["{remove,{emqx_relup,brutal_purge,brutal_purge}}", "{purge,[emqx_relup]}"]
+      : ["{load,{emqx_relup,brutal_purge,soft_purge}}"]),
   ];
   const paths = (keys: string[], instr: (k: string) => string[]): string =>
     keys.map((k) => `{"${k}",[],\n   [${instr(k).join(",\n    ")}]}`).join(",\n  ");
-  return `{"${r.version}",\n [${paths(r.relupFrom, up)}],\n [${paths(r.relupDownTo, down)}]}.\n`;
+  const term = `{"${r.version}",\n [${paths(r.relupFrom, up)}],\n [${paths(r.relupDownTo, down)}]}.`;
+  return injectsRelup(r.version) ? term : `${term}\n`;
+}
+
+/** Whether EMQX's build rewrites this release's relup with inject-relup.escript (4.4.2 and later). */
+export function injectsRelup(version: string): boolean {
+  const m = /^4\.4\.([0-9]+)/.exec(version);
+  return m !== null && Number(m[1]) >= 2;
 }
 
 // The zip entries of a package, in archive order (tests edit this list to craft broken packages).

@@ -6,7 +6,7 @@
 const fs = require("fs");
 const path = require("path");
 const { spawn } = require("child_process");
-const { fmtString } = require("./erlang-term");
+const { fmtString, wrapTerm } = require("./erlang-term");
 const { installPaths, newestVmArgs, sleep } = require("./state");
 const rh = require("./release-handler");
 const { findAndLinkReleasePackage, untarForUnpackedRelease } = require("./unpack");
@@ -118,12 +118,15 @@ async function checkAndInstall(ctx, V) {
   const vmArgs = newestVmArgs(ctx.dataDir);
   mustOk(() => fs.copyFileSync(vmArgs || path.join(ctx.dataDir, "configs", "vm.args"), path.join(ctx.root, "releases", V, "vm.args")), "check_and_install/2");
   mustOk(() => fs.writeFileSync(path.join(ctx.root, "releases", V, "sys.config"), "[{emqx,[{emulated_app_env,true}]}]."), "check_and_install/2");
-  const check = await rh.rhCall(ctx.root, (st) => rh.checkInstallRelease(ctx.root, st, V));
+  const rhFail = ctx.faults.rhFail || {};
+  const check = rhFail.check_install_release !== undefined
+    ? { error: rhFail.check_install_release }
+    : await rh.rhCall(ctx.root, (st) => rh.checkInstallRelease(ctx.root, st, V));
   if (check.error !== undefined) {
-    out(`ERROR: release_handler:check_install_release failed: ${check.error}.`);
+    out(`${wrapTerm("ERROR: release_handler:check_install_release failed: ", check.error)}.`);
     throw new Halt(3);
   }
-  const res = await rpcInstallRelease(ctx, V);
+  const res = rhFail.install_release !== undefined ? await failedInstall(ctx, rhFail.install_release) : await rpcInstallRelease(ctx, V);
   if (res.error === undefined) {
     out(`Installed Release: ${V}.`);
     return;
@@ -138,8 +141,22 @@ async function checkAndInstall(ctx, V) {
     out(`ERROR: unable to install '${V}' - old processes still running code from module ${old[1]}`);
     throw new Halt(3);
   }
-  out(`ERROR: release_handler:install_release failed: ${res.error}`);
+  out(wrapTerm("ERROR: release_handler:install_release failed: ", res.error));
   throw new Halt(4);
+}
+
+/** The fault switch `rhFail.install_release`: release_handler answers `{error, reason}` after the
+ * unpack and the check passed. A reason `{'EXIT',...}` is a relup that crashed: release_handler's
+ * default error_action restarts the node on its permanent release (ref §2.6), which re-reads
+ * RELEASES, so the target shows `unpacked` again. */
+async function failedInstall(ctx, reason) {
+  if (reason.startsWith("{'EXIT'")) {
+    await rh.rhCall(ctx.root, (st) => {
+      const perm = st.releases.find((r) => r.status === "permanent");
+      return rh.boot(ctx.root, st, perm ? perm.vsn : st.runningVsn, perm ? perm.erts : st.runningErts);
+    });
+  }
+  return { error: reason };
 }
 
 /** `permafy` (ref §2.7): make_permanent, the print, the five scripts, no_dot_erlang.boot (4.4.7+),
@@ -180,7 +197,7 @@ async function install(ctx, opts) {
     return maybePermafy(ctx, V, opts);
   }
   if (r.error !== undefined) {
-    out(`Unpack failed: ${r.error}`);
+    out(wrapTerm("Unpack failed: ", r.error));
     await printExistingVersions(ctx);
     throw new Halt(2);
   }
@@ -216,7 +233,7 @@ async function unpack(ctx, opts) {
   const r = await unpackRelease(ctx, V);
   if (r.ok !== undefined) return out(`Unpacked successfully: ${fmtString(V)}`);
   if (r.error !== undefined) {
-    out(`Unpack failed: ${r.error}.`);
+    out(`${wrapTerm("Unpack failed: ", r.error)}.`);
     await printExistingVersions(ctx);
     throw new Halt(2);
   }

@@ -3,8 +3,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { PackageError } from "../errors";
-import { sha256File, readSidecarSha256 } from "../package/hash";
-import { readPackageManifest } from "../package/read-package";
+import { sha256File, readSidecarSha256 } from "./hash";
+import { readPackageManifest } from "./read-package";
 import type { Refusal } from "../plan/upgrade-plan";
 
 /** What check records about the package in the (hidden) `__package` input. */

@@ -1,4 +1,4 @@
-// The jest side of the stack driver: runs `node dist/test/support/stack-driver.js` in a child
+// The jest side of the stack driver: runs `node dist/sandbox/stack-driver.js` in a child
 // process with the offline environment, relays its lines, and parses its final result line.
 // The driver must run compiled (the Pulumi runtime serializes compiled JS and keeps global state),
 // so a missing or stale dist/ is an error that says to run `npm run build`.
@@ -13,7 +13,7 @@ import { OP_PREFIX, RESULT_PREFIX, type OpResult, type StackDriverResult, type S
 export type { OpName, OpResult, OpSpec, StackDriverResult, StackDriverSpec } from "./stack-driver";
 
 /** Compiled driver; `npm run build` puts it there. */
-export const DRIVER_JS = path.join(REPO_ROOT, "dist", "test", "support", "stack-driver.js");
+export const DRIVER_JS = path.join(REPO_ROOT, "dist", "sandbox", "stack-driver.js");
 
 /** One stack's private directories: file backend, PULUMI_HOME and workspace (Pulumi*.yaml). */
 export interface StackDirs {

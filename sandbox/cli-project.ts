@@ -154,6 +154,8 @@ export interface CliRunOptions {
   cwd?: string;
   /** The program to run instead of `pulumi` (e.g. `bash` for a command line as a user types it). */
   command?: string;
+  /** Pass the command's output through to this process's stdout/stderr as it comes (the demo). */
+  echo?: boolean;
 }
 
 /** A project directory with its stack dirs and a `pulumi` runner. */
@@ -263,11 +265,12 @@ export function runCli(
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => {
       stdout += c.toString("utf8");
-      if (process.env.EMQX_E2E_VERBOSE) process.stderr.write(c);
+      if (opts.echo) process.stdout.write(c);
+      else if (process.env.EMQX_E2E_VERBOSE) process.stderr.write(c);
     });
     child.stderr.on("data", (c: Buffer) => {
       stderr += c.toString("utf8");
-      if (process.env.EMQX_E2E_VERBOSE) process.stderr.write(c);
+      if (opts.echo || process.env.EMQX_E2E_VERBOSE) process.stderr.write(c);
     });
     child.stdin.on("error", () => {
       /* the command did not read its input */

@@ -1,8 +1,9 @@
 // The main job (`npm run demo`): a local sandbox of three EMQX 4.4 nodes behind real OpenSSH sshd on
-// loopback, then the real engine on the root Pulumi.yaml's program: a first `pulumi up` declaring
-// what the nodes run (4.4.0: adopted, nothing changes), `pulumi preview --diff` to the target (the
-// upgrade plan, `version: "4.4.0" => ...` per node), `pulumi up`, each node's `emqx versions`,
-// teardown.
+// loopback, then the `pulumi` CLI as a user runs it, in a copy of examples/sandbox (its Pulumi.yaml,
+// package.json and index.ts, compiled by Pulumi's Node language host; the library installed from
+// its `npm pack` tarball): `pulumi config set` of the nodes, a first `pulumi up` declaring what they
+// run (4.4.0: adopted, nothing changes), `pulumi preview --diff` to the target (the upgrade plan,
+// `version: "4.4.0" => ...` per node), `pulumi up`, each node's `emqx versions`, teardown.
 //
 // Two sandboxes (EMQX_DEMO_MODE):
 //   otp       (the default where `erl` and `rebar3` are installed) real OTP releases named emqx built
@@ -11,13 +12,12 @@
 //             after `pulumi up`: the version in the answers changes on the same connection.
 //   emulator  the EMQX 4.4 CLI emulator (4.4.0 -> 4.4.16), no Erlang needed.
 import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
-import { ensureEngine, REPO_ROOT } from "./engine";
+import { ensureEngine } from "./engine";
 import { startClients, versionSequence, type Clients } from "./otp-clients";
 import { ensureOtpReleases } from "./otp-build";
 import { startOtpHost, type OtpHost } from "./otp-host";
-import { newStackDir, runStack } from "./run-stack";
+import { newCliProject, type CliProject } from "./cli-project";
+import { setSecretFromFile } from "./cli-output";
 import { packageShelf, startTestHost, shareClientKey, type TestHost } from "./test-host";
 
 /** One sandbox node as the program's `hosts` config lists it. */
@@ -41,17 +41,6 @@ interface Sandbox {
 }
 
 const RUNNING = "4.4.0";
-
-/** `name` and `main` of the root Pulumi.yaml (two flat keys: no YAML library needed). */
-function rootProject(): { name: string; main: string } {
-  const text = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8");
-  const key = (k: string) => {
-    const m = new RegExp(`^${k}:\\s*(\\S+)\\s*$`, "m").exec(text);
-    if (!m) throw new Error(`Pulumi.yaml has no '${k}:' line`);
-    return m[1];
-  };
-  return { name: key("name"), main: path.join(REPO_ROOT, key("main")) };
-}
 
 function banner(text: string): void {
   process.stdout.write(`\n=== ${text} ===\n`);
@@ -145,36 +134,36 @@ async function main(): Promise<number> {
   process.stdout.write(`pulumi from ${ensureEngine()}\n`);
   const sandbox = mode === "otp" ? await otpSandbox() : await emulatorSandbox();
   banner(`sandbox: ${sandbox.label} behind real sshd on loopback (EMQX_DEMO_MODE=${mode})`);
-  const dirs = newStackDir("demo");
+  let project: CliProject | undefined;
   let clients: Clients[] = [];
   try {
     for (const n of sandbox.nodes) process.stdout.write(`${n.host}:${n.port}  ${n.emqxPath}${n.service ? `  service ${n.service.host}:${n.service.port}` : ""}\n`);
-    const project = rootProject();
-    const spec = (version: string) => ({
-      workDir: REPO_ROOT,
-      projectName: project.name,
-      stackName: "demo",
-      programModule: project.main,
-      config: {
-        hosts: { value: JSON.stringify(sandbox.nodes.map((n, i) => ({ name: `emqx-${i + 1}`, host: n.host, port: n.port, hostKey: n.hostKey, emqxPath: n.emqxPath }))) },
-        privateKey: { value: sandbox.privateKey, secret: true },
-        version: { value: version },
-        packagePath: { value: sandbox.packages[version] },
-      },
-    });
+    banner("the project: a copy of examples/sandbox, the library installed from its npm pack tarball");
+    const p = newCliProject("sandbox");
+    project = p;
+    process.stdout.write(`${p.dir}\n`);
+    /** Prints the command as typed in the project dir, runs it, shows its output as it comes. */
+    const pulumi = async (args: string[], timeoutMs = 600_000): Promise<boolean> => {
+      process.stdout.write(`$ pulumi ${args.join(" ")}\n`);
+      return (await p.pulumi(args, { echo: true, timeoutMs })).code === 0;
+    };
+    const declare = async (version: string): Promise<boolean> =>
+      (await pulumi(["config", "set", "version", version])) && (await pulumi(["config", "set", "packagePath", sandbox.packages[version]]));
+    const hosts = sandbox.nodes.map((n, i) => ({ name: `emqx-${i + 1}`, host: n.host, port: n.port, hostKey: n.hostKey, emqxPath: n.emqxPath }));
+    if (!(await pulumi(["stack", "init", "demo"])) || !(await pulumi(["config", "set", "hosts", JSON.stringify(hosts)]))) return 1;
+    process.stdout.write("$ pulumi config set --secret privateKey < <the sandbox's client key>\n");
+    await setSecretFromFile(p, "privateKey", sandbox.privateKey);
     banner(`pulumi up, declaring what the nodes run (${sandbox.running}): adopted, nothing changes on them`);
-    const adopt = await runStack({ ...spec(sandbox.running), ops: ["up"] }, { dirs, timeoutMs: 600_000, echo: "plain" });
-    if (adopt.exitCode !== 0) return 1;
+    if (!(await declare(sandbox.running)) || !(await pulumi(["up", "--yes"]))) return 1;
     banner(`pulumi preview --diff, declaring ${sandbox.target} (the upgrade plan)`);
-    const preview = await runStack({ ...spec(sandbox.target), ops: ["preview-diff"] }, { dirs, timeoutMs: 600_000, echo: "plain" });
-    if (preview.exitCode !== 0) return 1;
+    if (!(await declare(sandbox.target)) || !(await pulumi(["preview", "--diff"]))) return 1;
     if (mode === "otp") {
       banner("clients connected, one per node, each sending a line every 100 ms");
       clients = await watchClients(sandbox.nodes);
       await Promise.all(clients.map((c) => c.waitForAnswers(5)));
     }
     banner("pulumi up");
-    const up = await runStack({ ...spec(sandbox.target), ops: ["up"] }, { dirs, timeoutMs: 900_000, echo: "plain" });
+    const upOk = await pulumi(["up", "--yes"], 900_000);
     let clientsOk = true;
     if (clients.length > 0) {
       await Promise.all(clients.map((c) => c.waitForAnswers(Math.max(...c.records.map((r) => r.answers.length)) + 10)));
@@ -193,12 +182,12 @@ async function main(): Promise<number> {
       process.stdout.write(`--- ${n.host}\n`);
       process.stdout.write(execFileSync(n.emqxPath, ["versions"], { encoding: "utf8" }));
     }
-    return up.exitCode === 0 && clientsOk ? 0 : 1;
+    return upOk && clientsOk ? 0 : 1;
   } finally {
     banner("teardown");
     for (const c of clients) await c.stop();
     await sandbox.stop();
-    dirs.cleanup();
+    project?.cleanup();
   }
 }
 

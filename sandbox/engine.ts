@@ -24,8 +24,8 @@ const ENSURE_TIMEOUT_MS = 45 * 60 * 1000;
 
 let cachedBinDir: string | undefined;
 
-/** Directory holding `pulumi` and `pulumi-resource-pulumi-nodejs`; throws with the script's own
- * reason when neither a CLI on PATH nor the cached/built one can be had. Cached per process. */
+/** Directory holding `pulumi`, `pulumi-language-nodejs` and `pulumi-resource-pulumi-nodejs`; throws
+ * with the script's own reason when the CLI or the language host cannot be had. Cached per process. */
 export function ensureEngine(): string {
   if (cachedBinDir !== undefined) return cachedBinDir;
   const res = spawnSync("bash", [ENSURE_PULUMI_SCRIPT], {
@@ -40,7 +40,8 @@ export function ensureEngine(): string {
     const why = res.error ? res.error.message : `exit code ${res.status}${res.signal ? ` (signal ${res.signal})` : ""}`;
     throw new Error(
       `the Pulumi engine is not available: ${ENSURE_PULUMI_SCRIPT} failed (${why}). ` +
-        `Run 'bash scripts/ensure-pulumi.sh' to see why; it needs Go to build the pinned CLI.\n${stderrTail}`,
+        `Run 'bash scripts/ensure-pulumi.sh' to see why: it needs Go to build the pinned CLI, and Pulumi's Node ` +
+        `language host (pulumi-language-nodejs) on PATH or in ../shared/tools/pulumi beside the clone.\n${stderrTail}`,
     );
   }
   const dir = res.stdout.trim().split("\n").pop() ?? "";

@@ -1,12 +1,12 @@
 // A fleet of EMQX 4.4 nodes upgraded from CI: a canary first, then batches, each node health-gated
 // right after its upgrade, the rollout halted when more than `maxFailures` hosts fail, resumed by
 // the next `pulumi up`.
-//   pulumi config set --path 'hosts[0]' '{"name":"emqx-1","host":"10.0.0.7","hostKey":"ssh-ed25519 AAAA...","cluster":"prod-a"}'
-//   pulumi config set --secret privateKey "$(cat ~/.ssh/id_ed25519)"
+//   pulumi config set hosts '[{"name":"emqx-1","host":"10.0.0.7","hostKey":"ssh-ed25519 AAAA...","cluster":"prod-a"}]'
+//   pulumi config set --secret privateKey < ~/.ssh/id_ed25519   # from stdin: a key as an argument reads as flags
 //   pulumi config set version 4.4.16
 //   pulumi config set packagePath ./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip
-//   pulumi config set --path rollout '{"canary":1,"batchSize":"25%","maxFailures":0}'    # optional
-//   pulumi config set --path healthGate '{"deadlineSeconds":120,"requireClusterRunning":true}'  # optional
+//   pulumi config set rollout '{"canary":1,"batchSize":"25%","maxFailures":0}'    # optional
+//   pulumi config set healthGate '{"deadlineSeconds":120,"requireClusterRunning":true}'  # optional
 //   pulumi preview --diff   # the plan: each node's version change and its batch (output `plan`)
 //   pulumi up
 // Trial first (rollback lever): rollout.promote=false upgrades only the canary with --no-permanent;

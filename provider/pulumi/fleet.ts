@@ -156,6 +156,7 @@ export class EmqxFleet extends pulumi.ComponentResource {
             maxFailures: plan.rollout.maxFailures,
             pauseSeconds: batch < plan.batches.length ? plan.rollout.pauseSeconds : 0,
             members: pulumi.all(members),
+            batchHosts: names.map((n) => ({ name: n, ...(batchOf.get(n)?.cluster ? { cluster: batchOf.get(n)!.cluster } : {}) })),
           },
           { parent: this, dependsOn: names.map((n) => this.releases[n]) },
         ),

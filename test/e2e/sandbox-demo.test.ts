@@ -40,7 +40,13 @@ test("npm run demo (emulator mode): adopts three 4.4.0 nodes, previews and upgra
   const r = await runDemo("sandbox/demo.ts", { EMQX_DEMO_MODE: "emulator" });
   expect({ exitCode: r.exitCode, stderr: r.exitCode === 0 ? "" : r.stderr.slice(-3000) }).toEqual({ exitCode: 0, stderr: "" });
   expect(r.stdout).toContain("sandbox: three EMQX 4.4.0 nodes (the EMQX CLI emulator) behind real sshd on loopback (EMQX_DEMO_MODE=emulator)");
-  expect(section(r.stdout, "pulumi preview --diff, declaring 4.4.16 (the upgrade plan)")).toMatch(/version\s*:\s*"4\.4\.0" => "4\.4\.16"/);
+  // The CLI itself, run in a copy of examples/sandbox: the commands as typed, then the CLI's own output.
+  const preview = section(r.stdout, "pulumi preview --diff, declaring 4.4.16 (the upgrade plan)");
+  expect(preview).toContain("$ pulumi preview --diff\nPreviewing update (demo)");
+  expect(preview).toMatch(/version\s*:\s*"4\.4\.0" => "4\.4\.16"/);
+  const up = section(r.stdout, "pulumi up");
+  expect(up).toContain("$ pulumi up --yes\nPreviewing update (demo)");
+  expect(up).toMatch(/Updating \(demo\)[\s\S]*~ 3 updated/);
   // Each node: one `--- <address>` header, then its `emqx versions`.
   const nodes = section(r.stdout, "emqx versions on each node").split(/^--- /m).slice(1);
   expect(nodes.map((n) => n.split("\n")[0])).toEqual(["127.0.0.2", "127.0.0.3", "127.0.0.4"]);

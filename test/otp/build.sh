@@ -3,6 +3,9 @@
 # packages each one as an EMQX 4.4 zip (top folder emqx/, releases/<V>/{emqx.rel,relup}, erts-*,
 # lib/, bin/emqx-<V>, named emqx-<V>-otp<OTP>-<os>-<arch>.zip from this machine's facts).
 # Every release's relup covers every earlier one (up and down), as EMQX's do.
+# BAD_VERSIONS are built from the same code but their relup kills the MQTT connections on the way
+# up (brutal_purge of emqx_conn right after loading it): the upgrade succeeds by EMQX's account
+# while every client drops (docs/emqx-4.4-observability.md §5). The way down is clean.
 #
 # Prints the output directory (the zips) on its last line. Cached under
 # ${EMQX_OTP_CACHE:-~/.cache/emqx-release-otp}/<hash of test/otp, erl and rebar3 versions>/: a
@@ -10,7 +13,8 @@
 # an atomic `mkdir` lock; a lock whose holder pid is gone is taken over.
 set -euo pipefail
 
-VERSIONS=(4.4.0 4.4.1 4.4.2)
+VERSIONS=(4.4.0 4.4.1 4.4.2 4.4.3)
+BAD_VERSIONS=(4.4.3)
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 cache_root="${EMQX_OTP_CACHE:-${HOME:-/root}/.cache/emqx-release-otp}"
 
@@ -63,15 +67,21 @@ cd "$work/emqx"
 rm -rf _build ebin
 
 # The appup of version $1: load the changed modules (soft purge: connections in old code finish
-# their current recv, then move on) from and back to every earlier version.
+# their current receive, then move on) from and back to every earlier version; a bad version
+# brutal-purges emqx_conn on the way up, killing every connection still in the code just replaced.
 appup() {
-  local v="$1" instr='[{load_module, emqx_app, soft_purge, soft_purge, []}, {load_module, emqx_conn, soft_purge, soft_purge, []}, {load_module, emqx_listener, soft_purge, soft_purge, []}, {load_module, emqx_ctl, soft_purge, soft_purge, []}]'
-  local paths="" p
+  local v="$1" m conn=soft_purge mods="emqx_app emqx_cm emqx_frame emqx_listener emqx_ctl"
+  [[ " ${BAD_VERSIONS[*]} " == *" $v "* ]] && conn=brutal_purge
+  local soft="" up="" down="" p
+  for m in $mods; do soft="$soft{load_module, $m, soft_purge, soft_purge, []}, "; done
+  local up_instr="[$soft{load_module, emqx_conn, $conn, $conn, []}]"
+  local down_instr="[$soft{load_module, emqx_conn, soft_purge, soft_purge, []}]"
   for p in "${VERSIONS[@]}"; do
     [ "$p" = "$v" ] && break
-    paths="$paths${paths:+, }{\"$p\", $instr}"
+    up="$up${up:+, }{\"$p\", $up_instr}"
+    down="$down${down:+, }{\"$p\", $down_instr}"
   done
-  printf '{"%s",\n [%s],\n [%s]}.\n' "$v" "$paths" "$paths"
+  printf '{"%s",\n [%s],\n [%s]}.\n' "$v" "$up" "$down"
 }
 
 for v in "${VERSIONS[@]}"; do

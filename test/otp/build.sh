@@ -4,8 +4,8 @@
 # lib/, bin/emqx-<V>, named emqx-<V>-otp<OTP>-<os>-<arch>.zip from this machine's facts).
 # Every release's relup covers every earlier one (up and down), as EMQX's do.
 # BAD_VERSIONS are built from the same code but their relup kills the MQTT connections on the way
-# up (brutal_purge of emqx_conn right after loading it): the upgrade succeeds by EMQX's account
-# while every client drops (docs/emqx-4.4-observability.md §5). The way down is clean.
+# up (emqx_conn purged right after it was loaded, see appup()): the upgrade succeeds by EMQX's
+# account while every client drops (docs/emqx-4.4-observability.md §5). The way down is clean.
 #
 # Prints the output directory (the zips) on its last line. Cached under
 # ${EMQX_OTP_CACHE:-~/.cache/emqx-release-otp}/<hash of test/otp, erl and rebar3 versions>/: a
@@ -67,15 +67,19 @@ cd "$work/emqx"
 rm -rf _build ebin
 
 # The appup of version $1: load the changed modules (soft purge: connections in old code finish
-# their current receive, then move on) from and back to every earlier version; a bad version
-# brutal-purges emqx_conn on the way up, killing every connection still in the code just replaced.
+# their current receive, then move on) from and back to every earlier version. A bad version
+# purges emqx_conn right after loading it (the low-level `purge`, before any connection could make
+# its next fully qualified call), killing every connection process: a brutal_purge post-purge
+# alone comes too late, once most connections have moved on.
 appup() {
-  local v="$1" m conn=soft_purge mods="emqx_app emqx_cm emqx_frame emqx_listener emqx_ctl"
-  [[ " ${BAD_VERSIONS[*]} " == *" $v "* ]] && conn=brutal_purge
-  local soft="" up="" down="" p
-  for m in $mods; do soft="$soft{load_module, $m, soft_purge, soft_purge, []}, "; done
-  local up_instr="[$soft{load_module, emqx_conn, $conn, $conn, []}]"
-  local down_instr="[$soft{load_module, emqx_conn, soft_purge, soft_purge, []}]"
+  local v="$1" m soft="" up="" down="" p
+  for m in emqx_app emqx_cm emqx_frame emqx_listener emqx_ctl emqx_conn; do
+    soft="$soft${soft:+, }{load_module, $m, soft_purge, soft_purge, []}"
+  done
+  local up_instr="[$soft]" down_instr="[$soft]"
+  if [[ " ${BAD_VERSIONS[*]} " == *" $v "* ]]; then
+    up_instr="[{load_module, emqx_conn, brutal_purge, brutal_purge, []}, {purge, [emqx_conn]}, ${soft%, \{load_module, emqx_conn*}]"
+  fi
   for p in "${VERSIONS[@]}"; do
     [ "$p" = "$v" ] && break
     up="$up${up:+, }{\"$p\", $up_instr}"

@@ -5,7 +5,7 @@
 # Every release's relup covers every earlier one (up and down), as EMQX's do.
 # BAD_VERSIONS are built from the same code but their relup kills the MQTT connections on the way
 # up (emqx_conn purged right after it was loaded, see appup()): the upgrade succeeds by EMQX's
-# account while every client drops (docs/emqx-4.4-observability.md §5). The way down is clean.
+# account while every client drops (docs/emqx-4.4-observability.md §8). The way down is clean.
 #
 # Prints the output directory (the zips) on its last line. Cached under
 # ${EMQX_OTP_CACHE:-~/.cache/emqx-release-otp}/<hash of test/otp, erl and rebar3 versions>/: a

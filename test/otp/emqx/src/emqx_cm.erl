@@ -1,5 +1,5 @@
 %% The connection manager: owns the node's tables, watches every connection process and refreshes
-%% the `broker stats` numbers on a 1 s tick, as EMQX 4.4 does (docs/emqx-4.4-observability.md §2).
+%% the `broker stats` numbers on a 1 s tick, as EMQX 4.4 does (docs/emqx-4.4-observability.md §2.3, §2.4).
 %% Tables (public, named, owned by this process):
 %%   emqx_conns     {Pid, ClientId | undefined}: every live connection process (`current_conn`);
 %%                  ClientId is set once CONNACK was sent (`live_connections.count`).

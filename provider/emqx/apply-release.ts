@@ -7,12 +7,15 @@ import type { ResolvedRelease } from "../plan/inputs";
 import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
 import type { HostFacts } from "../plan/host-facts";
 import { preflightRefusals } from "../plan/preflight";
-import type { HealthGateOutcome } from "../plan/release-result";
+import type { ClientImpactOutcome } from "../plan/client-impact";
+import type { HealthGateOutcome, RolledBack } from "../plan/release-result";
 import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
 import { EmqxCli, hasCtlCommand } from "./cli";
+import { readBefore, runClientImpactGate } from "./client-impact";
 import { runHealthGate } from "./health-gate";
 import { acquireHostLock, HostLock } from "./host-lock";
 import type { ProbeResult } from "./host-probe";
+import { rollBackAfterFailedGate } from "./rollback";
 import { removeNewUntarDirs } from "./untar-cleanup";
 
 /** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there). */
@@ -44,6 +47,10 @@ export interface ApplyOutcome extends NodeState {
   bytesSent: number;
   /** The health gate's outcome, when the release declares one. */
   gate?: HealthGateOutcome;
+  /** The client-impact gate's outcome and the rollback, when the release declares them. */
+  clientImpact?: ClientImpactOutcome;
+  rolledBack?: RolledBack;
+  rollbackRefused?: string;
 }
 
 /** Collaborators: the CLI on the node, the uploader, a progress logger, and a way to reach the
@@ -133,6 +140,9 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
       bytesSent = up.bytesSent;
       log(up.skipped ? "upload skipped: identical package already on the host" : `uploaded ${up.bytesSent} bytes`);
     }
+    // The client-impact gate's "before", read right before the hot code change.
+    const impactSpec = want.clientImpact && (action.kind === "upgrade" || action.kind === "downgrade") ? { ...want.clientImpact, binScriptsVersion: probe.facts.binScriptsVersion } : undefined;
+    const impactBefore = impactSpec ? await readBefore(cli, impactSpec, log) : undefined;
     const command = action.kind === "make-permanent" ? "install" : action.kind;
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
     try {
@@ -146,6 +156,15 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     const permanentChange = action.kind === "make-permanent" || action.permanent;
     const after = await verifyNode(cli, rootDir, want.version, want.permanent, { binScripts: permanentChange });
     let finalInstalled = after.installed;
+    // Gates before uninstallPrevious: a failed gate may need the previous release to go back to.
+    const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
+    const clientImpact = impactSpec && impactBefore ? await runClientImpactGate(cli, impactSpec, impactBefore, log) : undefined;
+    if ((gate && !gate.passed) || (clientImpact && !clientImpact.passed)) {
+      const rb = await rollBackAfterFailedGate(ctx, want, { rootDir, action: action.kind, from: want.version, to: running, installed: finalInstalled, facts: after.facts });
+      const state = rb.after ? stateOf(rootDir, rb.after.installed, rb.after.facts) : stateOf(rootDir, finalInstalled, after.facts);
+      if (want.uninstallPrevious) log("uninstallPrevious skipped: a gate failed");
+      return { ...state, action: action.kind, previousVersion: running, bytesSent, gate, clientImpact, rolledBack: rb.rolledBack, rollbackRefused: rb.rollbackRefused };
+    }
     if (want.uninstallPrevious) {
       const old = finalInstalled.filter((r) => r.status === "old").map((r) => r.version);
       const refusal = uninstallPreviousRefusal({ host, action: action.kind, from: running, to: want.version, ertsBefore: probe.ertsVersion, ertsAfter: after.probe.ertsVersion, old });
@@ -158,8 +177,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         finalInstalled = await cli.versions();
       }
     }
-    const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
-    return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate };
+    return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate, clientImpact };
   } catch (e) {
     throw await withNodeState(cli, e);
   } finally {

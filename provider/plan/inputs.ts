@@ -26,6 +26,14 @@ export interface HealthGateInputs {
   requireClusterRunning?: boolean;
 }
 
+/** Client-impact gate: the node's clients before and after a hot upgrade (plan/client-impact). */
+export interface ClientImpactInputs {
+  deadlineSeconds?: number;
+  maxConnectionDropPercent?: number;
+  maxShutdownGrowthPercent?: number;
+  requireSamePlugins?: boolean;
+}
+
 /** EmqxRelease inputs as the provider receives them. */
 export interface ReleaseInputs {
   connection: ConnectionInputs;
@@ -41,6 +49,9 @@ export interface ReleaseInputs {
   commandTimeoutMs?: number;
   upgradeTimeoutMs?: number;
   healthGate?: HealthGateInputs;
+  clientImpact?: ClientImpactInputs;
+  onGateFailure?: "halt" | "downgrade";
+  retryAfterRollback?: boolean;
 }
 
 /** Defaults, named so docs, code and tests agree. */
@@ -58,6 +69,12 @@ export const DEFAULTS = {
   // EMQX's escript gives every RPC 300 s (ref §2.1); ours must outlast it to see its answer.
   upgradeTimeoutMs: 600_000,
   healthGateDeadlineSeconds: 120,
+  // EMQX promises "most" clients (docs/emqx-4.4-observability.md §1): tolerant by default.
+  clientImpactDeadlineSeconds: 60,
+  maxConnectionDropPercent: 10,
+  maxShutdownGrowthPercent: 10,
+  requireSamePlugins: true,
+  onGateFailure: "halt",
 } as const;
 
 /** Inputs with every default applied: the only shape the rest of the provider reads. */
@@ -77,6 +94,8 @@ export interface ResolvedRelease {
   commandTimeoutMs: number;
   upgradeTimeoutMs: number;
   healthGate?: { deadlineSeconds: number; command?: string[]; requireClusterRunning: boolean };
+  clientImpact?: { deadlineSeconds: number; maxConnectionDropPercent: number; maxShutdownGrowthPercent: number; requireSamePlugins: boolean };
+  onGateFailure: "halt" | "downgrade";
 }
 
 function resolveEndpoint(c: Omit<ConnectionInputs, "proxy">, pinnedFingerprint?: string): SshEndpoint {
@@ -127,5 +146,22 @@ export function resolveInputs(i: ReleaseInputs, pinned?: { target?: string; prox
           requireClusterRunning: i.healthGate.requireClusterRunning ?? false,
         }
       : undefined,
+    ...resolveClientImpact(i),
+  };
+}
+
+/** The client-impact gate and what a failed gate does, defaults applied. */
+function resolveClientImpact(i: ReleaseInputs): Pick<ResolvedRelease, "clientImpact" | "onGateFailure"> {
+  const c = i.clientImpact;
+  return {
+    clientImpact: c
+      ? {
+          deadlineSeconds: c.deadlineSeconds ?? DEFAULTS.clientImpactDeadlineSeconds,
+          maxConnectionDropPercent: c.maxConnectionDropPercent ?? DEFAULTS.maxConnectionDropPercent,
+          maxShutdownGrowthPercent: c.maxShutdownGrowthPercent ?? DEFAULTS.maxShutdownGrowthPercent,
+          requireSamePlugins: c.requireSamePlugins ?? DEFAULTS.requireSamePlugins,
+        }
+      : undefined,
+    onGateFailure: i.onGateFailure ?? DEFAULTS.onGateFailure,
   };
 }

@@ -1,0 +1,38 @@
+// Shape rules for `clientImpact`, `onGateFailure` and `retryAfterRollback` of EmqxRelease, reported
+// as {property, reason} the way `check` returns them. Unknown values (preview) are skipped.
+import { isUnknown } from "./check-inputs";
+import type { Refusal } from "./upgrade-plan";
+
+function checkNumber(out: Refusal[], property: string, v: unknown, min: number, max: number, what: string): void {
+  if (v === undefined || isUnknown(v)) return;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) out.push({ property, reason: `must be ${what} from ${min} to ${max}, got ${JSON.stringify(v)}` });
+}
+
+/** Refusals of the client-impact inputs of `news`. */
+export function checkClientImpactInputs(news: Record<string, unknown>): Refusal[] {
+  const out: Refusal[] = [];
+  const c = news.clientImpact;
+  if (c !== undefined && !(isUnknown(c) && typeof c !== "object")) {
+    if (!c || typeof c !== "object" || Array.isArray(c)) {
+      out.push({ property: "clientImpact", reason: "must be an object such as { maxConnectionDropPercent: 10 } ({} checks with the defaults)" });
+    } else {
+      const o = c as Record<string, unknown>;
+      checkNumber(out, "clientImpact.deadlineSeconds", o.deadlineSeconds, 5, 3600, "a number of seconds");
+      if (typeof o.deadlineSeconds === "number" && !Number.isInteger(o.deadlineSeconds)) out.push({ property: "clientImpact.deadlineSeconds", reason: `must be a whole number of seconds, got ${o.deadlineSeconds}` });
+      checkNumber(out, "clientImpact.maxConnectionDropPercent", o.maxConnectionDropPercent, 0, 100, "a percentage");
+      checkNumber(out, "clientImpact.maxShutdownGrowthPercent", o.maxShutdownGrowthPercent, 0, 100, "a percentage");
+      if (o.requireSamePlugins !== undefined && !isUnknown(o.requireSamePlugins) && typeof o.requireSamePlugins !== "boolean") {
+        out.push({ property: "clientImpact.requireSamePlugins", reason: `must be true or false, got ${JSON.stringify(o.requireSamePlugins)}` });
+      }
+      const known = ["deadlineSeconds", "maxConnectionDropPercent", "maxShutdownGrowthPercent", "requireSamePlugins"];
+      for (const k of Object.keys(o).filter((k) => !known.includes(k))) out.push({ property: `clientImpact.${k}`, reason: `is not an input of clientImpact (it has ${known.join(", ")})` });
+    }
+  }
+  const g = news.onGateFailure;
+  if (g !== undefined && !isUnknown(g) && g !== "halt" && g !== "downgrade") {
+    out.push({ property: "onGateFailure", reason: `must be "halt" (leave the node on the new release) or "downgrade" (run \`emqx downgrade\` back to the previous release), got ${JSON.stringify(g)}` });
+  }
+  const r = news.retryAfterRollback;
+  if (r !== undefined && !isUnknown(r) && typeof r !== "boolean") out.push({ property: "retryAfterRollback", reason: `must be true or false, got ${JSON.stringify(r)}` });
+  return out;
+}

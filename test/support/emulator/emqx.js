@@ -42,6 +42,9 @@
 //                                bin scripts and emqx_vars not (a half-done permafy, ref §2.7).
 //     {"clusterNodes": {"running": [...], "stopped": [...]}}  what `ctl cluster status` prints
 //                                (default running [this node], stopped []).
+//     {"clients": {...}}         what `ctl broker`, `broker stats`, `listeners`, `plugins list`
+//                                print, per running version (clients.js): live connections,
+//                                listeners with shutdown_count, plugins, commands left unanswered.
 //     {"untarDir": "/path"}      where emqx_untar_<n>/ dirs go (default /tmp, as EMQX); test-only.
 //
 // RUNNER_USER (ref §1.1 step 4): a non-root caller other than that user gets `You need to be root

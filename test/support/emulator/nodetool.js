@@ -9,6 +9,7 @@ const { fmtAtomList } = require("./erlang-term");
 const { loadState, newestVmArgs, readReleasesFile } = require("./state");
 const rh = require("./release-handler");
 const { Halt, out, err, atLeast } = require("./io");
+const { clientsCommand } = require("./clients");
 
 /** nodetool's view of the node: up, or down with what nodetool printed on stderr and its status.
  * nodetool looks up REL_VSN in RELEASES on every call, so a RELEASES that lost it (ref §2.5
@@ -49,9 +50,11 @@ function assertNodeAlive(ctx) {
   throw new Halt(1);
 }
 
-/** `emqx_ctl run_command` for the few commands the emulator knows (ref §1.3). */
+/** `emqx_ctl run_command` for the few commands the emulator knows (ref §1.3; broker, broker stats,
+ * listeners and plugins list in clients.js). */
 async function ctlCommand(ctx, args) {
   const st = loadState(ctx.root);
+  if (clientsCommand(ctx, st, args)) return;
   if (args.join(" ") === "status") return out(`Node '${ctx.node.name}' ${st.runningVsn} is started`);
   if (args.join(" ") === "cluster status") {
     const c = ctx.faults.clusterNodes || {};
@@ -66,6 +69,10 @@ async function ctlCommand(ctx, args) {
   }
   out("Usage: emqx_ctl status                          # Show broker status");
   out("       emqx_ctl cluster status                  # Cluster status");
+  out("       emqx_ctl broker                          # Show broker version, uptime and description");
+  out("       emqx_ctl broker stats                    # Show broker statistics of clients, topics, subscribers");
+  out("       emqx_ctl listeners                       # List listeners");
+  out("       emqx_ctl plugins list                    # Show loaded plugins");
 }
 
 /** `emqx start` (ref §1.3): boots REL_VSN of emqx_vars (= the permanent release after a clean

@@ -1,6 +1,7 @@
 // create/update on one node: lock, read, refuse before any write, upload, run EMQX, verify.
 // Every refusal happens before the first byte is written; after that, an error says what the
 // node runs now.
+import type { Duplex } from "stream";
 import { EmqxProviderError, HostStateError, UnsupportedUpgradeError } from "../errors";
 import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
@@ -11,7 +12,7 @@ import type { ClientImpactOutcome } from "../plan/client-impact";
 import type { HealthGateOutcome, RolledBack } from "../plan/release-result";
 import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
 import { EmqxCli, hasCtlCommand } from "./cli";
-import { readBefore, runClientImpactGate } from "./client-impact";
+import { ImpactBefore, readBefore, runClientImpactGate } from "./client-impact";
 import { runHealthGate } from "./health-gate";
 import { acquireHostLock, HostLock } from "./host-lock";
 import type { ProbeResult } from "./host-probe";
@@ -61,6 +62,8 @@ export interface ApplyContext {
   upload: PackageUploader;
   log: (line: string) => void;
   who: string;
+  /** A TCP channel to host:port on the node, through the SSH connection (the client-impact probe). */
+  forward?: (host: string, port: number) => Promise<Duplex>;
 }
 
 /** Reads what the node runs now: root, releases, facts. No side effect. */
@@ -98,6 +101,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   // Set once an EMQX command that changes the node has been sent: from then on a lost connection
   // leaves the lock in place, since that command may still run on the node.
   let changing = false;
+  let impactBefore: ImpactBefore | undefined;
   try {
     const installed = await cli.versions();
     const running = runningVersion(installed);
@@ -142,7 +146,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     }
     // The client-impact gate's "before", read right before the hot code change.
     const impactSpec = want.clientImpact && (action.kind === "upgrade" || action.kind === "downgrade") ? { ...want.clientImpact, binScriptsVersion: probe.facts.binScriptsVersion } : undefined;
-    const impactBefore = impactSpec ? await readBefore(cli, impactSpec, log) : undefined;
+    impactBefore = impactSpec ? await readBefore(cli, impactSpec, log, ctx.forward) : undefined;
     const command = action.kind === "make-permanent" ? "install" : action.kind;
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
     try {
@@ -181,6 +185,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   } catch (e) {
     throw await withNodeState(cli, e);
   } finally {
+    await impactBefore?.probe?.end();
     await releaseLock(ctx, lock, changing);
   }
 }

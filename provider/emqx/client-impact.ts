@@ -5,12 +5,14 @@
 // failed check ends the gate at once: a connection that dropped does not come back.
 import { EmqxOutputParseError, HostStateError, RemoteCommandError } from "../errors";
 import { ClientImpactLimits, ClientImpactOutcome, describeChecks, judgeClientImpact, NodeSnapshot } from "../plan/client-impact";
+import type { Duplex } from "stream";
 import type { EmqxCli } from "./cli";
 import type { HealthGateClock } from "./health-gate";
 import { parseBroker } from "./parse-broker";
 import { parseBrokerStats } from "./parse-broker-stats";
 import { parseListeners } from "./parse-listeners";
 import { parsePlugins } from "./parse-plugins";
+import { openProbe, ProbeSession, ProbeTarget } from "./probe-client";
 
 /** EMQX refreshes `broker stats` on a 1 s tick (docs/emqx-4.4-observability.md §2.3): the first
  * reading after the upgrade waits two ticks, so no number predates it. */
@@ -23,6 +25,17 @@ export interface ClientImpactSpec extends ClientImpactLimits {
   deadlineSeconds: number;
   /** `emqx ctl` from bin scripts 4.4.4, else `emqx_ctl`. */
   binScriptsVersion: string;
+  /** Where the gate's own MQTT client connects on the node. @default none (no probe) */
+  probe?: ProbeTarget;
+}
+
+/** How long the probe may take to connect, and to answer one QoS 1 publish. */
+export const PROBE_TIMEOUT_MS = 5000;
+
+/** What the gate holds between before and after: the node's numbers, and its own open session. */
+export interface ImpactBefore {
+  snapshot: NodeSnapshot;
+  probe?: ProbeSession;
 }
 
 /** Reads the four commands; a part the node cannot answer is recorded in `unreadable`, and
@@ -58,17 +71,43 @@ export async function readSnapshot(cli: EmqxCli, binScriptsVersion: string): Pro
 
 /** Reads the node before the upgrade; refuses (nothing changed yet) when it cannot answer what
  * the gate will need, since the gate could then only fail after the upgrade. */
-export async function readBefore(cli: EmqxCli, spec: ClientImpactSpec, log: (line: string) => void): Promise<NodeSnapshot> {
-  const snap = await readSnapshot(cli, spec.binScriptsVersion);
-  const missing = Object.entries(snap.unreadable).filter(([part]) => part !== "plugins" || spec.requireSamePlugins);
-  if (missing.length > 0) {
-    throw new HostStateError({
-      host: cli.host,
-      reason: `the client-impact gate cannot read the node before the upgrade: ${missing.map(([, why]) => why).join("; ")}. Fix the node's CLI, or leave clientImpact out to upgrade without it; nothing was changed`,
-    });
+export async function readBefore(
+  cli: EmqxCli,
+  spec: ClientImpactSpec,
+  log: (line: string) => void,
+  forward?: (host: string, port: number) => Promise<Duplex>,
+): Promise<ImpactBefore> {
+  // The probe first, and a stats tick later the numbers, so that "before" counts the probe too.
+  const probe = spec.probe ? await openProbeBefore(cli, spec.probe, forward) : undefined;
+  try {
+    if (probe) await new Promise((resolve) => setTimeout(resolve, STATS_SETTLE_MS));
+    const snap = await readSnapshot(cli, spec.binScriptsVersion);
+    const missing = Object.entries(snap.unreadable).filter(([part]) => part !== "plugins" || spec.requireSamePlugins);
+    if (missing.length > 0) {
+      throw new HostStateError({
+        host: cli.host,
+        reason: `the client-impact gate cannot read the node before the upgrade: ${missing.map(([, why]) => why).join("; ")}. Fix the node's CLI, or leave clientImpact out to upgrade without it; nothing was changed`,
+      });
+    }
+    if (probe) snap.probe = await probe.observe(PROBE_TIMEOUT_MS);
+    const probeText = snap.probe ? `, probe session ${snap.probe.state}${snap.probe.state === "open" ? ` (QoS 1 round trip ${snap.probe.roundTripMs} ms)` : `: ${snap.probe.reason}`}` : "";
+    log(`client impact, before: ${snap.liveConnections} live connections, ${snap.listeners?.length} listeners (shutdown_count ${snap.listeners?.map((l) => `${l.id} ${l.shutdowns}`).join(", ")}), uptime ${snap.uptimeSeconds} s, ${snap.activePlugins?.length} plugins active${probeText}`);
+    return { snapshot: snap, probe };
+  } catch (e) {
+    await probe?.end();
+    throw e;
   }
-  log(`client impact, before: ${snap.liveConnections} live connections, ${snap.listeners?.length} listeners (shutdown_count ${snap.listeners?.map((l) => `${l.id} ${l.shutdowns}`).join(", ")}), uptime ${snap.uptimeSeconds} s, ${snap.activePlugins?.length} plugins active`);
-  return snap;
+}
+
+/** Opens the gate's own MQTT session; refuses (nothing changed yet) when it cannot. */
+async function openProbeBefore(cli: EmqxCli, target: ProbeTarget, forward?: (host: string, port: number) => Promise<Duplex>): Promise<ProbeSession> {
+  if (!forward) throw new HostStateError({ host: cli.host, reason: "clientImpact.probe needs the SSH connection to forward a channel; nothing was changed" });
+  try {
+    return await openProbe(() => forward(target.host, target.port), target, `emqx-release-probe-${Date.now()}`, PROBE_TIMEOUT_MS);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new HostStateError({ host: cli.host, reason: `the client-impact probe cannot connect to the MQTT listener ${target.host}:${target.port} on the node (${why}): set clientImpact.probe to a listener that takes anonymous clients (EMQX's internal 127.0.0.1:11883 by default), or leave the probe out; nothing was changed` });
+  }
 }
 
 /** Reads the node after the upgrade until the verdict is known or the deadline passes. Logs each
@@ -76,7 +115,7 @@ export async function readBefore(cli: EmqxCli, spec: ClientImpactSpec, log: (lin
 export async function runClientImpactGate(
   cli: EmqxCli,
   spec: ClientImpactSpec,
-  before: NodeSnapshot,
+  before: ImpactBefore,
   log: (line: string) => void,
   clock: HealthGateClock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
   intervalMs: number = CLIENT_IMPACT_INTERVAL_MS,
@@ -86,7 +125,8 @@ export async function runClientImpactGate(
   await clock.sleep(Math.min(STATS_SETTLE_MS, spec.deadlineSeconds * 1000));
   for (let attempt = 1; ; attempt++) {
     const after = await readSnapshot(cli, spec.binScriptsVersion);
-    const { verdict, checks } = judgeClientImpact(before, after, spec);
+    if (before.probe) after.probe = await before.probe.observe(PROBE_TIMEOUT_MS);
+    const { verdict, checks } = judgeClientImpact(before.snapshot, after, spec);
     const detail = describeChecks(checks);
     const seconds = () => ((clock.now() - startedAt) / 1000).toFixed(1);
     const done = (passed: boolean, couldNotTell: boolean, text: string): ClientImpactOutcome => {

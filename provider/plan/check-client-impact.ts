@@ -8,6 +8,18 @@ function checkNumber(out: Refusal[], property: string, v: unknown, min: number, 
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) out.push({ property, reason: `must be ${what} from ${min} to ${max}, got ${JSON.stringify(v)}` });
 }
 
+// `probe`: true (EMQX's internal listener) or { host, port } on the node's side.
+function checkProbe(out: Refusal[], p: unknown): void {
+  if (p === undefined || typeof p === "boolean" || isUnknown(p)) return;
+  const o = p as Record<string, unknown>;
+  if (!p || typeof p !== "object" || Array.isArray(p)) {
+    out.push({ property: "clientImpact.probe", reason: "must be true (EMQX's internal listener 127.0.0.1:11883) or { host, port } of an MQTT listener on the node" });
+    return;
+  }
+  if (o.host !== undefined && !isUnknown(o.host) && (typeof o.host !== "string" || !/^[A-Za-z0-9_.:-]{1,253}$/.test(o.host))) out.push({ property: "clientImpact.probe.host", reason: `must be a host name or IP address as the node sees it, e.g. "127.0.0.1", got ${JSON.stringify(String(o.host).slice(0, 80))}` });
+  checkNumber(out, "clientImpact.probe.port", o.port, 1, 65535, "a port");
+}
+
 /** Refusals of the client-impact inputs of `news`. */
 export function checkClientImpactInputs(news: Record<string, unknown>): Refusal[] {
   const out: Refusal[] = [];
@@ -24,7 +36,8 @@ export function checkClientImpactInputs(news: Record<string, unknown>): Refusal[
       if (o.requireSamePlugins !== undefined && !isUnknown(o.requireSamePlugins) && typeof o.requireSamePlugins !== "boolean") {
         out.push({ property: "clientImpact.requireSamePlugins", reason: `must be true or false, got ${JSON.stringify(o.requireSamePlugins)}` });
       }
-      const known = ["deadlineSeconds", "maxConnectionDropPercent", "maxShutdownGrowthPercent", "requireSamePlugins"];
+      checkProbe(out, o.probe);
+      const known = ["deadlineSeconds", "maxConnectionDropPercent", "maxShutdownGrowthPercent", "requireSamePlugins", "probe"];
       for (const k of Object.keys(o).filter((k) => !known.includes(k))) out.push({ property: `clientImpact.${k}`, reason: `is not an input of clientImpact (it has ${known.join(", ")})` });
     }
   }

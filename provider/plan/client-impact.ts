@@ -15,8 +15,13 @@ export interface NodeSnapshot {
   uptimeSeconds?: number;
   /** Names of the plugins `plugins list` shows active, sorted (§2.5). */
   activePlugins?: string[];
+  /** The gate's own MQTT session (when it has one): still open, closed, or not answering. */
+  probe?: ProbeObservation;
   unreadable: Partial<Record<"stats" | "listeners" | "broker" | "plugins", string>>;
 }
+
+/** What the gate's own MQTT client saw (emqx/probe-client). */
+export type ProbeObservation = { state: "open"; roundTripMs: number } | { state: "closed"; reason: string } | { state: "no answer"; reason: string };
 
 /** The limits, defaults applied. */
 export interface ClientImpactLimits {
@@ -34,7 +39,7 @@ export type ImpactVerdict = "passed" | "failed" | "inconclusive";
 
 /** One check with the numbers it compared. */
 export interface ClientImpactCheck {
-  name: "connections" | "shutdowns" | "uptime" | "plugins";
+  name: "connections" | "shutdowns" | "uptime" | "plugins" | "probe";
   verdict: ImpactVerdict;
   /** The value before and after: a count, seconds, per-listener counts, or plugin names. */
   before?: number | string[] | Record<string, number>;
@@ -48,6 +53,7 @@ export interface ClientImpactCheck {
 export function judgeClientImpact(before: NodeSnapshot, after: NodeSnapshot, limits: ClientImpactLimits): { verdict: ImpactVerdict; checks: ClientImpactCheck[] } {
   const checks = [connectionsCheck(before, after, limits), shutdownsCheck(before, after, limits), uptimeCheck(before, after)];
   if (limits.requireSamePlugins) checks.push(pluginsCheck(before, after));
+  if (before.probe) checks.push(probeCheck(after.probe));
   const verdict: ImpactVerdict = checks.some((c) => c.verdict === "failed") ? "failed" : checks.some((c) => c.verdict === "inconclusive") ? "inconclusive" : "passed";
   return { verdict, checks };
 }
@@ -126,6 +132,14 @@ function pluginsCheck(before: NodeSnapshot, after: NodeSnapshot): ClientImpactCh
   if (stopped.length === 0 && started.length === 0) return { ...base, verdict: "passed", detail: `the same ${b.length} plugins active` };
   const parts = [stopped.length > 0 ? `no longer active: ${stopped.join(", ")}` : "", started.length > 0 ? `now active: ${started.join(", ")}` : ""].filter(Boolean);
   return { ...base, verdict: "failed", detail: `plugins changed (${parts.join("; ")}); set requireSamePlugins: false if that is expected` };
+}
+
+// The probe session opened before the upgrade must still be open: a closed one is a dropped client.
+function probeCheck(p: ProbeObservation | undefined): ClientImpactCheck {
+  if (!p) return { name: "probe", verdict: "inconclusive", detail: "could not tell (the probe was not read after the upgrade)" };
+  if (p.state === "closed") return { name: "probe", verdict: "failed", detail: `the gate's own MQTT session, open before the upgrade, was closed: ${p.reason}` };
+  if (p.state === "no answer") return { name: "probe", verdict: "inconclusive", detail: `could not tell (the gate's own MQTT session did not answer: ${p.reason})` };
+  return { name: "probe", verdict: "passed", detail: `the gate's own MQTT session stayed open (QoS 1 round trip ${p.roundTripMs} ms)` };
 }
 
 function round(n: number): string {

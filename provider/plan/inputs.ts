@@ -32,6 +32,7 @@ export interface ClientImpactInputs {
   maxConnectionDropPercent?: number;
   maxShutdownGrowthPercent?: number;
   requireSamePlugins?: boolean;
+  probe?: boolean | { host?: string; port?: number };
 }
 
 /** EmqxRelease inputs as the provider receives them. */
@@ -74,6 +75,9 @@ export const DEFAULTS = {
   maxConnectionDropPercent: 10,
   maxShutdownGrowthPercent: 10,
   requireSamePlugins: true,
+  // EMQX 4.4's internal listener: anonymous clients, loopback only (docs/emqx-4.4-observability.md §4).
+  probeHost: "127.0.0.1",
+  probePort: 11883,
   onGateFailure: "halt",
 } as const;
 
@@ -94,7 +98,13 @@ export interface ResolvedRelease {
   commandTimeoutMs: number;
   upgradeTimeoutMs: number;
   healthGate?: { deadlineSeconds: number; command?: string[]; requireClusterRunning: boolean };
-  clientImpact?: { deadlineSeconds: number; maxConnectionDropPercent: number; maxShutdownGrowthPercent: number; requireSamePlugins: boolean };
+  clientImpact?: {
+    deadlineSeconds: number;
+    maxConnectionDropPercent: number;
+    maxShutdownGrowthPercent: number;
+    requireSamePlugins: boolean;
+    probe?: { host: string; port: number };
+  };
   onGateFailure: "halt" | "downgrade";
 }
 
@@ -160,6 +170,7 @@ function resolveClientImpact(i: ReleaseInputs): Pick<ResolvedRelease, "clientImp
           maxConnectionDropPercent: c.maxConnectionDropPercent ?? DEFAULTS.maxConnectionDropPercent,
           maxShutdownGrowthPercent: c.maxShutdownGrowthPercent ?? DEFAULTS.maxShutdownGrowthPercent,
           requireSamePlugins: c.requireSamePlugins ?? DEFAULTS.requireSamePlugins,
+          probe: c.probe ? { host: DEFAULTS.probeHost, port: DEFAULTS.probePort, ...(c.probe === true ? {} : c.probe) } : undefined,
         }
       : undefined,
     onGateFailure: i.onGateFailure ?? DEFAULTS.onGateFailure,

@@ -202,6 +202,7 @@ export class EmqxReleaseProvider {
             return { cli: cliFor(again, want), close: () => again.close() };
           },
           who: whoAmI(),
+          forward: (host, port) => session.forwardOut(host, port),
           upload: (f) => uploadVerified(session, { localPath: want.packagePath, remoteDir: f.remoteDir, finalName: f.finalName, sha256: pkg.sha256, runAs: f.runAs, sudoPassword: want.sudoPassword, log }),
         },
         want,

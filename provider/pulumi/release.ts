@@ -113,6 +113,11 @@ export interface ClientImpactArgs {
   maxShutdownGrowthPercent?: pulumi.Input<number>;
   /** The same plugins must be active after the upgrade. @default true */
   requireSamePlugins?: pulumi.Input<boolean>;
+  /** The gate's own MQTT client: opened before the upgrade to an MQTT listener on the node through
+   * a forwarded channel of the SSH connection (no port opened; needs sshd's AllowTcpForwarding),
+   * kept through the upgrade; the gate fails when that session was closed. `true` is EMQX's
+   * internal listener 127.0.0.1:11883 (anonymous clients allowed). @default none (no probe) */
+  probe?: pulumi.Input<boolean | { host?: pulumi.Input<string>; port?: pulumi.Input<number> }>;
 }
 
 /** What the last create/update did on the node (see `lastResult`): action, from/to version, what

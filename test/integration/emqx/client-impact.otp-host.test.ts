@@ -56,7 +56,8 @@ let state: { id: string; outs: Record<string, unknown> };
 test("GIVEN four MQTT clients publishing QoS 1 every 100 ms WHEN 4.4.0 is hot-upgraded to 4.4.2 THEN every client keeps its connection, no message is lost, deliveries switch to 4.4.2, and the gate passes with its numbers", async () => {
   const clients = await startClients(host.service.host, host.service.port, 4);
   await clients.waitForAnswers(5);
-  state = await provider.create(await checked(inputs("4.4.2", { onGateFailure: "downgrade" })));
+  const probe = { host: host.service.host, port: host.service.port };
+  state = await provider.create(await checked(inputs("4.4.2", { onGateFailure: "downgrade", clientImpact: { probe } })));
   await clients.waitForAnswers(Math.max(...clients.records.map((r) => r.answers.length)) + 5);
   const records = await clients.stop();
 
@@ -65,18 +66,21 @@ test("GIVEN four MQTT clients publishing QoS 1 every 100 ms WHEN 4.4.0 is hot-up
   const result = state.outs.lastResult as ReleaseResult;
   expect(result).toMatchObject({ action: "upgrade", fromVersion: "4.4.0", version: "4.4.2", clientImpact: { passed: true, couldNotTell: false } });
   expect(result.rolledBack).toBeUndefined();
-  expect(check(result, "connections")).toMatchObject({ verdict: "passed", before: 4, after: 4 });
+  // Four MQTT.js clients and the gate's own probe (through a forwarded SSH channel).
+  expect(check(result, "connections")).toMatchObject({ verdict: "passed", before: 5, after: 5 });
+  expect(check(result, "probe")).toMatchObject({ verdict: "passed", detail: expect.stringMatching(/^the gate's own MQTT session stayed open/) });
   expect(check(result, "shutdowns")).toMatchObject({ verdict: "passed", before: { "mqtt:tcp:external": 0 }, after: { "mqtt:tcp:external": 0 } });
   expect(check(result, "uptime").verdict).toBe("passed");
   expect((check(result, "uptime").after as number) >= (check(result, "uptime").before as number)).toBe(true);
   expect(check(result, "plugins")).toMatchObject({ verdict: "passed", before: ["emqx_dashboard", "emqx_management", "emqx_recon", "emqx_retainer", "emqx_rule_engine"] });
-  expect(logs.some((l) => /client impact passed on attempt 1 .*live connections 4 -> 4 \(\+0%\)/.test(l))).toBe(true);
+  expect(logs.some((l) => /client impact passed on attempt 1 .*live connections 5 -> 5 \(\+0%\)/.test(l))).toBe(true);
 });
 
 test("GIVEN clients on 4.4.2 WHEN the bad release 4.4.3 is hot-upgraded THEN the upgrade completes, every client drops, the gate fails with the numbers, the node is downgraded back to 4.4.2, and the clients can reconnect", async () => {
   const clients = await startClients(host.service.host, host.service.port, 3, { namePrefix: "bad" });
   await clients.waitForAnswers(5);
-  const news = await checked(inputs("4.4.3", { onGateFailure: "downgrade" }), state.outs);
+  const probe = { host: host.service.host, port: host.service.port };
+  const news = await checked(inputs("4.4.3", { onGateFailure: "downgrade", clientImpact: { probe } }), state.outs);
   const error = await provider.update(state.id, state.outs, news).then(
     () => undefined,
     (e: Error) => e,
@@ -87,10 +91,11 @@ test("GIVEN clients on 4.4.2 WHEN the bad release 4.4.3 is hot-upgraded THEN the
   for (const r of records) expect({ client: r.name, closedEarly: r.closedEarly, versions: versionSequence(r) }).toEqual({ client: r.name, closedEarly: "closed by the server", versions: ["4.4.2"] });
   // EMQX's own account: the upgrade went through.
   expect(logs.some((l) => /upgrade 4\.4\.3/.test(l))).toBe(true);
-  expect(error?.message).toMatch(/the client-impact gate failed after upgrade to 4\.4\.3: connections failed: live connections 3 -> 0 \(-100%\), a drop of more than the 10% allowed/);
-  // Earlier clients that went away without DISCONNECT count as `closed`; the three killed add 3.
-  const [, from, to] = /mqtt:tcp:external shutdown_count (\d+) -> (\d+) \(killed \+3\): 3 connections ended, more than the 1 allowed/.exec(error?.message ?? "") ?? [];
-  expect(Number(to) - Number(from)).toBe(3);
+  expect(error?.message).toMatch(/the client-impact gate failed after upgrade to 4\.4\.3: connections failed: live connections 4 -> 0 \(-100%\), a drop of more than the 10% allowed/);
+  expect(error?.message).toMatch(/probe failed: the gate's own MQTT session, open before the upgrade, was closed/);
+  // Earlier clients that went away without DISCONNECT count as `closed`; the 3 clients and the probe add 4 killed.
+  const [, from, to] = /mqtt:tcp:external shutdown_count (\d+) -> (\d+) \(killed \+4\): 4 connections ended, more than the 1 allowed/.exec(error?.message ?? "") ?? [];
+  expect(Number(to) - Number(from)).toBe(4);
   expect(error?.message).toMatch(/It was rolled back: the node runs 4\.4\.2 again/);
   expect(host.versions()).toEqual(["4.4.3 old", "4.4.2 permanent", "4.4.0 old"]);
   expect(host.emqx("ctl", "status")).toBe(`Node '${host.nodeName}' 4.4.2 is started\n`);

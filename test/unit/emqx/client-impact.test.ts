@@ -84,7 +84,7 @@ test("passes on the first reading after two stats ticks, with the numbers in the
   const { cli } = cliFor({ [STATS]: [stats(1180)], [LISTENERS]: [listeners(14)], [BROKER]: [broker("1 hours, 0 minutes, 40 seconds")], [PLUGINS]: [{ stdout: fixture("plugins-list.txt") }] });
   const clock = new FakeClock();
   const log: string[] = [];
-  const r = await runClientImpactGate(cli, SPEC, before, (l) => log.push(l), clock);
+  const r = await runClientImpactGate(cli, SPEC, { snapshot: before }, (l) => log.push(l), clock);
   expect(clock.sleeps).toEqual([STATS_SETTLE_MS]);
   expect(r).toMatchObject({ passed: true, couldNotTell: false, attempts: 1 });
   expect(log).toEqual([expect.stringMatching(/^client impact passed on attempt 1 after 2\.0 s: connections passed: live connections 1187 -> 1180 \(-0\.6%\), within the 10% allowed; shutdowns passed: shutdown_count grew: mqtt:tcp:external \+2 \(closed \+2\), within 117; uptime passed: uptime 3600 s -> 3640 s, no restart; plugins passed: the same 6 plugins active$/)]);
@@ -94,7 +94,7 @@ test("fails at once, without waiting for the deadline, when the node restarted (
   const before = { liveConnections: 10, listeners: [], uptimeSeconds: 3600, activePlugins: [], unreadable: {} };
   const { cli } = cliFor({ [STATS]: [stats(10)], [LISTENERS]: [listeners(0)], [BROKER]: [broker("4 seconds")], [PLUGINS]: [{ stdout: "" }] });
   const clock = new FakeClock();
-  const r = await runClientImpactGate(cli, SPEC, before, () => undefined, clock);
+  const r = await runClientImpactGate(cli, SPEC, { snapshot: before }, () => undefined, clock);
   expect(r).toMatchObject({ passed: false, couldNotTell: false, attempts: 1 });
   expect(r.detail).toMatch(/^uptime failed: uptime went back from 3600 s to 4 s: the node restarted/);
 });
@@ -104,7 +104,7 @@ test("fails, never passes, when the node cannot answer until the deadline: \"cou
   const { cli, runner } = cliFor({ [STATS]: [NOT_RUNNING], [LISTENERS]: [NOT_RUNNING], [BROKER]: [NOT_RUNNING], [PLUGINS]: [NOT_RUNNING] });
   const clock = new FakeClock();
   const log: string[] = [];
-  const r = await runClientImpactGate(cli, SPEC, before, (l) => log.push(l), clock);
+  const r = await runClientImpactGate(cli, SPEC, { snapshot: before }, (l) => log.push(l), clock);
   expect(r).toMatchObject({ passed: false, couldNotTell: true, attempts: 10 });
   expect(clock.sleeps).toEqual([2000, ...Array(9).fill(2000)]);
   expect(r.detail).toMatch(/^could not tell within 20 s whether the clients stayed connected: connections inconclusive: could not tell \(after the upgrade: `broker stats` exited 1\)/);
@@ -115,7 +115,7 @@ test("fails, never passes, when the node cannot answer until the deadline: \"cou
 test("an answer that comes late still passes: inconclusive, then passed", async () => {
   const before = { liveConnections: 10, listeners: [], uptimeSeconds: 100, activePlugins: [], unreadable: {} };
   const { cli } = cliFor({ [STATS]: [NOT_RUNNING, stats(10)], [LISTENERS]: [listeners(0)], [BROKER]: [broker("2 minutes, 0 seconds")], [PLUGINS]: [{ stdout: "" }] });
-  const r = await runClientImpactGate(cli, SPEC, before, () => undefined, new FakeClock());
+  const r = await runClientImpactGate(cli, SPEC, { snapshot: before }, () => undefined, new FakeClock());
   expect(r).toMatchObject({ passed: true, attempts: 2 });
 });
 
@@ -123,4 +123,13 @@ test("lets a lost connection through: it is no answer about the clients", async 
   const lost = new SshConnectError({ host: "10.0.0.7", port: 22, stage: "client-socket", attempts: 1, message: "connection lost" });
   const { cli } = cliFor({ [STATS]: [lost] });
   await expect(readSnapshot(cli, "4.4.16")).rejects.toBe(lost);
+});
+
+test("refuses before the upgrade, nothing changed, when the probe's listener does not answer", async () => {
+  const { cli, runner } = cliFor({});
+  const refused = () => Promise.reject(new Error("cannot open a forwarded channel to 127.0.0.1:11883 on the host: Connection refused"));
+  const e = await readBefore(cli, { ...SPEC, probe: { host: "127.0.0.1", port: 11883 } }, () => undefined, refused).catch((x: Error) => x);
+  expect(HostStateError.isInstance(e)).toBe(true);
+  expect((e as Error).message).toMatch(/the client-impact probe cannot connect to the MQTT listener 127\.0\.0\.1:11883 on the node \(cannot open a forwarded channel .*Connection refused\): .*nothing was changed/);
+  expect(runner.calls).toEqual([]);
 });

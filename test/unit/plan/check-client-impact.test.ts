@@ -14,6 +14,11 @@ const ROWS: [string, Record<string, unknown>, string[]][] = [
   ["refuses a deadline shorter than two stats ticks", { clientImpact: { deadlineSeconds: 1 } }, ["clientImpact.deadlineSeconds"]],
   ["refuses a fractional deadline", { clientImpact: { deadlineSeconds: 10.5 } }, ["clientImpact.deadlineSeconds"]],
   ["refuses an unknown key (a typo)", { clientImpact: { maxConnectionsDropPercent: 5 } }, ["clientImpact.maxConnectionsDropPercent"]],
+  ["accepts probe: true and a probe listener", { clientImpact: { probe: true } }, []],
+  ["accepts a probe listener", { clientImpact: { probe: { host: "127.0.0.1", port: 11883 } } }, []],
+  ["refuses a probe port out of range", { clientImpact: { probe: { port: 70000 } } }, ["clientImpact.probe.port"]],
+  ["refuses a probe host with spaces", { clientImpact: { probe: { host: "a b" } } }, ["clientImpact.probe.host"]],
+  ["refuses a probe that is a string", { clientImpact: { probe: "127.0.0.1:11883" } }, ["clientImpact.probe"]],
   ["refuses another onGateFailure", { onGateFailure: "rollback" }, ["onGateFailure"]],
   ["refuses a retryAfterRollback that is not a boolean", { retryAfterRollback: "yes" }, ["retryAfterRollback"]],
 ];

@@ -61,6 +61,23 @@ test("no live connections before passes whatever comes after, and requireSamePlu
   expect(r.checks.map((c) => c.name)).toEqual(["connections", "shutdowns", "uptime"]);
 });
 
+// Row: [case, what the probe saw after the upgrade, verdict, detail]
+const PROBE_ROWS: [string, NodeSnapshot["probe"], string, RegExp][] = [
+  ["passes a probe session that stayed open", { state: "open", roundTripMs: 12 }, "passed", /stayed open \(QoS 1 round trip 12 ms\)/],
+  ["fails a probe session that was closed", { state: "closed", reason: "the broker closed the connection" }, "failed", /was closed: the broker closed the connection/],
+  ["cannot tell when the probe does not answer", { state: "no answer", reason: "no PUBACK within 5000 ms" }, "inconclusive", /did not answer: no PUBACK/],
+];
+test.each(PROBE_ROWS)("%s", (_c, probe, verdict, detail) => {
+  const r = judgeClientImpact(snap({ probe: { state: "open", roundTripMs: 3 } }), snap({ probe }), LIMITS);
+  const c = r.checks.find((x) => x.name === "probe");
+  expect(c?.verdict).toBe(verdict);
+  expect(c?.detail).toMatch(detail);
+});
+
+test("no probe check without a probe before the upgrade", () => {
+  expect(judgeClientImpact(snap(), snap({ probe: { state: "closed", reason: "x" } }), LIMITS).checks.map((c) => c.name)).not.toContain("probe");
+});
+
 test("a before snapshot that could not be read makes the check say so", () => {
   const r = judgeClientImpact(snap({ uptimeSeconds: undefined, unreadable: { broker: "`broker` exited 1" } }), snap(), LIMITS);
   expect(r.checks.find((c) => c.name === "uptime")?.detail).toBe("could not tell (before the upgrade: `broker` exited 1)");

@@ -45,6 +45,8 @@ test("fills in the client-impact gate's tolerant defaults only when the gate is 
     clientImpact: { deadlineSeconds: 60, maxConnectionDropPercent: 0, maxShutdownGrowthPercent: 10, requireSamePlugins: false },
     onGateFailure: "downgrade",
   });
+  expect(resolveInputs({ ...MINIMAL, clientImpact: { probe: true } }).clientImpact?.probe).toEqual({ host: "127.0.0.1", port: 11883 });
+  expect(resolveInputs({ ...MINIMAL, clientImpact: { probe: { port: 1883 } } }).clientImpact?.probe).toEqual({ host: "127.0.0.1", port: 1883 });
 });
 
 test("the defaults outlast EMQX's own 300 s RPC timeout", () => {

@@ -4,7 +4,13 @@
 // yet) is polled until the deadline and then fails with "could not tell": it never passes. A
 // failed check ends the gate at once: a connection that dropped does not come back.
 import { EmqxOutputParseError, HostStateError, RemoteCommandError } from "../errors";
-import { ClientImpactLimits, ClientImpactOutcome, describeChecks, judgeClientImpact, NodeSnapshot } from "../plan/client-impact";
+import {
+  ClientImpactLimits,
+  ClientImpactOutcome,
+  describeChecks,
+  judgeClientImpact,
+  NodeSnapshot,
+} from "../plan/client-impact";
 import type { Duplex } from "stream";
 import type { EmqxCli } from "./cli";
 import type { HealthGateClock } from "./health-gate";
@@ -42,12 +48,17 @@ export interface ImpactBefore {
  * anything but a failed or unreadable EMQX command (a lost connection) is thrown on. */
 export async function readSnapshot(cli: EmqxCli, binScriptsVersion: string): Promise<NodeSnapshot> {
   const snap: NodeSnapshot = { unreadable: {} };
-  const read = async (part: keyof NodeSnapshot["unreadable"], args: string[], use: (stdout: string, argv: string[]) => void) => {
+  const read = async (
+    part: keyof NodeSnapshot["unreadable"],
+    args: string[],
+    use: (stdout: string, argv: string[]) => void,
+  ) => {
     try {
       const r = await cli.ctl(binScriptsVersion, args);
       use(r.stdout, r.argv);
     } catch (e) {
-      if (RemoteCommandError.isInstance(e)) snap.unreadable[part] = `\`${args.join(" ")}\` ${e.timedOut ? "timed out" : `exited ${e.exitCode}`}`;
+      if (RemoteCommandError.isInstance(e))
+        snap.unreadable[part] = `\`${args.join(" ")}\` ${e.timedOut ? "timed out" : `exited ${e.exitCode}`}`;
       else if (EmqxOutputParseError.isInstance(e)) snap.unreadable[part] = e.message.split("; output was:")[0];
       else throw e;
     }
@@ -58,13 +69,21 @@ export async function readSnapshot(cli: EmqxCli, binScriptsVersion: string): Pro
     else snap.liveConnections = live;
   });
   await read("listeners", ["listeners"], (out, argv) => {
-    snap.listeners = parseListeners(out, argv).map((l) => ({ id: l.id, currentConn: l.currentConn, shutdownCount: l.shutdownCount, shutdowns: Object.values(l.shutdownCount).reduce((a, b) => a + b, 0) }));
+    snap.listeners = parseListeners(out, argv).map((l) => ({
+      id: l.id,
+      currentConn: l.currentConn,
+      shutdownCount: l.shutdownCount,
+      shutdowns: Object.values(l.shutdownCount).reduce((a, b) => a + b, 0),
+    }));
   });
   await read("broker", ["broker"], (out, argv) => {
     snap.uptimeSeconds = parseBroker(out, argv).uptimeSeconds;
   });
   await read("plugins", ["plugins", "list"], (out, argv) => {
-    snap.activePlugins = parsePlugins(out, argv).filter((p) => p.active).map((p) => p.name).sort();
+    snap.activePlugins = parsePlugins(out, argv)
+      .filter((p) => p.active)
+      .map((p) => p.name)
+      .sort();
   });
   return snap;
 }
@@ -90,8 +109,12 @@ export async function readBefore(
       });
     }
     if (probe) snap.probe = await probe.observe(PROBE_TIMEOUT_MS);
-    const probeText = snap.probe ? `, probe session ${snap.probe.state}${snap.probe.state === "open" ? ` (QoS 1 round trip ${snap.probe.roundTripMs} ms)` : `: ${snap.probe.reason}`}` : "";
-    log(`client impact, before: ${snap.liveConnections} live connections, ${snap.listeners?.length} listeners (shutdown_count ${snap.listeners?.map((l) => `${l.id} ${l.shutdowns}`).join(", ")}), uptime ${snap.uptimeSeconds} s, ${snap.activePlugins?.length} plugins active${probeText}`);
+    const probeText = snap.probe
+      ? `, probe session ${snap.probe.state}${snap.probe.state === "open" ? ` (QoS 1 round trip ${snap.probe.roundTripMs} ms)` : `: ${snap.probe.reason}`}`
+      : "";
+    log(
+      `client impact, before: ${snap.liveConnections} live connections, ${snap.listeners?.length} listeners (shutdown_count ${snap.listeners?.map((l) => `${l.id} ${l.shutdowns}`).join(", ")}), uptime ${snap.uptimeSeconds} s, ${snap.activePlugins?.length} plugins active${probeText}`,
+    );
     return { snapshot: snap, probe };
   } catch (e) {
     await probe?.end();
@@ -100,13 +123,29 @@ export async function readBefore(
 }
 
 /** Opens the gate's own MQTT session; refuses (nothing changed yet) when it cannot. */
-async function openProbeBefore(cli: EmqxCli, target: ProbeTarget, forward?: (host: string, port: number) => Promise<Duplex>): Promise<ProbeSession> {
-  if (!forward) throw new HostStateError({ host: cli.host, reason: "clientImpact.probe needs the SSH connection to forward a channel; nothing was changed" });
+async function openProbeBefore(
+  cli: EmqxCli,
+  target: ProbeTarget,
+  forward?: (host: string, port: number) => Promise<Duplex>,
+): Promise<ProbeSession> {
+  if (!forward)
+    throw new HostStateError({
+      host: cli.host,
+      reason: "clientImpact.probe needs the SSH connection to forward a channel; nothing was changed",
+    });
   try {
-    return await openProbe(() => forward(target.host, target.port), target, `emqx-release-probe-${Date.now()}`, PROBE_TIMEOUT_MS);
+    return await openProbe(
+      () => forward(target.host, target.port),
+      target,
+      `emqx-release-probe-${Date.now()}`,
+      PROBE_TIMEOUT_MS,
+    );
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    throw new HostStateError({ host: cli.host, reason: `the client-impact probe cannot connect to the MQTT listener ${target.host}:${target.port} on the node (${why}): set clientImpact.probe to a listener that takes anonymous clients (EMQX's internal 127.0.0.1:11883 by default), or leave the probe out; nothing was changed` });
+    throw new HostStateError({
+      host: cli.host,
+      reason: `the client-impact probe cannot connect to the MQTT listener ${target.host}:${target.port} on the node (${why}): set clientImpact.probe to a listener that takes anonymous clients (EMQX's internal 127.0.0.1:11883 by default), or leave the probe out; nothing was changed`,
+    });
   }
 }
 
@@ -136,7 +175,12 @@ export async function runClientImpactGate(
     if (verdict === "passed") return done(true, false, detail);
     if (verdict === "failed") return done(false, false, detail);
     const leftMs = deadlineAt - clock.now();
-    if (!(leftMs > 0)) return done(false, true, `could not tell within ${spec.deadlineSeconds} s whether the clients stayed connected: ${detail}`);
+    if (!(leftMs > 0))
+      return done(
+        false,
+        true,
+        `could not tell within ${spec.deadlineSeconds} s whether the clients stayed connected: ${detail}`,
+      );
     log(`client impact attempt ${attempt}: not known yet: ${detail}`);
     await clock.sleep(Math.min(intervalMs, leftMs));
   }

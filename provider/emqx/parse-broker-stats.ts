@@ -16,9 +16,15 @@ export function parseBrokerStats(stdout: string, argv: string[]): Record<string,
   for (const line of cleanLines(stdout)) {
     if (line.trim() === "") continue;
     const m = STAT_RE.exec(line.trimEnd());
-    if (!m) throw new EmqxOutputParseError({ argv, output: stdout, what: `the line ${JSON.stringify(line.slice(0, 120))} is not "<statistic>: <number>"` });
+    if (!m)
+      throw new EmqxOutputParseError({
+        argv,
+        output: stdout,
+        what: `the line ${JSON.stringify(line.slice(0, 120))} is not "<statistic>: <number>"`,
+      });
     stats[m[1]] = Number(m[2]);
   }
-  if (Object.keys(stats).length === 0) throw new EmqxOutputParseError({ argv, output: stdout, what: "no \"<statistic>: <number>\" line" });
+  if (Object.keys(stats).length === 0)
+    throw new EmqxOutputParseError({ argv, output: stdout, what: 'no "<statistic>: <number>" line' });
   return stats;
 }

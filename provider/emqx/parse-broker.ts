@@ -27,10 +27,16 @@ export function parseBroker(stdout: string, argv: string[]): BrokerInfo {
     if (m) fields[m[1]] = m[2];
   }
   for (const k of ["sysdescr", "version", "uptime", "datetime"]) {
-    if (fields[k] === undefined) throw new EmqxOutputParseError({ argv, output: stdout, what: `no "${k}    : ..." line` });
+    if (fields[k] === undefined)
+      throw new EmqxOutputParseError({ argv, output: stdout, what: `no "${k}    : ..." line` });
   }
   const uptimeSeconds = parseUptime(fields.uptime);
-  if (uptimeSeconds === undefined) throw new EmqxOutputParseError({ argv, output: stdout, what: `uptime ${JSON.stringify(fields.uptime)} is not "[D days,][H hours, ][M minutes, ]S seconds"` });
+  if (uptimeSeconds === undefined)
+    throw new EmqxOutputParseError({
+      argv,
+      output: stdout,
+      what: `uptime ${JSON.stringify(fields.uptime)} is not "[D days,][H hours, ][M minutes, ]S seconds"`,
+    });
   return { sysdescr: fields.sysdescr, version: fields.version, uptimeSeconds, datetime: fields.datetime };
 }
 

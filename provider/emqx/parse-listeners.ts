@@ -41,7 +41,11 @@ export function parseListeners(stdout: string, argv: string[]): ListenerInfo[] {
       finish();
       current = { id: line, fields: {} };
     } else {
-      throw new EmqxOutputParseError({ argv, output: stdout, what: `the line ${JSON.stringify(line.slice(0, 120))} is neither a listener nor one of its fields` });
+      throw new EmqxOutputParseError({
+        argv,
+        output: stdout,
+        what: `the line ${JSON.stringify(line.slice(0, 120))} is neither a listener nor one of its fields`,
+      });
     }
   }
   finish();
@@ -51,9 +55,15 @@ export function parseListeners(stdout: string, argv: string[]): ListenerInfo[] {
 
 function toListener(id: string, f: Record<string, string>, stdout: string, argv: string[]): ListenerInfo {
   const bad = (what: string) => new EmqxOutputParseError({ argv, output: stdout, what: `listener ${id}: ${what}` });
-  if (f.current_conn === undefined || !/^[0-9]{1,12}$/.test(f.current_conn)) throw bad(`current_conn ${JSON.stringify(f.current_conn ?? "missing")} is not a number`);
+  if (f.current_conn === undefined || !/^[0-9]{1,12}$/.test(f.current_conn))
+    throw bad(`current_conn ${JSON.stringify(f.current_conn ?? "missing")} is not a number`);
   if (f.shutdown_count === undefined) throw bad("no shutdown_count");
-  const listener: ListenerInfo = { id, listenOn: f.listen_on ?? "", currentConn: Number(f.current_conn), shutdownCount: parseShutdownCount(f.shutdown_count, bad) };
+  const listener: ListenerInfo = {
+    id,
+    listenOn: f.listen_on ?? "",
+    currentConn: Number(f.current_conn),
+    shutdownCount: parseShutdownCount(f.shutdown_count, bad),
+  };
   if (f.max_conns !== undefined && /^[0-9]{1,12}$/.test(f.max_conns)) listener.maxConns = Number(f.max_conns);
   return listener;
 }
@@ -73,7 +83,8 @@ function parseShutdownCount(text: string, bad: (what: string) => Error): Record<
     const pair = asTuple(item, 2);
     const reason = pair && asAtom(pair[0]);
     const n = pair && asInt(pair[1]);
-    if (reason === undefined || n === undefined) throw bad(`shutdown_count ${text.slice(0, 80)} is not a list of {reason, count}`);
+    if (reason === undefined || n === undefined)
+      throw bad(`shutdown_count ${text.slice(0, 80)} is not a list of {reason, count}`);
     counts[reason] = (counts[reason] ?? 0) + n;
   }
   return counts;

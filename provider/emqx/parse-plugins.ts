@@ -18,7 +18,12 @@ export function parsePlugins(stdout: string, argv: string[]): PluginInfo[] {
   for (const line of cleanLines(stdout)) {
     if (line.trim() === "") continue;
     const m = PLUGIN_RE.exec(line.trim());
-    if (!m) throw new EmqxOutputParseError({ argv, output: stdout, what: `the line ${JSON.stringify(line.slice(0, 120))} is not "Plugin(<name>, description=<text>, active=<bool>)"` });
+    if (!m)
+      throw new EmqxOutputParseError({
+        argv,
+        output: stdout,
+        what: `the line ${JSON.stringify(line.slice(0, 120))} is not "Plugin(<name>, description=<text>, active=<bool>)"`,
+      });
     out.push({ name: m[1], description: m[2], active: m[3] === "true" });
   }
   return out;

@@ -12,7 +12,6 @@ export interface ProbeTarget {
   port: number;
 }
 
-
 /** An open probe session. */
 export interface ProbeSession {
   /** Publishes a QoS 1 message and waits for its PUBACK: the session still works end to end. */
@@ -21,18 +20,45 @@ export interface ProbeSession {
 }
 
 /** Connects through `open()` (a forwarded SSH channel); throws, saying why, when it cannot. */
-export async function openProbe(open: () => Promise<Duplex>, target: ProbeTarget, clientId: string, timeoutMs: number): Promise<ProbeSession> {
+export async function openProbe(
+  open: () => Promise<Duplex>,
+  target: ProbeTarget,
+  clientId: string,
+  timeoutMs: number,
+): Promise<ProbeSession> {
   const channel = await open();
   // Keepalive 10 s: idle through a long relup, the broker must not drop it for silence.
-  const client = new MqttClient(() => channel, { protocolVersion: 4, clientId, keepalive: 10, reconnectPeriod: 0, connectTimeout: timeoutMs, clean: true });
+  const client = new MqttClient(() => channel, {
+    protocolVersion: 4,
+    clientId,
+    keepalive: 10,
+    reconnectPeriod: 0,
+    connectTimeout: timeoutMs,
+    clean: true,
+  });
   let closed: string | undefined;
   client.on("error", (e) => void (closed ??= `error: ${e.message}`));
   client.on("close", () => void (closed ??= "the broker closed the connection"));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no CONNACK from ${target.host}:${target.port} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no CONNACK from ${target.host}:${target.port} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     client.once("connect", () => (clearTimeout(timer), resolve()));
-    client.once("error", (e) => (clearTimeout(timer), reject(new Error(`MQTT CONNECT to ${target.host}:${target.port} failed: ${e.message}`))));
-    client.once("close", () => (clearTimeout(timer), reject(new Error(`${target.host}:${target.port} closed the connection before CONNACK`))));
+    client.once(
+      "error",
+      (e) => (
+        clearTimeout(timer),
+        reject(new Error(`MQTT CONNECT to ${target.host}:${target.port} failed: ${e.message}`))
+      ),
+    );
+    client.once(
+      "close",
+      () => (
+        clearTimeout(timer),
+        reject(new Error(`${target.host}:${target.port} closed the connection before CONNACK`))
+      ),
+    );
   }).catch(async (e) => {
     client.end(true);
     throw e;
@@ -43,10 +69,17 @@ export async function openProbe(open: () => Promise<Duplex>, target: ProbeTarget
       const started = Date.now();
       const answer = await new Promise<string | undefined>((resolve) => {
         const timer = setTimeout(() => resolve(`no PUBACK within ${waitMs} ms`), waitMs);
-        client.publish(`emqx-release/probe/${clientId}`, "probe", { qos: 1 }, (err) => (clearTimeout(timer), resolve(err ? err.message : undefined)));
+        client.publish(
+          `emqx-release/probe/${clientId}`,
+          "probe",
+          { qos: 1 },
+          (err) => (clearTimeout(timer), resolve(err ? err.message : undefined)),
+        );
       });
       if (closed) return { state: "closed", reason: closed };
-      return answer === undefined ? { state: "open", roundTripMs: Date.now() - started } : { state: "no answer", reason: answer };
+      return answer === undefined
+        ? { state: "open", roundTripMs: Date.now() - started }
+        : { state: "no answer", reason: answer };
     },
     end: async () => {
       await client.endAsync(true).catch(() => undefined);

@@ -26,7 +26,14 @@ export async function rollBackAfterFailedGate(
   const refused =
     n.action !== "upgrade"
       ? `the failed operation was ${n.action === "downgrade" ? "a downgrade" : `"${n.action}"`}, not an upgrade`
-      : rollbackRefusal({ host: ctx.cli.host, from: n.from, to: n.to, permanent: want.permanent, installed: n.installed, relupDownTo: n.facts.relupDownTo });
+      : rollbackRefusal({
+          host: ctx.cli.host,
+          from: n.from,
+          to: n.to,
+          permanent: want.permanent,
+          installed: n.installed,
+          relupDownTo: n.facts.relupDownTo,
+        });
   if (refused) {
     ctx.log(`gate failed; onGateFailure is "downgrade" but the node stays on ${n.from}: ${refused}`);
     return { rollbackRefused: refused };

@@ -21,7 +21,8 @@ export interface NodeSnapshot {
 }
 
 /** What the gate's own MQTT client saw (emqx/probe-client). */
-export type ProbeObservation = { state: "open"; roundTripMs: number } | { state: "closed"; reason: string } | { state: "no answer"; reason: string };
+export type ProbeObservation =
+  { state: "open"; roundTripMs: number } | { state: "closed"; reason: string } | { state: "no answer"; reason: string };
 
 /** The limits, defaults applied. */
 export interface ClientImpactLimits {
@@ -50,22 +51,42 @@ export interface ClientImpactCheck {
 
 /** Judges the snapshots: failed when a check failed, else inconclusive when one could not tell,
  * else passed. */
-export function judgeClientImpact(before: NodeSnapshot, after: NodeSnapshot, limits: ClientImpactLimits): { verdict: ImpactVerdict; checks: ClientImpactCheck[] } {
-  const checks = [connectionsCheck(before, after, limits), shutdownsCheck(before, after, limits), uptimeCheck(before, after)];
+export function judgeClientImpact(
+  before: NodeSnapshot,
+  after: NodeSnapshot,
+  limits: ClientImpactLimits,
+): { verdict: ImpactVerdict; checks: ClientImpactCheck[] } {
+  const checks = [
+    connectionsCheck(before, after, limits),
+    shutdownsCheck(before, after, limits),
+    uptimeCheck(before, after),
+  ];
   if (limits.requireSamePlugins) checks.push(pluginsCheck(before, after));
   if (before.probe) checks.push(probeCheck(after.probe));
-  const verdict: ImpactVerdict = checks.some((c) => c.verdict === "failed") ? "failed" : checks.some((c) => c.verdict === "inconclusive") ? "inconclusive" : "passed";
+  const verdict: ImpactVerdict = checks.some((c) => c.verdict === "failed")
+    ? "failed"
+    : checks.some((c) => c.verdict === "inconclusive")
+      ? "inconclusive"
+      : "passed";
   return { verdict, checks };
 }
 
 /** One line for logs and messages: every check's detail, failed ones first. */
 export function describeChecks(checks: ClientImpactCheck[]): string {
   const order: Record<ImpactVerdict, number> = { failed: 0, inconclusive: 1, passed: 2 };
-  return [...checks].sort((a, b) => order[a.verdict] - order[b.verdict]).map((c) => `${c.name} ${c.verdict}: ${c.detail}`).join("; ");
+  return [...checks]
+    .sort((a, b) => order[a.verdict] - order[b.verdict])
+    .map((c) => `${c.name} ${c.verdict}: ${c.detail}`)
+    .join("; ");
 }
 
 /** "could not tell" for a part either snapshot lacks, naming why. */
-function unknown(name: ClientImpactCheck["name"], part: keyof NodeSnapshot["unreadable"], before: NodeSnapshot, after: NodeSnapshot): ClientImpactCheck {
+function unknown(
+  name: ClientImpactCheck["name"],
+  part: keyof NodeSnapshot["unreadable"],
+  before: NodeSnapshot,
+  after: NodeSnapshot,
+): ClientImpactCheck {
   const why = after.unreadable[part] ?? before.unreadable[part] ?? "no answer";
   const when = after.unreadable[part] !== undefined ? "after" : "before";
   return { name, verdict: "inconclusive", detail: `could not tell (${when} the upgrade: ${why})` };
@@ -76,10 +97,16 @@ function connectionsCheck(before: NodeSnapshot, after: NodeSnapshot, limits: Cli
   const a = after.liveConnections;
   if (b === undefined || a === undefined) return unknown("connections", "stats", before, after);
   const base = { name: "connections" as const, before: b, after: a };
-  if (b === 0) return { ...base, verdict: "passed", detail: `live connections ${b} -> ${a} (none before, nothing to lose)` };
+  if (b === 0)
+    return { ...base, verdict: "passed", detail: `live connections ${b} -> ${a} (none before, nothing to lose)` };
   const dropPercent = Math.max(0, ((b - a) / b) * 100);
   const shown = `live connections ${b} -> ${a} (${a >= b ? "+" : "-"}${round(Math.abs(((a - b) / b) * 100))}%)`;
-  if (dropPercent > limits.maxConnectionDropPercent) return { ...base, verdict: "failed", detail: `${shown}, a drop of more than the ${limits.maxConnectionDropPercent}% allowed (maxConnectionDropPercent)` };
+  if (dropPercent > limits.maxConnectionDropPercent)
+    return {
+      ...base,
+      verdict: "failed",
+      detail: `${shown}, a drop of more than the ${limits.maxConnectionDropPercent}% allowed (maxConnectionDropPercent)`,
+    };
   return { ...base, verdict: "passed", detail: `${shown}, within the ${limits.maxConnectionDropPercent}% allowed` };
 }
 
@@ -104,13 +131,26 @@ function shutdownsCheck(before: NodeSnapshot, after: NodeSnapshot, limits: Clien
       .filter(([, n]) => n > 0)
       .map(([r, n]) => `${r} +${n}`)
       .join(", ");
-    if (grown < 0) problems.push(`${l.id} shutdown_count went down from ${l.shutdowns} to ${now.shutdowns}: the listener was restarted`);
-    else if (grown > allowed) problems.push(`${l.id} shutdown_count ${l.shutdowns} -> ${now.shutdowns} (${reasons}): ${grown} connections ended, more than the ${allowed} allowed (${limits.maxShutdownGrowthPercent}% of its ${l.currentConn} connections, at least 1)`);
+    if (grown < 0)
+      problems.push(
+        `${l.id} shutdown_count went down from ${l.shutdowns} to ${now.shutdowns}: the listener was restarted`,
+      );
+    else if (grown > allowed)
+      problems.push(
+        `${l.id} shutdown_count ${l.shutdowns} -> ${now.shutdowns} (${reasons}): ${grown} connections ended, more than the ${allowed} allowed (${limits.maxShutdownGrowthPercent}% of its ${l.currentConn} connections, at least 1)`,
+      );
     else if (grown > 0) seen.push(`${l.id} +${grown} (${reasons}), within ${allowed}`);
   }
   const base = { name: "shutdowns" as const, before: b, after: a };
   if (problems.length > 0) return { ...base, verdict: "failed", detail: problems.join("; ") };
-  return { ...base, verdict: "passed", detail: seen.length > 0 ? `shutdown_count grew: ${seen.join("; ")}` : `no listener's shutdown_count grew (${before.listeners.length} listener${before.listeners.length === 1 ? "" : "s"})` };
+  return {
+    ...base,
+    verdict: "passed",
+    detail:
+      seen.length > 0
+        ? `shutdown_count grew: ${seen.join("; ")}`
+        : `no listener's shutdown_count grew (${before.listeners.length} listener${before.listeners.length === 1 ? "" : "s"})`,
+  };
 }
 
 function uptimeCheck(before: NodeSnapshot, after: NodeSnapshot): ClientImpactCheck {
@@ -118,7 +158,12 @@ function uptimeCheck(before: NodeSnapshot, after: NodeSnapshot): ClientImpactChe
   const a = after.uptimeSeconds;
   if (b === undefined || a === undefined) return unknown("uptime", "broker", before, after);
   const base = { name: "uptime" as const, before: b, after: a };
-  if (a < b) return { ...base, verdict: "failed", detail: `uptime went back from ${b} s to ${a} s: the node restarted, every client was disconnected` };
+  if (a < b)
+    return {
+      ...base,
+      verdict: "failed",
+      detail: `uptime went back from ${b} s to ${a} s: the node restarted, every client was disconnected`,
+    };
   return { ...base, verdict: "passed", detail: `uptime ${b} s -> ${a} s, no restart` };
 }
 
@@ -129,17 +174,44 @@ function pluginsCheck(before: NodeSnapshot, after: NodeSnapshot): ClientImpactCh
   const base = { name: "plugins" as const, before: b, after: a };
   const stopped = b.filter((p) => !a.includes(p));
   const started = a.filter((p) => !b.includes(p));
-  if (stopped.length === 0 && started.length === 0) return { ...base, verdict: "passed", detail: `the same ${b.length} plugins active` };
-  const parts = [stopped.length > 0 ? `no longer active: ${stopped.join(", ")}` : "", started.length > 0 ? `now active: ${started.join(", ")}` : ""].filter(Boolean);
-  return { ...base, verdict: "failed", detail: `plugins changed (${parts.join("; ")}); set requireSamePlugins: false if that is expected` };
+  if (stopped.length === 0 && started.length === 0)
+    return { ...base, verdict: "passed", detail: `the same ${b.length} plugins active` };
+  const parts = [
+    stopped.length > 0 ? `no longer active: ${stopped.join(", ")}` : "",
+    started.length > 0 ? `now active: ${started.join(", ")}` : "",
+  ].filter(Boolean);
+  return {
+    ...base,
+    verdict: "failed",
+    detail: `plugins changed (${parts.join("; ")}); set requireSamePlugins: false if that is expected`,
+  };
 }
 
 // The probe session opened before the upgrade must still be open: a closed one is a dropped client.
 function probeCheck(p: ProbeObservation | undefined): ClientImpactCheck {
-  if (!p) return { name: "probe", verdict: "inconclusive", detail: "could not tell (the probe was not read after the upgrade)" };
-  if (p.state === "closed") return { name: "probe", verdict: "failed", detail: `the gate's own MQTT session, open before the upgrade, was closed: ${p.reason}` };
-  if (p.state === "no answer") return { name: "probe", verdict: "inconclusive", detail: `could not tell (the gate's own MQTT session did not answer: ${p.reason})` };
-  return { name: "probe", verdict: "passed", detail: `the gate's own MQTT session stayed open (QoS 1 round trip ${p.roundTripMs} ms)` };
+  if (!p)
+    return {
+      name: "probe",
+      verdict: "inconclusive",
+      detail: "could not tell (the probe was not read after the upgrade)",
+    };
+  if (p.state === "closed")
+    return {
+      name: "probe",
+      verdict: "failed",
+      detail: `the gate's own MQTT session, open before the upgrade, was closed: ${p.reason}`,
+    };
+  if (p.state === "no answer")
+    return {
+      name: "probe",
+      verdict: "inconclusive",
+      detail: `could not tell (the gate's own MQTT session did not answer: ${p.reason})`,
+    };
+  return {
+    name: "probe",
+    verdict: "passed",
+    detail: `the gate's own MQTT session stayed open (QoS 1 round trip ${p.roundTripMs} ms)`,
+  };
 }
 
 function round(n: number): string {

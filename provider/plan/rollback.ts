@@ -21,8 +21,11 @@ export interface RollbackInput {
 /** Why the node cannot be downgraded back, or undefined when it can. */
 export function rollbackRefusal(i: RollbackInput): string | undefined {
   const prev = i.installed.find((r) => r.version === i.to)?.status;
-  if (!i.permanent) return `${i.from} was installed with --no-permanent: declare ${i.to} again to restart the node into it (no automatic downgrade of a trial)`;
-  if (prev !== "old") return `${i.to} is no longer installed as an old release on ${i.host} (\`emqx versions\` lists it ${prev ? `as ${prev}` : "not at all"}), so there is nothing to downgrade to`;
-  if (!i.relupDownTo.includes(i.to)) return `${i.from}'s relup has no way down to ${i.to} (it covers ${i.relupDownTo.join(", ") || "no version"})`;
+  if (!i.permanent)
+    return `${i.from} was installed with --no-permanent: declare ${i.to} again to restart the node into it (no automatic downgrade of a trial)`;
+  if (prev !== "old")
+    return `${i.to} is no longer installed as an old release on ${i.host} (\`emqx versions\` lists it ${prev ? `as ${prev}` : "not at all"}), so there is nothing to downgrade to`;
+  if (!i.relupDownTo.includes(i.to))
+    return `${i.from}'s relup has no way down to ${i.to} (it covers ${i.relupDownTo.join(", ") || "no version"})`;
   return undefined;
 }

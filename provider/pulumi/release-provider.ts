@@ -166,7 +166,7 @@ export class EmqxReleaseProvider {
     if (outcome.gate && !outcome.gate.passed && inputs.__recordFailure !== true) {
       throw new HostStateError({
         host: want.target.host,
-        reason: `the health gate did not pass within ${want.healthGate?.deadlineSeconds} s after ${outcome.action} to ${want.version}: ${outcome.gate.detail}. The node runs ${outcome.currentVersion}; fix it and run \`pulumi up\` again (the gate is checked again, nothing is re-installed)`,
+        reason: `the health gate did not pass within ${want.healthGate?.deadlineSeconds} s after ${outcome.action} to ${want.version}: ${outcome.gate.detail}. ${outcome.rolledBack ? `It was rolled back: the node runs ${outcome.rolledBack.to} again` : `The node runs ${outcome.currentVersion}; fix it and run \`pulumi up\` again (the gate is checked again, nothing is re-installed)`}`,
       });
     }
     if (outcome.clientImpact && !outcome.clientImpact.passed && inputs.__recordFailure !== true) {

@@ -2,7 +2,7 @@
 // node's listener through a forwarded channel of its SSH connection (no port opened on the node;
 // EMQX 4.4's internal listener 127.0.0.1:11883 takes anonymous clients, docs/emqx-4.4-observability.md
 // §4) before the upgrade and keeps alive through it. The gate fails when that session was closed.
-import { MqttClient } from "mqtt";
+import type * as Mqtt from "mqtt";
 import type { Duplex } from "stream";
 import type { ProbeObservation } from "../plan/client-impact";
 
@@ -27,6 +27,11 @@ export async function openProbe(
   timeoutMs: number,
 ): Promise<ProbeSession> {
   const channel = await open();
+  // Required here, by package name: Pulumi serializes the provider by value and would otherwise
+  // refer to mqtt by a file path inside it ("mqtt/build/index.js") that mqtt's package exports do
+  // not allow, failing every `pulumi up` (test/unit/pulumi/release-provider.serialization.test.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { MqttClient } = require("mqtt") as typeof Mqtt;
   // Keepalive 10 s: idle through a long relup, the broker must not drop it for silence.
   const client = new MqttClient(() => channel, {
     protocolVersion: 4,

@@ -7,9 +7,10 @@
 //
 // Two sandboxes (EMQX_DEMO_MODE):
 //   otp       (the default where `erl` and `rebar3` are installed) real OTP releases named emqx built
-//             from test/otp (4.4.0 -> 4.4.2), hot-upgraded by the real release_handler; a client on
-//             each node sends a line every 100 ms and the demo prints its answers before, during and
-//             after `pulumi up`: the version in the answers changes on the same connection.
+//             from test/otp (4.4.0 -> 4.4.2), hot-upgraded by the real release_handler; an MQTT
+//             client (MQTT.js) on each node publishes a QoS 1 message to its own topic every 100 ms
+//             and the demo prints what the broker delivers back before, during and after `pulumi up`:
+//             the version the broker tags each delivery with changes on the same connection.
 //   emulator  the EMQX 4.4 CLI emulator (4.4.0 -> 4.4.16), no Erlang needed.
 import { execFileSync } from "child_process";
 import { ensureEngine } from "./engine";
@@ -26,7 +27,7 @@ interface DemoNode {
   port: number;
   hostKey: string;
   emqxPath: string;
-  /** The node's TCP service (real-OTP mode): answers each line with the running version. */
+  /** The node's MQTT listener (real-OTP mode): deliveries carry the running version. */
   service?: { host: string; port: number };
 }
 
@@ -116,14 +117,15 @@ async function watchClients(nodes: DemoNode[]): Promise<Clients[]> {
     if (!n.service) continue;
     let count = 0;
     let last = "";
-    out.push(await startClients(n.service.host, n.service.port, 1, 100, (_c, a) => {
+    const onAnswer = (_c: string, a: { version: string; line: string }) => {
       count++;
       const changed = last !== "" && a.version !== last;
       if (count <= 2 || count % 30 === 0 || changed) {
-        process.stdout.write(`  [client] sent "${a.line}", got "${a.version} ${a.line}"${changed ? `   <- ${last} -> ${a.version} on the same connection` : ""}\n`);
+        process.stdout.write(`  [mqtt client] published "${a.line}" (QoS 1), received "${a.version} ${a.line}"${changed ? `   <- ${last} -> ${a.version} on the same connection` : ""}\n`);
       }
       last = a.version;
-    }, `emqx-${i + 1}-client`));
+    };
+    out.push(await startClients(n.service.host, n.service.port, 1, { onAnswer, namePrefix: `emqx-${i + 1}-client` }));
   }
   return out;
 }
@@ -158,7 +160,7 @@ async function main(): Promise<number> {
     banner(`pulumi preview --diff, declaring ${sandbox.target} (the upgrade plan)`);
     if (!(await declare(sandbox.target)) || !(await pulumi(["preview", "--diff"]))) return 1;
     if (mode === "otp") {
-      banner("clients connected, one per node, each sending a line every 100 ms");
+      banner("MQTT clients connected, one per node, each publishing a QoS 1 message every 100 ms");
       clients = await watchClients(sandbox.nodes);
       await Promise.all(clients.map((c) => c.waitForAnswers(5)));
     }
@@ -167,13 +169,13 @@ async function main(): Promise<number> {
     let clientsOk = true;
     if (clients.length > 0) {
       await Promise.all(clients.map((c) => c.waitForAnswers(Math.max(...c.records.map((r) => r.answers.length)) + 10)));
-      banner("the clients, after pulumi up");
+      banner("the MQTT clients, after pulumi up");
       for (const [i, c] of clients.entries()) {
         const [r] = await c.stop();
         const lost = r.sent.length - r.answers.length;
         const kept = r.closedEarly === undefined;
         clientsOk &&= kept && lost === 0;
-        process.stdout.write(`client of emqx-${i + 1}: ${r.sent.length} lines sent, ${r.answers.length} answered, ${lost} lost, connection ${kept ? "kept" : `LOST (${r.closedEarly})`}, answers ${versionSequence(r).join(" -> ")}\n`);
+        process.stdout.write(`client of emqx-${i + 1}: ${r.sent.length} published, ${r.acked.length} acknowledged, ${r.answers.length} delivered back, ${lost} lost, connection ${kept ? "kept" : `LOST (${r.closedEarly})`}, answers ${versionSequence(r).join(" -> ")}\n`);
       }
       clients = [];
     }

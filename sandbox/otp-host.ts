@@ -21,7 +21,7 @@ export interface OtpHost {
   emqxPath: string;
   /** Erlang node name, e.g. emqx@127.0.0.70. */
   nodeName: string;
-  /** The TCP service of the `emqx` application (answers each line with its version). */
+  /** The MQTT listener of the `emqx` application (MQTT 3.1.1; deliveries carry the version, see otp-clients). */
   service: { host: string; port: number };
   connection: { host: string; port: number; user: string; privateKey: string; hostKey: string };
   /** Runs bin/emqx locally (as an operator on the host would), returning stdout; throws on a non-zero exit. */

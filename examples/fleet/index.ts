@@ -7,12 +7,14 @@
 //   pulumi config set packagePath ./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip
 //   pulumi config set rollout '{"canary":1,"batchSize":"25%","maxFailures":0}'    # optional
 //   pulumi config set healthGate '{"deadlineSeconds":120,"requireClusterRunning":true}'  # optional
+//   pulumi config set clientImpact '{"maxConnectionDropPercent":10}'   # optional: did clients stay?
+//   pulumi config set onGateFailure downgrade   # optional: roll a node back when its gate fails
 //   pulumi preview --diff   # the plan: each node's version change and its batch (output `plan`)
 //   pulumi up
 // Trial first (rollback lever): rollout.promote=false upgrades only the canary with --no-permanent;
 // then promote (promote=true) or revert (set version back: the canary restarts into the old release).
 import * as pulumi from "@pulumi/pulumi";
-import { EmqxFleet, FleetRolloutArgs, HealthGateArgs } from "pulumi-emqx-release";
+import { ClientImpactArgs, EmqxFleet, FleetRolloutArgs, HealthGateArgs } from "pulumi-emqx-release";
 
 interface HostConfig {
   name: string;
@@ -35,6 +37,9 @@ const fleet = new EmqxFleet(config.get("fleetName") ?? "emqx", {
   emqxPath: config.get("emqxPath"),
   rollout: config.getObject<FleetRolloutArgs>("rollout"),
   healthGate: config.getObject<HealthGateArgs>("healthGate"),
+  clientImpact: config.getObject<ClientImpactArgs>("clientImpact"),
+  onGateFailure: config.get("onGateFailure") as "halt" | "downgrade" | undefined,
+  retryAfterRollback: config.getBoolean("retryAfterRollback"),
 });
 
 /** Per host: batch, cluster, what it waits for, target (known in preview). */

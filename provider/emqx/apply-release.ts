@@ -1,19 +1,23 @@
 // create/update on one node: lock, read, refuse before any write, upload, run EMQX, verify.
 // Every refusal happens before the first byte is written; after that, an error says what the
 // node runs now.
+import type { Duplex } from "stream";
 import { describeInstalled, EmqxProviderError, HostStateError, isRefusal, NodeChangedError, recordNodeState, UnsupportedUpgradeError } from "../errors";
 import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
 import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
 import type { HostFacts } from "../plan/host-facts";
 import { preflightRefusals } from "../plan/preflight";
-import type { HealthGateOutcome } from "../plan/release-result";
+import type { ClientImpactOutcome } from "../plan/client-impact";
+import type { HealthGateOutcome, RolledBack } from "../plan/release-result";
 import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
 import { EmqxCli } from "./cli";
 import { hasCtlCommand } from "../plan/version";
+import { ImpactBefore, readBefore, runClientImpactGate } from "./client-impact";
 import { runHealthGate } from "./health-gate";
 import { acquireHostLock, HostLock } from "./host-lock";
 import type { ProbeResult } from "./host-probe";
+import { rollBackAfterFailedGate } from "./rollback";
 import { removeNewUntarDirs } from "./untar-cleanup";
 
 /** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there) and logs
@@ -46,6 +50,10 @@ export interface ApplyOutcome extends NodeState {
   bytesSent: number;
   /** The health gate's outcome, when the release declares one. */
   gate?: HealthGateOutcome;
+  /** The client-impact gate's outcome and the rollback, when the release declares them. */
+  clientImpact?: ClientImpactOutcome;
+  rolledBack?: RolledBack;
+  rollbackRefused?: string;
 }
 
 /** Collaborators: the CLI on the node, the uploader, a progress logger, and a way to reach the
@@ -56,6 +64,8 @@ export interface ApplyContext {
   upload: PackageUploader;
   log: (line: string) => void;
   who: string;
+  /** A TCP channel to host:port on the node, through the SSH connection (the client-impact probe). */
+  forward?: (host: string, port: number) => Promise<Duplex>;
 }
 
 /** Reads what the node runs now: root, releases, facts. No side effect. */
@@ -96,6 +106,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   // Set once the first byte is written (the upload, or a revert's restart): from then on every
   // error, a refusal too (sudo refusing the health gate's command), says what the node lists now.
   let wrote = false;
+  let impactBefore: ImpactBefore | undefined;
   try {
     const installed = await cli.versions();
     const running = runningVersion(installed);
@@ -139,6 +150,9 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
       // The uploader logs what it did (sent, or skipped as already there): once, not here again.
       bytesSent = up.bytesSent;
     }
+    // The client-impact gate's "before", read right before the hot code change.
+    const impactSpec = want.clientImpact && (action.kind === "upgrade" || action.kind === "downgrade") ? { ...want.clientImpact, binScriptsVersion: probe.facts.binScriptsVersion } : undefined;
+    impactBefore = impactSpec ? await readBefore(cli, impactSpec, log, ctx.forward) : undefined;
     const command = action.kind === "make-permanent" ? "install" : action.kind;
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
     try {
@@ -152,6 +166,15 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     const permanentChange = action.kind === "make-permanent" || action.permanent;
     const after = await verifyNode(cli, rootDir, want.version, want.permanent, { binScripts: permanentChange });
     let finalInstalled = after.installed;
+    // Gates before uninstallPrevious: a failed gate may need the previous release to go back to.
+    const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
+    const clientImpact = impactSpec && impactBefore ? await runClientImpactGate(cli, impactSpec, impactBefore, log) : undefined;
+    if ((gate && !gate.passed) || (clientImpact && !clientImpact.passed)) {
+      const rb = await rollBackAfterFailedGate(ctx, want, { rootDir, action: action.kind, from: want.version, to: running, installed: finalInstalled, facts: after.facts });
+      const state = rb.after ? stateOf(rootDir, rb.after.installed, rb.after.facts) : stateOf(rootDir, finalInstalled, after.facts);
+      if (want.uninstallPrevious) log("uninstallPrevious skipped: a gate failed");
+      return { ...state, action: action.kind, previousVersion: running, bytesSent, gate, clientImpact, rolledBack: rb.rolledBack, rollbackRefused: rb.rollbackRefused };
+    }
     if (want.uninstallPrevious) {
       const old = finalInstalled.filter((r) => r.status === "old").map((r) => r.version);
       const refusal = uninstallPreviousRefusal({ host, action: action.kind, from: running, to: want.version, ertsBefore: probe.ertsVersion, ertsAfter: after.probe.ertsVersion, old });
@@ -164,14 +187,14 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         finalInstalled = await cli.versions();
       }
     }
-    const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
-    return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate };
+    return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate, clientImpact };
   } catch (e) {
     // A refusal before the first write changed nothing and says so; anything else gets what the
     // node lists now (best effort).
     if (EmqxProviderError.isInstance(e) && (wrote || !isRefusal(e))) recordNodeState(e, await cli.versions().catch(() => null));
     throw e;
   } finally {
+    await impactBefore?.probe?.end();
     await releaseLock(ctx, lock, changing);
   }
 }

@@ -125,6 +125,13 @@ export class EmqxCli {
     return parseClusterStatus(r.stdout, r.argv);
   }
 
+  /** `emqx ctl <args>` (bin scripts 4.4.4+) or `emqx_ctl <args>` (older): stdout, when it exits 0. */
+  async ctl(binScriptsVersion: string, args: string[]): Promise<{ stdout: string; argv: string[] }> {
+    const argv = hasCtlCommand(binScriptsVersion) ? this.emqx("ctl", ...args) : [ctlPath(this.options.emqxPath), ...args];
+    const r = await this.execOk(argv, `the node did not answer \`ctl ${args.join(" ")}\``);
+    return { stdout: r.stdout, argv: r.argv };
+  }
+
   /** Reads every fact of the node in one round trip (no side effect); `target` adds what is in
    * `releases/<target>/`. */
   async probe(root: string, running: string, target?: string): Promise<ProbeResult> {

@@ -3,6 +3,7 @@
 import { parseEmqxVersion, checkVersionFamily, compareVersions } from "./version";
 import { CONNECTION_SECRET_FIELDS } from "./connection";
 import { parsePackageName } from "./package-name";
+import { checkClientImpactInputs } from "./check-client-impact";
 import type { Refusal } from "./upgrade-plan";
 
 /** The sentinel Pulumi passes for values not known during preview (pulumi.runtime.unknownValue). */
@@ -167,6 +168,7 @@ export function checkReleaseInputs(news: Record<string, unknown>, olds?: Record<
   }
   checkInteger(r, "commandTimeoutMs", news.commandTimeoutMs, 1_000, 3_600_000, "milliseconds");
   checkHealthGate(r, news.healthGate);
+  for (const f of checkClientImpactInputs(news)) r.add(f.property, f.reason);
   checkInteger(r, "upgradeTimeoutMs", news.upgradeTimeoutMs, 300_001, 7_200_000, "milliseconds (above EMQX's own 300 s RPC timeout, so its answer is seen)");
 
   // Version change rules against the previous declaration (no host facts needed).

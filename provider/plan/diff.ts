@@ -3,7 +3,7 @@
 // result failed, nothing otherwise.
 import { isUnknown } from "./check-inputs";
 import { endpointPort } from "./connection";
-import { resultFailed } from "./release-result";
+import { resultFailed, resultRolledBack } from "./release-result";
 
 /** The diff result in the dynamic provider's shape. */
 export interface ReleaseDiff {
@@ -61,7 +61,11 @@ export function nodeDrifted(olds: Record<string, unknown>, news: Record<string, 
 /** The whole diff. */
 export function diffRelease(olds: Record<string, unknown>, news: Record<string, unknown>, newDigest: string | undefined): ReleaseDiff {
   const replaces = pointsElsewhere(olds.connection, news.connection) ? ["connection"] : [];
-  // A host whose last operation or health gate failed (recorded, in a fleet) is tried again.
-  const changes = replaces.length > 0 || changedKeys(olds, news, newDigest).length > 0 || nodeDrifted(olds, news) || resultFailed(olds.lastResult);
+  // A host whose last operation or health gate failed (recorded, in a fleet) is tried again,
+  // unless a gate failure rolled it back: then only a changed declaration or retryAfterRollback
+  // sends it to that release again (its running the previous version is no drift).
+  const held = resultRolledBack(olds.lastResult) && news.retryAfterRollback !== true;
+  const retry = !held && (nodeDrifted(olds, news) || resultFailed(olds.lastResult));
+  const changes = replaces.length > 0 || changedKeys(olds, news, newDigest).length > 0 || retry;
   return { changes, replaces, deleteBeforeReplace: true };
 }

@@ -9,6 +9,15 @@ export interface HealthGateInputs {
   requireClusterRunning?: boolean;
 }
 
+/** Client-impact gate: the node's clients before and after a hot upgrade (plan/client-impact). */
+export interface ClientImpactInputs {
+  deadlineSeconds?: number;
+  maxConnectionDropPercent?: number;
+  maxShutdownGrowthPercent?: number;
+  requireSamePlugins?: boolean;
+  probe?: boolean | { host?: string; port?: number };
+}
+
 /** EmqxRelease inputs as the provider receives them. */
 export interface ReleaseInputs {
   connection: ConnectionInputs;
@@ -24,6 +33,9 @@ export interface ReleaseInputs {
   commandTimeoutMs?: number;
   upgradeTimeoutMs?: number;
   healthGate?: HealthGateInputs;
+  clientImpact?: ClientImpactInputs;
+  onGateFailure?: "halt" | "downgrade";
+  retryAfterRollback?: boolean;
 }
 
 /** Defaults, named so docs, code and tests agree. */
@@ -37,6 +49,15 @@ export const DEFAULTS = {
   // EMQX's escript gives every RPC 300 s (docs/emqx-4.4-hot-upgrade.md §2.1); ours must outlast it to see its answer.
   upgradeTimeoutMs: 600_000,
   healthGateDeadlineSeconds: 120,
+  // EMQX promises "most" clients (docs/emqx-4.4-observability.md §1): tolerant by default.
+  clientImpactDeadlineSeconds: 60,
+  maxConnectionDropPercent: 10,
+  maxShutdownGrowthPercent: 10,
+  requireSamePlugins: true,
+  // EMQX 4.4's internal listener: anonymous clients, loopback only (docs/emqx-4.4-observability.md §4).
+  probeHost: "127.0.0.1",
+  probePort: 11883,
+  onGateFailure: "halt",
 } as const;
 
 /** Inputs with every default applied: the only shape the rest of the provider reads. */
@@ -56,6 +77,14 @@ export interface ResolvedRelease {
   commandTimeoutMs: number;
   upgradeTimeoutMs: number;
   healthGate?: { deadlineSeconds: number; command?: string[]; requireClusterRunning: boolean };
+  clientImpact?: {
+    deadlineSeconds: number;
+    maxConnectionDropPercent: number;
+    maxShutdownGrowthPercent: number;
+    requireSamePlugins: boolean;
+    probe?: { host: string; port: number };
+  };
+  onGateFailure: "halt" | "downgrade";
 }
 
 /** Applies every default. `pinned` carries the fingerprints recorded on first contact (state),
@@ -84,5 +113,23 @@ export function resolveInputs(i: ReleaseInputs, pinned?: { target?: string; prox
           requireClusterRunning: i.healthGate.requireClusterRunning ?? false,
         }
       : undefined,
+    ...resolveClientImpact(i),
+  };
+}
+
+/** The client-impact gate and what a failed gate does, defaults applied. */
+function resolveClientImpact(i: ReleaseInputs): Pick<ResolvedRelease, "clientImpact" | "onGateFailure"> {
+  const c = i.clientImpact;
+  return {
+    clientImpact: c
+      ? {
+          deadlineSeconds: c.deadlineSeconds ?? DEFAULTS.clientImpactDeadlineSeconds,
+          maxConnectionDropPercent: c.maxConnectionDropPercent ?? DEFAULTS.maxConnectionDropPercent,
+          maxShutdownGrowthPercent: c.maxShutdownGrowthPercent ?? DEFAULTS.maxShutdownGrowthPercent,
+          requireSamePlugins: c.requireSamePlugins ?? DEFAULTS.requireSamePlugins,
+          probe: c.probe ? { host: DEFAULTS.probeHost, port: DEFAULTS.probePort, ...(c.probe === true ? {} : c.probe) } : undefined,
+        }
+      : undefined,
+    onGateFailure: i.onGateFailure ?? DEFAULTS.onGateFailure,
   };
 }

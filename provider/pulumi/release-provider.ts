@@ -162,13 +162,20 @@ export class EmqxReleaseProvider {
       durationMs: Date.now() - started,
       finishedAt: new Date().toISOString(),
       ...(outcome.gate ? { gate: outcome.gate } : {}),
+      ...(outcome.clientImpact ? { clientImpact: outcome.clientImpact } : {}),
+      ...(outcome.rolledBack ? { rolledBack: outcome.rolledBack } : {}),
+      ...(outcome.rollbackRefused ? { rollbackRefused: outcome.rollbackRefused } : {}),
     };
     if (outcome.gate && !outcome.gate.passed && inputs.__recordFailure !== true) {
       throw new NodeChangedError({
         host: want.target.host,
         installedVersions: outcome.installedVersions,
-        reason: `the health gate did not pass within ${want.healthGate?.deadlineSeconds} s after ${outcome.action} to ${want.version}: ${outcome.gate.detail}. The node runs ${outcome.currentVersion}; fix it and run \`pulumi up\` again (the gate is checked again, nothing is re-installed)`,
+        reason: `the health gate did not pass within ${want.healthGate?.deadlineSeconds} s after ${outcome.action} to ${want.version}: ${outcome.gate.detail}. ${outcome.rolledBack ? `It was rolled back: the node runs ${outcome.rolledBack.to} again` : `The node runs ${outcome.currentVersion}; fix it and run \`pulumi up\` again (the gate is checked again, nothing is re-installed)`}`,
       });
+    }
+    if (outcome.clientImpact && !outcome.clientImpact.passed && inputs.__recordFailure !== true) {
+      const now = outcome.rolledBack ? `It was rolled back: the node runs ${outcome.rolledBack.to} again` : `The node runs ${outcome.currentVersion}${outcome.rollbackRefused ? ` (not rolled back: ${outcome.rollbackRefused})` : ""}`;
+      throw new NodeChangedError({ host: want.target.host, installedVersions: outcome.installedVersions, reason: `the client-impact gate failed after ${outcome.action} to ${want.version}: ${outcome.clientImpact.detail}. ${now}` });
     }
     return { ...outs, ...applied.props, lastResult };
   }
@@ -199,6 +206,7 @@ export class EmqxReleaseProvider {
             return { cli: cliFor(again, want), close: () => again.close() };
           },
           who: whoAmI(),
+          forward: (host, port) => session.forwardOut(host, port),
           upload: (f) => uploadVerified(session, { localPath: want.packagePath, remoteDir: f.remoteDir, finalName: f.finalName, sha256: pkg.sha256, runAs: f.runAs, sudoPassword: want.sudoPassword, log }),
         },
         want,

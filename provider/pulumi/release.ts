@@ -47,6 +47,21 @@ export interface EmqxReleaseArgs {
    * member of its cluster is stopped. Polled until `deadlineSeconds`; not passing fails the
    * operation (the node keeps the new release: the next `up` checks again). @default none */
   healthGate?: pulumi.Input<HealthGateArgs>;
+  // --- client impact and rollback (docs/emqx-4.4-observability.md) ---
+  /** Did the MQTT clients stay connected? Read the node before a hot upgrade or downgrade and after
+   * it (`emqx ctl broker stats`, `listeners`, `broker`, `plugins list`) and compare: live
+   * connections, each listener's shutdown_count, uptime (a restart), active plugins. Every number
+   * is recorded in `lastResult.clientImpact`. A gate that cannot tell by its deadline fails.
+   * @default none (not checked) */
+  clientImpact?: pulumi.Input<ClientImpactArgs>;
+  /** What a failed gate (health or client impact) right after an upgrade does: `"halt"` leaves the
+   * node on the new release; `"downgrade"` runs `emqx downgrade <previous>` when the previous
+   * release is still installed and the relup covers the way back (else it halts and says why),
+   * and records `lastResult.rolledBack`. A rolled-back node is not upgraded again by the next `up`
+   * unless the declaration changes or `retryAfterRollback` is set. @default "halt" */
+  onGateFailure?: pulumi.Input<"halt" | "downgrade">;
+  /** Try a node that was rolled back again, with the same declaration. @default false */
+  retryAfterRollback?: pulumi.Input<boolean>;
   /** @internal EmqxFleet: record a failure in `lastResult` instead of failing the resource, so the
    * fleet's gate judges it against maxFailures. */
   __recordFailure?: boolean;
@@ -61,6 +76,25 @@ export interface HealthGateArgs {
   command?: pulumi.Input<pulumi.Input<string>[]>;
   /** Every member of the node's cluster must be running (`emqx ctl cluster status`). @default false */
   requireClusterRunning?: pulumi.Input<boolean>;
+}
+
+/** The client-impact gate of one node. EMQX promises that "most" clients stay connected through a
+ * hot upgrade (docs/emqx-4.4-observability.md §1), so the defaults tolerate ordinary churn. */
+export interface ClientImpactArgs {
+  /** How long the gate may take to tell (it waits 2 s for EMQX's 1 s stats tick first). @default 60 */
+  deadlineSeconds?: pulumi.Input<number>;
+  /** Live connections (`live_connections.count`) may drop by at most this percentage. @default 10 */
+  maxConnectionDropPercent?: pulumi.Input<number>;
+  /** Each listener's shutdown_count may grow by at most this percentage of its connections before
+   * (at least 1). @default 10 */
+  maxShutdownGrowthPercent?: pulumi.Input<number>;
+  /** The same plugins must be active after the upgrade. @default true */
+  requireSamePlugins?: pulumi.Input<boolean>;
+  /** The gate's own MQTT client: opened before the upgrade to an MQTT listener on the node through
+   * a forwarded channel of the SSH connection (no port opened; needs sshd's AllowTcpForwarding),
+   * kept through the upgrade; the gate fails when that session was closed. `true` is EMQX's
+   * internal listener 127.0.0.1:11883 (anonymous clients allowed). @default none (no probe) */
+  probe?: pulumi.Input<boolean | { host?: pulumi.Input<string>; port?: pulumi.Input<number> }>;
 }
 
 /** What the last create/update did on the node (see `lastResult`): action, from/to version, what

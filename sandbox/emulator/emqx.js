@@ -54,6 +54,9 @@
 //     {"corruptZipBeforeUnpack": true}  each matching zip is cut to half before it is unzipped.
 //     {"clusterNodes": {"running": [...], "stopped": [...]}}  what `ctl cluster status` prints
 //                                (default running [this node], stopped []).
+//     {"clients": {...}}         what `ctl broker`, `broker stats`, `listeners`, `plugins list`
+//                                print, per running version (clients.js): live connections,
+//                                listeners with shutdown_count, plugins, commands left unanswered.
 //     {"untarDir": "/path"}      where emqx_untar_<n>/ dirs go (default /tmp, as EMQX); test-only.
 //
 // RUNNER_USER (docs/emqx-4.4-hot-upgrade.md §1.1 step 4): a non-root caller other than that user gets `You need to be

@@ -63,7 +63,19 @@ export interface EmulatorFaults {
   /** The uploaded zip is damaged after the upload (cut to half), before EMQX reads it. */
   corruptZipBeforeUnpack?: boolean;
   clusterNodes?: { running?: string[]; stopped?: string[] };
+  /** What `ctl broker`/`broker stats`/`listeners`/`plugins list` print (emulator/clients.js). */
+  clients?: EmulatorClients & { byVersion?: Record<string, EmulatorClients> };
   untarDir?: string;
+}
+
+/** The node's clients as the emulator reports them while running one version. */
+export interface EmulatorClients {
+  live?: number;
+  shutdownCount?: Record<string, number>;
+  listeners?: Array<{ id: string; listenOn: string; currentConn: number; shutdownCount?: Record<string, number> }>;
+  plugins?: Array<{ name: string; description: string; active: boolean }>;
+  /** ctl commands answered with the usage text instead (e.g. "broker stats"). */
+  unanswered?: string[];
 }
 
 interface ReleaseRecord {
@@ -147,7 +159,7 @@ export function createEmulatedInstall(spec: EmulatedInstallSpec): void {
   const emu = path.join(root, ".emulator");
   fs.mkdirSync(emu, { recursive: true });
   const running = spec.running ?? true;
-  const state = { running, runningVsn: running ? spec.version : undefined, runningErts: running ? main.erts : undefined, releases };
+  const state = { running, runningVsn: running ? spec.version : undefined, runningErts: running ? main.erts : undefined, releases, bootedAt: running ? Date.now() : undefined };
   fs.writeFileSync(path.join(emu, "state.json"), JSON.stringify(state, null, 2) + "\n");
   // Every caller logs its call, whoever it runs as (root, RUNNER_USER, an unprivileged ssh user).
   fs.chmodSync(emu, 0o777);

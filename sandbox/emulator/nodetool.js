@@ -9,6 +9,7 @@ const { fmtAtomList } = require("./erlang-term");
 const { loadState, newestVmArgs, readReleasesFile } = require("./state");
 const rh = require("./release-handler");
 const { Halt, out, err, atLeast } = require("./io");
+const { clientsCommand } = require("./clients");
 
 /** nodetool's view of the node: up, or down with what nodetool printed on stderr and its status.
  * nodetool looks up REL_VSN in RELEASES on every call, so a RELEASES that lost it (docs/emqx-4.4-hot-upgrade.md §2.5
@@ -50,9 +51,11 @@ function assertNodeAlive(ctx) {
   throw new Halt(1);
 }
 
-/** `emqx_ctl run_command` for the few commands the emulator knows (docs/emqx-4.4-hot-upgrade.md §1.3). */
+/** `emqx_ctl run_command` for the few commands the emulator knows (docs/emqx-4.4-hot-upgrade.md §1.3;
+ * broker, broker stats, listeners and plugins list in clients.js). */
 async function ctlCommand(ctx, args) {
   const st = loadState(ctx.root);
+  if (clientsCommand(ctx, st, args)) return;
   if (args.join(" ") === "status") return out(`Node '${ctx.node.name}' ${st.runningVsn} is started`);
   if (args.join(" ") === "cluster status") {
     const c = ctx.faults.clusterNodes || {};

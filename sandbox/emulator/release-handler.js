@@ -188,6 +188,8 @@ function boot(root, st, vsn, erts) {
   st.running = true;
   st.runningVsn = vsn;
   st.runningErts = erts;
+  // The VM's start: `emqx ctl broker` reports uptime from it (clients.js).
+  st.bootedAt = Date.now();
   return ok(vsn, true);
 }
 

@@ -27,7 +27,7 @@ test("each zip is named by this machine's facts and holds emqx/releases/<V>/emqx
   const osRelease = fs.readFileSync("/etc/os-release", "utf8");
   const id = /^ID=(.*)$/m.exec(osRelease)?.[1].replace(/"/g, "");
   expect(r.os.startsWith(id ?? "?")).toBe(true);
-  expect(r.versions).toEqual(["4.4.0", "4.4.1", "4.4.2"]);
+  expect(r.versions).toEqual(["4.4.0", "4.4.1", "4.4.2", "4.4.3"]);
   for (const v of r.versions) {
     const name = parsePackageName(path.basename(r.zips[v]));
     expect(name).toMatchObject({ edition: "ce", os: r.os, arch: r.arch, otpMajor: Number(r.otp.split(".")[0]) });

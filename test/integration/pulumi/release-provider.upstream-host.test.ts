@@ -40,7 +40,7 @@ async function checked(news: Props, olds: Props = {}): Promise<Props> {
 /** Runs `step` while `count` clients send a line every 100 ms; returns its result and what each
  * client saw, 5 answers after the step. The clients are closed whatever happens. */
 async function withClients<T>(host: UpstreamHost, count: number, step: () => Promise<T>): Promise<[T, ClientRecord[]]> {
-  const clients = await startClients(host.service.host, host.service.port, count, 100);
+  const clients = await startClients(host.service.host, host.service.port, count, { intervalMs: 100 });
   try {
     await clients.waitForAnswers(5);
     const result = await step();

@@ -9,11 +9,11 @@
 export interface NodeSnapshot {
   /** `live_connections.count` of `broker stats` (docs/emqx-4.4-observability.md §2.3). */
   liveConnections?: number;
-  /** Per listener: its connections now and its shutdown_count summed over reasons (§2.4). */
+  /** Per listener: its connections now and its shutdown_count summed over reasons (docs/emqx-4.4-observability.md §2.4). */
   listeners?: Array<{ id: string; currentConn: number; shutdowns: number; shutdownCount: Record<string, number> }>;
-  /** `uptime` of `broker`, in seconds (§2.2). */
+  /** `uptime` of `broker`, in seconds (docs/emqx-4.4-observability.md §2.2). */
   uptimeSeconds?: number;
-  /** Names of the plugins `plugins list` shows active, sorted (§2.5). */
+  /** Names of the plugins `plugins list` shows active, sorted (docs/emqx-4.4-observability.md §2.5). */
   activePlugins?: string[];
   /** The gate's own MQTT session (when it has one): still open, closed, or not answering. */
   probe?: ProbeObservation;

@@ -90,7 +90,7 @@ deliver(Topic, Payload, QoS, #{next_id := Id} = S) ->
     send(emqx_frame:publish(Topic, Tagged, QoS, Id), S),
     S#{next_id := Id rem 65535 + 1}.
 
-%% MQTT 3.1.1 §3.1.2.10: no packet within 1.5 x keepalive closes the connection.
+%% MQTT 3.1.1, section 3.1.2.10: no packet within 1.5 x keepalive closes the connection.
 check_keepalive(#{keepalive := K, last_recv := Last} = S) when K > 0 ->
     case now_ms() - Last > K * 1500 of
         true -> stop(keepalive_timeout, S);

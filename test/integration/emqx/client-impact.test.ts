@@ -51,13 +51,13 @@ test("fails, never passes, when `broker stats` stops answering: could not tell b
   expect(r).toMatchObject({ passed: false, couldNotTell: true });
   // Polled until the deadline (how many attempts fit in 6 s depends on the machine's load).
   expect(Date.now() - started).toBeGreaterThanOrEqual(6000);
-  expect(r.detail).toMatch(/^could not tell within 6 s whether the clients stayed connected: connections inconclusive: could not tell \(after the upgrade: could not parse the output of `.*emqx ctl broker stats`: the line "Usage: emqx_ctl status/);
+  expect(r.detail).toMatch(/^could not tell within 6 s whether the clients stayed connected: connections inconclusive: could not tell \(after the upgrade: `broker stats` exited 1\)/);
   expect(lines.filter((l) => l.startsWith("client impact attempt")).length).toBe(r.attempts - 1);
 });
 
 test("refuses to start, nothing changed, when the node cannot answer before the upgrade", async () => {
   host.setFaults({ clients: { unanswered: ["listeners"] } });
-  await expect(readBefore(cli, SPEC, () => undefined)).rejects.toThrow(/client-impact gate cannot read the node before the upgrade: could not parse the output of `.*emqx ctl listeners`.*nothing was changed/);
+  await expect(readBefore(cli, SPEC, () => undefined)).rejects.toThrow(/client-impact gate cannot read the node before the upgrade: `listeners` exited 1.*nothing was changed/);
 });
 
 test("fails when the node restarted (its uptime went back), although every client came back", async () => {

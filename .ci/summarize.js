@@ -11,6 +11,8 @@
 //   a test file that stops being collected, or tests deleted without replacement, fail the run;
 // - RELIABILITY.md (test/support/reliability-reporter.ts): up to date after a complete run, or
 //   rewritten under EMQX_RELIABILITY_UPDATE=1. Printed on its own line, never counted as passed.
+// - checks .ci/run ran besides jest (the release-readiness checks): `<exit code>\t<command>` per line;
+//   each is printed on its own line, never counted as passed, and a non-zero exit code is a failure.
 "use strict";
 
 const fs = require("fs");
@@ -45,7 +47,7 @@ const SKIPPED = ["pending", "skipped", "disabled"];
  * reliability reporter's (or undefined), `allowList` and `floorText` the files' text, `root` the
  * repository (test files are named relative to it). Returns the lines to print (the totals last),
  * the counts, and the reasons for failure (for stderr). */
-function summarize({ results, verdict, allowList, floorText, root }) {
+function summarize({ results, verdict, allowList, floorText, root, checks = "" }) {
   const problems = [];
   const lines = [];
   if (!results) {
@@ -110,6 +112,18 @@ function summarize({ results, verdict, allowList, floorText, root }) {
     lines.push(`RELIABILITY.md: FAILED (${why.split("\n")[0]})`);
   }
 
+  // Checks run besides jest, one line each.
+  for (const line of checks.split("\n").filter((l) => l.trim() !== "")) {
+    const [code, command] = line.split("\t");
+    if (code === "0") {
+      lines.push(`${command}: ok`);
+    } else {
+      problems.push(`${command} failed (exit code ${code}); its output is above`);
+      failedChecks += 1;
+      lines.push(`${command}: FAILED (exit code ${code})`);
+    }
+  }
+
   const passed = results.numPassedTests;
   const failed = results.numFailedTests + failedSuites + failedChecks;
   lines.push(`${passed} passed, ${failed} failed`);
@@ -121,7 +135,7 @@ function readIfExists(file) {
 }
 
 if (require.main === module) {
-  const [resultsFile, verdictFile] = process.argv.slice(2);
+  const [resultsFile, verdictFile, checksFile] = process.argv.slice(2);
   const root = path.resolve(__dirname, "..");
   const resultsText = readIfExists(resultsFile);
   const verdictText = verdictFile ? readIfExists(verdictFile) : undefined;
@@ -131,6 +145,7 @@ if (require.main === module) {
     allowList: readIfExists(path.join(root, ALLOW_LIST)) ?? "",
     floorText: readIfExists(path.join(root, FLOOR_FILE)) ?? "",
     root,
+    checks: (checksFile && readIfExists(checksFile)) || "",
   });
   for (const p of r.problems) console.error(p);
   for (const l of r.lines) console.log(l);

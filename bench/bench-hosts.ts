@@ -1,11 +1,11 @@
 // EMQX test hosts for the rollout benchmark: the same emulated install and real sshd as
-// test/support/test-host.ts, plus sshd options (the benchmark's sshd sets SHLVL, see SSHD_CONFIG),
+// sandbox/test-host.ts, plus sshd options (the benchmark's sshd sets SHLVL, see SSHD_CONFIG),
 // and a reset that lays the install out again for the next run.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, EmulatorFaults, readCallLog, setFaults } from "../test/support/emulator/install";
-import { startSshd, TestSshd } from "../test/support/sshd";
+import { createEmulatedInstall, EmulatorFaults, readCallLog, setFaults } from "../sandbox/emulator/install";
+import { startSshd, TestSshd } from "../sandbox/sshd";
 
 /** sshd_config lines of every benchmark sshd. Debian's bash runs ~/.bashrc for every command sshd
  * starts while SHLVL < 1; on this machine root's ~/.bashrc runs `pyenv init`, which costs ~0.4 s of

@@ -6,9 +6,9 @@
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ensureEngine, offlineEnv } from "../test/support/engine";
+import { ensureEngine, offlineEnv } from "../sandbox/engine";
 import { installPackedLibrary } from "../test/support/installed-package";
-import { compiledPath, DRIVER_JS, newStackDir, runStack, RunStackResult, StackDirs } from "../test/support/run-stack";
+import { compiledPath, DRIVER_JS, newStackDir, runStack, RunStackResult, StackDirs } from "../sandbox/run-stack";
 import * as pulumi from "@pulumi/pulumi";
 import { EmqxReleaseProvider } from "../provider/pulumi/release-provider";
 import { BenchSection } from "./report";
@@ -118,7 +118,7 @@ export async function benchPreview(setup: PreviewBenchSetup, log: (line: string)
       details: [
         `examples/fleet with ${hostCount} hosts (addresses nothing listens on: preview contacts no host), version 4.4.16, one ${mebibytes(size)} package, ` +
           `rollout ${JSON.stringify(rollout)}; against bench/programs/trivial-resources.ts with ${hostCount} resources. Each preview is a fresh ` +
-          "driver process (test/support/run-stack.ts: Automation API, real pulumi CLI, file backend, no state), timed from the CLI start to its end; " +
+          "driver process (sandbox/run-stack.ts: Automation API, real pulumi CLI, file backend, no state), timed from the CLI start to its end; " +
           "one warm-up of each first; the two alternate.",
         "",
         `Fleet: ${runList(fleetMs)}. Trivial: ${runList(trivialMs)}.`,

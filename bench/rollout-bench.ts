@@ -7,9 +7,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ensureEngine } from "../test/support/engine";
+import { ensureEngine } from "../sandbox/engine";
 import { installPackedLibrary } from "../test/support/installed-package";
-import { compiledPath, newStackDir, runStack } from "../test/support/run-stack";
+import { compiledPath, newStackDir, runStack } from "../sandbox/run-stack";
 import { BenchHost, startBenchHost } from "./bench-hosts";
 import { BenchSection } from "./report";
 import { mebibytes, median, ratio, runList, seconds } from "./stats";

@@ -9,10 +9,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../test/support/engine";
-import { startSshd } from "../test/support/sshd";
+import { REPO_ROOT } from "../sandbox/engine";
+import { startSshd } from "../sandbox/sshd";
 import { SSHD_CONFIG } from "./bench-hosts";
-import { packageShelf } from "../test/support/test-host";
+import { packageShelf } from "../sandbox/test-host";
 import { benchPreview } from "./preview-bench";
 import { BenchSection, consoleTable, markdownReport } from "./report";
 import { benchRollout } from "./rollout-bench";

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { sha256File } from "../provider/package/hash";
 import { connectSsh } from "../provider/ssh/connect";
-import { startSshd, TestSshd } from "../test/support/sshd";
+import { startSshd, TestSshd } from "../sandbox/sshd";
 import { startCountingRelay } from "./byte-counter";
 import { BenchSection } from "./report";
 import { mebibytes, median, ratio, runList, seconds } from "./stats";

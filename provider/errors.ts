@@ -1,5 +1,9 @@
 // Every error the provider raises. Subclasses are split by what the user must do next, each carries
 // the facts as fields, and `message` reads: what failed, on which host, the value seen, what to do.
+// Errors are told apart by class (`isInstance`), never by their text: a refusal before anything was
+// changed (`isRefusal`) and a failure after the node was changed (`NodeChangedError`, or any error
+// that `recordNodeState` gave what the node lists now) are different kinds.
+import type { InstalledRelease } from "./plan/upgrade-plan";
 
 /** The property every error of ours carries; checked by `isInstance` instead of `instanceof`,
  * because Pulumi serializes provider code by value and a second copy of a class may be loaded. */
@@ -12,6 +16,9 @@ export const MAX_MESSAGE_OUTPUT_LINES = 20;
 export class EmqxProviderError extends Error {
   /** @internal */
   readonly __emqxProviderError: true;
+  /** What `emqx versions` listed after this error ended an operation that had begun changing the
+   * node (`recordNodeState`); `null` when the node could not be read. Unset otherwise. */
+  nodeState?: InstalledRelease[] | null;
   // The name is passed explicitly and `message` set by hand: once Pulumi serializes the provider,
   // classes become plain functions, so `new.target.name` is gone and `Error.call(this)` does not
   // set `message` (seen by running serialized code).
@@ -158,8 +165,10 @@ export class PackageError extends EmqxProviderError {
   }
 }
 
-/** The host is in a state where acting would be unsafe; nothing was changed. The operator's
- * next step is in the message. */
+/** Refused: the host is in a state where acting would be unsafe (node down, hot patches, a stray zip
+ * in releases/, a half-done earlier permafy...), or a command was refused before it ran (sudo wants
+ * a password). The refused step did not run; before the first write nothing was changed. The
+ * operator's next step is in the message. */
 export class HostStateError extends EmqxProviderError {
   readonly host: string;
   readonly reason: string;
@@ -171,6 +180,50 @@ export class HostStateError extends EmqxProviderError {
   static isInstance(e: unknown): e is HostStateError {
     return isNamed(e, "HostStateError");
   }
+}
+
+/** The operation changed the node and then found it is not what was declared: a post-flight check
+ * failed (release_handler, the node's own version, a half-done permafy) or its health gate did not
+ * pass. `installedVersions` is what the node lists now; the message ends with it. */
+export class NodeChangedError extends EmqxProviderError {
+  readonly host: string;
+  readonly reason: string;
+  readonly installedVersions: InstalledRelease[];
+  constructor(f: { host: string; reason: string; installedVersions: InstalledRelease[] }) {
+    super(`${f.host}: ${f.reason}\n${nodeStateLine(f.installedVersions)}`, { name: "NodeChangedError" });
+    this.host = f.host;
+    this.reason = f.reason;
+    this.installedVersions = f.installedVersions;
+    this.nodeState = f.installedVersions;
+  }
+  static isInstance(e: unknown): e is NodeChangedError {
+    return isNamed(e, "NodeChangedError");
+  }
+}
+
+/** True for the errors that refuse a request as it stands (the node's state, the input, the package,
+ * another operation's lock): raised before the refused step changed anything. */
+export function isRefusal(e: unknown): boolean {
+  return HostStateError.isInstance(e) || UnsupportedUpgradeError.isInstance(e) || InvalidInputError.isInstance(e) || PackageError.isInstance(e) || HostLockedError.isInstance(e);
+}
+
+/** `emqx versions` as one line: "4.4.16 permanent, 4.4.0 old". */
+export function describeInstalled(installed: InstalledRelease[]): string {
+  return installed.map((r) => `${r.version} ${r.status}`).join(", ") || "no release";
+}
+
+/** The last line of a message about a node that was changed: what it lists now, or how to find out. */
+function nodeStateLine(installed: InstalledRelease[] | null): string {
+  return installed ? `the node now lists: ${describeInstalled(installed)}` : "the node's state could not be read afterwards: check `emqx versions` on the host";
+}
+
+/** Records on an error that ended an operation after it began changing the node what the node lists
+ * now (`null`: it could not be read), in `nodeState` and as the message's last line. An error that
+ * already carries it (`NodeChangedError`, or one recorded before) is left as it is. */
+export function recordNodeState(e: EmqxProviderError, installed: InstalledRelease[] | null): void {
+  if (e.nodeState !== undefined) return;
+  e.nodeState = installed;
+  e.message += `\n${nodeStateLine(installed)}`;
 }
 
 /** Another operation holds the host lock (or a stale lock is left behind). */

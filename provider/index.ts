@@ -1,5 +1,5 @@
 // The one public entry point of pulumi-emqx-release.
-export { EmqxRelease, EmqxReleaseArgs, ConnectionArgs, InstalledVersion, HealthGateArgs, ReleaseResultOutput } from "./pulumi/release";
+export { EmqxRelease, EmqxReleaseArgs, ConnectionArgs, InstalledVersion, HealthGateArgs, ClientImpactArgs, ReleaseResultOutput } from "./pulumi/release";
 export { EmqxFleet, EmqxFleetArgs, FleetHostArgs, FleetRolloutArgs, FleetPlanEntry, FleetResultEntry } from "./pulumi/fleet";
 export { EmqxRolloutGate } from "./pulumi/rollout-gate";
 export { EmqxReleaseProvider } from "./pulumi/release-provider";
@@ -12,6 +12,7 @@ export {
   InvalidInputError,
   PackageError,
   HostStateError,
+  NodeChangedError,
   HostLockedError,
   RolloutHaltedError,
 } from "./errors";

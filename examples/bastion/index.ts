@@ -5,8 +5,8 @@
 //   pulumi config set bastionHostKey "$(ssh-keyscan -t ed25519 bastion.example.com 2>/dev/null | cut -d' ' -f2-)"
 //   pulumi config set host 10.0.1.7   # the node's address as the bastion sees it
 //   pulumi config set hostKey "$(ssh root@bastion.example.com ssh-keyscan -t ed25519 10.0.1.7 2>/dev/null | cut -d' ' -f2-)"
-//   pulumi config set --secret privateKey "$(cat ~/.ssh/id_ed25519)"
-//   pulumi config set --secret bastionPrivateKey "$(cat ~/.ssh/bastion_ed25519)"   # only if it differs
+//   pulumi config set --secret privateKey < ~/.ssh/id_ed25519   # from stdin: a key as an argument reads as flags
+//   pulumi config set --secret bastionPrivateKey < ~/.ssh/bastion_ed25519   # only if it differs
 //   pulumi config set packagePath ./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip
 //   pulumi preview --diff   # the upgrade plan; refuses unsafe changes before any host is touched
 //   pulumi up

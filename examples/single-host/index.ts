@@ -1,6 +1,6 @@
 // One EMQX 4.4 node, upgraded in place to the version declared here.
 //   pulumi config set host 10.0.0.7
-//   pulumi config set --secret privateKey "$(cat ~/.ssh/id_ed25519)"
+//   pulumi config set --secret privateKey < ~/.ssh/id_ed25519   # from stdin: a key as an argument reads as flags
 //   pulumi config set hostKey "$(ssh-keyscan -t ed25519 10.0.0.7 2>/dev/null | cut -d' ' -f2-)"
 //   pulumi preview --diff   # the upgrade plan; refuses unsafe changes before any host is touched
 //   pulumi up

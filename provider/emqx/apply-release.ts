@@ -1,18 +1,23 @@
 // create/update on one node: lock, read, refuse before any write, upload, run EMQX, verify.
 // Every refusal happens before the first byte is written; after that, an error says what the
 // node runs now.
-import { EmqxProviderError, HostStateError, UnsupportedUpgradeError } from "../errors";
+import type { Duplex } from "stream";
+import { describeInstalled, EmqxProviderError, HostStateError, isRefusal, NodeChangedError, recordNodeState, UnsupportedUpgradeError } from "../errors";
 import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
 import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
 import type { HostFacts } from "../plan/host-facts";
 import { preflightRefusals } from "../plan/preflight";
-import type { HealthGateOutcome } from "../plan/release-result";
+import type { ClientImpactOutcome } from "../plan/client-impact";
+import type { HealthGateOutcome, RolledBack } from "../plan/release-result";
 import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
-import { EmqxCli, hasCtlCommand } from "./cli";
+import { EmqxCli } from "./cli";
+import { hasCtlCommand } from "../plan/version";
+import { ImpactBefore, readBefore, runClientImpactGate } from "./client-impact";
 import { runHealthGate } from "./health-gate";
 import { acquireHostLock, CLEAR_LOCK_ENV, HostLock, LOCK_DIR_NAME, PGID_FILE } from "./host-lock";
 import type { ProbeResult } from "./host-probe";
+import { rollBackAfterFailedGate } from "./rollback";
 import { removeNewUntarDirs } from "./untar-cleanup";
 
 /** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there) and logs
@@ -45,6 +50,10 @@ export interface ApplyOutcome extends NodeState {
   bytesSent: number;
   /** The health gate's outcome, when the release declares one. */
   gate?: HealthGateOutcome;
+  /** The client-impact gate's outcome and the rollback, when the release declares them. */
+  clientImpact?: ClientImpactOutcome;
+  rolledBack?: RolledBack;
+  rollbackRefused?: string;
 }
 
 /** Collaborators: the CLI on the node, the uploader, a progress logger, and a way to reach the
@@ -55,6 +64,8 @@ export interface ApplyContext {
   upload: PackageUploader;
   log: (line: string) => void;
   who: string;
+  /** A TCP channel to host:port on the node, through the SSH connection (the client-impact probe). */
+  forward?: (host: string, port: number) => Promise<Duplex>;
 }
 
 /** Reads what the node runs now: root, releases, facts. No side effect. */
@@ -94,6 +105,10 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   let changing = false;
   /** The release command that timed out, if one did: the lock then stays. */
   let keepLock: string | undefined;
+  // Set once the first byte is written (the upload, or a revert's restart): from then on every
+  // error, a refusal too (sudo refusing the health gate's command), says what the node lists now.
+  let wrote = false;
+  let impactBefore: ImpactBefore | undefined;
   try {
     const installed = await cli.versions();
     const running = runningVersion(installed);
@@ -115,7 +130,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     }
     if (action.kind === "revert") {
       log(`revert: ${running} was installed with --no-permanent and ${want.version} is still permanent: restarting the node so it boots ${want.version} (MQTT clients reconnect)`);
-      changing = true;
+      changing = wrote = true;
       await cli.restart();
       log("verify");
       const after = await verifyNode(cli, rootDir, want.version, true);
@@ -132,14 +147,18 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         });
       }
       log("upload");
+      wrote = true;
       const up = await ctx.upload({ remoteDir: `${rootDir}/releases`, finalName: pkg.name.fileName, runAs: want.runAs ?? uploadOwner(cli, probe) });
       // The uploader logs what it did (sent, or skipped as already there): once, not here again.
       bytesSent = up.bytesSent;
     }
+    // The client-impact gate's "before", read right before the hot code change.
+    const impactSpec = want.clientImpact && (action.kind === "upgrade" || action.kind === "downgrade") ? { ...want.clientImpact, binScriptsVersion: probe.facts.binScriptsVersion } : undefined;
+    impactBefore = impactSpec ? await readBefore(cli, impactSpec, log, ctx.forward) : undefined;
     const command = action.kind === "make-permanent" ? "install" : action.kind;
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
     try {
-      changing = true;
+      changing = wrote = true;
       await cli.releaseCommand(command, want.version, action.kind === "make-permanent" ? true : action.permanent, `${rootDir}/${LOCK_DIR_NAME}/${PGID_FILE}`);
     } catch (e) {
       // Timed out: release_handler may still be switching inside the node; the lock stays.
@@ -153,6 +172,15 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     const permanentChange = action.kind === "make-permanent" || action.permanent;
     const after = await verifyNode(cli, rootDir, want.version, want.permanent, { binScripts: permanentChange });
     let finalInstalled = after.installed;
+    // Gates before uninstallPrevious: a failed gate may need the previous release to go back to.
+    const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
+    const clientImpact = impactSpec && impactBefore ? await runClientImpactGate(cli, impactSpec, impactBefore, log) : undefined;
+    if ((gate && !gate.passed) || (clientImpact && !clientImpact.passed)) {
+      const rb = await rollBackAfterFailedGate(ctx, want, { rootDir, action: action.kind, from: want.version, to: running, installed: finalInstalled, facts: after.facts });
+      const state = rb.after ? stateOf(rootDir, rb.after.installed, rb.after.facts) : stateOf(rootDir, finalInstalled, after.facts);
+      if (want.uninstallPrevious) log("uninstallPrevious skipped: a gate failed");
+      return { ...state, action: action.kind, previousVersion: running, bytesSent, gate, clientImpact, rolledBack: rb.rolledBack, rollbackRefused: rb.rollbackRefused };
+    }
     if (want.uninstallPrevious) {
       const old = finalInstalled.filter((r) => r.status === "old").map((r) => r.version);
       const refusal = uninstallPreviousRefusal({ host, action: action.kind, from: running, to: want.version, ertsBefore: probe.ertsVersion, ertsAfter: after.probe.ertsVersion, old });
@@ -165,11 +193,14 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         finalInstalled = await cli.versions();
       }
     }
-    const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
-    return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate };
+    return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate, clientImpact };
   } catch (e) {
-    throw await withNodeState(cli, e);
+    // A refusal before the first write changed nothing and says so; anything else gets what the
+    // node lists now (best effort).
+    if (EmqxProviderError.isInstance(e) && (wrote || !isRefusal(e))) recordNodeState(e, await cli.versions().catch(() => null));
+    throw e;
   } finally {
+    await impactBefore?.probe?.end();
     if (keepLock) ctx.log(`${keepLock} timed out while EMQX may still be switching: the host lock ${lock.owner.id} stays until someone checks the node (\`emqx versions\`), then sets ${CLEAR_LOCK_ENV}=${lock.owner.id} for the next run`);
     else await releaseLock(ctx, lock, changing);
   }
@@ -235,7 +266,7 @@ function preflight(host: string, running: string, want: ResolvedRelease, action:
 }
 
 /** Who must own the upload when `runAs` is not set: EMQX re-runs itself as RUNNER_USER (deb/rpm:
- * `emqx`), which must be able to read it (ref §1.1 step 4, §5.1, Appendix B 5). */
+ * `emqx`), which must be able to read it (docs/emqx-4.4-hot-upgrade.md §1.1 step 4, §5.1, Appendix B 5). */
 function uploadOwner(cli: EmqxCli, probe: ProbeResult): string | undefined {
   return cli.runsAs === undefined && probe.runnerUser !== undefined && probe.user !== probe.runnerUser ? probe.runnerUser : undefined;
 }
@@ -257,47 +288,31 @@ async function healthGate(ctx: ApplyContext, want: ResolvedRelease, binScriptsVe
 
 /** Checks the node really switched: `emqx versions`, the node's own report (`ctl status`), and
  * after a permanent change the last REL_VSN of releases/emqx_vars and bin/emqx = bin/emqx-<V>
- * (both catch a half-done permafy, ref §2.7). */
+ * (both catch a half-done permafy, docs/emqx-4.4-hot-upgrade.md §2.7). */
 export async function verifyNode(cli: EmqxCli, rootDir: string, version: string, permanent: boolean, opts: { binScripts?: boolean } = {}): Promise<{ installed: InstalledRelease[]; facts: HostFacts; probe: ProbeResult }> {
   const host = cli.host;
   const installed = await cli.versions();
   const status = installed.find((r) => r.version === version)?.status;
   const wanted = permanent ? ["permanent"] : ["current", "permanent"];
   if (!status || !wanted.includes(status) || runningVersion(installed) !== version) {
-    throw new HostStateError({ host, reason: `after the upgrade \`emqx versions\` shows ${describe(installed)}, not ${version} ${permanent ? "permanent" : "current"}: check the node and the EMQX log` });
+    throw new NodeChangedError({ host, installedVersions: installed, reason: `after the upgrade \`emqx versions\` shows ${describeInstalled(installed)}, not ${version} ${permanent ? "permanent" : "current"}: check the node and the EMQX log` });
   }
   const probe = await cli.probe(rootDir, version);
   // `emqx ctl status` from bin scripts 4.4.4 on, `emqx_ctl status` before (cli.ctlStatus picks).
   const st = await cli.ctlStatus(probe.facts.binScriptsVersion);
   if (st.version !== version) {
-    throw new HostStateError({ host, reason: `the node reports ${st.version} (\`${hasCtlCommand(probe.facts.binScriptsVersion) ? "emqx ctl status" : "emqx_ctl status"}\`) although release_handler lists ${version}: the relup did not reload emqx_app; check the EMQX log` });
+    throw new NodeChangedError({ host, installedVersions: installed, reason: `the node reports ${st.version} (\`${hasCtlCommand(probe.facts.binScriptsVersion) ? "emqx ctl status" : "emqx_ctl status"}\`) although release_handler lists ${version}: the relup did not reload emqx_app; check the EMQX log` });
   }
   const repair = `copy bin/<script>-${version} over bin/<script> for emqx, emqx_ctl, nodetool, cuttlefish and install_upgrade.escript, and append REL_VSN="${version}" to ${rootDir}/releases/emqx_vars if it is not the last REL_VSN (re-running the upgrade cannot repair it)`;
   if (permanent) {
     const last = probe.relVsnHistory[probe.relVsnHistory.length - 1];
     if (last !== version) {
-      throw new HostStateError({ host, reason: `${version} is permanent but the last REL_VSN in ${rootDir}/releases/emqx_vars is ${JSON.stringify(last ?? "")}: a half-done permafy; the bin scripts and emqx_vars were not updated (${repair})` });
+      throw new NodeChangedError({ host, installedVersions: installed, reason: `${version} is permanent but the last REL_VSN in ${rootDir}/releases/emqx_vars is ${JSON.stringify(last ?? "")}: a half-done permafy; the bin scripts and emqx_vars were not updated (${repair})` });
     }
   }
   if (permanent && opts.binScripts && probe.binEmqxIsRunning !== true) {
     const what = probe.binEmqxIsRunning === false ? `${rootDir}/bin/emqx differs from bin/emqx-${version}` : `${rootDir}/bin/emqx or bin/emqx-${version} is missing`;
-    throw new HostStateError({ host, reason: `${version} is permanent but ${what}: a half-done permafy; the next CLI call would still run the old scripts (${repair})` });
+    throw new NodeChangedError({ host, installedVersions: installed, reason: `${version} is permanent but ${what}: a half-done permafy; the next CLI call would still run the old scripts (${repair})` });
   }
   return { installed, facts: probe.facts, probe };
-}
-
-/** Adds what the node runs now to an error raised after the lock was taken (best effort). */
-async function withNodeState(cli: EmqxCli, e: unknown): Promise<unknown> {
-  if (!EmqxProviderError.isInstance(e) || e.name === "UnsupportedUpgradeError" || e.name === "HostStateError" && /nothing was changed/.test(e.message)) return e;
-  try {
-    const now = await cli.versions();
-    e.message += `\nthe node now lists: ${describe(now)}`;
-  } catch {
-    e.message += "\nthe node's state could not be read afterwards: check `emqx versions` on the host";
-  }
-  return e;
-}
-
-function describe(installed: InstalledRelease[]): string {
-  return installed.map((r) => `${r.version} ${r.status}`).join(", ") || "no release";
 }

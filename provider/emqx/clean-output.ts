@@ -5,7 +5,7 @@
 // selection (ESC ( B, which `tput sgr0` prints). Bounded quantifiers keep it linear on any input.
 const ANSI_RE = /\u001b(?:\[[0-9;?]{0,32}[A-Za-z]|\][^\u0007\u001b]{0,512}(?:\u0007|\u001b\\)|[()][A-Za-z0-9])/g;
 
-/** Output lines without CR, ANSI colours and bin/emqx's ulimit warning block (ref §1.1 step 6:
+/** Output lines without CR, ANSI colours and bin/emqx's ulimit warning block (docs/emqx-4.4-hot-upgrade.md §1.1 step 6:
  * `!!!!` lines printed to stdout before every command's own output). */
 export function cleanLines(output: string): string[] {
   return output

@@ -9,7 +9,8 @@ import { newProbeMarker, parseProbe, probeArgv, ProbeResult } from "./host-probe
 import { loggingRunner } from "./output-log";
 import { parseRootDir } from "./parse-root-dir";
 import { parseVersions } from "./parse-versions";
-import type { CommandResult, Runner } from "./runner";
+import type { CommandResult, Runner } from "../runner";
+import { hasCtlCommand } from "../plan/version";
 import { asUser, SudoAs, sudoAdvice, sudoRefusal } from "../ssh/sudo";
 
 /** How to reach the CLI on this node. */
@@ -93,12 +94,13 @@ export class EmqxCli {
     if (r.exitCode === 127 && /not found/.test(r.stderr)) {
       throw new HostStateError({ host: this.host, reason: `no \`${this.options.emqxPath}\` command on the host: set emqxPath to the EMQX CLI (e.g. /usr/bin/emqx or /opt/emqx/bin/emqx)` });
     }
-    // bin/emqx of a deb/rpm install re-runs itself as RUNNER_USER and refuses other non-root users (ref §1.1 step 4).
+    // bin/emqx of a deb/rpm install re-runs itself as RUNNER_USER and refuses other non-root users
+    // (docs/emqx-4.4-hot-upgrade.md §1.1 step 4).
     if (r.exitCode === 1 && /You need to be root or use sudo to run this command/.test(r.stdout)) {
       throw new HostStateError({ host: this.host, reason: `\`${r.argv.join(" ")}\` answered "You need to be root or use sudo to run this command": this EMQX runs as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) and refuses other users. ${RUN_AS_ADVICE}; nothing was changed` });
     }
     // Root is re-run as RUNNER_USER through `su - <user>`, a login shell: a deb/rpm install gives
-    // emqx /usr/sbin/nologin, which refuses (ref §1.1 step 4).
+    // emqx /usr/sbin/nologin, which refuses (docs/emqx-4.4-hot-upgrade.md §1.1 step 4).
     if (r.exitCode === 1 && /This account is currently not available/.test(`${r.stdout}\n${r.stderr}`)) {
       throw new HostStateError({ host: this.host, reason: `\`${r.argv.join(" ")}\` answered "This account is currently not available.": bin/emqx re-runs itself for root as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) through \`su - <user>\`, and that user's login shell refuses (a deb/rpm install gives emqx /usr/sbin/nologin). ${RUN_AS_ADVICE}; nothing was changed` });
     }
@@ -126,6 +128,13 @@ export class EmqxCli {
     const args = hasCtlCommand(binScriptsVersion) ? this.emqx("ctl", "cluster", "status") : [ctlPath(this.options.emqxPath), "cluster", "status"];
     const r = await this.execOk(args, "the node did not answer `ctl cluster status`");
     return parseClusterStatus(r.stdout, r.argv);
+  }
+
+  /** `emqx ctl <args>` (bin scripts 4.4.4+) or `emqx_ctl <args>` (older): stdout, when it exits 0. */
+  async ctl(binScriptsVersion: string, args: string[]): Promise<{ stdout: string; argv: string[] }> {
+    const argv = hasCtlCommand(binScriptsVersion) ? this.emqx("ctl", ...args) : [ctlPath(this.options.emqxPath), ...args];
+    const r = await this.execOk(argv, `the node did not answer \`ctl ${args.join(" ")}\``);
+    return { stdout: r.stdout, argv: r.argv };
   }
 
   /** Reads every fact of the node in one round trip (no side effect); `target` adds what is in
@@ -189,12 +198,6 @@ export const STOP_PGID_SCRIPT = [
   'i=0; while [ $i -lt 20 ] && kill -s 0 -- "-$g" 2>/dev/null; do sleep 0.1; i=$((i+1)); done',
   'kill -s KILL -- "-$g" 2>/dev/null; echo STOPPED',
 ].join("\n");
-
-/** `emqx ctl` exists in bin scripts from 4.4.4 on (ref §1.2). */
-export function hasCtlCommand(binScriptsVersion: string): boolean {
-  const m = /^4\.4\.([0-9]+)/.exec(binScriptsVersion);
-  return !m || Number(m[1]) >= 4;
-}
 
 function ctlPath(emqxPath: string): string {
   return emqxPath.includes("/") ? emqxPath.replace(/emqx$/, "emqx_ctl") : "emqx_ctl";

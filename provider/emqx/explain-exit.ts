@@ -1,9 +1,9 @@
-// What an `emqx` exit code means (ref §2.2) and what the operator should do about it.
+// What an `emqx` exit code means (docs/emqx-4.4-hot-upgrade.md §2.2) and what the operator should do about it.
 
 /** Reason and next step for a failed `emqx <command> <version>`, from its exit code and what it
  * printed (stdout and stderr, `output`): a half-done permafy when EMQX had already printed `Made
- * release permanent` (ref §2.7: scripts/emqx_vars may be half updated); the target left `unpacked`
- * when the failure came after `Unpacked successfully` (ref §2.4-2.6). */
+ * release permanent` (docs/emqx-4.4-hot-upgrade.md §2.7: scripts/emqx_vars may be half updated); the target left
+ * `unpacked` when the failure came after `Unpacked successfully` (docs/emqx-4.4-hot-upgrade.md §2.4-2.6). */
 export function explainEmqxExit(command: string, version: string, exitCode: number | null, output: string, timedOut: boolean, stopped?: string): string {
   const text = timedOut && stopped ? timedOutStopped(command, version, stopped) : explainExitCode(command, version, exitCode, output, timedOut);
   return afterUnpack(exitCode, output, timedOut) ? `${text}. ${leftUnpacked(version)}` : text;
@@ -50,7 +50,7 @@ function explainExitCode(command: string, version: string, exitCode: number | nu
       if (/Made release permanent/.test(stdout)) {
         return `EMQX made ${version} permanent but crashed before updating bin/ and releases/emqx_vars (a half-done permafy, exit 127): copy bin/<script>-${version} over bin/<script> for emqx, emqx_ctl, nodetool, cuttlefish, install_upgrade.escript and append REL_VSN="${version}" with its ERTS_VSN to releases/emqx_vars, or ask EMQX support; re-running the upgrade cannot repair it`;
       }
-      if (/relup_not_allowed/.test(stdout)) return `EMQX refused to move to ${version}: it only hot-upgrades between patch versions (exit 127)`;
+      if (/relup_not_allowed|We only support relup between patch versions/.test(stdout)) return `EMQX refused to move to ${version}: it only hot-upgrades between patch versions (exit 127)`;
       if (/enospc/.test(stdout)) return `the EMQX upgrade script ran out of disk space (exit 127, enospc) while unpacking ${version}: nothing was installed; free space on the disk that holds the EMQX root and /tmp (EMQX's /tmp/emqx_untar_* directories of earlier upgrades can go), then rerun: EMQX rewrites the half-written releases/emqx-${version}.tar.gz from the zip`;
       return `the EMQX upgrade script crashed (exit 127): see its output; typical causes are file permissions (the EMQX runtime user must own releases/), a full disk, or an invalid version`;
     default:

@@ -7,9 +7,10 @@ import { EmqxOutputParseError, RemoteCommandError } from "../errors";
 import { describeCommandEnd } from "../plan/command-status";
 import { runningVersion } from "../plan/upgrade-plan";
 import { commandOf } from "../ssh/sudo";
-import { EmqxCli, hasCtlCommand } from "./cli";
+import { EmqxCli } from "./cli";
+import { hasCtlCommand } from "../plan/version";
 import { cleanLines } from "./clean-output";
-import type { CommandResult } from "./runner";
+import type { CommandResult } from "../runner";
 
 /** Pause between two attempts of the gate. */
 export const HEALTH_GATE_INTERVAL_MS = 2000;

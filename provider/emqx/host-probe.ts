@@ -9,7 +9,8 @@ import type { DiskFree } from "../plan/preflight";
 import { parseRelup } from "../plan/relup";
 import { parseEmqxVars } from "./parse-emqx-vars";
 
-/** Where EMQX's unpack leaves its `emqx_untar_<n>` directories (hard-coded in the 4.4 escript, ref §2.5). */
+/** Where EMQX's unpack leaves its `emqx_untar_<n>` directories (hard-coded in the 4.4 escript,
+ * docs/emqx-4.4-hot-upgrade.md §2.5). */
 export const UNTAR_BASE = "/tmp";
 
 /** The shell script run as `sh -c <script> sh <root> <running version> <target version or ""> <marker>`

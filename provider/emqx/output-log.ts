@@ -3,7 +3,7 @@
 // a run by the environment variable EMQX_RELEASE_LOG_COMMAND_OUTPUT=1, never by state.
 import { trimLines } from "../errors";
 import { describeCommandEnd } from "../plan/command-status";
-import type { CommandResult, RunOptions, Runner } from "./runner";
+import type { CommandResult, RunOptions, Runner } from "../runner";
 
 /** Environment variable that turns command output logging on ("1"). */
 export const COMMAND_OUTPUT_ENV = "EMQX_RELEASE_LOG_COMMAND_OUTPUT";

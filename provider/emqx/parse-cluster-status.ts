@@ -1,5 +1,5 @@
 // Parses `emqx ctl cluster status` (4.4): `Cluster status: #{running_nodes => [...], stopped_nodes => [...]}`
-// (ref §1.3). The map is printed with `~p`, so a long node list wraps over several lines:
+// (docs/emqx-4.4-hot-upgrade.md §1.3). The map is printed with `~p`, so a long node list wraps over several lines:
 //   Cluster status: #{running_nodes => ['emqx@node1.example.internal',
 //                                       'emqx@node2.example.internal'],
 //                     stopped_nodes => []}

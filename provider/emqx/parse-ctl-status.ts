@@ -1,4 +1,4 @@
-// Parses `emqx ctl status` (4.4): `Node 'emqx@127.0.0.1' 4.4.16 is started` (ref §1.3).
+// Parses `emqx ctl status` (4.4): `Node 'emqx@127.0.0.1' 4.4.16 is started` (docs/emqx-4.4-hot-upgrade.md §1.3).
 import { EmqxOutputParseError } from "../errors";
 import { cleanLines } from "./clean-output";
 

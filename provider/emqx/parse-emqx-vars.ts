@@ -1,7 +1,8 @@
 // Parses releases/emqx_vars: shell assignments that bin/emqx sources, appended to by every permafy,
-// so the LAST assignment of a name is the one in force (ref §2.7).
+// so the LAST assignment of a name is the one in force (docs/emqx-4.4-hot-upgrade.md §2.7). 4.4.0-4.4.2's
+// template exports one of them: `export EMQX_DESCRIPTION='EMQ X Broker'`.
 
-const ASSIGN_RE = /^([A-Z_][A-Z0-9_]{0,63})=(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'#]*))\s*(?:#.*)?$/;
+const ASSIGN_RE = /^(?:export[ \t]+)?([A-Z_][A-Z0-9_]{0,63})=(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'#]*))\s*(?:#.*)?$/;
 
 /** Every variable's value in force, and the REL_VSN history (oldest first). */
 export function parseEmqxVars(text: string): { vars: Record<string, string>; relVsnHistory: string[] } {

@@ -1,4 +1,4 @@
-// Parses `emqx root_dir`: nodetool prints the path with ~p, i.e. in double quotes (ref §1.3).
+// Parses `emqx root_dir`: nodetool prints the path with ~p, i.e. in double quotes (docs/emqx-4.4-hot-upgrade.md §1.3).
 import { EmqxOutputParseError } from "../errors";
 import { cleanLines } from "./clean-output";
 

@@ -1,4 +1,4 @@
-// Parses `emqx versions` (ref §2.4): a header, `* <vsn>\t<status>` lines, a blank line.
+// Parses `emqx versions` (docs/emqx-4.4-hot-upgrade.md §2.4): a header, `* <vsn>\t<status>` lines, a blank line.
 import { EmqxOutputParseError } from "../errors";
 import type { InstalledRelease } from "../plan/upgrade-plan";
 import { cleanLines } from "./clean-output";

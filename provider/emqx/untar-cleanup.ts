@@ -1,7 +1,7 @@
 // Housekeeping after an unpack: EMQX's escript copies the zip to /tmp/emqx_untar_<n>/emqx.zip,
-// unzips it there and never removes the directory (ref §2.5, Appendix B 10). We remove only the
-// directories this operation made: absent from the listing taken before, and holding a copy of
-// our package (its sha256). Nothing else is touched.
+// unzips it there and never removes the directory (docs/emqx-4.4-hot-upgrade.md §2.5, Appendix B 10). We remove only
+// the directories this operation made: absent from the listing taken before, and holding a copy of our package (its
+// sha256). Nothing else is touched.
 import { messageOf } from "../errors";
 import { describeCommandEnd } from "../plan/command-status";
 import { UNTAR_BASE } from "./host-probe";

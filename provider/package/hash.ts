@@ -1,6 +1,6 @@
 // Checksums of package zips: the SHA-256 of the file (streamed, packages are tens of MB) and the
 // digest EMQX publishes next to each package as `<file>.sha256` (64 hex digits, no file name,
-// no newline: `sha256sum … | head -c 64`, ref §3.1).
+// no newline: `sha256sum … | head -c 64`, docs/emqx-4.4-hot-upgrade.md §3.1).
 import { createHash } from "crypto";
 import { createReadStream, promises as fsp } from "fs";
 import { PackageError, messageOf } from "../errors";

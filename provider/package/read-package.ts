@@ -1,10 +1,9 @@
 // Reads what the provider needs to know about an EMQX 4.4 package zip without unpacking it: the
 // central directory (names and sizes of every entry) plus two small entries, `emqx.rel` and
-// `relup` of the release (ref §3.2, §3.4). Each entry read is capped, so a corrupt or hostile zip
-// costs at most MAX_MANIFEST_ENTRY_BYTES of memory; every failure is a `PackageError` that says
-// what is wrong with the file and what to do about it.
-// `import x = require()` keeps a plain require: Pulumi serializes it as a module reference,
-// where `import * as` (__importStar) would be copied by value (and fails for yauzl).
+// `relup` of the release (docs/emqx-4.4-hot-upgrade.md §3.2, §3.4). Each entry read is capped, so a corrupt or
+// hostile zip costs at most MAX_MANIFEST_ENTRY_BYTES of memory; every failure is a `PackageError` that says what is
+// wrong with the file and what to do about it. `import x = require()` keeps a plain require: Pulumi serializes it as
+// a module reference, where `import * as` (__importStar) would be copied by value (and fails for yauzl).
 import yauzl = require("yauzl");
 import { PackageError, messageOf } from "../errors";
 import { asAtom, asList, asString, asTuple, ErlangTerm, ErlangTermSyntaxError, parseErlangTerm } from "../plan/erlang-term";
@@ -31,7 +30,7 @@ export interface PackageManifest {
 /** An entry we read into memory (emqx.rel, relup) may not exceed this: real ones are a few KB. */
 export const MAX_MANIFEST_ENTRY_BYTES = 4 * 1024 * 1024;
 
-/** The versioned scripts permafy copies, in the order ref §2.7 lists them. */
+/** The versioned scripts permafy copies, in the order docs/emqx-4.4-hot-upgrade.md §2.7 lists them. */
 const VERSIONED_SCRIPTS = ["emqx", "emqx_ctl", "nodetool", "cuttlefish", "install_upgrade.escript"];
 const TOP = "emqx/";
 

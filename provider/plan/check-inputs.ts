@@ -1,7 +1,9 @@
 // Shape rules for EmqxRelease inputs, reported as {property, reason} the way `check` returns them.
 // Values unknown during preview are skipped; secret values are never echoed in a reason.
 import { parseEmqxVersion, checkVersionFamily, compareVersions } from "./version";
+import { CONNECTION_SECRET_FIELDS } from "./connection";
 import { parsePackageName } from "./package-name";
+import { checkClientImpactInputs } from "./check-client-impact";
 import type { Refusal } from "./upgrade-plan";
 
 /** The sentinel Pulumi passes for values not known during preview (pulumi.runtime.unknownValue). */
@@ -66,7 +68,7 @@ function checkEndpoint(r: Refusals, prefix: string, c: unknown, allowProxy: bool
     r.add(`${prefix}.user`, `must be a user name such as "root" or "ubuntu" (letters, digits, . _ -), got ${JSON.stringify(String(o.user).slice(0, 40))}`);
   }
   // Secret-bearing fields: say what is wrong, never what the value is.
-  for (const k of ["privateKey", "privateKeyPassword", "password"]) {
+  for (const k of CONNECTION_SECRET_FIELDS) {
     const v = o[k];
     if (v !== undefined && !isUnknown(v) && typeof v !== "string") r.add(prefix, `${k} must be a string`);
   }
@@ -166,6 +168,7 @@ export function checkReleaseInputs(news: Record<string, unknown>, olds?: Record<
   }
   checkInteger(r, "commandTimeoutMs", news.commandTimeoutMs, 1_000, 3_600_000, "milliseconds");
   checkHealthGate(r, news.healthGate);
+  for (const f of checkClientImpactInputs(news)) r.add(f.property, f.reason);
   checkInteger(r, "upgradeTimeoutMs", news.upgradeTimeoutMs, 300_001, 7_200_000, "milliseconds (above EMQX's own 300 s RPC timeout, so its answer is seen)");
 
   // Version change rules against the previous declaration (no host facts needed).

@@ -2,7 +2,8 @@
 // input changed, the node drifted from the declaration (seen by refresh) or its last recorded
 // result failed, nothing otherwise.
 import { isUnknown } from "./check-inputs";
-import { resultFailed } from "./release-result";
+import { endpointPort } from "./connection";
+import { resultFailed, resultRolledBack } from "./release-result";
 
 /** The diff result in the dynamic provider's shape. */
 export interface ReleaseDiff {
@@ -10,7 +11,6 @@ export interface ReleaseDiff {
   replaces: string[];
   deleteBeforeReplace: boolean;
 }
-
 
 /** Deep equality of plain JSON values; unknowns compare as different. */
 export function sameValue(a: unknown, b: unknown): boolean {
@@ -29,7 +29,7 @@ export function pointsElsewhere(oldConn: unknown, newConn: unknown): boolean {
   const o = (oldConn ?? {}) as Record<string, unknown>;
   const n = (newConn ?? {}) as Record<string, unknown>;
   if (isUnknown(n.host) || isUnknown(n.port)) return true;
-  return o.host !== n.host || (o.port ?? 22) !== (n.port ?? 22);
+  return o.host !== n.host || endpointPort(o) !== endpointPort(n);
 }
 
 /** Input keys whose values differ between the state (`olds`, outputs echo inputs) and `news`.
@@ -61,7 +61,11 @@ export function nodeDrifted(olds: Record<string, unknown>, news: Record<string, 
 /** The whole diff. */
 export function diffRelease(olds: Record<string, unknown>, news: Record<string, unknown>, newDigest: string | undefined): ReleaseDiff {
   const replaces = pointsElsewhere(olds.connection, news.connection) ? ["connection"] : [];
-  // A host whose last operation or health gate failed (recorded, in a fleet) is tried again.
-  const changes = replaces.length > 0 || changedKeys(olds, news, newDigest).length > 0 || nodeDrifted(olds, news) || resultFailed(olds.lastResult);
+  // A host whose last operation or health gate failed (recorded, in a fleet) is tried again,
+  // unless a gate failure rolled it back: then only a changed declaration or retryAfterRollback
+  // sends it to that release again (its running the previous version is no drift).
+  const held = resultRolledBack(olds.lastResult) && news.retryAfterRollback !== true;
+  const retry = !held && (nodeDrifted(olds, news) || resultFailed(olds.lastResult));
+  const changes = replaces.length > 0 || changedKeys(olds, news, newDigest).length > 0 || retry;
   return { changes, replaces, deleteBeforeReplace: true };
 }

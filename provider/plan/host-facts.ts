@@ -11,7 +11,7 @@ export interface HostFacts {
   /** Edition of the installed broker, from EMQX_DESCRIPTION in releases/emqx_vars. */
   edition: "ce" | "ee";
   /** Version of the bin scripts in use (bin/emqx, install_upgrade.escript): the last REL_VSN
-   * permafied, whose checks and bugs apply to the next upgrade (ref §1.2, §4). */
+   * permafied, whose checks and bugs apply to the next upgrade (docs/emqx-4.4-hot-upgrade.md §1.2, §4). */
   binScriptsVersion: string;
   /** The running release's relup down list (versions it can hot-downgrade to). */
   relupDownTo: string[];

@@ -1,29 +1,21 @@
 // The resource's input shapes as the provider receives them (plain values, secrets unwrapped),
 // and the one function that applies every default.
-import type { SshEndpoint, SshTarget } from "../ssh/types";
-
-/** Connection inputs of one SSH endpoint, as a user writes them. */
-export interface ConnectionInputs {
-  host: string;
-  port?: number;
-  user?: string;
-  privateKey?: string;
-  privateKeyPassword?: string;
-  password?: string;
-  /** The login user's sudo password, for `runAs` where sudoers asks for one. */
-  sudoPassword?: string;
-  agentSocketPath?: string;
-  hostKey?: string;
-  knownHosts?: string;
-  readyTimeoutMs?: number;
-  proxy?: Omit<ConnectionInputs, "proxy">;
-}
+import { CONNECTION_DEFAULTS, ConnectionInputs, resolveTarget, SshTarget } from "./connection";
 
 /** Health gate run on the node right after it was upgraded (used by EmqxFleet). */
 export interface HealthGateInputs {
   deadlineSeconds?: number;
   command?: string[];
   requireClusterRunning?: boolean;
+}
+
+/** Client-impact gate: the node's clients before and after a hot upgrade (plan/client-impact). */
+export interface ClientImpactInputs {
+  deadlineSeconds?: number;
+  maxConnectionDropPercent?: number;
+  maxShutdownGrowthPercent?: number;
+  requireSamePlugins?: boolean;
+  probe?: boolean | { host?: string; port?: number };
 }
 
 /** EmqxRelease inputs as the provider receives them. */
@@ -41,23 +33,31 @@ export interface ReleaseInputs {
   commandTimeoutMs?: number;
   upgradeTimeoutMs?: number;
   healthGate?: HealthGateInputs;
+  clientImpact?: ClientImpactInputs;
+  onGateFailure?: "halt" | "downgrade";
+  retryAfterRollback?: boolean;
 }
 
 /** Defaults, named so docs, code and tests agree. */
 export const DEFAULTS = {
-  port: 22,
-  user: "root",
-  readyTimeoutMs: 20_000,
-  dialAttempts: 5,
-  dialRetryDelayMs: 2_000,
+  ...CONNECTION_DEFAULTS,
   permanent: true,
   emqxPath: "emqx",
   allowDowngrade: false,
   uninstallPrevious: false,
   commandTimeoutMs: 60_000,
-  // EMQX's escript gives every RPC 300 s (ref §2.1); ours must outlast it to see its answer.
+  // EMQX's escript gives every RPC 300 s (docs/emqx-4.4-hot-upgrade.md §2.1); ours must outlast it to see its answer.
   upgradeTimeoutMs: 600_000,
   healthGateDeadlineSeconds: 120,
+  // EMQX promises "most" clients (docs/emqx-4.4-observability.md §1): tolerant by default.
+  clientImpactDeadlineSeconds: 60,
+  maxConnectionDropPercent: 10,
+  maxShutdownGrowthPercent: 10,
+  requireSamePlugins: true,
+  // EMQX 4.4's internal listener: anonymous clients, loopback only (docs/emqx-4.4-observability.md §4).
+  probeHost: "127.0.0.1",
+  probePort: 11883,
+  onGateFailure: "halt",
 } as const;
 
 /** Inputs with every default applied: the only shape the rest of the provider reads. */
@@ -77,22 +77,14 @@ export interface ResolvedRelease {
   commandTimeoutMs: number;
   upgradeTimeoutMs: number;
   healthGate?: { deadlineSeconds: number; command?: string[]; requireClusterRunning: boolean };
-}
-
-function resolveEndpoint(c: Omit<ConnectionInputs, "proxy">, pinnedFingerprint?: string): SshEndpoint {
-  return {
-    host: c.host,
-    port: c.port ?? DEFAULTS.port,
-    user: c.user ?? DEFAULTS.user,
-    privateKey: c.privateKey,
-    privateKeyPassword: c.privateKeyPassword,
-    password: c.password,
-    agentSocketPath: c.agentSocketPath,
-    hostKey: c.hostKey,
-    knownHosts: c.knownHosts,
-    pinnedFingerprint,
-    readyTimeoutMs: c.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
+  clientImpact?: {
+    deadlineSeconds: number;
+    maxConnectionDropPercent: number;
+    maxShutdownGrowthPercent: number;
+    requireSamePlugins: boolean;
+    probe?: { host: string; port: number };
   };
+  onGateFailure: "halt" | "downgrade";
 }
 
 /** Applies every default. `pinned` carries the fingerprints recorded on first contact (state),
@@ -101,13 +93,7 @@ export function resolveInputs(i: ReleaseInputs, pinned?: { target?: string; prox
   const commandTimeoutMs = i.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
   const c = i.connection;
   return {
-    target: {
-      ...resolveEndpoint(c, pinned?.target),
-      proxy: c.proxy ? resolveEndpoint(c.proxy, pinned?.proxy) : undefined,
-      dialAttempts: DEFAULTS.dialAttempts,
-      dialRetryDelayMs: DEFAULTS.dialRetryDelayMs,
-      commandTimeoutMs,
-    },
+    target: resolveTarget(c, commandTimeoutMs, pinned),
     version: i.version,
     packagePath: i.packagePath,
     edition: i.edition,
@@ -127,5 +113,23 @@ export function resolveInputs(i: ReleaseInputs, pinned?: { target?: string; prox
           requireClusterRunning: i.healthGate.requireClusterRunning ?? false,
         }
       : undefined,
+    ...resolveClientImpact(i),
+  };
+}
+
+/** The client-impact gate and what a failed gate does, defaults applied. */
+function resolveClientImpact(i: ReleaseInputs): Pick<ResolvedRelease, "clientImpact" | "onGateFailure"> {
+  const c = i.clientImpact;
+  return {
+    clientImpact: c
+      ? {
+          deadlineSeconds: c.deadlineSeconds ?? DEFAULTS.clientImpactDeadlineSeconds,
+          maxConnectionDropPercent: c.maxConnectionDropPercent ?? DEFAULTS.maxConnectionDropPercent,
+          maxShutdownGrowthPercent: c.maxShutdownGrowthPercent ?? DEFAULTS.maxShutdownGrowthPercent,
+          requireSamePlugins: c.requireSamePlugins ?? DEFAULTS.requireSamePlugins,
+          probe: c.probe ? { host: DEFAULTS.probeHost, port: DEFAULTS.probePort, ...(c.probe === true ? {} : c.probe) } : undefined,
+        }
+      : undefined,
+    onGateFailure: i.onGateFailure ?? DEFAULTS.onGateFailure,
   };
 }

@@ -1,4 +1,4 @@
-// EMQX package file names: emqx[-ee]-<version>-otp<otp>-<os>-<arch>.zip (ref §3.1).
+// EMQX package file names: emqx[-ee]-<version>-otp<otp>-<os>-<arch>.zip (docs/emqx-4.4-hot-upgrade.md §3.1).
 import { EmqxVersion, parseEmqxVersion } from "./version";
 
 /** EMQX edition: open source (ce) or Enterprise (ee). */
@@ -24,7 +24,7 @@ const MAX_NAME_LENGTH = 160;
 // The version part is matched lazily up to "-otp" so a pre-release (4.4.17-rc.1) stays in it.
 const NAME_RE = /^emqx(?:-(ee|edge))?-([0-9][0-9A-Za-z.-]{4,39}?)-otp([0-9]{2}(?:\.[0-9]{1,4}){0,4}(?:-[0-9]{1,3})?)-([a-z]{2,12}[0-9.]{0,8})-(amd64|arm64|arm)\.zip$/;
 
-/** Operating systems EMQX ships zips for but cannot hot-upgrade on (ref §4). */
+/** Operating systems EMQX ships zips for but cannot hot-upgrade on (docs/emqx-4.4-hot-upgrade.md §4). */
 const NO_HOT_UPGRADE_OS = /^(macos|windows)/;
 
 /** Parses a package file name (no directory); returns a reason string when it does not parse. */
@@ -50,7 +50,8 @@ export function parsePackageName(fileName: string): PackageName | string {
   };
 }
 
-/** The name EMQX's own glob uses to find the package for `version` (ref §2.5): emqx-*<V>*.zip. */
+/** The name EMQX's own glob uses to find the package for `version` (docs/emqx-4.4-hot-upgrade.md §2.5):
+ * emqx-*<V>*.zip. */
 export function matchesEmqxZipGlob(fileName: string, version: string): boolean {
   return fileName.startsWith("emqx-") && fileName.endsWith(".zip") && fileName.slice(5, -4).includes(version);
 }

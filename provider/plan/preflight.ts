@@ -1,9 +1,9 @@
 // Pre-flight: what a careful operator checks on the node before `emqx upgrade`, after the host
-// was read and before anything is written (ref Appendix B items 2, 4-6; §2.5, §2.7, §5). Each
+// was read and before anything is written (docs/emqx-4.4-hot-upgrade.md Appendix B items 2, 4-6; §2.5, §2.7, §5). Each
 // refusal names what was found and the operator's next step. Pure: the probe's findings come in
 // as arguments.
 import type { PlanAction } from "./upgrade-plan";
-import { compareVersions, parseEmqxVersion } from "./version";
+import { binScriptsAtLeast } from "./version";
 
 /** Free space of one filesystem, as `df -Pk` reports it. */
 export interface DiskFree {
@@ -52,12 +52,6 @@ export interface PreflightRefusal {
 const MIB = 1024 * 1024;
 const mib = (bytes: number): string => (bytes / MIB).toFixed(1);
 
-/** True when the bin scripts in use are at least `min` (a version that does not parse counts as new). */
-function scriptsAtLeast(binScriptsVersion: string, min: string): boolean {
-  const v = parseEmqxVersion(binScriptsVersion);
-  return typeof v === "string" || compareVersions(binScriptsVersion, min) >= 0;
-}
-
 /** Every reason not to start the change on this node now; empty when it may go ahead. */
 export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
   const out: PreflightRefusal[] = [];
@@ -66,8 +60,8 @@ export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
     return out;
   }
   // A permafy that stopped after `Made release permanent` leaves the old bin scripts and REL_VSN
-  // (ref §2.7): the next upgrade would run the old escript with its checks and bugs, and adopting
-  // the node would hide it (re-running `emqx upgrade` cannot repair it).
+  // (docs/emqx-4.4-hot-upgrade.md §2.7): the next upgrade would run the old escript with its checks and bugs, and
+  // adopting the node would hide it (re-running `emqx upgrade` cannot repair it).
   if (i.permanentVersion && i.binScriptsVersion && i.binScriptsVersion !== i.permanentVersion) {
     out.push({
       kind: "host-state",
@@ -83,15 +77,16 @@ export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
   if (i.action !== "upgrade" && i.action !== "downgrade") return out;
   // bin scripts 4.4.2-4.4.14 re-unpack an `unpacked` target through create_RELEASES, which leaves
   // RELEASES listing only the target if the install then fails or is --no-permanent: every CLI
-  // command fails afterwards (ref §2.5 step 4, §5.10; fixed in 4.4.15).
-  if (i.targetStatus === "unpacked" && scriptsAtLeast(i.binScriptsVersion, "4.4.2") && !scriptsAtLeast(i.binScriptsVersion, "4.4.15")) {
+  // command fails afterwards (docs/emqx-4.4-hot-upgrade.md §2.5 step 4, §5.10; fixed in 4.4.15).
+  if (i.targetStatus === "unpacked" && binScriptsAtLeast(i.binScriptsVersion, "4.4.2") && !binScriptsAtLeast(i.binScriptsVersion, "4.4.15")) {
     out.push({
       kind: "host-state",
       reason: `${i.host}: ${i.target} is already unpacked and the node's bin scripts are ${i.binScriptsVersion}: scripts 4.4.2-4.4.14 unpack it again through release_handler:create_RELEASES, which rewrites releases/RELEASES with only ${i.target} and cuts the CLI off the node if the install then fails (EMQX PR #9611). Run \`emqx uninstall ${i.target}\` on the node (it is only unpacked, nothing runs it), then rerun: the package is unpacked afresh`,
     });
   }
-  // Before 4.4.2 a leftover releases/<V>/emqx.tar.gz crashes the upgrade with eexist (ref §5.2).
-  if (i.unpacks && !scriptsAtLeast(i.binScriptsVersion, "4.4.2") && i.targetDirFiles.includes("emqx.tar.gz")) {
+  // Before 4.4.2 a leftover releases/<V>/emqx.tar.gz crashes the upgrade with eexist
+  // (docs/emqx-4.4-hot-upgrade.md §5.2).
+  if (i.unpacks && !binScriptsAtLeast(i.binScriptsVersion, "4.4.2") && i.targetDirFiles.includes("emqx.tar.gz")) {
     out.push({
       kind: "host-state",
       reason: `${i.host}: ${i.rootDir}/releases/${i.target}/emqx.tar.gz is left from an earlier failed attempt, and the node's bin scripts (${i.binScriptsVersion}) crash on it with {error,eexist} (fixed in 4.4.2, EMQX PR #7121). This provider does not delete files it did not upload: remove that file by hand, then rerun`,
@@ -108,13 +103,14 @@ export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
 }
 
 /** EMQX's unpack copies the zip into /tmp/emqx_untar_<n>/ and unzips it there, then repacks it
- * into <root>/releases and release_handler extracts it into <root> (ref §2.5, §3.2): each place
- * needs about the zip plus its uncompressed size, twice that when they share a filesystem. */
+ * into <root>/releases and release_handler extracts it into <root> (docs/emqx-4.4-hot-upgrade.md §2.5, §3.2): each
+ * place needs about the zip plus its uncompressed size, twice that when they share a filesystem. */
 function spaceRefusals(i: PreflightInput): PreflightRefusal[] {
   const { sizeBytes, uncompressedBytes } = i.pkg;
   if (sizeBytes === undefined || uncompressedBytes === undefined) return [];
   // The root gets the zip, the tar.gz EMQX repacks it into (about the zip's size: both deflate the
-  // same files) and the unpacked release; /tmp gets a copy of the zip and its unzipped tree (ref §2.5).
+  // same files) and the unpacked release; /tmp gets a copy of the zip and its unzipped tree
+  // (docs/emqx-4.4-hot-upgrade.md §2.5).
   const inRoot = 2 * sizeBytes + uncompressedBytes;
   const inTmp = sizeBytes + uncompressedBytes;
   const places: { what: string; df?: DiskFree; need: number }[] = [{ what: i.rootDir, df: i.diskFree.root, need: inRoot }, { what: "/tmp", df: i.diskFree.tmp, need: inTmp }];

@@ -1,5 +1,6 @@
 // The `lastResult` output of an EmqxRelease: what its last create/update did on the node. The
 // fleet's gates read it; `diff` retries a host whose last result failed.
+import type { ClientImpactOutcome } from "./client-impact";
 
 /** The health gate's outcome as recorded in outputs. */
 export interface HealthGateOutcome {
@@ -22,11 +23,32 @@ export interface ReleaseResult {
   gate?: HealthGateOutcome;
   /** Set when the operation failed; the host is then retried by the next `up`. */
   error?: string;
+  /** The client-impact gate's outcome, when the release declares one. */
+  clientImpact?: ClientImpactOutcome;
+  /** A gate failed right after the upgrade and `onGateFailure: "downgrade"` took the node back. */
+  rolledBack?: RolledBack;
+  /** `onGateFailure: "downgrade"` was asked for but could not be done: why. */
+  rollbackRefused?: string;
+}
+
+/** The automatic downgrade after a failed gate. */
+export interface RolledBack {
+  /** The release the failed upgrade installed. */
+  from: string;
+  /** The release the node runs again. */
+  to: string;
+  durationMs: number;
 }
 
 /** True when the result asks for another attempt: an error, or a health gate that did not pass. */
 export function resultFailed(result: unknown): boolean {
   if (!result || typeof result !== "object") return false;
   const r = result as Partial<ReleaseResult>;
-  return typeof r.error === "string" || (r.gate !== undefined && r.gate.passed === false);
+  return typeof r.error === "string" || (r.gate !== undefined && r.gate.passed === false) || r.clientImpact?.passed === false;
+}
+
+/** True when the last result rolled the node back: the next `up` leaves it alone unless the
+ * declaration changed or `retryAfterRollback` is set (plan/diff). */
+export function resultRolledBack(result: unknown): boolean {
+  return !!result && typeof result === "object" && (result as Partial<ReleaseResult>).rolledBack !== undefined;
 }

@@ -1,6 +1,6 @@
 // Reads a `relup` file: {"<V>", [{"<from>", Descr, Instrs}...], [{"<to>", Descr, Instrs}...]}.
 // release_handler looks up the target's "up" list by the running version, else the running
-// release's "down" list by the target (ref §3.4); only the keys matter for our rules.
+// release's "down" list by the target (docs/emqx-4.4-hot-upgrade.md §3.4); only the keys matter for our rules.
 import { ErlangTerm, parseErlangTerm } from "./erlang-term";
 
 /** The versions a release can be hot-upgraded from and hot-downgraded to. */

@@ -1,5 +1,6 @@
 // The judgement between two batches: how many hosts of the batches so far failed (their upgrade or
 // their health gate), and whether that is over the rollout's failure budget.
+import type { ClientImpactOutcome } from "./client-impact";
 import type { HealthGateOutcome, ReleaseResult } from "./release-result";
 
 /** One host's result as the gate sees it. */
@@ -25,7 +26,20 @@ function gateWhy(gate: HealthGateOutcome | undefined): string | undefined {
 /** Why a host counts as failed, or undefined when it is fine. */
 export function failureOf(result: ReleaseResult | undefined): string | undefined {
   if (!result) return "no result recorded (the host was not upgraded)";
-  return result.error ?? gateWhy(result.gate);
+  const why = result.error ?? gateWhy(result.gate) ?? clientImpactWhy(result.clientImpact);
+  return why === undefined ? undefined : why + rollbackNote(result);
+}
+
+function clientImpactWhy(impact: ClientImpactOutcome | undefined): string | undefined {
+  return impact && !impact.passed ? `client-impact gate failed: ${impact.detail}` : undefined;
+}
+
+/** What `onGateFailure: "downgrade"` did about a failed gate: rolled back, or why not. */
+function rollbackNote(r: ReleaseResult): string {
+  if (r.rolledBack) {
+    return `; rolled back from ${r.rolledBack.from} to ${r.rolledBack.to} (the next up leaves this host alone until the declaration changes or retryAfterRollback is set)`;
+  }
+  return r.rollbackRefused ? `; not rolled back: ${r.rollbackRefused}` : "";
 }
 
 /** Judges the members of batches 1..`batch` against `maxFailures`. */

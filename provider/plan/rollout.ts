@@ -6,7 +6,9 @@
 // batch 3: [b1, b2] with b2 waiting for b1.
 import type { Refusal } from "./upgrade-plan";
 
-/** The rollout knobs as a user writes them. Names follow Nomad/SSM/Ansible (rollout-anchors §5). */
+/** The rollout knobs as a user writes them, named after the rollout tools users know: `canary` and
+ * `maxParallelPerCluster` after Nomad's `update` block (`canary`, `max_parallel`), `batchSize` after Ansible's
+ * `serial`, `maxFailures` after AWS SSM Run Command's `MaxErrors`. */
 export interface RolloutOptions {
   /** Hosts in the first batch, alone. 0 = no canary batch. @default 1 */
   canary?: number;

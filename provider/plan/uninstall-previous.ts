@@ -1,8 +1,8 @@
 // When `uninstallPrevious` must not run: the upgrade just crossed an ERTS change (4.4.10 -> 4.4.11
 // moves from ERTS 12.1.5 to 12.3.2.2) and the node has not restarted since, so its VM still runs
-// the old ERTS and OTP libraries, which `emqx uninstall <old>` deletes (ref §3.4, Appendix B 10).
-// Only upgrades (and making a trial upgrade permanent) are judged: they certainly left the VM on the
-// old runtime. After a downgrade the VM may run either ERTS (it is not known which it booted). Pure.
+// the old ERTS and OTP libraries, which `emqx uninstall <old>` deletes (docs/emqx-4.4-hot-upgrade.md §3.4, Appendix B
+// 10). Only upgrades (and making a trial upgrade permanent) are judged: they certainly left the VM on the old
+// runtime. After a downgrade the VM may run either ERTS (it is not known which it booted). Pure.
 
 /** What the rule looks at: the permanent release's ERTS before and after the change. */
 export interface UninstallPreviousInput {

@@ -24,7 +24,7 @@ export type PlanAction =
   | { kind: "downgrade"; permanent: boolean }
   | { kind: "make-permanent" }
   /** The node runs a release installed with --no-permanent and the target is its permanent one:
-   * restart it, so it boots the permanent release (EMQX's documented way back, ref §4). */
+   * restart it, so it boots the permanent release (EMQX's documented way back, docs/emqx-4.4-hot-upgrade.md §4). */
   | { kind: "revert" };
 
 /** Everything the rules look at. */
@@ -93,7 +93,7 @@ export function planRelease(input: PlanInput, host: string): { action: PlanActio
   const to = parseEmqxVersion(target);
   if (typeof to === "string") return { refusals: [{ property: "version", reason: to }] };
   if (typeof from === "string") {
-    // An untagged build (4.4.0-a6d2367f, ref §3.1) has no published relup path from it.
+    // An untagged build (4.4.0-a6d2367f, docs/emqx-4.4-hot-upgrade.md §3.1) has no published relup path from it.
     const reason = /untagged build/.test(from)
       ? `${host} runs ${running}, an untagged build (git sha suffix): EMQX publishes no hot upgrade from untagged builds; install a tagged release with a rolling upgrade (stop, install the package, start) first`
       : `${host} reports running version ${JSON.stringify(running)}, which is not an EMQX version: check the node by hand`;

@@ -19,7 +19,7 @@ const MAX_VERSION_LENGTH = 40;
 // zeros, an optional pre-release of dot-separated alphanumerics: 4.4.16, 4.4.17-rc.1.
 const VERSION_RE = /^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(?:-([0-9A-Za-z]+(?:\.[0-9A-Za-z]+){0,4}))?$/;
 
-// Untagged builds carry an 8-hex git sha as the pre-release (ref §3.1, §5.16): 4.4.0-a6d2367f.
+// Untagged builds carry an 8-hex git sha as the pre-release (docs/emqx-4.4-hot-upgrade.md §3.1, §5.16): 4.4.0-a6d2367f.
 const UNTAGGED_RE = /^[0-9a-f]{8}$/;
 
 /** Parses an EMQX version; returns a reason string instead when it is not one. */
@@ -38,6 +38,19 @@ export function parseEmqxVersion(input: unknown): EmqxVersion | string {
 /** Compares two EMQX versions: negative when a < b. Pre-releases sort before their release. */
 export function compareVersions(a: string, b: string): number {
   return semver.compare(a, b, { loose: false });
+}
+
+/** True when bin scripts of `binScriptsVersion` are at least `min`. A version that does not parse
+ * counts as new: bin scripts come from the node's own emqx_vars, and only 4.4 releases are older.
+ * @example binScriptsAtLeast("4.4.3", "4.4.4") // false */
+export function binScriptsAtLeast(binScriptsVersion: string, min: string): boolean {
+  return typeof parseEmqxVersion(binScriptsVersion) === "string" || compareVersions(binScriptsVersion, min) >= 0;
+}
+
+/** `emqx ctl` exists in bin scripts from 4.4.4 on; older ones have only bin/emqx_ctl
+ * (docs/emqx-4.4-hot-upgrade.md §1.2). */
+export function hasCtlCommand(binScriptsVersion: string): boolean {
+  return binScriptsAtLeast(binScriptsVersion, "4.4.4");
 }
 
 /** Why a hot upgrade from `from` to `to` is not allowed, or undefined when the versions allow it.

@@ -8,7 +8,7 @@ import { checkReleaseInputs } from "../plan/check-inputs";
 import { checkFleetHosts, duplicateEndpoints, groupRefusals } from "../plan/fleet-inputs";
 import { planRollout, RolloutOptions, RolloutPlan } from "../plan/rollout";
 import type { Refusal } from "../plan/upgrade-plan";
-import { ConnectionArgs, EmqxRelease, EmqxReleaseArgs, HealthGateArgs, ReleaseResultOutput } from "./release";
+import { ClientImpactArgs, ConnectionArgs, EmqxRelease, EmqxReleaseArgs, HealthGateArgs, ReleaseResultOutput } from "./release";
 import { EmqxRolloutGate } from "./rollout-gate";
 
 /** One node of the fleet. */
@@ -56,6 +56,13 @@ export interface EmqxFleetArgs {
   rollout?: FleetRolloutArgs;
   /** Checked on each node right after its upgrade. @default { deadlineSeconds: 120 } (version only) */
   healthGate?: HealthGateArgs;
+  /** Client-impact gate of each node (see EmqxRelease). @default none */
+  clientImpact?: pulumi.Input<ClientImpactArgs>;
+  /** See EmqxRelease: with "downgrade", a node whose gate failed is rolled back, and the fleet's
+   * gate counts it as failed (the rollout halts past maxFailures). @default "halt" */
+  onGateFailure?: pulumi.Input<"halt" | "downgrade">;
+  /** See EmqxRelease. @default false */
+  retryAfterRollback?: pulumi.Input<boolean>;
 }
 
 /** Where a host falls in the rollout (the `plan` output). */
@@ -138,6 +145,9 @@ export class EmqxFleet extends pulumi.ComponentResource {
             emqxPath: args.hosts.find((h) => h.name === hostName)?.emqxPath ?? args.emqxPath,
             runAs: args.runAs,
             healthGate: args.healthGate ?? {},
+            clientImpact: args.clientImpact,
+            onGateFailure: args.onGateFailure,
+            retryAfterRollback: args.retryAfterRollback,
             __recordFailure: true,
           },
           { parent: this, dependsOn, ignoreChanges: held ? HELD_INPUTS : undefined },
@@ -156,6 +166,7 @@ export class EmqxFleet extends pulumi.ComponentResource {
             maxFailures: plan.rollout.maxFailures,
             pauseSeconds: batch < plan.batches.length ? plan.rollout.pauseSeconds : 0,
             members: pulumi.all(members),
+            batchHosts: names.map((n) => ({ name: n, ...(batchOf.get(n)?.cluster ? { cluster: batchOf.get(n)!.cluster } : {}) })),
           },
           { parent: this, dependsOn: names.map((n) => this.releases[n]) },
         ),

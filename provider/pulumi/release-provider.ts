@@ -1,8 +1,11 @@
 // The dynamic provider behind EmqxRelease. Plain class (no #private, no instance state): Pulumi
 // serializes it by value into state and runs it in its own process. Each method delegates to
 // plan/ (rules), emqx/ (CLI on the node) and ssh/ (transport).
-import * as os from "os";
-import { HostLockedError, HostStateError, InvalidInputError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
+// `import x = require()` keeps a plain require, which Pulumi serializes as a module reference;
+// `import * as` (__importStar) is copied by value, and @pulumi/pulumi 3.100.0 (the oldest of the
+// peer range) then refuses the provider: os.userInfo is native code. test/e2e/package-install.test.ts.
+import os = require("os");
+import { HostLockedError, InvalidInputError, NodeChangedError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
 import { commandOutputWanted } from "../emqx/output-log";
@@ -16,7 +19,7 @@ import { planRelease } from "../plan/upgrade-plan";
 import { connectSsh } from "../ssh/connect";
 import type { SshSession } from "../ssh/session";
 import { uploadVerified } from "../ssh/upload";
-import { CheckedPackage, checkPackage } from "./package-check";
+import { CheckedPackage, checkPackage } from "../package/package-check";
 
 type Props = Record<string, unknown>;
 
@@ -58,7 +61,7 @@ export class EmqxReleaseProvider {
     const d = diffRelease(olds, news, pkg?.sha256);
     const declaredChanged = news.version !== olds.version || (pkg !== undefined && pkg.sha256 !== olds.packageSha256);
     // Only a changed declaration is judged: refresh calls diff with the old declaration, which
-    // must never throw (pulumi ref §1.3).
+    // must never throw (docs/pulumi-dynamic-providers.md §1.3).
     // A failure recorded before the node was ever read leaves currentVersion "": nothing to judge.
     if (d.changes && d.replaces.length === 0 && declaredChanged && pkg && olds.hostFacts && typeof olds.currentVersion === "string" && olds.currentVersion !== "" && typeof news.version === "string") {
       refuseFromState(olds, news, pkg);
@@ -169,12 +172,20 @@ export class EmqxReleaseProvider {
       durationMs: Date.now() - started,
       finishedAt: new Date().toISOString(),
       ...(outcome.gate ? { gate: outcome.gate } : {}),
+      ...(outcome.clientImpact ? { clientImpact: outcome.clientImpact } : {}),
+      ...(outcome.rolledBack ? { rolledBack: outcome.rolledBack } : {}),
+      ...(outcome.rollbackRefused ? { rollbackRefused: outcome.rollbackRefused } : {}),
     };
     if (outcome.gate && !outcome.gate.passed && inputs.__recordFailure !== true) {
-      throw new HostStateError({
+      throw new NodeChangedError({
         host: want.target.host,
-        reason: `the health gate did not pass within ${want.healthGate?.deadlineSeconds} s after ${outcome.action} to ${want.version}: ${outcome.gate.detail}. The node runs ${outcome.currentVersion}; fix it and run \`pulumi up\` again (the gate is checked again, nothing is re-installed)`,
+        installedVersions: outcome.installedVersions,
+        reason: `the health gate did not pass within ${want.healthGate?.deadlineSeconds} s after ${outcome.action} to ${want.version}: ${outcome.gate.detail}. ${outcome.rolledBack ? `It was rolled back: the node runs ${outcome.rolledBack.to} again` : `The node runs ${outcome.currentVersion}; fix it and run \`pulumi up\` again (the gate is checked again, nothing is re-installed)`}`,
       });
+    }
+    if (outcome.clientImpact && !outcome.clientImpact.passed && inputs.__recordFailure !== true) {
+      const now = outcome.rolledBack ? `It was rolled back: the node runs ${outcome.rolledBack.to} again` : `The node runs ${outcome.currentVersion}${outcome.rollbackRefused ? ` (not rolled back: ${outcome.rollbackRefused})` : ""}`;
+      throw new NodeChangedError({ host: want.target.host, installedVersions: outcome.installedVersions, reason: `the client-impact gate failed after ${outcome.action} to ${want.version}: ${outcome.clientImpact.detail}. ${now}` });
     }
     return { ...outs, ...applied.props, lastResult };
   }
@@ -205,6 +216,7 @@ export class EmqxReleaseProvider {
             return { cli: cliFor(again, want), close: () => again.close() };
           },
           who: whoAmI(),
+          forward: (host, port) => session.forwardOut(host, port),
           upload: (f) => uploadVerified(session, { localPath: want.packagePath, remoteDir: f.remoteDir, finalName: f.finalName, sha256: pkg.sha256, runAs: f.runAs, sudoPassword: want.sudoPassword, log }),
         },
         want,
@@ -268,7 +280,7 @@ function cliFor(session: SshSession, want: ResolvedRelease): EmqxCli {
   return new EmqxCli(session, { emqxPath: want.emqxPath, runAs: want.runAs, sudoPassword: want.sudoPassword, commandTimeoutMs: want.commandTimeoutMs, upgradeTimeoutMs: want.upgradeTimeoutMs, outputLog: commandOutputWanted(process.env) ? logger(want.target.host) : undefined });
 }
 
-/** Progress lines: shown by the engine under the stack row (pulumi ref §4). */
+/** Progress lines: shown by the engine under the stack row (docs/pulumi-dynamic-providers.md §4). */
 function logger(host: string): (line: string) => void {
   return (line) => console.log(`[EmqxRelease host=${host}] ${line}`);
 }

@@ -1,40 +1,17 @@
 // EmqxRelease: the declared EMQX 4.4 release of one node, as a Pulumi dynamic resource.
 // This module runs in the user's program; only the provider object is serialized into state.
 import * as pulumi from "@pulumi/pulumi";
+import { CONNECTION_SECRET_FIELDS, type ConnectionInputs } from "../plan/connection";
 import type { ReleaseResult } from "../plan/release-result";
 import { packageDigest } from "./package-digest";
 import { EmqxReleaseProvider } from "./release-provider";
 
-/** How to reach one node over SSH. Same names as @pulumi/command's `remote.ConnectionArgs`. */
-export interface ConnectionArgs {
-  /** Host name or IP address of the node. */
-  host: pulumi.Input<string>;
-  /** @default 22 */
-  port?: pulumi.Input<number>;
-  /** @default "root" */
-  user?: pulumi.Input<string>;
-  /** Private key text (PEM or OpenSSH). Takes preference over `password`. Stored as a secret. */
-  privateKey?: pulumi.Input<string>;
-  /** Passphrase of `privateKey`. Stored as a secret. */
-  privateKeyPassword?: pulumi.Input<string>;
-  /** Password authentication. Stored as a secret. */
-  password?: pulumi.Input<string>;
-  /** The login user's sudo password, used with `runAs` on hosts whose sudoers asks for one (sent
-   * on sudo's stdin, never in a command line). Stored as a secret. @default none: `sudo -n` */
-  sudoPassword?: pulumi.Input<string>;
-  /** ssh-agent socket to authenticate with. @default none (the agent is not used unless given) */
-  agentSocketPath?: pulumi.Input<string>;
-  /**
-   * The host key to expect: an OpenSSH key line (`ssh-ed25519 AAAA...`) or a `SHA256:...`
-   * fingerprint. @default none: with neither `hostKey` nor `knownHosts`, the key seen on first
-   * contact is recorded in `hostKeyFingerprint` (with a warning) and any later change is refused.
-   */
-  hostKey?: pulumi.Input<string>;
-  /** known_hosts text to check the host key against (plain or hashed entries). @default none */
-  knownHosts?: pulumi.Input<string>;
-  /** How long the TCP connect and SSH handshake may take. @default 20000 */
-  readyTimeoutMs?: pulumi.Input<number>;
-}
+/** Every field of `T` as a pulumi.Input; optional fields stay optional and keep their TSDoc. */
+type Inputs<T> = { [K in keyof T]: pulumi.Input<Exclude<T[K], undefined>> };
+
+/** How to reach one node over SSH: the fields, defaults and docs of plan/connection.ts
+ * `ConnectionInputs`, each a pulumi.Input. Same names as @pulumi/command's `remote.ConnectionArgs`. */
+export type ConnectionArgs = Inputs<Omit<ConnectionInputs, "proxy">>;
 
 /** Inputs of EmqxRelease. */
 export interface EmqxReleaseArgs {
@@ -70,6 +47,21 @@ export interface EmqxReleaseArgs {
    * member of its cluster is stopped. Polled until `deadlineSeconds`; not passing fails the
    * operation (the node keeps the new release: the next `up` checks again). @default none */
   healthGate?: pulumi.Input<HealthGateArgs>;
+  // --- client impact and rollback (docs/emqx-4.4-observability.md) ---
+  /** Did the MQTT clients stay connected? Read the node before a hot upgrade or downgrade and after
+   * it (`emqx ctl broker stats`, `listeners`, `broker`, `plugins list`) and compare: live
+   * connections, each listener's shutdown_count, uptime (a restart), active plugins. Every number
+   * is recorded in `lastResult.clientImpact`. A gate that cannot tell by its deadline fails.
+   * @default none (not checked) */
+  clientImpact?: pulumi.Input<ClientImpactArgs>;
+  /** What a failed gate (health or client impact) right after an upgrade does: `"halt"` leaves the
+   * node on the new release; `"downgrade"` runs `emqx downgrade <previous>` when the previous
+   * release is still installed and the relup covers the way back (else it halts and says why),
+   * and records `lastResult.rolledBack`. A rolled-back node is not upgraded again by the next `up`
+   * unless the declaration changes or `retryAfterRollback` is set. @default "halt" */
+  onGateFailure?: pulumi.Input<"halt" | "downgrade">;
+  /** Try a node that was rolled back again, with the same declaration. @default false */
+  retryAfterRollback?: pulumi.Input<boolean>;
   /** @internal EmqxFleet: record a failure in `lastResult` instead of failing the resource, so the
    * fleet's gate judges it against maxFailures. */
   __recordFailure?: boolean;
@@ -86,6 +78,25 @@ export interface HealthGateArgs {
   requireClusterRunning?: pulumi.Input<boolean>;
 }
 
+/** The client-impact gate of one node. EMQX promises that "most" clients stay connected through a
+ * hot upgrade (docs/emqx-4.4-observability.md §1), so the defaults tolerate ordinary churn. */
+export interface ClientImpactArgs {
+  /** How long the gate may take to tell (it waits 2 s for EMQX's 1 s stats tick first). @default 60 */
+  deadlineSeconds?: pulumi.Input<number>;
+  /** Live connections (`live_connections.count`) may drop by at most this percentage. @default 10 */
+  maxConnectionDropPercent?: pulumi.Input<number>;
+  /** Each listener's shutdown_count may grow by at most this percentage of its connections before
+   * (at least 1). @default 10 */
+  maxShutdownGrowthPercent?: pulumi.Input<number>;
+  /** The same plugins must be active after the upgrade. @default true */
+  requireSamePlugins?: pulumi.Input<boolean>;
+  /** The gate's own MQTT client: opened before the upgrade to an MQTT listener on the node through
+   * a forwarded channel of the SSH connection (no port opened; needs sshd's AllowTcpForwarding),
+   * kept through the upgrade; the gate fails when that session was closed. `true` is EMQX's
+   * internal listener 127.0.0.1:11883 (anonymous clients allowed). @default none (no probe) */
+  probe?: pulumi.Input<boolean | { host?: pulumi.Input<string>; port?: pulumi.Input<number> }>;
+}
+
 /** What the last create/update did on the node (see `lastResult`): action, from/to version, what
  * the node runs afterwards, duration, health gate, and `error` when it failed inside a fleet. */
 export type ReleaseResultOutput = ReleaseResult;
@@ -99,13 +110,11 @@ export interface InstalledVersion {
 // One provider instance for every EmqxRelease: Pulumi caches its serialization by identity.
 const PROVIDER = new EmqxReleaseProvider();
 
-const SECRET_FIELDS = ["privateKey", "privateKeyPassword", "password", "sudoPassword"] as const;
-
 /** Wraps credential fields in pulumi.secret so they are encrypted in state, in inputs and outputs. */
 function secretCredentials(conn: EmqxReleaseArgs["connection"]): EmqxReleaseArgs["connection"] {
   if (pulumi.Output.isInstance(conn) || typeof (conn as { then?: unknown }).then === "function") return pulumi.secret(conn as pulumi.Input<ConnectionArgs>);
   const c = { ...(conn as ConnectionArgs & { proxy?: pulumi.Input<ConnectionArgs> }) } as Record<string, unknown>;
-  for (const k of SECRET_FIELDS) if (c[k] !== undefined) c[k] = pulumi.secret(c[k] as pulumi.Input<string>);
+  for (const k of CONNECTION_SECRET_FIELDS) if (c[k] !== undefined) c[k] = pulumi.secret(c[k] as pulumi.Input<string>);
   if (c.proxy !== undefined) c.proxy = secretCredentials(c.proxy as EmqxReleaseArgs["connection"]);
   return c as unknown as EmqxReleaseArgs["connection"];
 }

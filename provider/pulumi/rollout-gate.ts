@@ -22,6 +22,9 @@ export interface RolloutGateInputs {
   pauseSeconds: number;
   /** Every host of batches 1..batch with its `lastResult`. */
   members: Array<{ name: string; batch: number; result?: ReleaseResult }>;
+  /** The hosts of this batch and their clusters: known at preview, so `pulumi preview --json`
+   * (and the plan-summary CLI reading it) can tell each host's batch. Not judged, not diffed. */
+  batchHosts?: Array<{ name: string; cluster?: string }>;
 }
 
 /** The gate's provider: plain object, serialized into state by value. */

@@ -6,7 +6,8 @@ import { Duplex } from "stream";
 import { EmqxProviderError, SshConnectError, SshConnectStage } from "../errors";
 import { HostKeyVerdict, preferredHostKeyAlgorithms, verifyHostKey } from "./host-key";
 import { SshSession } from "./session";
-import { ProgressLogger, SshEndpoint, SshTarget } from "./types";
+import type { SshEndpoint, SshTarget } from "../plan/connection";
+import { ProgressLogger } from "./types";
 
 /** ssh2 reports a refused `forwardOut` with the SSH channel-open reason code; 2 is "connect
  * failed": the bastion could not reach the target (it may still be booting). */

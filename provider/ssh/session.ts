@@ -1,7 +1,8 @@
 // One open SSH connection to a host: runs argv (the Runner seam the EMQX CLI adapter uses) and
 // uploads files over SFTP. Created by connectSsh; lives for one provider operation.
 import { Client, ClientChannel, SFTPWrapper } from "ssh2";
-import { CommandResult, RunOptions, Runner } from "../emqx/runner";
+import type { Duplex } from "stream";
+import { CommandResult, RunOptions, Runner } from "../runner";
 import { EmqxProviderError, SshConnectError } from "../errors";
 
 /** SFTP write size and pipelining of an upload (see sftpPut). */
@@ -176,6 +177,18 @@ export class SshSession implements Runner {
         if (!err) return settle();
         if (this.lostReason !== undefined) return settle(this.lostError(`the connection was lost while uploading to ${remotePath} (${this.lostReason})`, err));
         settle(new EmqxProviderError(`upload of ${localPath} to ${this.host}:${remotePath} failed: ${err.message}; check that the directory exists, is writable by the SSH user and has free space`, { cause: err }));
+      });
+    });
+  }
+
+  /** A TCP connection made by the host to `host:port` on its own side (a `direct-tcpip` channel, as
+   * `ssh -L` does): no port is opened on the host's network. Rejects when the server refuses
+   * (AllowTcpForwarding no) or nothing listens there. */
+  forwardOut(host: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut("127.0.0.1", 0, host, port, (err, channel) => {
+        if (err) reject(new Error(`${this.host}: cannot open a forwarded channel to ${host}:${port} on the host: ${err.message}`));
+        else resolve(channel);
       });
     });
   }

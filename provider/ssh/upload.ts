@@ -11,7 +11,7 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { CommandResult } from "../emqx/runner";
+import { CommandResult } from "../runner";
 import { EmqxProviderError, RemoteCommandError } from "../errors";
 import { describeCommandEnd } from "../plan/command-status";
 import { SshSession } from "./session";

@@ -1,18 +1,18 @@
-// examples/bastion deployed as a user deploys it, against a node this machine cannot reach except
-// through a bastion: the target's sshd (in front of the EMQX CLI emulator running 4.4.0) listens in
+// examples/bastion deployed as a user deploys it (the example directory as a project with the packed
+// library, `pulumi config set` as its comments say, the real CLI and language host), against a node
+// this machine cannot reach except through a bastion: the target's sshd (in front of the EMQX CLI emulator running 4.4.0) listens in
 // a network namespace that only the bastion's namespace is linked to, and the bastion's sshd
-// listens on the link between this namespace and its own (layout in test/support/netns.ts).
-// The tests share one stack and run in order: the network proof, preview, up, destroy.
+// listens on the link between this namespace and its own (layout in sandbox/netns.ts).
+// The tests share one stack and run in order: the network proof, preview, up, refresh, destroy.
 import * as fs from "fs";
 import * as net from "net";
-import { ensureEngine } from "../support/engine";
-import { emulatorVersions } from "../support/emulator/install";
-import { canConnectInNetns, createBastionNetwork, type BastionNetwork } from "../support/netns";
-import { compiledPath, newStackDir, runStack, type OpName, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { startSshd, type TestSshd } from "../support/sshd";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { resourceCounts, setSecretFromFile } from "../../sandbox/cli-output";
+import { newCliProject, type CliProject, type CliRun } from "../../sandbox/cli-project";
+import { emulatorVersions } from "../../sandbox/emulator/install";
+import { canConnectInNetns, createBastionNetwork, type BastionNetwork } from "../../sandbox/netns";
+import { startSshd, type TestSshd } from "../../sandbox/sshd";
+import { packageShelf, startTestHost, type TestHost } from "../../sandbox/test-host";
 
-const TIMEOUT_MS = 5 * 60 * 1000;
 // jest reads `testTimeout` from the global config only; the e2e project's own value is ignored.
 jest.setTimeout(10 * 60 * 1000);
 const FROM = "4.4.0";
@@ -49,15 +49,11 @@ describe("examples/bastion upgrades a node that only a bastion can reach", () =>
   let network: BastionNetwork;
   let bastion: TestSshd;
   let host: TestHost;
-  let dirs: StackDirs;
+  let p: CliProject;
   let shelfDir: string;
-  let programModule: string;
-  let config: Record<string, { value: string; secret?: boolean }>;
 
   beforeAll(async () => {
-    ensureEngine(); // throws (the suite fails) when no CLI can be found or built
-    programModule = compiledPath("examples/bastion/index.ts");
-    dirs = newStackDir("bastion");
+    p = newCliProject("bastion");
     network = createBastionNetwork();
     host = await startTestHost({ version: FROM }, network.targetAddress, { netns: network.targetNetns });
     bastion = await startSshd({ host: network.bastionAddress, netns: network.bastionNetns });
@@ -65,18 +61,21 @@ describe("examples/bastion upgrades a node that only a bastion can reach", () =>
     bastion.authorizeKey(host.sshd.clientPublicKey);
     const shelf = packageShelf();
     shelfDir = shelf.dir;
-    config = {
-      host: { value: host.connection.host },
-      port: { value: String(host.connection.port) },
-      hostKey: { value: host.connection.hostKey },
-      privateKey: { value: host.connection.privateKey, secret: true },
-      bastionHost: { value: bastion.host },
-      bastionPort: { value: String(bastion.port) },
-      bastionHostKey: { value: bastion.hostKeyLine },
-      version: { value: TARGET },
-      packagePath: { value: await shelf.build({ version: TARGET }) },
-      emqxPath: { value: host.emqxPath },
+    await p.pulumiOk(["stack", "init", "e2e"]);
+    // As the example's comments say: the key with --secret, the rest plain.
+    await setSecretFromFile(p, "privateKey", host.connection.privateKey);
+    const config = {
+      host: host.connection.host,
+      port: String(host.connection.port),
+      hostKey: host.connection.hostKey,
+      bastionHost: bastion.host,
+      bastionPort: String(bastion.port),
+      bastionHostKey: bastion.hostKeyLine,
+      version: TARGET,
+      packagePath: await shelf.build({ version: TARGET }),
+      emqxPath: host.emqxPath,
     };
+    for (const [k, v] of Object.entries(config)) await p.pulumiOk(["config", "set", k, v]);
   });
 
   afterAll(async () => {
@@ -85,13 +84,12 @@ describe("examples/bastion upgrades a node that only a bastion can reach", () =>
       await bastion?.stop();
     } finally {
       network?.destroy();
-      dirs?.cleanup();
+      p?.cleanup();
       if (shelfDir) fs.rmSync(shelfDir, { recursive: true, force: true });
     }
   });
 
-  const run = (ops: OpName[]): Promise<RunStackResult> =>
-    runStack({ projectName: "emqx-bastion", stackName: "e2e", programModule, config, ops }, { dirs, timeoutMs: TIMEOUT_MS });
+  const run = async (args: string[]): Promise<CliRun> => p.pulumiOk(args);
 
   test("a direct connection to the target fails with ENETUNREACH, while the bastion, and from it the target, can be reached", async () => {
     expect(await tcpConnect(network.targetAddress, host.connection.port)).toBe("ENETUNREACH");
@@ -104,8 +102,8 @@ describe("examples/bastion upgrades a node that only a bastion can reach", () =>
 
   test("preview --diff plans the release with both keys kept secret, and touches neither host", async () => {
     const before = { target: host.fingerprint(), targetPeers: peers(host.sshd.readLog()).length, bastionPeers: peers(bastion.readLog()).length };
-    const res = await run(["preview-diff"]);
-    expect(res.results[0]).toMatchObject({ op: "preview-diff", ok: true, summary: { create: 2 } });
+    const res = await run(["preview", "--diff"]);
+    expect(resourceCounts(res.stdout)).toEqual({ create: 2 });
     expect(res.stdout).toContain("+ pulumi-nodejs:dynamic/emqx:EmqxRelease: (create)");
     expect(res.stdout).toMatch(/proxy\s*: \{/);
     expect(res.stdout.match(/privateKey\s*: \[secret\]/g)).toHaveLength(2);
@@ -114,9 +112,9 @@ describe("examples/bastion upgrades a node that only a bastion can reach", () =>
   });
 
   test("up upgrades the target from 4.4.0 to 4.4.16 over connections the bastion forwards", async () => {
-    const res = await run(["up"]);
-    expect(res.results[0]).toMatchObject({ op: "up", ok: true, summary: { create: 2 } });
-    expect(res.results[0].outputs?.currentVersion).toEqual({ value: TARGET, secret: false });
+    const res = await run(["up", "--yes"]);
+    expect(resourceCounts(res.stdout)).toEqual({ create: 2 });
+    expect(JSON.parse((await run(["stack", "output", "currentVersion", "--json"])).stdout)).toBe(TARGET);
     expect(emulatorVersions(host.root)).toEqual([
       { version: TARGET, status: "permanent" },
       { version: FROM, status: "old" },
@@ -128,10 +126,17 @@ describe("examples/bastion upgrades a node that only a bastion can reach", () =>
     expect(new Set(peers(host.sshd.readLog()))).toEqual(new Set([network.targetAddress, network.bastionInnerAddress]));
   });
 
+  test("refresh reads the target through the bastion and finds it as up left it", async () => {
+    const before = logins(bastion.readLog(), network.rootAddress);
+    const res = await run(["refresh", "--yes", "--expect-no-changes"]);
+    expect(resourceCounts(res.stdout)).toEqual({ same: 2 });
+    expect(logins(bastion.readLog(), network.rootAddress)).toBeGreaterThan(before);
+  });
+
   test("destroy reaches the target through the bastion too and leaves the running broker as it is", async () => {
     const before = { bastion: logins(bastion.readLog(), network.rootAddress), target: logins(host.sshd.readLog(), network.bastionInnerAddress) };
-    const res = await run(["destroy"]);
-    expect(res.results[0]).toMatchObject({ op: "destroy", ok: true, summary: { delete: 2 } });
+    const res = await run(["destroy", "--yes"]);
+    expect(resourceCounts(res.stdout)).toEqual({ delete: 2 });
     expect(res.stdout).toContain(`${TARGET} is the permanent release`);
     expect(logins(bastion.readLog(), network.rootAddress)).toBeGreaterThan(before.bastion);
     expect(logins(host.sshd.readLog(), network.bastionInnerAddress)).toBeGreaterThan(before.target);

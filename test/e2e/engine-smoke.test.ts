@@ -7,8 +7,8 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ensureEngine } from "../support/engine";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
+import { ensureEngine } from "../../sandbox/engine";
+import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
 import { BAD_INPUT_REASON, markerContent } from "./fixtures/trivial-program";
 
 const TIMEOUT_MS = 5 * 60 * 1000;

@@ -6,13 +6,13 @@
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import { ensureEngine } from "../support/engine";
-import { emulatorVersions } from "../support/emulator/install";
+import { ensureEngine } from "../../sandbox/engine";
+import { emulatorVersions } from "../../sandbox/emulator/install";
 import { reliabilityTest } from "../support/reliability";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
+import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
 import { carriedSecrets, filesUnder, scanForSecrets } from "../support/secret-scan";
-import { ensureTestUser } from "../support/sshd";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { ensureTestUser } from "../../sandbox/sshd";
+import { packageShelf, startTestHost, type TestHost } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 5 * 60 * 1000;

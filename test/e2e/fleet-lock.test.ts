@@ -5,10 +5,10 @@
 // nothing; A completes. Rerun afterwards, B adopts what A did.
 import * as fs from "fs";
 import * as path from "path";
-import { ensureEngine } from "../support/engine";
-import { emulatorVersions, type EmulatorCall } from "../support/emulator/install";
-import { compiledPath, newStackDir, runStack, type RunStackOptions, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
+import { ensureEngine } from "../../sandbox/engine";
+import { emulatorVersions, type EmulatorCall } from "../../sandbox/emulator/install";
+import { compiledPath, newStackDir, runStack, type RunStackOptions, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 6 * 60 * 1000;

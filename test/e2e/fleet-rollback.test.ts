@@ -3,10 +3,10 @@
 // --no-permanent`: the node runs the new release, a restart boots the old one) and holds the other
 // hosts; declaring the previous version again reverts the canary (`emqx stop` + `emqx start`, no
 // relup); `promote: true` makes the trial permanent (`emqx install`) and rolls out the rest.
-import { ensureEngine } from "../support/engine";
-import { emulatorVersions, type EmulatorCall } from "../support/emulator/install";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
+import { ensureEngine } from "../../sandbox/engine";
+import { emulatorVersions, type EmulatorCall } from "../../sandbox/emulator/install";
+import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 6 * 60 * 1000;

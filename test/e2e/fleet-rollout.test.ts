@@ -4,10 +4,10 @@
 // order proven by the emulators' timestamps, an upgrade failing with exit 4 that halts the rollout
 // at the gate with the last batch untouched, the rerun that finishes only what is left, and a health
 // gate that holds the canary while a member of its cluster is stopped.
-import { ensureEngine } from "../support/engine";
-import { emulatorVersions, type EmulatorCall } from "../support/emulator/install";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../support/test-host";
+import { ensureEngine } from "../../sandbox/engine";
+import { emulatorVersions, type EmulatorCall } from "../../sandbox/emulator/install";
+import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 6 * 60 * 1000;

@@ -4,10 +4,10 @@
 // exactly one upgrade in the node's call log.
 import * as fs from "fs";
 import * as path from "path";
-import { ensureEngine } from "../support/engine";
-import { emulatorVersions } from "../support/emulator/install";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
-import { packageShelf, startTestHost, type TestHost } from "../support/test-host";
+import { ensureEngine } from "../../sandbox/engine";
+import { emulatorVersions } from "../../sandbox/emulator/install";
+import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import { packageShelf, startTestHost, type TestHost } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 5 * 60 * 1000;

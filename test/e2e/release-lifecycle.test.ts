@@ -6,11 +6,11 @@ import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT, ensureEngine } from "../support/engine";
-import { emulatorVersions } from "../support/emulator/install";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../support/run-stack";
+import { REPO_ROOT, ensureEngine } from "../../sandbox/engine";
+import { emulatorVersions } from "../../sandbox/emulator/install";
+import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
 import { filesUnder, keySlices, scanForSecrets, withJsonEscaped, type Needle } from "../support/secret-scan";
-import { packageShelf, shareClientKey, startTestHost, type TestHost } from "../support/test-host";
+import { packageShelf, shareClientKey, startTestHost, type TestHost } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
 const TIMEOUT_MS = 5 * 60 * 1000;

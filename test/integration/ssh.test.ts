@@ -1,4 +1,4 @@
-// The SSH transport against real OpenSSH sshd on loopback (test/support/sshd.ts). Needs root.
+// The SSH transport against real OpenSSH sshd on loopback (sandbox/sshd.ts). Needs root.
 import { execFileSync, spawn } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
@@ -8,10 +8,10 @@ import * as path from "path";
 import { RemoteCommandError, SshConnectError } from "../../provider/errors";
 import { connectSsh } from "../../provider/ssh/connect";
 import { SshSession } from "../../provider/ssh/session";
-import { SshTarget } from "../../provider/ssh/types";
+import type { SshTarget } from "../../provider/plan/connection";
 import { uploadVerified } from "../../provider/ssh/upload";
-import { compiledPath } from "../support/run-stack";
-import { ensureTestUser, freePort, processGone, startSshAgent, startSshd, TestSshd } from "../support/sshd";
+import { compiledPath } from "../../sandbox/run-stack";
+import { ensureTestUser, freePort, processGone, startSshAgent, startSshd, TestSshd } from "../../sandbox/sshd";
 
 const PASSWORD = `pw-${randomBytes(6).toString("hex")}`;
 const PASSPHRASE = `pp-${randomBytes(6).toString("hex")}`;
@@ -333,7 +333,7 @@ describe("uploadVerified", () => {
 
 test("a test sshd dies with the process that started it, even when that process is SIGKILLed", async () => {
   // A jest worker killed by Ctrl-C runs no exit handler: the harness relies on the kernel instead.
-  const script = `require(${JSON.stringify(compiledPath("test/support/sshd.ts"))}).startSshd({ host: "127.0.0.9" }).then((s) => { console.log(s.port); setInterval(() => {}, 1000); });`;
+  const script = `require(${JSON.stringify(compiledPath("sandbox/sshd.ts"))}).startSshd({ host: "127.0.0.9" }).then((s) => { console.log(s.port); setInterval(() => {}, 1000); });`;
   const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));

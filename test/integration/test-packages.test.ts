@@ -1,10 +1,10 @@
 // The packages every test builds must hold files as EMQX's build writes them, or the provider is
 // only ever tested against kinder files than real nodes have (issue #13: a relup without a final
 // newline broke the host probe on every EMQX 4.4.2+ node while every test passed). Here the relups
-// of test/support/package-zip.ts are compared byte for byte with what a real erl prints for the
+// of sandbox/package-zip.ts are compared byte for byte with what a real erl prints for the
 // same term with EMQX's own format call, `io_lib:format("~p.", [Term])`.
 import { spawnSync } from "child_process";
-import { injectsRelup, relupFileText } from "../support/package-zip";
+import { injectsRelup, relupFileText } from "../../sandbox/package-zip";
 import { parseRelup } from "../../provider/plan/relup";
 
 /** What `io_lib:format(Format, [Term])` prints for the term `text` holds, through a real erl. */

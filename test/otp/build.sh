@@ -3,6 +3,9 @@
 # packages each one as an EMQX 4.4 zip (top folder emqx/, releases/<V>/{emqx.rel,relup}, erts-*,
 # lib/, bin/emqx-<V>, named emqx-<V>-otp<OTP>-<os>-<arch>.zip from this machine's facts).
 # Every release's relup covers every earlier one (up and down), as EMQX's do.
+# BAD_VERSIONS are built from the same code but their relup kills the MQTT connections on the way
+# up (emqx_conn purged right after it was loaded, see appup()): the upgrade succeeds by EMQX's
+# account while every client drops (docs/emqx-4.4-observability.md §8). The way down is clean.
 #
 # Prints the output directory (the zips) on its last line. Cached under
 # ${EMQX_OTP_CACHE:-~/.cache/emqx-release-otp}/<hash of test/otp, erl and rebar3 versions>/: a
@@ -10,7 +13,8 @@
 # an atomic `mkdir` lock; a lock whose holder pid is gone is taken over.
 set -euo pipefail
 
-VERSIONS=(4.4.0 4.4.1 4.4.2)
+VERSIONS=(4.4.0 4.4.1 4.4.2 4.4.3)
+BAD_VERSIONS=(4.4.3)
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 cache_root="${EMQX_OTP_CACHE:-${HOME:-/root}/.cache/emqx-release-otp}"
 
@@ -66,20 +70,32 @@ rm -rf _build ebin
 has_emqx_relup() { [ "${1#4.4.}" -ge 2 ]; }
 
 # The appup of version $1: load the changed modules (soft purge: connections in old code finish
-# their current recv, then move on) from and back to every earlier version.
+# their current receive, then move on) from and back to every earlier version. A bad version
+# purges emqx_conn right after loading it (the low-level `purge`, before any connection could make
+# its next fully qualified call), killing every connection process: a brutal_purge post-purge
+# alone comes too late, once most connections have moved on.
 appup() {
-  local v="$1" instr='[{load_module, emqx_app, soft_purge, soft_purge, []}, {load_module, emqx_conn, soft_purge, soft_purge, []}, {load_module, emqx_listener, soft_purge, soft_purge, []}, {load_module, emqx_ctl, soft_purge, soft_purge, []}]'
-  local up="" down="" p
+  local v="$1" m soft="" up="" down="" p u d
+  for m in emqx_app emqx_cm emqx_frame emqx_listener emqx_ctl emqx_conn; do
+    soft="$soft${soft:+, }{load_module, $m, soft_purge, soft_purge, []}"
+  done
+  local up_instr="[$soft]" down_instr="[$soft]"
+  if [[ " ${BAD_VERSIONS[*]} " == *" $v "* ]]; then
+    up_instr="[{load_module, emqx_conn, brutal_purge, brutal_purge, []}, {purge, [emqx_conn]}, ${soft%, \{load_module, emqx_conn*}]"
+  fi
   for p in "${VERSIONS[@]}"; do
     [ "$p" = "$v" ] && break
-    # emqx_relup exists from 4.4.2 on (as in EMQX): added on the way up from older, deleted on the way down.
+    u="$up_instr"; d="$down_instr"
+    # emqx_relup exists from 4.4.2 on (as in EMQX): added on the way up from older, deleted on the
+    # way down, reloaded between two versions that both have it.
     if has_emqx_relup "$v" && ! has_emqx_relup "$p"; then
-      up="$up${up:+, }{\"$p\", ${instr%]}, {add_module, emqx_relup}]}"
-      down="$down${down:+, }{\"$p\", ${instr%]}, {delete_module, emqx_relup}]}"
-    else
-      up="$up${up:+, }{\"$p\", $instr}"
-      down="$down${down:+, }{\"$p\", $instr}"
+      u="${u%]}, {add_module, emqx_relup}]"; d="${d%]}, {delete_module, emqx_relup}]"
+    elif has_emqx_relup "$v"; then
+      u="${u%]}, {load_module, emqx_relup, brutal_purge, soft_purge, []}]"
+      d="${d%]}, {load_module, emqx_relup, brutal_purge, soft_purge, []}]"
     fi
+    up="$up${up:+, }{\"$p\", $u}"
+    down="$down${down:+, }{\"$p\", $d}"
   done
   printf '{"%s",\n [%s],\n [%s]}.\n' "$v" "$up" "$down"
 }

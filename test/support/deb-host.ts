@@ -1,18 +1,17 @@
-// An EMQX 4.4 test host shaped like a deb/rpm install (ref §1.1, §3.2): the root, config, data and
-// logs in separate places (<base>/usr/lib/emqx, <base>/etc/emqx, <base>/var/lib/emqx,
-// <base>/var/log/emqx, named in releases/emqx_vars as a package install names them),
-// `RUNNER_USER="emqx"`, the tree owned by `emqx`, `<base>/usr/bin/emqx` a symlink to the root's
-// bin/emqx, and an SSH login as a non-root deploy user allowed to run commands as `emqx` through
-// sudo. EMQX's unpack uses the real /tmp, as on a node. The users are created here when missing
-// (tests run as root, as CI does).
+// An EMQX 4.4 test host shaped like a deb/rpm install (docs/emqx-4.4-hot-upgrade.md §1.1, §3.2): the root, config,
+// data and logs in separate places (<base>/usr/lib/emqx, <base>/etc/emqx, <base>/var/lib/emqx, <base>/var/log/emqx,
+// named in releases/emqx_vars as a package install names them), `RUNNER_USER="emqx"`, the tree owned by `emqx`,
+// `<base>/usr/bin/emqx` a symlink to the root's bin/emqx, and an SSH login as a non-root deploy user allowed to run
+// commands as `emqx` through sudo. EMQX's unpack uses the real /tmp, as on a node. The users are created here when
+// missing (tests run as root, as CI does).
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, EmulatedInstallSpec, emulatorVersions, readCallLog, setFaults, treeHash } from "./emulator/install";
-import { installDeviations } from "./install-check";
-import { startSshd } from "./sshd";
-import type { TestHost } from "./test-host";
+import { createEmulatedInstall, EmulatedInstallSpec, emulatorVersions, readCallLog, setFaults, treeHash } from "../../sandbox/emulator/install";
+import { installDeviations } from "../../sandbox/install-check";
+import { startSshd } from "../../sandbox/sshd";
+import type { TestHost } from "../../sandbox/test-host";
 
 /** The user a deb/rpm install runs EMQX as. */
 export const RUNTIME_USER = "emqx";

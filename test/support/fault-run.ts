@@ -5,11 +5,12 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { matchesEmqxZipGlob } from "../../provider/plan/package-name";
-import { emulatorVersions } from "./emulator/install";
-import { InstallExpectation, installChecked, installDeviations } from "./install-check";
-import { carriedSecrets, scanForSecrets } from "./secret-scan";
+import { emulatorVersions } from "../../sandbox/emulator/install";
+import { InstallExpectation, installDeviations } from "../../sandbox/install-check";
+import type { TestHost } from "../../sandbox/test-host";
 import type { RowProbe } from "./reliability";
-import type { TestHost } from "./test-host";
+import { INSTALL_CHECKS } from "./reliability-report";
+import { carriedSecrets, scanForSecrets } from "./secret-scan";
 
 /** The EMQX commands that change a node. */
 const MUTATING = ["upgrade", "downgrade", "install", "uninstall", "unpack"];
@@ -74,6 +75,12 @@ export function installCorruption(h: TestHost, want: Omit<InstallExpectation, "l
   const full = { ...want, listed: emulatorVersions(h.root) };
   const setup = new Set(h.setupDeviations ?? []);
   return { checked: installChecked(full), corrupted: installDeviations(h.root, full).filter((d) => !setup.has(d)) };
+}
+
+/** What installDeviations checked with these expectations, named as the report names them
+ * (INSTALL_CHECKS): the zips only when the target and its package are given. */
+export function installChecked(want: InstallExpectation): string[] {
+  return INSTALL_CHECKS.filter((c) => !c.endsWith(".zip") || (want.version !== undefined && want.packagePath !== undefined));
 }
 
 /** Files in `<root>/releases` that EMQX's glob `emqx-*<version>*.zip` matches and that are not

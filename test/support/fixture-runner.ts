@@ -1,6 +1,6 @@
 // A Runner that answers from a script of fixture results and records every argv it was given,
 // so unit tests can prove which commands ran (and that none ran).
-import type { CommandResult, Runner, RunOptions } from "../../provider/emqx/runner";
+import type { CommandResult, Runner, RunOptions } from "../../provider/runner";
 
 /** One scripted answer: a matcher on the joined argv, and the result to give. */
 export interface FixtureAnswer {

@@ -7,7 +7,25 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "./engine";
+import { REPO_ROOT } from "../../sandbox/engine";
+
+/** What `npm pack` made of this checkout. */
+export interface PackedLibrary {
+  /** Absolute path of the .tgz. */
+  tarball: string;
+  /** The paths in it, sorted (`package.json`, `dist/provider/index.js`, ...). */
+  files: string[];
+  version: string;
+}
+
+/** `npm pack` of this repo into `destDir`. dist/ must be built (`npm run build` writes the same
+ * dist/provider/ as `prepare`); `--ignore-scripts` keeps `prepare` from deleting and rebuilding
+ * dist/provider/ under the other test suites that run from it. */
+export function packLibrary(destDir: string): PackedLibrary {
+  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", destDir], { cwd: REPO_ROOT, encoding: "utf8" });
+  const [packed] = JSON.parse(out) as Array<{ filename: string; version: string; files: Array<{ path: string }> }>;
+  return { tarball: path.join(destDir, packed.filename), files: packed.files.map((f) => f.path).sort(), version: packed.version };
+}
 
 /** A throwaway project with the packed library installed. */
 export interface InstalledProject {
@@ -26,8 +44,7 @@ export function installPackedLibrary(compiledProgram: string, label = "installed
   const modules = path.join(dir, "node_modules");
   const target = path.join(modules, "pulumi-emqx-release");
   fs.mkdirSync(target, { recursive: true });
-  const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: REPO_ROOT, encoding: "utf8" }).trim().split("\n").pop() as string;
-  execFileSync("tar", ["xzf", path.join(dir, tarball), "-C", target, "--strip-components=1"]);
+  execFileSync("tar", ["xzf", packLibrary(dir).tarball, "-C", target, "--strip-components=1"]);
   for (const name of fs.readdirSync(path.join(REPO_ROOT, "node_modules"))) {
     if (name.startsWith(".") || name === "pulumi-emqx-release") continue;
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules", name), path.join(modules, name));

@@ -4,7 +4,7 @@
 // verdicts into RELIABILITY.md.
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "./engine";
+import { REPO_ROOT } from "../../sandbox/engine";
 import { AREAS, Measured, ReliabilityRecord, ReliabilityRow, RUN_DIR_ENV } from "./reliability-report";
 
 export type { ReliabilityArea, ReliabilityRow } from "./reliability-report";

@@ -2,7 +2,7 @@
 // a stale allow-list entry, a run below the test floor and a stale RELIABILITY.md each fail the run;
 // RELIABILITY.md gets its own line and is never counted as a passed test.
 import * as path from "path";
-import { REPO_ROOT } from "../support/engine";
+import { REPO_ROOT } from "../../sandbox/engine";
 
 interface Summary {
   lines: string[];
@@ -16,6 +16,7 @@ interface SummarizeInput {
   allowList: string;
   floorText: string;
   root: string;
+  checks?: string;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ci = require(path.join(REPO_ROOT, ".ci", "summarize.js")) as { summarize(i: SummarizeInput): Summary };
@@ -98,4 +99,13 @@ test("a suite that failed outside its tests counts as one failure; no results at
   expect(r.failed).toBe(1);
   expect(r.problems[0]).toBe("suite failed outside its tests: t/b.test.ts\nCannot find module");
   expect(run({ results: undefined })).toMatchObject({ failed: 1, lines: ["0 passed, 1 failed"] });
+});
+
+test("checks run besides jest (release readiness) get a line each; a failed one fails the run and is never counted as passed", () => {
+  const ok = run({ checks: "0\tnode scripts/check-npm-name.js\n0\tnpm publish --dry-run\n" });
+  expect(ok.lines.slice(-3)).toEqual(["node scripts/check-npm-name.js: ok", "npm publish --dry-run: ok", "2 passed, 0 failed"]);
+  expect(ok.problems).toEqual([]);
+  const bad = run({ checks: "0\tnode scripts/check-npm-name.js\n1\tnpm publish --dry-run\n" });
+  expect(bad.lines.slice(-2)).toEqual(["npm publish --dry-run: FAILED (exit code 1)", "2 passed, 1 failed"]);
+  expect(bad.problems).toEqual(["npm publish --dry-run failed (exit code 1); its output is above"]);
 });

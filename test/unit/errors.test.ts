@@ -7,6 +7,9 @@ import {
   HostLockedError,
   HostStateError,
   InvalidInputError,
+  isRefusal,
+  NodeChangedError,
+  recordNodeState,
   MAX_MESSAGE_OUTPUT_LINES,
   PackageError,
   messageOf,
@@ -28,6 +31,7 @@ const ROWS: [string, EmqxProviderError, (e: unknown) => boolean, string][] = [
   ["InvalidInputError", new InvalidInputError({ property: "version", reason: "must be 4.4.x" }), InvalidInputError.isInstance, "version: must be 4.4.x"],
   ["PackageError", new PackageError({ path: "/p.zip", reason: "not a zip" }), PackageError.isInstance, "package /p.zip: not a zip"],
   ["HostStateError", new HostStateError({ host: "h", reason: "node down" }), HostStateError.isInstance, "h: node down"],
+  ["NodeChangedError", new NodeChangedError({ host: "h", reason: "ctl status reports 4.4.0", installedVersions: [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }] }), NodeChangedError.isInstance, "h: ctl status reports 4.4.0\nthe node now lists: 4.4.16 permanent, 4.4.0 old"],
   ["HostLockedError", new HostLockedError({ host: "h", lockId: "ab", holder: "ci", message: "h: locked by ci" }), HostLockedError.isInstance, "h: locked by ci"],
   ["RolloutHaltedError", new RolloutHaltedError({ fleet: "f", batch: 2, failedHosts: ["h"], message: "f: batch 2 failed on h" }), RolloutHaltedError.isInstance, "f: batch 2 failed on h"],
 ];
@@ -122,4 +126,51 @@ const MESSAGE_ROWS: [string, unknown, string][] = [
 ];
 test.each(MESSAGE_ROWS)("messageOf gives the message of %s", (_name, thrown, message) => {
   expect(messageOf(thrown)).toBe(message);
+});
+
+describe("refusal before any change, failure after one: told apart by class, never by message", () => {
+  // Row: [error, isRefusal]. The message of each says nothing about changes: the class decides.
+  const KINDS: [EmqxProviderError, boolean][] = [
+    [new HostStateError({ host: "h", reason: "hot patches in /opt/emqx/data/patches" }), true],
+    [new UnsupportedUpgradeError({ from: "4.4.0", to: "4.5.0", reason: "cross-minor" }), true],
+    [new InvalidInputError({ property: "version", reason: "must be 4.4.x" }), true],
+    [new PackageError({ path: "/p.zip", reason: "not a zip" }), true],
+    [new HostLockedError({ host: "h", lockId: "ab", holder: "ci", message: "h: locked" }), true],
+    [new NodeChangedError({ host: "h", reason: "nothing was changed", installedVersions: [] }), false],
+    [new RemoteCommandError({ host: "h", argv: ["emqx", "upgrade", "4.4.16"], exitCode: 4, stdout: "", stderr: "", reason: "h: nothing was changed" }), false],
+    [new SshConnectError({ host: "h", port: 22, stage: "protocol", attempts: 1, message: "h:22: the connection was lost; nothing was changed" }), false],
+  ];
+  test.each(KINDS.map(([err, refusal]) => [err.name, err, refusal] as const))("%s: isRefusal %s", (_name, err, refusal) => {
+    expect(isRefusal(err)).toBe(refusal);
+  });
+
+  test("isRefusal is false for errors that are not ours, even with a refusal's name", () => {
+    for (const v of [new Error("nothing was changed"), { name: "HostStateError", message: "x" }, null, undefined]) expect(isRefusal(v)).toBe(false);
+  });
+
+  test("a NodeChangedError carries what the node lists now, also in nodeState", () => {
+    const e = new NodeChangedError({ host: "h", reason: "half-done permafy", installedVersions: [] });
+    expect(e.installedVersions).toEqual([]);
+    expect(e.nodeState).toEqual([]);
+    expect(e.message).toBe("h: half-done permafy\nthe node now lists: no release");
+  });
+
+  test("recordNodeState adds what the node lists to an error once; null says it could not be read", () => {
+    const e = new RemoteCommandError({ host: "h", argv: ["emqx", "upgrade", "4.4.16"], exitCode: 4, stdout: "", stderr: "", reason: "h: exit 4" });
+    expect(e.nodeState).toBeUndefined();
+    recordNodeState(e, [{ version: "4.4.0", status: "permanent" }]);
+    recordNodeState(e, null);
+    expect(e.nodeState).toEqual([{ version: "4.4.0", status: "permanent" }]);
+    expect(e.message).toBe("h: exit 4\nthe node now lists: 4.4.0 permanent");
+    const unread = new SshConnectError({ host: "h", port: 22, stage: "protocol", attempts: 1, message: "h:22: lost" });
+    recordNodeState(unread, null);
+    expect(unread.nodeState).toBeNull();
+    expect(unread.message).toBe("h:22: lost\nthe node's state could not be read afterwards: check `emqx versions` on the host");
+  });
+
+  test("recordNodeState leaves a NodeChangedError's own state alone", () => {
+    const e = new NodeChangedError({ host: "h", reason: "r", installedVersions: [{ version: "4.4.16", status: "current" }] });
+    recordNodeState(e, [{ version: "4.4.0", status: "permanent" }]);
+    expect(e.message).toBe("h: r\nthe node now lists: 4.4.16 current");
+  });
 });

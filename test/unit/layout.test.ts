@@ -10,22 +10,25 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
-import { REPO_ROOT } from "../support/engine";
+import { REPO_ROOT } from "../../sandbox/engine";
 
 /** Sources without a test file of their own. `kind` is checked against the file's content. */
 const UNTESTED_SOURCES: Record<string, { kind: "re-exports only" | "types only"; reason: string }> = {
   "provider/index.ts": { kind: "re-exports only", reason: "the one public entry point; what it re-exports is tested where it is defined" },
-  "provider/emqx/runner.ts": { kind: "types only", reason: "the Runner seam: an interface, implemented by SshSession and by the tests' fakes" },
+  "provider/runner.ts": { kind: "types only", reason: "the Runner seam: an interface, implemented by SshSession and by the tests' fakes" },
   "provider/ssh/types.ts": { kind: "types only", reason: "the SSH transport's input shapes, filled in by plan/inputs.ts (tested there)" },
 };
 
 /** Test files that belong to no single source. */
 const UNMIRRORED_TESTS: Record<string, string> = {
   "test/unit/layout.test.ts": "this guard: it tests the layout of the tree",
-  "test/integration/emulator.test.ts": "tests the EMQX 4.4 CLI emulator in test/support/emulator, which the other integration tests rely on",
-  "test/integration/test-packages.test.ts": "tests that the packages the tests build (test/support/package-zip.ts) hold files as EMQX's build writes them, against a real erl",
+  "test/unit/layers.test.ts": "the layer map of provider/: which directory may import what",
+  "test/unit/docs-citations.test.ts": "citations across the tree (code, tests, scripts, README) resolve into docs/",
+  "test/integration/emulator.test.ts": "tests the EMQX 4.4 CLI emulator in sandbox/emulator, which the other integration tests rely on",
+  "test/integration/test-packages.test.ts": "tests that the packages the tests build (sandbox/package-zip.ts) hold files as EMQX's build writes them, against a real erl",
   "test/unit/ci-summary.test.ts": "tests .ci/summarize.js, the verdict of bash .ci/run (skips, test floor, RELIABILITY.md)",
   "test/integration/ssh.test.ts": "the SSH transport end to end (connect, session, upload on one real sshd); each of those files also has its mirrored unit test",
+  "test/integration/upstream-build.test.ts": "tests test/upstream/build.sh, which builds the packages whose CLI is EMQX's own (the pins, the packaging)",
 };
 
 /** Directories of test files that belong to no single source by design: the rows of
@@ -34,6 +37,7 @@ const UNMIRRORED_TESTS: Record<string, string> = {
 const UNMIRRORED_DIRS: Record<string, string> = {
   "test/unit/reliability/": "RELIABILITY.md rows and its generator",
   "test/integration/reliability/": "RELIABILITY.md rows on real sshd hosts",
+  "test/unit/tooling/": "the repo's own tooling outside provider/: scripts/check-npm-name.js, the engine output options of sandbox/",
 };
 
 /** Test files of one source that sit outside the mirror, and where they belong. Accepted until

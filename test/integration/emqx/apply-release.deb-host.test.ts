@@ -6,8 +6,8 @@ import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { RECORD_PGID_SCRIPT } from "../../../provider/emqx/cli";
 import { DebHost, DEPLOY_USER, idsOf, RUNTIME_USER, startDebHost } from "../../support/deb-host";
-import { setFaults } from "../../support/emulator/install";
-import { packageShelf } from "../../support/test-host";
+import { setFaults } from "../../../sandbox/emulator/install";
+import { packageShelf } from "../../../sandbox/test-host";
 
 jest.setTimeout(180_000);
 const provider = new EmqxReleaseProvider();
@@ -123,7 +123,7 @@ describe("post-flight on a deb host", () => {
     const host = await debHost("127.0.0.80");
     setFaults(host.root, { exit: { upgrade: 0 } });
     const err = await provider.create(await inputsFor(host)).catch((e) => e);
-    expect(err.name).toBe("HostStateError");
+    expect(err.name).toBe("NodeChangedError");
     expect(err.message).toContain("after the upgrade `emqx versions` shows 4.4.10 permanent, not 4.4.16 permanent");
   });
 

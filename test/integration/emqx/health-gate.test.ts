@@ -4,7 +4,7 @@ import { EmqxCli } from "../../../provider/emqx/cli";
 import { HealthGateResult, HealthGateSpec, runHealthGate } from "../../../provider/emqx/health-gate";
 import { connectSsh } from "../../../provider/ssh/connect";
 import { SshSession } from "../../../provider/ssh/session";
-import { startTestHost, TestHost } from "../../support/test-host";
+import { startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(120_000);
 

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { DebHost, RUNTIME_USER, startDebHost } from "../../support/deb-host";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(180_000);
 const provider = new EmqxReleaseProvider();

@@ -10,10 +10,10 @@ import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { emulatorVersions } from "../../support/emulator/install";
-import { REPO_ROOT } from "../../support/engine";
+import { emulatorVersions } from "../../../sandbox/emulator/install";
+import { REPO_ROOT } from "../../../sandbox/engine";
 import { carriedSecrets, scanForSecrets } from "../../support/secret-scan";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(180_000);
 const ADDRESS = "127.0.0.160";

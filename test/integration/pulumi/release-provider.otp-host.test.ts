@@ -1,16 +1,16 @@
 // EmqxReleaseProvider's methods (no engine; the "otp-host" aspect of pulumi/release-provider.ts,
 // whose main test runs on the emulator) against a REAL OTP release named emqx (test/otp, built
 // with Debian's rebar3) behind real OpenSSH sshd: real release_handler, real relups, real code
-// loading. Clients stay connected through the hot upgrade and the downgrade; --no-permanent is lost
-// in a restart exactly as on the emulator, which the last test checks side by side.
+// loading. MQTT clients (MQTT.js) stay connected through the hot upgrade and the downgrade;
+// --no-permanent is lost in a restart exactly as on the emulator, which the last test checks side by side.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { startClients, versionSequence, type ClientRecord } from "../../support/otp-clients";
-import { startOtpHost, type OtpHost } from "../../support/otp-host";
-import { ensureOtpReleases } from "../../support/otp-build";
-import { packageShelf, startTestHost } from "../../support/test-host";
+import { startClients, versionSequence, type ClientRecord } from "../../../sandbox/otp-clients";
+import { startOtpHost, type OtpHost } from "../../../sandbox/otp-host";
+import { ensureOtpReleases } from "../../../sandbox/otp-build";
+import { packageShelf, startTestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(240_000);
 const provider = new EmqxReleaseProvider();
@@ -37,10 +37,12 @@ async function checked(news: Record<string, unknown>, olds: Record<string, unkno
   return r.inputs;
 }
 
-/** Every client kept its connection and got an answer to each line it sent, in order. */
-function expectNoLineLost(records: ClientRecord[]): void {
+/** Every MQTT client kept its connection, and each QoS 1 message it published was acknowledged and
+ * delivered back to it, in order. */
+function expectNoMessageLost(records: ClientRecord[]): void {
   for (const r of records) {
     expect({ client: r.name, closedEarly: r.closedEarly }).toEqual({ client: r.name, closedEarly: undefined });
+    expect(r.acked).toEqual(r.sent);
     expect(r.answers.map((a) => a.line)).toEqual(r.sent);
   }
 }
@@ -59,8 +61,8 @@ test("the real host answers the provider's reads as EMQX does: versions, quoted 
   });
 });
 
-test("hot-upgrades 4.4.0 to 4.4.2 while three clients send a line every 100 ms: no client loses its connection or a line, all switch to 4.4.2", async () => {
-  const clients = await startClients(host.service.host, host.service.port, 3, 100);
+test("hot-upgrades 4.4.0 to 4.4.2 while three MQTT clients publish a QoS 1 message every 100 ms: no client loses its connection or a QoS 1 message, all switch to 4.4.2", async () => {
+  const clients = await startClients(host.service.host, host.service.port, 3);
   await clients.waitForAnswers(5);
   const { outs } = await provider.create(await checked(inputs("4.4.2")));
   const answeredBefore = clients.records.map((r) => r.answers.length);
@@ -69,7 +71,7 @@ test("hot-upgrades 4.4.0 to 4.4.2 while three clients send a line every 100 ms: 
 
   expect(outs).toMatchObject({ lastAction: "upgrade", previousVersion: "4.4.0", currentVersion: "4.4.2", permanentVersion: "4.4.2" });
   expect(outs.installedVersions).toEqual([{ version: "4.4.2", status: "permanent" }, { version: "4.4.0", status: "old" }]);
-  expectNoLineLost(records);
+  expectNoMessageLost(records);
   for (const r of records) expect(versionSequence(r)).toEqual(["4.4.0", "4.4.2"]);
   // EMQX's traces of a real upgrade: the repacked tarball, the appended emqx_vars, the new scripts.
   expect(fs.existsSync(path.join(host.root, "releases", "emqx-4.4.2.tar.gz"))).toBe(true);
@@ -80,7 +82,7 @@ test("hot-upgrades 4.4.0 to 4.4.2 while three clients send a line every 100 ms: 
 
 test("downgrades 4.4.2 to 4.4.0 with clients connected (4.4.2's relup down path), then uninstallPrevious removes 4.4.2 and its lib dir", async () => {
   const first = await provider.create(await checked(inputs("4.4.2")));
-  const clients = await startClients(host.service.host, host.service.port, 2, 100);
+  const clients = await startClients(host.service.host, host.service.port, 2);
   await clients.waitForAnswers(5);
   const down = await checked(inputs("4.4.0", { allowDowngrade: true, uninstallPrevious: true }), first.outs);
   const { outs } = await provider.update(first.id, first.outs, down);
@@ -89,7 +91,7 @@ test("downgrades 4.4.2 to 4.4.0 with clients connected (4.4.2's relup down path)
 
   expect(outs).toMatchObject({ lastAction: "downgrade", currentVersion: "4.4.0", permanentVersion: "4.4.0" });
   expect(outs.installedVersions).toEqual([{ version: "4.4.0", status: "permanent" }]);
-  expectNoLineLost(records);
+  expectNoMessageLost(records);
   for (const r of records) expect(versionSequence(r)).toEqual(["4.4.2", "4.4.0"]);
   expect(fs.readdirSync(path.join(host.root, "lib")).filter((d) => d.startsWith("emqx-"))).toEqual(["emqx-4.4.0"]);
   expect(fs.existsSync(path.join(host.root, "releases", "4.4.2"))).toBe(false);
@@ -137,7 +139,7 @@ test("--no-permanent then a node restart falls back to the permanent release, an
     await apply("upgrade 4.4.2", "4.4.2");
     await apply("downgrade 4.4.0", "4.4.0", { allowDowngrade: true });
     await apply("upgrade --no-permanent 4.4.1", "4.4.1", { permanent: false });
-    const clients = await startClients(host.service.host, host.service.port, 1, 100);
+    const clients = await startClients(host.service.host, host.service.port, 1);
     await clients.waitForAnswers(3);
     for (const path of [host.emqxPath, emulated.emqxPath]) {
       execFileSync(path, ["stop"]);

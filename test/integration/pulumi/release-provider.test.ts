@@ -4,7 +4,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(120_000);
 const provider = new EmqxReleaseProvider();
@@ -179,4 +179,13 @@ test("fails in check, before any host is contacted, for a version the package do
   const r = await provider.check({}, inputs({ version: "4.4.15" }));
   expect(r.failures).toEqual([expect.objectContaining({ property: "packagePath" })]);
   expect(host.calls()).toEqual([]);
+});
+
+test("fails with NodeChangedError when the health gate does not pass after the upgrade: the node keeps 4.4.16 and the error says so", async () => {
+  const err = await provider.create(await checked(inputs({ healthGate: { command: ["false"], deadlineSeconds: 1 } }))).catch((e) => e);
+  expect(err.name).toBe("NodeChangedError");
+  expect(err.message).toMatch(/^127\.0\.0\.1: the health gate did not pass within 1 s after upgrade to 4\.4\.16: .*The node runs 4\.4\.16; fix it and run `pulumi up` again/s);
+  expect(err.message).toMatch(/\nthe node now lists: 4\.4\.16 permanent, 4\.4\.0 old$/);
+  expect(err.installedVersions).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }]);
+  expect(commands().filter((c) => / upgrade /.test(` ${c} `))).toEqual(["upgrade 4.4.16"]);
 });

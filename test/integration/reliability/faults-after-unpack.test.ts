@@ -7,10 +7,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { emulatorVersions } from "../../support/emulator/install";
+import { emulatorVersions } from "../../../sandbox/emulator/install";
 import { corruptPackages, expectIntactInstall, expectNoLeaks, mutatingCalls, underFault } from "../../support/fault-run";
 import { reliabilityTest, RowProbe } from "../../support/reliability";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(180_000);
 const ADDRESS = "127.0.0.152";
@@ -71,7 +71,8 @@ async function rerunReachesTarget(h: TestHost, inputs: Record<string, unknown>, 
 }
 
 /** What EMQX leaves after it unpacked the target: releases/<V>/, lib/emqx-<V>, bin/<f>-<V>, the
- * repacked tar.gz, and RELEASES listing the target `unpacked` (transcripts A89, A93). */
+ * repacked tar.gz, and RELEASES listing the target `unpacked` (docs/emqx-4.4-hot-upgrade.md §3.2, §3.4; so
+ * EMQX's own scripts left it when their install failed). */
 function expectUnpackedLeftovers(h: TestHost): void {
   for (const f of [`releases/${TO}/emqx.rel`, `lib/emqx-${TO}`, `bin/emqx-${TO}`, `releases/emqx-${TO}.tar.gz`]) {
     expect(fs.existsSync(path.join(h.root, f))).toBe(true);

@@ -7,10 +7,10 @@
 // `read` (what `pulumi refresh` calls) must then report what `emqx versions` lists.
 import { EmqxReleaseProvider } from "../../../provider";
 import { InstalledRelease, runningVersion } from "../../../provider/plan/upgrade-plan";
-import { emulatorVersions } from "../../support/emulator/install";
+import { emulatorVersions } from "../../../sandbox/emulator/install";
 import { expectIntactInstall, expectNoLeaks, mutatingCalls, underFault } from "../../support/fault-run";
 import { reliabilityEach, reliabilityTest } from "../../support/reliability";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(120_000);
 const ADDRESS = "127.0.0.150";

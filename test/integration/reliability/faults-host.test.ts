@@ -7,12 +7,12 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { emulatorVersions } from "../../support/emulator/install";
+import { emulatorVersions } from "../../../sandbox/emulator/install";
 import { startFaultProxy } from "../../support/fault-proxy";
 import { expectIntactInstall, expectNoLeaks, mutatingCalls, partFiles, underFault } from "../../support/fault-run";
 import { reliabilityTest } from "../../support/reliability";
-import { ensureTestUser } from "../../support/sshd";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { ensureTestUser } from "../../../sandbox/sshd";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(180_000);
 const ADDRESS = "127.0.0.152";

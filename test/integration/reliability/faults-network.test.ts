@@ -7,12 +7,12 @@ import * as fs from "fs";
 import * as net from "net";
 import { EmqxReleaseProvider } from "../../../provider";
 import { execFileSync } from "child_process";
-import { emulatorVersions } from "../../support/emulator/install";
+import { emulatorVersions } from "../../../sandbox/emulator/install";
 import { startFaultProxy } from "../../support/fault-proxy";
 import { expectIntactInstall, expectNoLeaks, mutatingCalls, partFiles, underFault } from "../../support/fault-run";
 import { reliabilityEach, reliabilityTest } from "../../support/reliability";
-import { freePort } from "../../support/sshd";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { freePort } from "../../../sandbox/sshd";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(180_000);
 const ADDRESS = "127.0.0.151";

@@ -7,7 +7,7 @@ import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider/pulumi/release-provider";
 import { expectNoLeaks, underFault } from "../../support/fault-run";
 import { reliabilityEach, reliabilityTest, RowProbe } from "../../support/reliability";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 const ADDRESS = "127.0.0.91";
 // Another host's ed25519 key and its fingerprint (ssh-keygen -lf).

@@ -8,7 +8,7 @@ import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider/pulumi/release-provider";
 import { expectNoLeaks, underFault } from "../../support/fault-run";
 import { reliabilityEach, ReliabilityRow } from "../../support/reliability";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(60_000);
 type Props = Record<string, unknown>;

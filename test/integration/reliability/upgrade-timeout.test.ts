@@ -7,10 +7,10 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { emulatorVersions } from "../../support/emulator/install";
+import { emulatorVersions } from "../../../sandbox/emulator/install";
 import { expectIntactInstall, expectNoLeaks, mutatingCalls, underFault } from "../../support/fault-run";
 import { reliabilityTest } from "../../support/reliability";
-import { packageShelf, startTestHost, TestHost } from "../../support/test-host";
+import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
 jest.setTimeout(120_000);
 const ADDRESS = "127.0.0.161";

@@ -11,7 +11,7 @@ import { connectSsh } from "../../../provider/ssh/connect";
 import { quoteArgv } from "../../../provider/ssh/quote";
 import { SshSession } from "../../../provider/ssh/session";
 import { reliabilityTest } from "../../support/reliability";
-import { ensureTestUser, startSshd, TestSshd } from "../../support/sshd";
+import { ensureTestUser, startSshd, TestSshd } from "../../../sandbox/sshd";
 
 const ADDRESS = "127.0.0.90";
 const USER = "emqxquote";

@@ -1,11 +1,11 @@
 #!/usr/bin/env escript
 %%! -hidden
-%% bin/install_upgrade.escript of the test release: EMQX 4.4's upgrade script as the reference
-%% describes it (§2; the 4.4.15+ behaviour), written for these tests, driving the real OTP
-%% release_handler of the running node over distribution.
+%% bin/install_upgrade.escript of the test release: EMQX 4.4's upgrade script as
+%% docs/emqx-4.4-hot-upgrade.md §2 describes it (the 4.4.15+ behaviour), written for these tests, driving
+%% the real OTP release_handler of the running node over distribution.
 %%   install_upgrade.escript <Command> <-name|-sname> <Node> <Cookie> [--no-permanent] [Vsn]
 %% Run by bin/emqx with the working directory at the install root. Messages, statuses and exit
-%% codes are EMQX's (§2.2, §2.4): 1 node down, 2 unpack/uninstall refused, 3 check failed or
+%% codes are EMQX's (docs/emqx-4.4-hot-upgrade.md §2.2, §2.4): 1 node down, 2 unpack/uninstall refused, 3 check failed or
 %% old_processes, 4 install_release failed, 127 an uncaught exception (escript convention).
 
 -define(TIMEOUT, 300000).
@@ -34,7 +34,7 @@ parse_arguments(Args) ->
                    (V, M) -> M#{version => hd(string:lexemes(V, "/"))}
                 end, #{permanent => true, version => undefined}, Args).
 
-%% A hidden node of our own, then the target (reference §2.1).
+%% A hidden node of our own, then the target (docs/emqx-4.4-hot-upgrade.md §2.1).
 connect(NameType, Node, Cookie) ->
     Mode = case NameType of "-sname" -> shortnames; _ -> longnames end,
     [_, Host] = string:split(atom_to_list(Node), "@"),
@@ -62,7 +62,7 @@ print_existing_versions(Node) ->
     Lines = [io_lib:format("* ~s\t~s~n", [V, S]) || {V, S} <- which_releases(Node)],
     io:format("Installed versions:~n~s~n", [Lines]).
 
-%% Same major.minor only (reference §2.3).
+%% Same major.minor only (docs/emqx-4.4-hot-upgrade.md §2.3).
 validate_target_version(Node, V) ->
     C = current_version(Node),
     case minor(V) =:= minor(C) of
@@ -150,7 +150,7 @@ uninstall(Node, #{version := V}) ->
     end.
 
 %% The target's status, or unpack it now: repack the zips, find the tarball, link it where
-%% release_handler looks, unpack (reference §2.5).
+%% release_handler looks, unpack (docs/emqx-4.4-hot-upgrade.md §2.5).
 unpack_release(Node, V) ->
     Booted = filelib:is_regular(filename:join(["releases", V, "start.boot"])),
     case proplists:get_value(V, which_releases(Node)) of
@@ -219,7 +219,7 @@ make_symlink(Target, Link) ->
     end.
 
 %% vm.args (the node's, $VMARGS_PATH as bin/emqx sets it) and sys.config (the node's live
-%% application environment) of the new release, then check and install (reference §2.6).
+%% application environment) of the new release, then check and install (docs/emqx-4.4-hot-upgrade.md §2.6).
 check_and_install(Node, V) ->
     Dir = filename:join("releases", V),
     {ok, _} = file:copy(os:getenv("VMARGS_PATH"), filename:join(Dir, "vm.args")),
@@ -250,7 +250,7 @@ maybe_permafy(Node, V, #{permanent := true}) -> permafy(Node, V);
 maybe_permafy(_Node, _V, _Opts) -> ok.
 
 %% make_permanent, then the scripts of the new release over bin/, then REL_VSN/ERTS_VSN appended
-%% to releases/emqx_vars (reference §2.7).
+%% to releases/emqx_vars (docs/emqx-4.4-hot-upgrade.md §2.7).
 permafy(Node, V) ->
     ok = rpc:call(Node, release_handler, make_permanent, [V], ?TIMEOUT),
     io:format("Made release permanent: ~p~n", [V]),

@@ -1,10 +1,10 @@
 // applyRelease and verifyNode on a fake node: a Runner that answers the EMQX CLI, the probe and the
 // lock scripts from a small in-memory model, and records every argv. Each test states what ran
 // on the node and what did not.
-import { EmqxProviderError, HostLockedError, HostStateError, RemoteCommandError, UnsupportedUpgradeError } from "../../../provider/errors";
+import { EmqxProviderError, HostLockedError, HostStateError, NodeChangedError, RemoteCommandError, UnsupportedUpgradeError } from "../../../provider/errors";
 import { applyRelease, ApplyContext, LocalPackage, readNodeState, verifyNode } from "../../../provider/emqx/apply-release";
 import { EmqxCli, RECORD_PGID_SCRIPT } from "../../../provider/emqx/cli";
-import type { CommandResult, Runner } from "../../../provider/emqx/runner";
+import type { CommandResult, Runner } from "../../../provider/runner";
 import { ReleaseInputs, resolveInputs } from "../../../provider/plan/inputs";
 import { PackageName, parsePackageName } from "../../../provider/plan/package-name";
 import type { InstalledRelease } from "../../../provider/plan/upgrade-plan";
@@ -70,7 +70,7 @@ class FakeNode implements Runner {
       }
     }
     if (argv[0] === "/usr/local/bin/check-mqtt") return { ...ok(""), exitCode: this.checkExit };
-    // bin scripts before 4.4.4: no `emqx ctl`, the standalone bin/emqx_ctl (ref §1.2).
+    // bin scripts before 4.4.4: no `emqx ctl`, the standalone bin/emqx_ctl (docs/emqx-4.4-hot-upgrade.md §1.2).
     if (argv[0] === `${ROOT}/bin/emqx_ctl` && argv[1] === "status") return ok(`Node 'emqx@127.0.0.1' ${this.ctlVersion ?? this.running()} is started\n`);
     if (argv[0] !== EMQX) return { exitCode: 127, signal: null, stdout: "", stderr: `sh: ${argv[0]}: not found\n`, timedOut: false };
     const [cmd, ...rest] = argv.slice(1);
@@ -309,6 +309,7 @@ test("fails with EMQX's reason and what the node lists now when the upgrade comm
   expect(err.exitCode).toBe(4);
   expect(err.message).toMatch(/^10\.0\.0\.7: `\/opt\/emqx\/bin\/emqx upgrade 4\.4\.16` failed: the relup of 4\.4\.16 failed inside the node \(exit 4\)/);
   expect(err.message).toMatch(/\nthe node now lists: 4\.4\.0 permanent$/);
+  expect(err.nodeState).toEqual([{ version: "4.4.0", status: "permanent" }]);
   expect(node.commands()[node.commands().length - 1]).toBe("unlock");
 });
 
@@ -324,6 +325,7 @@ test("fails with a hint to check by hand when the node cannot be read after a fa
   };
   const err = await applyRelease(ctx, want(), localPackage()).catch((e) => e);
   expect(err.message).toMatch(/\nthe node's state could not be read afterwards: check `emqx versions` on the host$/);
+  expect(err.nodeState).toBeNull();
 });
 
 describe("pre-flight: refused before anything is written, with the next step", () => {
@@ -344,6 +346,7 @@ describe("pre-flight: refused before anything is written, with the next step", (
     expect(err.message).toMatch(/nothing was changed$/);
     expect(err.message.match(/10\.0\.0\.7/g)).toHaveLength(1);
     expect(err.message).not.toContain("the node now lists");
+    expect(err.nodeState).toBeUndefined();
     expect(uploads).toEqual([]);
     expect(node.commands()).toEqual(["emqx root_dir", "lock", "emqx versions", "probe", "unlock"]);
   });
@@ -427,8 +430,9 @@ describe("verifyNode", () => {
 
   test("fails when the target is not the running release after the command", async () => {
     const err = await verifyNode(cli(), ROOT, "4.4.16", true).catch((e) => e);
-    expect(err.name).toBe("HostStateError");
+    expect(NodeChangedError.isInstance(err)).toBe(true);
     expect(err.message).toContain("after the upgrade `emqx versions` shows 4.4.0 permanent, not 4.4.16 permanent");
+    expect(err.installedVersions).toEqual([{ version: "4.4.0", status: "permanent" }]);
   });
 
   test("fails when the target is only current but permanent was wanted", async () => {
@@ -448,6 +452,7 @@ describe("verifyNode", () => {
     node.skipPermafy = true;
     const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
     expect(EmqxProviderError.isInstance(err)).toBe(true);
+    expect(NodeChangedError.isInstance(err)).toBe(true);
     expect(err.message).toContain('4.4.16 is permanent but the last REL_VSN in /opt/emqx/releases/emqx_vars is "4.4.0": a half-done permafy');
     expect(err.message).toMatch(/\nthe node now lists: 4\.4\.16 permanent, 4\.4\.0 old$/);
   });
@@ -457,7 +462,8 @@ describe("verifyNode after a permanent change", () => {
   test("fails for a half-done permafy: emqx_vars appended but bin/emqx not copied from bin/emqx-<V>", async () => {
     node.skipBinCopy = true;
     const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
-    expect(err.name).toBe("HostStateError");
+    expect(err.name).toBe("NodeChangedError");
+    expect(err.nodeState).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }]);
     expect(err.message).toContain(`4.4.16 is permanent but ${ROOT}/bin/emqx differs from bin/emqx-4.4.16: a half-done permafy`);
   });
 

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { HostStateError, RemoteCommandError } from "../../../provider/errors";
-import { EmqxCli, hasCtlCommand, RECORD_PGID_SCRIPT, STOP_PGID_SCRIPT } from "../../../provider/emqx/cli";
+import { EmqxCli, RECORD_PGID_SCRIPT, STOP_PGID_SCRIPT } from "../../../provider/emqx/cli";
 import { FixtureRunner } from "../../support/fixture-runner";
 
 const OPTS = { emqxPath: "/opt/emqx/bin/emqx", commandTimeoutMs: 1000, upgradeTimeoutMs: 400_000 };
@@ -61,7 +61,7 @@ const EXIT_ROWS: [number, string, string][] = [
   [3, "ERROR: unable to install '4.4.16' - old processes still running code from module emqx_app\n", "two versions ago"],
   [4, "ERROR: release_handler:install_release failed: bad\n", "do not retry"],
   [127, 'Unpacked successfully: "4.4.16".\nInstalled Release: 4.4.16.\nMade release permanent: "4.4.16"\n', "half-done permafy"],
-  [127, "Cannot upgrade/downgrade to 4.3.5 from 4.4.16\nWe only support relup between patch versions\n", "file permissions"],
+  [127, "Cannot upgrade/downgrade to 4.3.5 from 4.4.16\nWe only support relup between patch versions\n", "only hot-upgrades between patch versions"],
 ];
 test.each(EXIT_ROWS)("fails on exit %i with EMQX's meaning and the next step", async (code, stdout, fragment) => {
   const runner = new FixtureRunner([{ match: /upgrade/, result: { exitCode: code, stdout } }]);
@@ -118,8 +118,6 @@ test("the process group scripts record the group and stop it (run with sh)", asy
 });
 
 test("uses bin/emqx_ctl before 4.4.4 and emqx ctl after", async () => {
-  expect(hasCtlCommand("4.4.3")).toBe(false);
-  expect(hasCtlCommand("4.4.4")).toBe(true);
   const runner = new FixtureRunner([{ match: /status/, result: { stdout: "Node 'emqx@127.0.0.1' 4.4.1 is started\n" } }]);
   await new EmqxCli(runner, OPTS).ctlStatus("4.4.1");
   expect(runner.calls[0].argv).toEqual(["/opt/emqx/bin/emqx_ctl", "status"]);

@@ -1,5 +1,6 @@
-// explainEmqxExit: what each `emqx` exit code means (ref §2.2) and the next step it names.
+// explainEmqxExit: what each `emqx` exit code means (docs/emqx-4.4-hot-upgrade.md §2.2) and the next step it names.
 import { explainEmqxExit } from "../../../provider/emqx/explain-exit";
+import { realOutput } from "../../support/real-output";
 
 // Row: [command, exit code, stdout, fragments the explanation must contain]
 const ROWS: [string, number | null, string, string[]][] = [
@@ -13,7 +14,8 @@ const ROWS: [string, number | null, string, string[]][] = [
   ["upgrade", 4, "ERROR: release_handler:install_release failed: bad\n", ["failed inside the node (exit 4)", "do not retry"]],
   ["upgrade", 127, 'Unpacked successfully: "4.4.16".\nInstalled Release: 4.4.16.\nMade release permanent: "4.4.16"\n', ["half-done permafy", "REL_VSN=\"4.4.16\"", "re-running the upgrade cannot repair it"]],
   ["upgrade", 127, "escript: exception error: relup_not_allowed\n", ["only hot-upgrades between patch versions"]],
-  ["upgrade", 127, "Cannot upgrade/downgrade to 4.3.5 from 4.4.16\nWe only support relup between patch versions\n", ["upgrade script crashed (exit 127)", "file permissions"]],
+  // What EMQX prints on stdout for a cross-minor target (the exception itself goes to stderr).
+  ["upgrade", 127, "Cannot upgrade/downgrade to 4.3.5 from 4.4.16\nWe only support relup between patch versions\n", ["only hot-upgrades between patch versions"]],
   ["downgrade", 9, "", ["`emqx downgrade` failed with exit code 9"]],
   ["upgrade", null, "", ["`emqx upgrade` failed with exit code null"]],
 ];
@@ -47,4 +49,32 @@ test.each(AFTER_UNPACK)("exit %s after %j: says the target stays unpacked and ho
 test("a full disk while unpacking says so and what to free", () => {
   const text = explainEmqxExit("upgrade", "4.4.16", 127, 'unzip ["x"]\nescript: exception error: no match of right hand side value {error,{"/opt/emqx/releases/emqx-4.4.16.tar.gz",enospc}}\n', false);
   expect(text).toMatch(/^the EMQX upgrade script ran out of disk space \(exit 127, enospc\) while unpacking 4\.4\.16: nothing was installed; free space/);
+});
+
+describe("what EMQX's real scripts printed (test/fixtures/real-4.4)", () => {
+  // Row: [capture, exit code, fragments the explanation must contain]
+  const REAL: [string, number, string[]][] = [
+    ["A104", 1, ["not running or not reachable from its CLI (exit 1)"]],
+    ["B104", 1, ["not running or not reachable from its CLI (exit 1)"]],
+    ["B11", 2, ["could not unpack 4.4.1 (exit 2)", "nothing was installed"]],
+    ["A11", 2, ["could not unpack 4.4.17 (exit 2)", "nothing was installed"]],
+    ["A29", 2, ["refused to uninstall 4.4.16 (exit 2)"]],
+    ["A36", 2, ["refused to uninstall 4.4.17 (exit 2)"]],
+    ["A93", 3, ["refused to install 4.4.18 (exit 3)", "4.4.18 stays unpacked on the node"]],
+    ["A89", 4, ["failed inside the node (exit 4)", "do not retry", "4.4.18 stays unpacked on the node"]],
+    ["A13", 127, ["only hot-upgrades between patch versions"]],
+    ["A14", 127, ["upgrade script crashed (exit 127)"]],
+    ["A68", 127, ["upgrade script crashed (exit 127)"]],
+    ["A96", 127, ["upgrade script crashed (exit 127)"]],
+  ];
+  test.each(REAL)("%s exits %s", (id, exitCode, fragments) => {
+    const c = realOutput(id);
+    expect(c.exitCode).toBe(exitCode);
+    const [command, version] = c.command.split(" ").slice(1);
+    // As the CLI passes it: stdout, then stderr (A13's exception is on stderr, its explanation on stdout).
+    for (const output of [`${c.stdout}\n${c.stderr}`, c.stdout]) {
+      const text = explainEmqxExit(command, version, c.exitCode, output, false);
+      for (const f of fragments) expect(text).toContain(f);
+    }
+  });
 });

@@ -3,7 +3,7 @@
 import { HostStateError, SshConnectError } from "../../../provider/errors";
 import { EmqxCli } from "../../../provider/emqx/cli";
 import { HealthGateClock, HealthGateSpec, runHealthGate } from "../../../provider/emqx/health-gate";
-import type { CommandResult, Runner, RunOptions } from "../../../provider/emqx/runner";
+import type { CommandResult, Runner, RunOptions } from "../../../provider/runner";
 
 const EMQX = "/opt/emqx/bin/emqx";
 const CTL_STATUS = `${EMQX} ctl status`;

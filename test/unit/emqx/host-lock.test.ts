@@ -8,7 +8,7 @@ import * as path from "path";
 import { HostLockedError } from "../../../provider/errors";
 import { EmqxCli } from "../../../provider/emqx/cli";
 import { acquireHostLock, LOCK_DIR_NAME, LockOwner } from "../../../provider/emqx/host-lock";
-import type { CommandResult, Runner } from "../../../provider/emqx/runner";
+import type { CommandResult, Runner } from "../../../provider/runner";
 
 /** Runs argv on this machine, without a shell (argv[0] is the program). */
 class LocalRunner implements Runner {

@@ -6,7 +6,7 @@ import * as path from "path";
 import { EmqxOutputParseError } from "../../../provider/errors";
 import { newProbeMarker, parseProbe, probeArgv } from "../../../provider/emqx/host-probe";
 import { osIdFromOsRelease } from "../../../provider/plan/host-facts";
-import { relupFileText } from "../../support/package-zip";
+import { relupFileText } from "../../../sandbox/package-zip";
 import { frameProbeOutput } from "../../support/probe-output";
 
 const MARKER = "@@0123456789abcdef:";

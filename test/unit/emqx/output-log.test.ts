@@ -2,7 +2,7 @@
 // command, its status and its output (trimmed) are logged.
 import { EmqxCli } from "../../../provider/emqx/cli";
 import { commandOutputWanted, describeArgv, loggingRunner, MAX_LOGGED_LINES } from "../../../provider/emqx/output-log";
-import type { CommandResult, Runner } from "../../../provider/emqx/runner";
+import type { CommandResult, Runner } from "../../../provider/runner";
 
 const answer = (r: Partial<CommandResult>): Runner => ({ host: "10.0.0.7", run: async () => ({ exitCode: 0, signal: null, stdout: "", stderr: "", timedOut: false, ...r }) });
 

@@ -1,9 +1,10 @@
 // parseClusterStatus against the 4.4 `emqx ctl cluster status` output: `Cluster status: #{...}`
-// printed with ~p, so it may wrap over lines (ref §1.3).
+// printed with ~p, so it may wrap over lines (docs/emqx-4.4-hot-upgrade.md §1.3).
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxOutputParseError } from "../../../provider/errors";
 import { parseClusterStatus } from "../../../provider/emqx/parse-cluster-status";
+import { realOutput } from "../../support/real-output";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "../../fixtures/emqx", name), "utf8");
 const ARGV = ["emqx", "ctl", "cluster", "status"];
@@ -79,4 +80,14 @@ test("fails quickly on megabytes of output", () => {
   expect(() => parseClusterStatus("x".repeat(11 * 1024 * 1024), ARGV)).toThrow(EmqxOutputParseError);
   expect(() => parseClusterStatus("Cluster status: '" + "a".repeat(11 * 1024 * 1024), ARGV)).toThrow(/over the .* limit/);
   expect(Date.now() - start).toBeLessThan(3000);
+});
+
+describe("what EMQX's real scripts printed (test/fixtures/real-4.4)", () => {
+  test("A06: one running node", () => {
+    expect(parseClusterStatus(realOutput("A06").stdout, ARGV)).toEqual({ runningNodes: ["emqx@127.0.0.1"], stoppedNodes: [] });
+  });
+  test("4.4.0's bin/emqx has no `ctl` (B06): usage, no map", () => {
+    expect(realOutput("B06").exitCode).toBe(1);
+    expect(() => parseClusterStatus(realOutput("B06").stdout, ARGV)).toThrow(EmqxOutputParseError);
+  });
 });

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EmqxOutputParseError } from "../../../provider/errors";
 import { parseCtlStatus } from "../../../provider/emqx/parse-ctl-status";
+import { realOutput } from "../../support/real-output";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "../../fixtures/emqx", name), "utf8");
 const ARGV = ["emqx", "ctl", "status"];
@@ -32,4 +33,30 @@ test("fails quickly on megabytes of output", () => {
   expect(() => parseCtlStatus("Node '" + "a".repeat(3_000_000), ARGV)).toThrow(EmqxOutputParseError);
   expect(() => parseCtlStatus("Node 'x' " + "4.".repeat(1_000_000) + " is", ARGV)).toThrow(EmqxOutputParseError);
   expect(Date.now() - start).toBeLessThan(2000);
+});
+
+describe("what EMQX's real scripts printed (test/fixtures/real-4.4)", () => {
+  test.each([
+    ["A04", "4.4.16"],
+    ["A21", "4.4.17"],
+    ["B05", "4.4.0"], // bin/emqx_ctl status of 4.4.0
+  ])("%s: version %s", (id, version) => {
+    const c = realOutput(id);
+    expect(c.exitCode).toBe(0);
+    expect(parseCtlStatus(c.stdout, ARGV)).toEqual({ node: "emqx@127.0.0.1", version, status: "started" });
+  });
+
+  test("4.4.0's bin/emqx has no `ctl` (B04): its usage line is no status", () => {
+    const c = realOutput("B04");
+    expect(c.exitCode).toBe(1);
+    expect(c.stdout).toMatch(/^Usage: emqx \{start\|/);
+    expect(() => parseCtlStatus(c.stdout, ARGV)).toThrow(EmqxOutputParseError);
+  });
+
+  test("node down (A102): nothing on stdout, the reason on stderr", () => {
+    const c = realOutput("A102");
+    expect({ exitCode: c.exitCode, stdout: c.stdout }).toEqual({ exitCode: 1, stdout: "" });
+    expect(c.stderr).toBe("Node 'emqx@127.0.0.1' not responding to pings.\nERROR: node_is_not_running!\n");
+    expect(() => parseCtlStatus(c.stdout, ARGV)).toThrow(EmqxOutputParseError);
+  });
 });

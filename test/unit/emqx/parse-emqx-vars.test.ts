@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseEmqxVars } from "../../../provider/emqx/parse-emqx-vars";
+import { realOutput } from "../../support/real-output";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "../../fixtures/emqx", name), "utf8");
 
@@ -29,7 +30,9 @@ test("reads quoted, single-quoted and bare values and skips other lines", () => 
 const ROWS: [string, string, Record<string, string>][] = [
   ["CRLF line ends and indentation", "  REL_VSN=\"4.4.2\"\r\nERTS_VSN=\"12.1.5\"\r\n", { REL_VSN: "4.4.2", ERTS_VSN: "12.1.5" }],
   ["an empty value", "RUNNER_USER=\"\"\n", { RUNNER_USER: "" }],
-  ["skips lower-case names, exports and command substitutions", "rel_vsn=\"1\"\nexport REL_VSN=\"4.4.3\"\nX=$(id -u)\n", {}],
+  ["skips lower-case names and command substitutions", "rel_vsn=\"1\"\nX=$(id -u)\n", {}],
+  // bin/emqx sources the file, so an exported assignment is in force too (4.4.0-4.4.2's template, B41 below).
+  ["reads an exported assignment", "export EMQX_DESCRIPTION='EMQ X Broker'\n", { EMQX_DESCRIPTION: "EMQ X Broker" }],
   ["skips an unterminated quote", "REL_VSN=\"4.4.5\nERTS_VSN=\"12.3.2.2\"\n", { ERTS_VSN: "12.3.2.2" }],
 ];
 test.each(ROWS)("%s", (_name, text, expected) => {
@@ -42,4 +45,18 @@ test("reads megabytes of text quickly", () => {
   parseEmqxVars("X=\"" + "a".repeat(3_000_000));
   parseEmqxVars("X=a" + " ".repeat(2_000_000) + "b");
   expect(Date.now() - start).toBeLessThan(2000);
+});
+
+describe("what EMQX's real scripts printed (test/fixtures/real-4.4, `cat releases/emqx_vars`)", () => {
+  test("A41 (4.4.16's template, then upgrade, downgrade, install): the last REL_VSN is in force", () => {
+    const { vars, relVsnHistory } = parseEmqxVars(realOutput("A41").stdout);
+    expect(relVsnHistory).toEqual(["4.4.16", "4.4.17", "4.4.16", "4.4.17"]);
+    expect(vars).toMatchObject({ REL_VSN: "4.4.17", ERTS_VSN: "13.1.5", EMQX_DESCRIPTION: "EMQX Broker", RUNNER_USER: "", RUNNER_DATA_DIR: "$RUNNER_ROOT_DIR/data" });
+  });
+
+  test("B41 (4.4.0's template: `export EMQX_DESCRIPTION='EMQ X Broker'`)", () => {
+    const { vars, relVsnHistory } = parseEmqxVars(realOutput("B41").stdout);
+    expect(relVsnHistory).toEqual(["4.4.0", "4.4.1", "4.4.0", "4.4.1"]);
+    expect(vars).toMatchObject({ REL_VSN: "4.4.1", EMQX_DESCRIPTION: "EMQ X Broker", RUNNER_LOG_DIR: "$RUNNER_ROOT_DIR/log" });
+  });
 });

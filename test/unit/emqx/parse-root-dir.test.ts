@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EmqxOutputParseError } from "../../../provider/errors";
 import { parseRootDir } from "../../../provider/emqx/parse-root-dir";
+import { realOutput, REAL_OUTPUT_ROOT } from "../../support/real-output";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "../../fixtures/emqx", name), "utf8");
 const ARGV = ["emqx", "root_dir"];
@@ -36,4 +37,15 @@ test("fails quickly on megabytes of output", () => {
   expect(() => parseRootDir("\"/" + "a".repeat(3_000_000), ARGV)).toThrow(EmqxOutputParseError);
   expect(() => parseRootDir("/" + "/a".repeat(1_000_000) + "\"", ARGV)).toThrow(EmqxOutputParseError);
   expect(Date.now() - start).toBeLessThan(2000);
+});
+
+describe("what EMQX's real scripts printed (test/fixtures/real-4.4)", () => {
+  test.each(["A02", "B02"])("%s: the quoted root", (id) => {
+    expect(parseRootDir(realOutput(id).stdout, ARGV)).toBe(REAL_OUTPUT_ROOT);
+  });
+  test.each(["A101", "B101", "A110"])("%s (node down, never started: exit 1) is no root", (id) => {
+    const c = realOutput(id);
+    expect(c.exitCode).toBe(1);
+    expect(() => parseRootDir(c.stdout, ARGV)).toThrow(EmqxOutputParseError);
+  });
 });

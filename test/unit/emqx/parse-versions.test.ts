@@ -1,9 +1,10 @@
-// parseVersions against the exact `emqx versions` output shapes of the reference, kept as fixture
-// files per EMQX version.
+// parseVersions against the exact `emqx versions` output shapes (docs/emqx-4.4-hot-upgrade.md §2.4), kept as
+// fixture files per EMQX version.
 import * as fs from "fs";
 import * as path from "path";
 import { EmqxOutputParseError } from "../../../provider/errors";
 import { parseVersions } from "../../../provider/emqx/parse-versions";
+import { realOutput } from "../../support/real-output";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "../../fixtures/emqx", name), "utf8");
 const ARGV = ["emqx", "versions"];
@@ -45,4 +46,31 @@ test("fails quickly on megabytes of output", () => {
   expect(() => parseVersions("Installed versions:\n" + "* 4.4.16\tpermanent\n".repeat(10) + "*".repeat(2_000_000), ARGV)).toThrow(EmqxOutputParseError);
   expect(() => parseVersions("Installed versions:\n* " + "4.".repeat(1_000_000) + "\t".repeat(1_000_000), ARGV)).toThrow(EmqxOutputParseError);
   expect(Date.now() - start).toBeLessThan(2000);
+});
+
+describe("what EMQX's real scripts printed (test/fixtures/real-4.4)", () => {
+  // Row: [capture, "<vsn> <status>" lines]
+  const REAL: [string, string[]][] = [
+    ["A01", ["4.4.16 permanent"]],
+    ["A17", ["4.4.16 permanent"]], // after bin/emqx's ulimit warning block, on stdout
+    ["A20", ["4.4.17 permanent", "4.4.16 old"]],
+    ["A34", ["4.4.17 current", "4.4.16 permanent"]],
+    ["A45", ["4.4.17 unpacked", "4.4.16 permanent"]],
+    ["B01", ["4.4.0 permanent"]],
+    ["B17", ["4.4.0 permanent"]],
+    ["B20", ["4.4.1 permanent", "4.4.0 old"]],
+    ["B34", ["4.4.1 current", "4.4.0 permanent"]],
+    ["B45", ["4.4.1 unpacked", "4.4.0 permanent"]],
+    ["B11", ["4.4.0 permanent"]], // the escript's own list after `Unpack failed` (exit 2)
+  ];
+  test.each(REAL)("%s", (id, expected) => {
+    const c = realOutput(id);
+    expect(parseVersions(c.stdout, ARGV).map((r) => `${r.version} ${r.status}`)).toEqual(expected);
+  });
+
+  test.each(["A100", "B100", "A109"])("%s (node down, never started: exit 1) is no version list", (id) => {
+    const c = realOutput(id);
+    expect(c.exitCode).toBe(1);
+    expect(() => parseVersions(c.stdout, ARGV)).toThrow(EmqxOutputParseError);
+  });
 });

@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import { EmqxCli } from "../../../provider/emqx/cli";
-import type { CommandResult, Runner } from "../../../provider/emqx/runner";
+import type { CommandResult, Runner } from "../../../provider/runner";
 import { removeNewUntarDirs } from "../../../provider/emqx/untar-cleanup";
 
 /** Runs argv on this machine (no shell around it), as SSH would on the node. */

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { PackageError } from "../../../provider/errors";
 import { readSidecarSha256, sha256File } from "../../../provider/package/hash";
-import { buildPackageZip } from "../../support/package-zip";
+import { buildPackageZip } from "../../../sandbox/package-zip";
 
 let dir: string;
 beforeAll(() => {

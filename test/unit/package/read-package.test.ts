@@ -4,8 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { PackageError } from "../../../provider/errors";
 import { MAX_MANIFEST_ENTRY_BYTES, readPackageManifest } from "../../../provider/package/read-package";
-import { buildPackageZip, PackageSpec, packageEntries } from "../../support/package-zip";
-import { writeZip, ZipEntrySpec } from "../../support/zip-writer";
+import { buildPackageZip, PackageSpec, packageEntries } from "../../../sandbox/package-zip";
+import { writeZip, ZipEntrySpec } from "../../../sandbox/zip-writer";
 
 let dir: string;
 beforeAll(() => {

@@ -19,6 +19,11 @@ const ROWS: [string, Record<string, unknown>, Record<string, unknown>, string | 
   ["last result failed (a fleet member): retried", { lastResult: { action: "none", error: "exit 2" } }, {}, "aa", { changes: true, replaces: [] }],
   ["last health gate failed: checked again", { lastResult: { action: "upgrade", gate: { passed: false, detail: "x" } } }, {}, "aa", { changes: true, replaces: [] }],
   ["last result fine: nothing to do", { lastResult: { action: "upgrade", gate: { passed: true, detail: "x" } } }, {}, "aa", { changes: false, replaces: [] }],
+  ["a client-impact gate that failed: checked again", { lastResult: { action: "upgrade", clientImpact: { passed: false } } }, {}, "aa", { changes: true, replaces: [] }],
+  ["rolled back after a failed gate: left alone although the node runs the previous version", { currentVersion: "4.4.15", permanentVersion: "4.4.15", lastResult: { action: "upgrade", clientImpact: { passed: false }, rolledBack: { from: "4.4.16", to: "4.4.15" } } }, {}, "aa", { changes: false, replaces: [] }],
+  ["rolled back, then retryAfterRollback set: tried again", { currentVersion: "4.4.15", permanentVersion: "4.4.15", lastResult: { action: "upgrade", rolledBack: { from: "4.4.16", to: "4.4.15" } } }, { retryAfterRollback: true }, "aa", { changes: true, replaces: [] }],
+  ["rolled back, then another version declared: upgraded", { currentVersion: "4.4.15", permanentVersion: "4.4.15", lastResult: { action: "upgrade", rolledBack: { from: "4.4.16", to: "4.4.15" } } }, { version: "4.4.17", packagePath: "a/emqx-4.4.17-otp24.3.4.2-1-debian12-amd64.zip" }, "bb", { changes: true, replaces: [] }],
+  ["rolled back, same declaration, new package bytes: upgraded", { currentVersion: "4.4.15", permanentVersion: "4.4.15", lastResult: { action: "upgrade", rolledBack: { from: "4.4.16", to: "4.4.15" } } }, {}, "bb", { changes: true, replaces: [] }],
   ["running but not permanent while permanent wanted", { permanentVersion: "4.4.0" }, {}, "aa", { changes: true, replaces: [] }],
 ];
 

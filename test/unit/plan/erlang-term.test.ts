@@ -2,7 +2,7 @@ import {
   asAtom, asInt, asList, asString, asTuple, ErlangTerm, ErlangTermSyntaxError, formatErlangTerm, mapGet,
   MAX_TERM_DEPTH, parseErlangTerm, parseErlangTerms, tupleTag,
 } from "../../../provider/plan/erlang-term";
-import { packageEntries, relFileText, relupFileText } from "../../support/package-zip";
+import { packageEntries, relFileText, relupFileText } from "../../../sandbox/package-zip";
 
 const atom = (value: string): ErlangTerm => ({ type: "atom", value });
 const str = (value: string): ErlangTerm => ({ type: "string", value });

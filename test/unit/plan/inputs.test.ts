@@ -34,7 +34,19 @@ test("applies every default to minimal inputs", () => {
     commandTimeoutMs: 60_000,
     upgradeTimeoutMs: 600_000,
     healthGate: undefined,
+    clientImpact: undefined,
+    onGateFailure: "halt",
   });
+});
+
+test("fills in the client-impact gate's tolerant defaults only when the gate is given", () => {
+  expect(resolveInputs({ ...MINIMAL, clientImpact: {} }).clientImpact).toEqual({ deadlineSeconds: 60, maxConnectionDropPercent: 10, maxShutdownGrowthPercent: 10, requireSamePlugins: true });
+  expect(resolveInputs({ ...MINIMAL, clientImpact: { maxConnectionDropPercent: 0, requireSamePlugins: false }, onGateFailure: "downgrade" })).toMatchObject({
+    clientImpact: { deadlineSeconds: 60, maxConnectionDropPercent: 0, maxShutdownGrowthPercent: 10, requireSamePlugins: false },
+    onGateFailure: "downgrade",
+  });
+  expect(resolveInputs({ ...MINIMAL, clientImpact: { probe: true } }).clientImpact?.probe).toEqual({ host: "127.0.0.1", port: 11883 });
+  expect(resolveInputs({ ...MINIMAL, clientImpact: { probe: { port: 1883 } } }).clientImpact?.probe).toEqual({ host: "127.0.0.1", port: 1883 });
 });
 
 test("the defaults outlast EMQX's own 300 s RPC timeout", () => {

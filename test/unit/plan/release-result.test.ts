@@ -8,6 +8,8 @@ const ROWS: [string, unknown, boolean][] = [
   ["success with a passed gate", { action: "upgrade", gate: { passed: true } }, false],
   ["an error", { action: "none", error: "exit 2" }, true],
   ["a gate that did not pass", { action: "adopt", gate: { passed: false } }, true],
+  ["a client-impact gate that did not pass", { action: "upgrade", clientImpact: { passed: false } }, true],
+  ["a client-impact gate that passed", { action: "upgrade", clientImpact: { passed: true } }, false],
 ];
 
 test.each(ROWS)("resultFailed: %s", (_name, result, expected) => {

@@ -1,6 +1,6 @@
 // parseRelup: the keys of a relup term (the versions it upgrades from and downgrades to).
 import { parseRelup } from "../../../provider/plan/relup";
-import { relupFileText } from "../../support/package-zip";
+import { relupFileText } from "../../../sandbox/package-zip";
 
 test("reads the up and down keys of a relup as EMQX's build writes it", () => {
   const text = relupFileText({ version: "4.4.16", relupFrom: ["4.4.15", "4.4.14"], relupDownTo: ["4.4.15", "4.4.1"] }) as string;

@@ -12,6 +12,9 @@ const FAILURE_ROWS: [string, ReleaseResult | undefined, string | undefined][] = 
   ["an error", failed("exit 2: Unpack failed"), "exit 2: Unpack failed"],
   ["a gate that did not pass", unhealthy("cluster has stopped nodes: emqx@b"), "health gate failed: cluster has stopped nodes: emqx@b"],
   ["no result at all", undefined, "no result recorded"],
+  ["a client-impact gate that failed, rolled back", { ...ok(), clientImpact: { passed: false, couldNotTell: false, durationMs: 1, attempts: 1, checks: [], detail: "connections failed: live connections 3 -> 0 (-100%)" }, rolledBack: { from: "4.4.16", to: "4.4.15", durationMs: 9 } }, "client-impact gate failed: connections failed: live connections 3 -> 0 (-100%); rolled back from 4.4.16 to 4.4.15 (the next up leaves this host alone until the declaration changes or retryAfterRollback is set)"],
+  ["a health gate that failed, rollback refused", { ...unhealthy("node reports 4.4.15"), rollbackRefused: "4.4.15 is no longer installed" }, "health gate failed: node reports 4.4.15; not rolled back: 4.4.15 is no longer installed"],
+  ["a client-impact gate that passed", { ...ok(), clientImpact: { passed: true, couldNotTell: false, durationMs: 1, attempts: 1, checks: [], detail: "x" } }, undefined],
 ];
 
 test.each(FAILURE_ROWS)("failureOf: %s", (_name, result, expected) => {

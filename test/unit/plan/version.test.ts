@@ -1,4 +1,4 @@
-import { checkVersionFamily, compareVersions, parseEmqxVersion, EmqxVersion } from "../../../provider/plan/version";
+import { binScriptsAtLeast, checkVersionFamily, compareVersions, hasCtlCommand, parseEmqxVersion, EmqxVersion } from "../../../provider/plan/version";
 
 // Row: [input, expected "ok" or a fragment of the refusal]
 const PARSE_ROWS: [unknown, string][] = [
@@ -59,4 +59,22 @@ test("compareVersions orders patch numbers numerically and pre-releases first", 
   expect(compareVersions("4.4.9", "4.4.16")).toBeLessThan(0);
   expect(compareVersions("4.4.17-rc.1", "4.4.17")).toBeLessThan(0);
   expect(compareVersions("4.4.16", "4.4.16")).toBe(0);
+});
+
+// Row: [bin scripts version, min, at least min]
+const SCRIPTS_AT_LEAST: [string, string, boolean][] = [
+  ["4.4.1", "4.4.2", false],
+  ["4.4.2", "4.4.2", true],
+  ["4.4.14", "4.4.15", false],
+  ["4.4.16", "4.4.15", true],
+  ["4.4.15-rc.1", "4.4.15", false],
+  ["", "4.4.2", true],
+  ["garbage", "4.4.2", true],
+];
+test.each(SCRIPTS_AT_LEAST)("binScriptsAtLeast(%j, %j) is %s (unparseable counts as new)", (v, min, want) => {
+  expect(binScriptsAtLeast(v, min)).toBe(want);
+});
+
+test("hasCtlCommand: `emqx ctl` from bin scripts 4.4.4 on, bin/emqx_ctl before", () => {
+  expect(["4.4.0", "4.4.3", "4.4.4", "4.4.16"].map(hasCtlCommand)).toEqual([false, false, true, true]);
 });

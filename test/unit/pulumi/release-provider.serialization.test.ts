@@ -12,9 +12,9 @@ import * as path from "path";
 import { runtime } from "@pulumi/pulumi";
 import { EmqxProviderError } from "../../../provider/errors";
 import { EmqxReleaseProvider } from "../../../provider/pulumi/release-provider";
-import { REPO_ROOT } from "../../support/engine";
-import { buildPackageZip, packageEntries, packageFileName } from "../../support/package-zip";
-import { writeZip } from "../../support/zip-writer";
+import { REPO_ROOT } from "../../../sandbox/engine";
+import { buildPackageZip, packageEntries, packageFileName } from "../../../sandbox/package-zip";
+import { writeZip } from "../../../sandbox/zip-writer";
 
 type Props = Record<string, unknown>;
 interface Call {

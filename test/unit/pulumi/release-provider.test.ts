@@ -7,7 +7,7 @@ import * as path from "path";
 import { InvalidInputError, SshConnectError, UnsupportedUpgradeError } from "../../../provider/errors";
 import { UNKNOWN_VALUE } from "../../../provider/plan/check-inputs";
 import { EmqxReleaseProvider } from "../../../provider/pulumi/release-provider";
-import { buildPackageZip } from "../../support/package-zip";
+import { buildPackageZip } from "../../../sandbox/package-zip";
 
 type Props = Record<string, unknown>;
 const provider = new EmqxReleaseProvider();

@@ -1,10 +1,11 @@
-// "Files corrupted" (test/support/install-check.ts): an install as EMQX leaves it has no deviation,
+// "Files corrupted" (sandbox/install-check.ts, named by test/support/fault-run.ts installChecked): an install as EMQX leaves it has no deviation,
 // and each file EMQX would not have left that way is named.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, emulatorVersions } from "../../support/emulator/install";
-import { installChecked, installDeviations, parseReleases } from "../../support/install-check";
+import { createEmulatedInstall, emulatorVersions } from "../../../sandbox/emulator/install";
+import { installDeviations, parseReleases } from "../../../sandbox/install-check";
+import { installChecked } from "../../support/fault-run";
 import { INSTALL_CHECKS } from "../../support/reliability-report";
 
 let root: string;

@@ -6,7 +6,7 @@ import { generateKeyPairSync } from "crypto";
 import * as net from "net";
 import { SshConnectError } from "../../../provider/errors";
 import { connectSsh } from "../../../provider/ssh/connect";
-import type { SshTarget } from "../../../provider/ssh/types";
+import type { SshTarget } from "../../../provider/plan/connection";
 
 const servers: net.Server[] = [];
 const sockets: net.Socket[] = [];

@@ -6,7 +6,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { CommandResult } from "../../../provider/emqx/runner";
+import type { CommandResult } from "../../../provider/runner";
 import { EmqxProviderError, RemoteCommandError } from "../../../provider/errors";
 import { uploadVerified, UploadRequest, UploadSession } from "../../../provider/ssh/upload";
 

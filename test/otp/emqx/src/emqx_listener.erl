@@ -1,9 +1,10 @@
-%% Listens on the {ip, port} of the application env and spawns one emqx_conn per client.
+%% Listens on the {ip, port} of the application env and spawns one emqx_conn per client (the MQTT
+%% listener `mqtt:tcp:external` of `emqx ctl listeners`).
 %% Code that survives a hot upgrade: accept never blocks for more than ?ACCEPT_MS, and every
 %% iteration is a fully qualified call, so the process moves to the newly loaded code within
 %% ?ACCEPT_MS and the old code can be purged (appup: soft_purge).
 -module(emqx_listener).
--export([start_link/0, init/1, accept_loop/1]).
+-export([start_link/0, init/1, accept_loop/1, listen_on/0]).
 
 -define(ACCEPT_MS, 300).
 
@@ -13,7 +14,7 @@ init(Parent) ->
     register(?MODULE, self()),
     {ok, Ip} = application:get_env(emqx, ip),
     {ok, Port} = application:get_env(emqx, port),
-    Opts = [binary, {ip, Ip}, {packet, line}, {active, false}, {reuseaddr, true}],
+    Opts = [binary, {ip, Ip}, {packet, raw}, {active, false}, {reuseaddr, true}, {nodelay, true}],
     case gen_tcp:listen(Port, Opts) of
         {ok, LSock} ->
             proc_lib:init_ack(Parent, {ok, self()}),
@@ -34,3 +35,9 @@ accept_loop(LSock) ->
             exit({accept, Reason})
     end,
     ?MODULE:accept_loop(LSock).
+
+%% "127.0.0.70:18830", as EMQX prints listen_on.
+listen_on() ->
+    {ok, Ip} = application:get_env(emqx, ip),
+    {ok, Port} = application:get_env(emqx, port),
+    inet:ntoa(Ip) ++ ":" ++ integer_to_list(Port).

@@ -29,7 +29,8 @@ function parseAllowList(text) {
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "" || line.trimStart().startsWith("#")) return;
     const [test, reason] = line.split("\t");
-    if (!reason || reason.trim() === "") errors.push(`${ALLOW_LIST}:${i + 1}: no reason after a tab: ${line.slice(0, 120)}`);
+    if (!reason || reason.trim() === "")
+      errors.push(`${ALLOW_LIST}:${i + 1}: no reason after a tab: ${line.slice(0, 120)}`);
     else entries.push({ test: test.trim(), reason: reason.trim() });
   });
   return { entries, errors };
@@ -37,7 +38,10 @@ function parseAllowList(text) {
 
 /** The floor: the first line of the file that is a whole number (others are comments). */
 function parseFloor(text) {
-  const line = text.split("\n").map((l) => l.trim()).find((l) => /^[0-9]+$/.test(l));
+  const line = text
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => /^[0-9]+$/.test(l));
   return line === undefined ? undefined : Number(line);
 }
 
@@ -56,9 +60,15 @@ function summarize({ results, verdict, allowList, floorText, root, checks = "" }
     return { lines, passed: 0, failed: 1, problems };
   }
   const rel = (p) => path.relative(root, p).split(path.sep).join("/");
-  const crashed = results.testResults.filter((s) => s.status === "failed" && !s.assertionResults.some((a) => a.status === "failed"));
+  const crashed = results.testResults.filter(
+    (s) => s.status === "failed" && !s.assertionResults.some((a) => a.status === "failed"),
+  );
   for (const s of crashed) {
-    const message = (s.message || "").replace(/\x1b\[[0-9;]*m/g, "").split("\n").slice(0, 20).join("\n");
+    const message = (s.message || "")
+      .replace(/\x1b\[[0-9;]*m/g, "")
+      .split("\n")
+      .slice(0, 20)
+      .join("\n");
     problems.push(`suite failed outside its tests: ${rel(s.name)}\n${message}`);
   }
   const failedSuites = Math.max(crashed.length, results.numRuntimeErrorTestSuites || 0);
@@ -76,8 +86,12 @@ function summarize({ results, verdict, allowList, floorText, root, checks = "" }
   const allowed = new Set(allow.entries.map((e) => e.test));
   const unexplained = notRun.filter((t) => !allowed.has(t.test));
   const stale = allow.entries.filter((e) => !notRun.some((t) => t.test === e.test));
-  for (const t of unexplained) problems.push(`${t.todo ? "todo" : "skipped"} test not in ${ALLOW_LIST}: ${t.test} (make it run, or list it there with the reason)`);
-  for (const e of stale) problems.push(`${ALLOW_LIST} lists ${e.test}, which is not a skipped or todo test of this run: remove the entry`);
+  for (const t of unexplained)
+    problems.push(
+      `${t.todo ? "todo" : "skipped"} test not in ${ALLOW_LIST}: ${t.test} (make it run, or list it there with the reason)`,
+    );
+  for (const e of stale)
+    problems.push(`${ALLOW_LIST} lists ${e.test}, which is not a skipped or todo test of this run: remove the entry`);
   failedChecks += unexplained.length + stale.length;
   const skipped = notRun.filter((t) => !t.todo).length;
   const todo = notRun.length - skipped;
@@ -95,7 +109,9 @@ function summarize({ results, verdict, allowList, floorText, root, checks = "" }
     lines.push(`tests run: ${ran}; no floor (${FLOOR_FILE} has none)`);
   } else {
     if (ran < floor) {
-      problems.push(`only ${ran} tests ran, below the floor of ${floor} in ${FLOOR_FILE}: a test file was not collected or tests were removed; if that was meant, lower the floor in the same commit and say why`);
+      problems.push(
+        `only ${ran} tests ran, below the floor of ${floor} in ${FLOOR_FILE}: a test file was not collected or tests were removed; if that was meant, lower the floor in the same commit and say why`,
+      );
       failedChecks += 1;
     }
     lines.push(`tests run: ${ran} (floor ${floor} in ${FLOOR_FILE}: ${ran < floor ? "BELOW" : "ok"})`);
@@ -106,7 +122,11 @@ function summarize({ results, verdict, allowList, floorText, root, checks = "" }
   if (reportOk) {
     lines.push(`RELIABILITY.md: ${verdict.stale ? "rewritten (EMQX_RELIABILITY_UPDATE=1): commit it" : "up to date"}`);
   } else {
-    const why = !verdict ? "the reliability reporter wrote no verdict" : !verdict.complete ? `partial run (${verdict.detail})` : verdict.detail;
+    const why = !verdict
+      ? "the reliability reporter wrote no verdict"
+      : !verdict.complete
+        ? `partial run (${verdict.detail})`
+        : verdict.detail;
     problems.push(`RELIABILITY.md check failed: ${why}`);
     failedChecks += 1;
     lines.push(`RELIABILITY.md: FAILED (${why.split("\n")[0]})`);

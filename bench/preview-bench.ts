@@ -31,7 +31,10 @@ function throwawayKey(dir: string): string {
 }
 
 /** Per process: opens of the package and bytes read from it, from an `strace -f -y` log. */
-export function packageReads(straceLog: string, packagePath: string): { opens: number; bytes: number; readers: Map<string, number> } {
+export function packageReads(
+  straceLog: string,
+  packagePath: string,
+): { opens: number; bytes: number; readers: Map<string, number> } {
   const fdPath = `<${packagePath}>`;
   let opens = 0;
   let bytes = 0;
@@ -58,7 +61,11 @@ export async function benchPreview(setup: PreviewBenchSetup, log: (line: string)
   const trivialModule = compiledPath("bench/programs/trivial-resources.ts");
   const dirs = newStackDir("bench-preview");
   try {
-    const hosts = Array.from({ length: hostCount }, (_, i) => ({ name: `h${i}`, host: `127.0.0.${10 + (i % 200)}`, port: 20000 + i }));
+    const hosts = Array.from({ length: hostCount }, (_, i) => ({
+      name: `h${i}`,
+      host: `127.0.0.${10 + (i % 200)}`,
+      port: 20000 + i,
+    }));
     const rollout = { canary: 1, batchSize: "10%" };
     const fleetConfig = {
       hosts: { value: JSON.stringify(hosts) },
@@ -68,10 +75,32 @@ export async function benchPreview(setup: PreviewBenchSetup, log: (line: string)
       rollout: { value: JSON.stringify(rollout) },
     };
     const fleet = (): Promise<RunStackResult> =>
-      runStack({ projectName: "bench-fleet", stackName: "preview", programModule: fleetModule, workDir: project.dir, config: fleetConfig, ops: ["preview"] }, { dirs, timeoutMs: TIMEOUT_MS });
+      runStack(
+        {
+          projectName: "bench-fleet",
+          stackName: "preview",
+          programModule: fleetModule,
+          workDir: project.dir,
+          config: fleetConfig,
+          ops: ["preview"],
+        },
+        { dirs, timeoutMs: TIMEOUT_MS },
+      );
     const trivial = (): Promise<RunStackResult> =>
-      runStack({ projectName: "bench-trivial", stackName: "preview", programModule: trivialModule, config: { count: { value: String(hostCount) } }, ops: ["preview"] }, { dirs, timeoutMs: TIMEOUT_MS });
-    const timed = async (what: string, run: () => Promise<RunStackResult>): Promise<{ ms: number; creates: number }> => {
+      runStack(
+        {
+          projectName: "bench-trivial",
+          stackName: "preview",
+          programModule: trivialModule,
+          config: { count: { value: String(hostCount) } },
+          ops: ["preview"],
+        },
+        { dirs, timeoutMs: TIMEOUT_MS },
+      );
+    const timed = async (
+      what: string,
+      run: () => Promise<RunStackResult>,
+    ): Promise<{ ms: number; creates: number }> => {
       const r = await run();
       const op = r.results[0];
       if (!op || !op.ok) throw new Error(`${what} preview failed: ${op?.error ?? r.driver.error ?? r.stderr}`);
@@ -83,10 +112,15 @@ export async function benchPreview(setup: PreviewBenchSetup, log: (line: string)
     const fleetRuns: Array<{ ms: number; creates: number }> = [];
     const trivialRuns: Array<{ ms: number; creates: number }> = [];
     for (let i = 0; i < runs; i++) {
-      const pair = [async () => void fleetRuns.push(await timed("fleet", fleet)), async () => void trivialRuns.push(await timed("trivial", trivial))];
+      const pair = [
+        async () => void fleetRuns.push(await timed("fleet", fleet)),
+        async () => void trivialRuns.push(await timed("trivial", trivial)),
+      ];
       if (i % 2 === 1) pair.reverse();
       for (const step of pair) await step();
-      log(`preview run ${i + 1}/${runs}: fleet ${seconds(fleetRuns[i].ms)} (${fleetRuns[i].creates} resources), trivial ${seconds(trivialRuns[i].ms)} (${trivialRuns[i].creates} resources)`);
+      log(
+        `preview run ${i + 1}/${runs}: fleet ${seconds(fleetRuns[i].ms)} (${fleetRuns[i].creates} resources), trivial ${seconds(trivialRuns[i].ms)} (${trivialRuns[i].creates} resources)`,
+      );
     }
     const fleetMs = fleetRuns.map((r) => r.ms);
     const trivialMs = trivialRuns.map((r) => r.ms);
@@ -99,19 +133,33 @@ export async function benchPreview(setup: PreviewBenchSetup, log: (line: string)
       return undefined;
     });
     // Every resource carries its serialized provider: its size as installed, and from this repo.
-    const serialized = await pulumi.runtime.serializeFunction(() => new EmqxReleaseProvider(), { isFactoryFunction: true, allowSecrets: false });
+    const serialized = await pulumi.runtime.serializeFunction(() => new EmqxReleaseProvider(), {
+      isFactoryFunction: true,
+      allowSecrets: false,
+    });
     const repoKiB = (serialized.text.length / 1024).toFixed(0);
     const installedKiB = (serializedProviderBytes(project.dir) / 1024).toFixed(0);
     const readsRow = reads
-      ? { what: "package reads in one fleet preview (strace -f)", value: `${reads.opens} opens, ${mebibytes(reads.bytes)} read = ${ratio(reads.bytes / size)} x the package`, target: "hashed once, not per host", met: reads.bytes < 2 * size }
+      ? {
+          what: "package reads in one fleet preview (strace -f)",
+          value: `${reads.opens} opens, ${mebibytes(reads.bytes)} read = ${ratio(reads.bytes / size)} x the package`,
+          target: "hashed once, not per host",
+          met: reads.bytes < 2 * size,
+        }
       : { what: "package reads in one fleet preview (strace -f)", value: traceNote };
     return {
       id: "preview",
       title: `3. Preview of a ${hostCount}-host fleet sharing one ${mebibytes(size)} package vs ${hostCount} trivial dynamic resources`,
       command: `BENCH_ONLY=preview BENCH_PREVIEW_RUNS=${runs} npm run bench`,
       rows: [
-        { what: `fleet preview median (${runs} runs, ${fleetRuns[0].creates} resources)`, value: seconds(median(fleetMs)) },
-        { what: `trivial preview median (${runs} runs, ${trivialRuns[0].creates} resources)`, value: seconds(median(trivialMs)) },
+        {
+          what: `fleet preview median (${runs} runs, ${fleetRuns[0].creates} resources)`,
+          value: seconds(median(fleetMs)),
+        },
+        {
+          what: `trivial preview median (${runs} runs, ${trivialRuns[0].creates} resources)`,
+          value: seconds(median(trivialMs)),
+        },
         { what: "fleet / trivial", value: ratio(previewRatio), target: "< 1.5", met: previewRatio < 1.5 },
         readsRow,
       ],
@@ -134,7 +182,7 @@ export async function benchPreview(setup: PreviewBenchSetup, log: (line: string)
           `EmqxRelease's serialized provider is ${installedKiB} KiB as installed from npm (Pulumi emits \`require("pulumi-emqx-release/dist/...")\` ` +
           `for modules under node_modules) and ${repoKiB} KiB when a program loads the library from this repo (self-reference: every module ` +
           "serialized by value, which made this preview 4.76x the trivial one in the first measurement); a trivial provider's is about 2 KiB. " +
-          "A CPU profile of that first measurement (`NODE_OPTIONS=\"--require $PWD/dist/bench/cpu-profile-hook.js\"`, profiles in $BENCH_PROFILE_DIR) " +
+          'A CPU profile of that first measurement (`NODE_OPTIONS="--require $PWD/dist/bench/cpu-profile-hook.js"`, profiles in $BENCH_PROFILE_DIR) ' +
           "showed the program's process busy ~14 s, mostly google-protobuf string encoding and GC; the package's size barely mattered " +
           "(1 MiB package 26.0 s vs 100 MiB 28.5 s).",
       ],
@@ -150,9 +198,9 @@ export async function benchPreview(setup: PreviewBenchSetup, log: (line: string)
 function serializedProviderBytes(projectDir: string): number {
   const script =
     'const p = require.resolve("pulumi-emqx-release/dist/provider/pulumi/release-provider.js", { paths: [process.cwd()] });' +
-    'const { EmqxReleaseProvider } = require(p);' +
+    "const { EmqxReleaseProvider } = require(p);" +
     'require("@pulumi/pulumi").runtime.serializeFunction(() => new EmqxReleaseProvider(), { isFactoryFunction: true, allowSecrets: false })' +
-    '.then((s) => console.log(s.text.length));';
+    ".then((s) => console.log(s.text.length));";
   return Number(execFileSync(process.execPath, ["-e", script], { cwd: projectDir, encoding: "utf8" }).trim());
 }
 
@@ -165,18 +213,45 @@ async function tracedFleetReads(
   packagePath: string,
 ): Promise<ReturnType<typeof packageReads>> {
   const straceLog = path.join(dirs.root, "strace.log");
-  const spec = { projectName: "bench-fleet", stackName: "preview", programModule, config, ops: ["preview"], workDir, workspaceDir: dirs.workspaceDir };
+  const spec = {
+    projectName: "bench-fleet",
+    stackName: "preview",
+    programModule,
+    config,
+    ops: ["preview"],
+    workDir,
+    workspaceDir: dirs.workspaceDir,
+  };
   await new Promise<void>((resolve, reject) => {
-    const child = spawn("strace", ["-f", "-y", "-qq", "-e", "trace=openat,read,pread64", "-e", "signal=none", "-o", straceLog, process.execPath, DRIVER_JS, "-"], {
-      cwd: workDir,
-      env: { ...process.env, ...offlineEnv(dirs) },
-      stdio: ["pipe", "ignore", "pipe"],
-    });
+    const child = spawn(
+      "strace",
+      [
+        "-f",
+        "-y",
+        "-qq",
+        "-e",
+        "trace=openat,read,pread64",
+        "-e",
+        "signal=none",
+        "-o",
+        straceLog,
+        process.execPath,
+        DRIVER_JS,
+        "-",
+      ],
+      {
+        cwd: workDir,
+        env: { ...process.env, ...offlineEnv(dirs) },
+        stdio: ["pipe", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdin.end(JSON.stringify(spec));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`traced preview exited with ${code}: ${stderr.slice(-2000)}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`traced preview exited with ${code}: ${stderr.slice(-2000)}`)),
+    );
   });
   return packageReads(fs.readFileSync(straceLog, "utf8"), packagePath);
 }

@@ -32,23 +32,39 @@ export function machineDescription(): string {
       return String((e as { stderr?: string }).stderr ?? "").trim();
     }
   })();
-  const load = os.loadavg().map((l) => l.toFixed(1)).join(", ");
-  return `${os.cpus().length} cores (${os.cpus()[0]?.model ?? "unknown CPU"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ` +
-    `Linux ${os.release()}, node ${process.version}, ${ssh}; load average at the end of the run: ${load} (shared machine)`;
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(", ");
+  return (
+    `${os.cpus().length} cores (${os.cpus()[0]?.model ?? "unknown CPU"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ` +
+    `Linux ${os.release()}, node ${process.version}, ${ssh}; load average at the end of the run: ${load} (shared machine)`
+  );
 }
 
 /** The console table: one line per figure. */
 export function consoleTable(sections: BenchSection[]): string {
   const lines: string[][] = [["benchmark", "measure", "value", "target", "met"]];
   for (const s of sections) {
-    for (const r of s.rows) lines.push([s.id, r.what, r.value, r.target ?? "", r.met === undefined ? "" : r.met ? "yes" : "NO"]);
+    for (const r of s.rows)
+      lines.push([s.id, r.what, r.value, r.target ?? "", r.met === undefined ? "" : r.met ? "yes" : "NO"]);
   }
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  return lines.map((l) => l.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+  return lines
+    .map((l) =>
+      l
+        .map((c, i) => c.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** BENCHMARKS.md: machine, date, command, the summary table, then each section's details. */
-export function markdownReport(sections: BenchSection[], meta: { command: string; date: string; durationMs: number; intro: string[] }): string {
+export function markdownReport(
+  sections: BenchSection[],
+  meta: { command: string; date: string; durationMs: number; intro: string[] },
+): string {
   const out: string[] = [
     "# Benchmarks",
     "",
@@ -64,7 +80,10 @@ export function markdownReport(sections: BenchSection[], meta: { command: string
     "|---|---|---|---|---|",
   ];
   for (const s of sections) {
-    for (const r of s.rows) out.push(`| ${s.id} | ${r.what} | ${r.value} | ${r.target ?? ""} | ${r.met === undefined ? "" : r.met ? "yes" : "**no**"} |`);
+    for (const r of s.rows)
+      out.push(
+        `| ${s.id} | ${r.what} | ${r.value} | ${r.target ?? ""} | ${r.met === undefined ? "" : r.met ? "yes" : "**no**"} |`,
+      );
   }
   for (const s of sections) {
     out.push("", `## ${s.title}`, "", `Reproduce: \`${s.command}\``, "", ...s.details);

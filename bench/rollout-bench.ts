@@ -71,11 +71,20 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
     for (const h of hosts.slice(1)) h.sshd.authorizeKey(hosts[0].sshd.clientPublicKey);
     log(`rollout: ${hosts.length} sshd hosts up`);
     const configs: Array<{ hosts: number; batch: number }> = [];
-    for (const n of setup.hostCounts) for (const b of setup.batchSizes) if (b <= n || (n === 1 && b === setup.batchSizes[0])) configs.push({ hosts: n, batch: Math.min(b, n) });
+    for (const n of setup.hostCounts)
+      for (const b of setup.batchSizes)
+        if (b <= n || (n === 1 && b === setup.batchSizes[0])) configs.push({ hosts: n, batch: Math.min(b, n) });
     const unique = configs.filter((c, i) => configs.findIndex((d) => d.hosts === c.hosts && d.batch === c.batch) === i);
     const results: Measured[] = [];
     for (const c of unique) {
-      const m: Measured = { ...c, wallMs: [], connections: [], firstBatchStartSpreadMs: [], hostCpuMs: [], ourCpuMs: [] };
+      const m: Measured = {
+        ...c,
+        wallMs: [],
+        connections: [],
+        firstBatchStartSpreadMs: [],
+        hostCpuMs: [],
+        ourCpuMs: [],
+      };
       for (let run = 0; run < setup.runs; run++) {
         const fleet = hosts.slice(0, c.hosts);
         for (const h of fleet) h.reset(FROM, { holdMs: { upgrade: HOLD_MS } });
@@ -84,15 +93,38 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
         const dirs = newStackDir("bench-rollout");
         try {
           const config = {
-            hosts: { value: JSON.stringify(fleet.map((h, i) => ({ name: `n${i}`, host: h.sshd.host, port: h.sshd.port, hostKey: h.sshd.hostKeyLine, emqxPath: h.emqxPath }))) },
+            hosts: {
+              value: JSON.stringify(
+                fleet.map((h, i) => ({
+                  name: `n${i}`,
+                  host: h.sshd.host,
+                  port: h.sshd.port,
+                  hostKey: h.sshd.hostKeyLine,
+                  emqxPath: h.emqxPath,
+                })),
+              ),
+            },
             privateKey: { value: hosts[0].sshd.clientPrivateKey, secret: true },
             version: { value: TO },
             packagePath: { value: packagePath },
             rollout: { value: JSON.stringify({ canary: 0, batchSize: c.batch }) },
           };
-          const res = await runStack({ projectName: "bench-rollout", stackName: "up", programModule: project.programModule, workDir: project.dir, config, ops: ["up"] }, { dirs, timeoutMs: TIMEOUT_MS });
+          const res = await runStack(
+            {
+              projectName: "bench-rollout",
+              stackName: "up",
+              programModule: project.programModule,
+              workDir: project.dir,
+              config,
+              ops: ["up"],
+            },
+            { dirs, timeoutMs: TIMEOUT_MS },
+          );
           const op = res.results[0];
-          if (!op || !op.ok) throw new Error(`rollout of ${c.hosts} hosts, batch ${c.batch} failed: ${op?.error ?? res.driver.error ?? res.stderr}`);
+          if (!op || !op.ok)
+            throw new Error(
+              `rollout of ${c.hosts} hosts, batch ${c.batch} failed: ${op?.error ?? res.driver.error ?? res.stderr}`,
+            );
           m.wallMs.push(op.durationMs);
         } finally {
           dirs.cleanup();
@@ -102,7 +134,9 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
         m.ourCpuMs.push(reapedCpuMs("self") - cpuBefore.ours);
         const starts = fleet.slice(0, c.batch).map((h) => h.calls().find((x) => x.argv[0] === "upgrade")?.ts ?? NaN);
         m.firstBatchStartSpreadMs.push(Math.max(...starts) - Math.min(...starts));
-        log(`rollout ${c.hosts} hosts, batch ${c.batch}, run ${run + 1}/${setup.runs}: ${seconds(m.wallMs[run])}, CPU hosts ${seconds(m.hostCpuMs[run])}, ours ${seconds(m.ourCpuMs[run])}`);
+        log(
+          `rollout ${c.hosts} hosts, batch ${c.batch}, run ${run + 1}/${setup.runs}: ${seconds(m.wallMs[run])}, CPU hosts ${seconds(m.hostCpuMs[run])}, ours ${seconds(m.ourCpuMs[run])}`,
+        );
       }
       results.push(m);
     }
@@ -126,13 +160,18 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
           target: "<= 1.25",
           met: over <= 1.25,
         })),
-        { what: "SSH connections per host per `up` (sshd logs)", value: minConn === maxConn ? String(maxConn) : `${minConn}..${maxConn}`, target: "1", met: maxConn === 1 && minConn === 1 },
+        {
+          what: "SSH connections per host per `up` (sshd logs)",
+          value: minConn === maxConn ? String(maxConn) : `${minConn}..${maxConn}`,
+          target: "1",
+          met: maxConn === 1 && minConn === 1,
+        },
       ],
       details: [
         `examples/fleet through the real engine (\`pulumi up\` on a fresh stack: every host is created, i.e. upgraded ${FROM} -> ${TO}), rollout ` +
           `\`{canary: 0, batchSize: B}\`, a ${mebibytes(PACKAGE_BYTES)} package (incompressible padding), each host a real sshd in front of the EMQX emulator ` +
           `whose \`upgrade\` is held ${HOLD_MS / 1000} s. The single-host time is the 1-host rollout's median, engine start and stack setup included, ` +
-          "so the ideal also counts the engine's fixed cost once per batch: a conservative ceiling. Connections are the \"Connection from\" lines each " +
+          'so the ideal also counts the engine\'s fixed cost once per batch: a conservative ceiling. Connections are the "Connection from" lines each ' +
           "host's sshd logged during the run (VERBOSE), divided by nothing: one `up` is one operation per host. The program uses the library " +
           "npm-packed into a project's node_modules, as users install it. CPU is user + system time of reaped processes (/proc/<pid>/stat " +
           "cutime + cstime): the hosts' is what each sshd's sessions, shells and emulator processes used; ours is the stack driver, the " +
@@ -142,9 +181,11 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
         "",
         "| hosts | batch | runs (wall) | ideal | wall / ideal | connections per host | first batch's upgrade start spread | CPU hosts / ours (median) | CPU / (cores x wall) |",
         "|---|---|---|---|---|---|---|---|---|",
-        ...rows.map(({ r, ideal, over, wall }) =>
-          `| ${r.hosts} | ${r.batch} | ${runList(r.wallMs)} | ${seconds(ideal)} | ${ratio(over)} | ${[...new Set(r.connections)].join(", ")} | ${r.firstBatchStartSpreadMs.map((s) => `${s} ms`).join(", ")} | ` +
-            `${seconds(median(r.hostCpuMs))} / ${seconds(median(r.ourCpuMs))} | ${ratio((median(r.hostCpuMs) + median(r.ourCpuMs)) / (cpuCount() * wall))} |`),
+        ...rows.map(
+          ({ r, ideal, over, wall }) =>
+            `| ${r.hosts} | ${r.batch} | ${runList(r.wallMs)} | ${seconds(ideal)} | ${ratio(over)} | ${[...new Set(r.connections)].join(", ")} | ${r.firstBatchStartSpreadMs.map((s) => `${s} ms`).join(", ")} | ` +
+            `${seconds(median(r.hostCpuMs))} / ${seconds(median(r.ourCpuMs))} | ${ratio((median(r.hostCpuMs) + median(r.ourCpuMs)) / (cpuCount() * wall))} |`,
+        ),
       ],
     };
   } finally {

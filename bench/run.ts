@@ -30,15 +30,20 @@ function envList(name: string, fallback: number[]): number[] {
   const raw = process.env[name];
   if (!raw) return fallback;
   const list = raw.split(",").map((s) => Number(s.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`${name} must be a comma-separated list of positive integers, got ${JSON.stringify(raw)}`);
+  if (list.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new Error(`${name} must be a comma-separated list of positive integers, got ${JSON.stringify(raw)}`);
   return list;
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const only = (process.env.BENCH_ONLY ?? ALL.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+  const only = (process.env.BENCH_ONLY ?? ALL.join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only.filter((o) => !ALL.includes(o));
-  if (unknown.length) throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(", ")}; choose from ${ALL.join(", ")}`);
+  if (unknown.length)
+    throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(", ")}; choose from ${ALL.join(", ")}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-bench-"));
   const sections: BenchSection[] = [];
   const shelf = packageShelf();
@@ -49,16 +54,30 @@ async function main(): Promise<void> {
       const sshd = await startSshd({ host: "127.0.0.1", extraConfig: SSHD_CONFIG });
       try {
         const remoteDir = fs.mkdtempSync(path.join(work, "remote-"));
-        sections.push(...(await benchUpload({ sshd, packagePath: await big(), remoteDir, runs: envCount("BENCH_RUNS", 7) }, log)));
+        sections.push(
+          ...(await benchUpload({ sshd, packagePath: await big(), remoteDir, runs: envCount("BENCH_RUNS", 7) }, log)),
+        );
       } finally {
         await sshd.stop();
       }
     }
     if (only.includes("preview")) {
-      sections.push(await benchPreview({ packagePath: await big(), hostCount: 100, runs: envCount("BENCH_PREVIEW_RUNS", 5) }, log));
+      sections.push(
+        await benchPreview({ packagePath: await big(), hostCount: 100, runs: envCount("BENCH_PREVIEW_RUNS", 5) }, log),
+      );
     }
     if (only.includes("rollout")) {
-      sections.push(await benchRollout({ shelf, hostCounts: envList("BENCH_HOSTS", [1, 10, 40]), batchSizes: envList("BENCH_BATCHES", [1, 5, 10]), runs: envCount("BENCH_ROLLOUT_RUNS", 1) }, log));
+      sections.push(
+        await benchRollout(
+          {
+            shelf,
+            hostCounts: envList("BENCH_HOSTS", [1, 10, 40]),
+            batchSizes: envList("BENCH_BATCHES", [1, 5, 10]),
+            runs: envCount("BENCH_ROLLOUT_RUNS", 1),
+          },
+          log,
+        ),
+      );
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -67,12 +86,30 @@ async function main(): Promise<void> {
   process.stdout.write(`${consoleTable(sections)}\n`);
   const out = process.env.BENCH_OUT ?? path.join(REPO_ROOT, "BENCHMARKS.md");
   if (out !== "-") {
-    const knobs = ["BENCH_ONLY", "BENCH_RUNS", "BENCH_PREVIEW_RUNS", "BENCH_ROLLOUT_RUNS", "BENCH_HOSTS", "BENCH_BATCHES"].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]} `).join("");
+    const knobs = [
+      "BENCH_ONLY",
+      "BENCH_RUNS",
+      "BENCH_PREVIEW_RUNS",
+      "BENCH_ROLLOUT_RUNS",
+      "BENCH_HOSTS",
+      "BENCH_BATCHES",
+    ]
+      .filter((k) => process.env[k])
+      .map((k) => `${k}=${process.env[k]} `)
+      .join("");
     const intro = [
       "Written by `npm run bench` (bench/run.ts); every figure below comes from that one run. Medians of several runs, each",
       "comparison measured side by side in the same run, ratios rather than absolute times: the machine is shared and noisy.",
     ];
-    fs.writeFileSync(out, markdownReport(sections, { command: `${knobs}npm run bench`, date: new Date().toISOString(), durationMs: Date.now() - started, intro }));
+    fs.writeFileSync(
+      out,
+      markdownReport(sections, {
+        command: `${knobs}npm run bench`,
+        date: new Date().toISOString(),
+        durationMs: Date.now() - started,
+        intro,
+      }),
+    );
     log(`wrote ${out}`);
   }
 }

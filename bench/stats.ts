@@ -26,7 +26,10 @@ export function ratio(value: number): string {
 
 /** The runs of one measurement, sorted, for the report: "1.21 1.30 1.37 s". */
 export function runList(ms: number[]): string {
-  return `${[...ms].sort((a, b) => a - b).map((m) => (m / 1000).toFixed(2)).join(" ")} s`;
+  return `${[...ms]
+    .sort((a, b) => a - b)
+    .map((m) => (m / 1000).toFixed(2))
+    .join(" ")} s`;
 }
 
 /** A positive integer from the environment, or `fallback` when unset or not a positive integer. */

@@ -20,7 +20,9 @@ const RSS_BUDGET_BYTES = 64 * 1024 * 1024;
 /** Runs one upload through the project's path in a fresh process. */
 export function runOurUpload(spec: UploadChildSpec): Promise<UploadChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--expose-gc", CHILD_JS, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--expose-gc", CHILD_JS, JSON.stringify(spec)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -36,10 +38,22 @@ export function runOurUpload(spec: UploadChildSpec): Promise<UploadChildResult> 
 /** The scp command line for `localPath` to `remotePath` (host key checking off: a fresh test sshd). */
 export function scpArgv(sshd: TestSshd, localPath: string, remotePath: string, cipher?: string): string[] {
   return [
-    "scp", "-q", "-B", "-i", sshd.clientPrivateKeyPath,
-    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+    "scp",
+    "-q",
+    "-B",
+    "-i",
+    sshd.clientPrivateKeyPath,
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
     ...(cipher ? ["-c", cipher] : []),
-    "-P", String(sshd.port), localPath, `root@${sshd.host}:${remotePath}`,
+    "-P",
+    String(sshd.port),
+    localPath,
+    `root@${sshd.host}:${remotePath}`,
   ];
 }
 
@@ -53,7 +67,22 @@ function runScp(argv: string[]): number {
 
 /** Wall time of OpenSSH's `ssh host true` in a fresh process (handshake, auth, one command). */
 function runOpensshTrue(sshd: TestSshd): number {
-  const argv = ["-i", sshd.clientPrivateKeyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-p", String(sshd.port), `root@${sshd.host}`, "true"];
+  const argv = [
+    "-i",
+    sshd.clientPrivateKeyPath,
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "BatchMode=yes",
+    "-p",
+    String(sshd.port),
+    `root@${sshd.host}`,
+    "true",
+  ];
   const started = Date.now();
   const r = spawnSync("ssh", argv, { stdio: ["ignore", "ignore", "pipe"] });
   if (r.status !== 0) throw new Error(`ssh ${argv.join(" ")} exited with ${r.status}: ${r.stderr.toString()}`);
@@ -62,7 +91,16 @@ function runOpensshTrue(sshd: TestSshd): number {
 
 /** Median wall time of `argv` run over one SSH session to `sshd` (5 runs). */
 async function commandMs(sshd: TestSshd, argv: string[]): Promise<number> {
-  const session = await connectSsh({ host: sshd.host, port: sshd.port, user: "root", privateKey: sshd.clientPrivateKey, readyTimeoutMs: 20_000, dialAttempts: 1, dialRetryDelayMs: 0, commandTimeoutMs: 120_000 });
+  const session = await connectSsh({
+    host: sshd.host,
+    port: sshd.port,
+    user: "root",
+    privateKey: sshd.clientPrivateKey,
+    readyTimeoutMs: 20_000,
+    dialAttempts: 1,
+    dialRetryDelayMs: 0,
+    commandTimeoutMs: 120_000,
+  });
   try {
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -97,7 +135,16 @@ export async function benchUpload(setup: UploadBenchSetup, log: (line: string) =
   const size = fs.statSync(packagePath).size;
   const sha256 = await sha256File(packagePath);
   const finalName = path.basename(packagePath);
-  const spec: UploadChildSpec = { host: sshd.host, port: sshd.port, privateKey: sshd.clientPrivateKey, hostKey: sshd.hostKeyLine, localPath: packagePath, remoteDir, finalName, sha256 };
+  const spec: UploadChildSpec = {
+    host: sshd.host,
+    port: sshd.port,
+    privateKey: sshd.clientPrivateKey,
+    hostKey: sshd.hostKeyLine,
+    localPath: packagePath,
+    remoteDir,
+    finalName,
+    sha256,
+  };
   const clean = () => {
     for (const f of fs.readdirSync(remoteDir)) fs.rmSync(path.join(remoteDir, f), { force: true });
   };
@@ -133,24 +180,51 @@ export async function benchUpload(setup: UploadBenchSetup, log: (line: string) =
       await step();
     }
     const o = ours[ours.length - 1];
-    log(`upload run ${i + 1}/${runs}: scp ${seconds(scpMs[i])}, scp -c aes128-gcm ${seconds(scpGcmMs[i])}, ours ${seconds(o.totalMs)} (${breakdown(o)}), peak RSS +${mebibytes(o.peakRssBytes - o.idleRssBytes)}`);
+    log(
+      `upload run ${i + 1}/${runs}: scp ${seconds(scpMs[i])}, scp -c aes128-gcm ${seconds(scpGcmMs[i])}, ours ${seconds(o.totalMs)} (${breakdown(o)}), peak RSS +${mebibytes(o.peakRssBytes - o.idleRssBytes)}`,
+    );
   }
   const oursMs = ours.map((o) => o.totalMs);
   const throughputRatio = median(scpMs) / median(oursMs);
   const rssGrowth = ours.map((o) => o.peakRssBytes - o.idleRssBytes);
   const maxGrowth = Math.max(...rssGrowth);
-  const perRun = ours.map((o, i) => `| ${i + 1} | ${seconds(scpMs[i])} | ${seconds(scpGcmMs[i])} | ${seconds(o.totalMs)} | ${breakdown(o)} | ${mebibytes(o.idleRssBytes)} | ${mebibytes(o.peakRssBytes)} |`);
+  const perRun = ours.map(
+    (o, i) =>
+      `| ${i + 1} | ${seconds(scpMs[i])} | ${seconds(scpGcmMs[i])} | ${seconds(o.totalMs)} | ${breakdown(o)} | ${mebibytes(o.idleRssBytes)} | ${mebibytes(o.peakRssBytes)} |`,
+  );
   const first: BenchSection = {
     id: "upload",
     title: `1. Upload of a ${mebibytes(size)} package to a loopback sshd: our upload path vs scp`,
     command: `BENCH_ONLY=upload BENCH_RUNS=${runs} npm run bench`,
     rows: [
-      { what: `scp median (${runs} runs)`, value: `${seconds(median(scpMs))} (${(size / 2 ** 20 / (median(scpMs) / 1000)).toFixed(0)} MiB/s)` },
-      { what: `ours median (${runs} runs): connect + upload + sha256 on host + rename`, value: `${seconds(median(oursMs))} (${(size / 2 ** 20 / (median(oursMs) / 1000)).toFixed(0)} MiB/s)` },
-      { what: "throughput ours / scp (scp median / ours median)", value: ratio(throughputRatio), target: ">= 0.90", met: throughputRatio >= 0.9 },
-      { what: "SFTP transfer alone (connect + sftp) / scp", value: ratio(median(scpMs) / median(ours.map((o) => o.connectMs + o.sftpMs))) },
-      { what: "scp -c aes128-gcm median (ours negotiates this cipher)", value: `${seconds(median(scpGcmMs))}; ours / it: ${ratio(median(scpGcmMs) / median(oursMs))}` },
-      { what: "peak RSS above the idle process (max of runs)", value: `${mebibytes(maxGrowth)} (median ${mebibytes(median(rssGrowth))})`, target: "< 64 MiB", met: maxGrowth < RSS_BUDGET_BYTES },
+      {
+        what: `scp median (${runs} runs)`,
+        value: `${seconds(median(scpMs))} (${(size / 2 ** 20 / (median(scpMs) / 1000)).toFixed(0)} MiB/s)`,
+      },
+      {
+        what: `ours median (${runs} runs): connect + upload + sha256 on host + rename`,
+        value: `${seconds(median(oursMs))} (${(size / 2 ** 20 / (median(oursMs) / 1000)).toFixed(0)} MiB/s)`,
+      },
+      {
+        what: "throughput ours / scp (scp median / ours median)",
+        value: ratio(throughputRatio),
+        target: ">= 0.90",
+        met: throughputRatio >= 0.9,
+      },
+      {
+        what: "SFTP transfer alone (connect + sftp) / scp",
+        value: ratio(median(scpMs) / median(ours.map((o) => o.connectMs + o.sftpMs))),
+      },
+      {
+        what: "scp -c aes128-gcm median (ours negotiates this cipher)",
+        value: `${seconds(median(scpGcmMs))}; ours / it: ${ratio(median(scpGcmMs) / median(oursMs))}`,
+      },
+      {
+        what: "peak RSS above the idle process (max of runs)",
+        value: `${mebibytes(maxGrowth)} (median ${mebibytes(median(rssGrowth))})`,
+        target: "< 64 MiB",
+        met: maxGrowth < RSS_BUDGET_BYTES,
+      },
     ],
     details: [
       `A ${mebibytes(size)} package zip (incompressible padding) goes to a fresh OpenSSH sshd on ${sshd.host} (the test harness's sshd: ` +
@@ -180,7 +254,9 @@ export async function benchUpload(setup: UploadBenchSetup, log: (line: string) =
       const before = relay.upBytes();
       const r = await ourUpload({ ...spec, host: relay.host, port: relay.port });
       reruns.push({ ...r, upBytes: relay.upBytes() - before });
-      log(`rerun ${i + 1}/${runs}: ${seconds(r.totalMs)}, skipped=${r.skipped}, bytesSent=${r.bytesSent}, on the wire to the host ${reruns[i].upBytes} bytes (${breakdown(r)})`);
+      log(
+        `rerun ${i + 1}/${runs}: ${seconds(r.totalMs)}, skipped=${r.skipped}, bytesSent=${r.bytesSent}, on the wire to the host ${reruns[i].upBytes} bytes (${breakdown(r)})`,
+      );
     }
   } catch (e) {
     // Reported as a miss with its cause (the failures in the details), not a crash of the whole run.
@@ -198,7 +274,9 @@ export async function benchUpload(setup: UploadBenchSetup, log: (line: string) =
   const opensshMs = median(Array.from({ length: 5 }, () => runOpensshTrue(sshd)));
   const plainSshd = await startSshd({ host: sshd.host });
   const trueProfileMs = await commandMs(plainSshd, ["true"]).finally(() => plainSshd.stop());
-  log(`on-host hash of ${mebibytes(size)}: sha256sum ${sha256sumMs} ms, openssl dgst -sha256 ${opensslMs} ms; \`true\` over SSH: ${trueMs} ms (bench sshd, SHLVL=1), ${trueProfileMs} ms (default sshd: root's ~/.bashrc)`);
+  log(
+    `on-host hash of ${mebibytes(size)}: sha256sum ${sha256sumMs} ms, openssl dgst -sha256 ${opensslMs} ms; \`true\` over SSH: ${trueMs} ms (bench sshd, SHLVL=1), ${trueProfileMs} ms (default sshd: root's ~/.bashrc)`,
+  );
   const rerunMs = median(reruns.map((r) => r.totalMs));
   const maxSent = reruns.length ? Math.max(...reruns.map((r) => r.bytesSent)) : NaN;
   const maxWire = reruns.length ? Math.max(...reruns.map((r) => r.upBytes)) : NaN;
@@ -207,12 +285,37 @@ export async function benchUpload(setup: UploadBenchSetup, log: (line: string) =
     id: "rerun",
     title: "2. Rerun with the package already on the host",
     command: `BENCH_ONLY=upload BENCH_RUNS=${runs} npm run bench`,
-    rows: rerunError ? [{ what: "rerun", value: `not measured: every attempt failed (${rerunError.slice(0, 160)}...)`, target: "0 bytes, < 0.10", met: false }] : [
-      { what: "package bytes sent (uploadVerified's bytesSent, max of runs)", value: String(maxSent), target: "0", met: maxSent === 0 && reruns.every((r) => r.skipped) },
-      { what: "bytes client -> sshd on the wire, whole session (max of runs)", value: `${maxWire} (${(maxWire / size * 100).toFixed(4)}% of the package)` },
-      { what: `rerun median (${runs} runs) / first upload median`, value: `${seconds(rerunMs)} / ${seconds(median(oursMs))} = ${ratio(share)}`, target: "< 0.10", met: share < 0.1 },
-      { what: "of which connect (median); OpenSSH `ssh host true` (fresh process, median of 5) / first upload", value: `${seconds(median(reruns.map((r) => r.connectMs)))}; ${seconds(opensshMs)} = ${ratio(opensshMs / median(oursMs))}` },
-    ],
+    rows: rerunError
+      ? [
+          {
+            what: "rerun",
+            value: `not measured: every attempt failed (${rerunError.slice(0, 160)}...)`,
+            target: "0 bytes, < 0.10",
+            met: false,
+          },
+        ]
+      : [
+          {
+            what: "package bytes sent (uploadVerified's bytesSent, max of runs)",
+            value: String(maxSent),
+            target: "0",
+            met: maxSent === 0 && reruns.every((r) => r.skipped),
+          },
+          {
+            what: "bytes client -> sshd on the wire, whole session (max of runs)",
+            value: `${maxWire} (${((maxWire / size) * 100).toFixed(4)}% of the package)`,
+          },
+          {
+            what: `rerun median (${runs} runs) / first upload median`,
+            value: `${seconds(rerunMs)} / ${seconds(median(oursMs))} = ${ratio(share)}`,
+            target: "< 0.10",
+            met: share < 0.1,
+          },
+          {
+            what: "of which connect (median); OpenSSH `ssh host true` (fresh process, median of 5) / first upload",
+            value: `${seconds(median(reruns.map((r) => r.connectMs)))}; ${seconds(opensshMs)} = ${ratio(opensshMs / median(oursMs))}`,
+          },
+        ],
     details: [
       "The same child process and the same file, now already in place: uploadVerified runs one `stat` of the package and of the stamp its " +
         "verified upload left (`.<name>.<sha256>.emqx-release-stamp`, strictly newer ctime than the package) and skips the transfer without re-reading the package. " +
@@ -222,9 +325,14 @@ export async function benchUpload(setup: UploadBenchSetup, log: (line: string) =
       "",
       "| run | time | skipped | bytesSent | bytes on the wire to sshd | breakdown |",
       "|---|---|---|---|---|---|",
-      ...reruns.map((r, i) => `| ${i + 1} | ${seconds(r.totalMs)} | ${r.skipped} | ${r.bytesSent} | ${r.upBytes} | ${breakdown(r)} |`),
+      ...reruns.map(
+        (r, i) =>
+          `| ${i + 1} | ${seconds(r.totalMs)} | ${r.skipped} | ${r.bytesSent} | ${r.upBytes} | ${breakdown(r)} |`,
+      ),
       "",
-      failures.length === 0 ? "No upload failed in this run." : `Failed upload attempts (each retried, at most 3 attempts): ${failures.map((f) => `\`${f}\``).join("; ")}.`,
+      failures.length === 0
+        ? "No upload failed in this run."
+        : `Failed upload attempts (each retried, at most 3 attempts): ${failures.map((f) => `\`${f}\``).join("; ")}.`,
       "",
       `Where a verification's time goes, measured after the runs (medians of 5, one SSH session): \`sha256sum\` of the ${mebibytes(size)} package on the host ` +
         `${sha256sumMs} ms (coreutils 9.1 as Debian builds it, without OpenSSL's SHA-NI code), \`openssl dgst -sha256\` of the same file ${opensslMs} ms. ` +

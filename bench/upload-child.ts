@@ -84,7 +84,12 @@ async function main(): Promise<void> {
     },
   };
   try {
-    const r = await uploadVerified(timed, { localPath: spec.localPath, remoteDir: spec.remoteDir, finalName: spec.finalName, sha256: spec.sha256 });
+    const r = await uploadVerified(timed, {
+      localPath: spec.localPath,
+      remoteDir: spec.remoteDir,
+      finalName: spec.finalName,
+      sha256: spec.sha256,
+    });
     await session.close();
     const result: UploadChildResult = {
       totalMs: Date.now() - started,

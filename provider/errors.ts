@@ -48,7 +48,8 @@ function isNamed(e: unknown, name: string): boolean {
 
 /** Where in connecting it failed: `proxy` is the bastion hop. `client-socket`, `client-timeout`,
  * `client-authentication` come from ssh2's `err.level`; `host-key` is our own verification. */
-export type SshConnectStage = "client-socket" | "client-timeout" | "client-authentication" | "host-key" | "proxy" | "protocol";
+export type SshConnectStage =
+  "client-socket" | "client-timeout" | "client-authentication" | "host-key" | "proxy" | "protocol";
 
 /** Could not open an SSH session: network, authentication, or a host key that does not match. */
 export class SshConnectError extends EmqxProviderError {
@@ -56,7 +57,14 @@ export class SshConnectError extends EmqxProviderError {
   readonly port: number;
   readonly stage: SshConnectStage;
   readonly attempts: number;
-  constructor(f: { host: string; port: number; stage: SshConnectStage; attempts: number; message: string; cause?: unknown }) {
+  constructor(f: {
+    host: string;
+    port: number;
+    stage: SshConnectStage;
+    attempts: number;
+    message: string;
+    cause?: unknown;
+  }) {
     super(f.message, { cause: f.cause, name: "SshConnectError" });
     this.host = f.host;
     this.port = f.port;
@@ -108,7 +116,9 @@ export class EmqxOutputParseError extends EmqxProviderError {
   readonly excerpt: string;
   constructor(f: { argv: string[]; output: string; what: string }) {
     const excerpt = trimLines(f.output, MAX_MESSAGE_OUTPUT_LINES, 2000);
-    super(`could not parse the output of \`${f.argv.join(" ")}\`: ${f.what}; output was:\n${excerpt}`, { name: "EmqxOutputParseError" });
+    super(`could not parse the output of \`${f.argv.join(" ")}\`: ${f.what}; output was:\n${excerpt}`, {
+      name: "EmqxOutputParseError",
+    });
     this.argv = f.argv;
     this.excerpt = excerpt;
   }
@@ -125,7 +135,9 @@ export class UnsupportedUpgradeError extends EmqxProviderError {
   readonly property: string;
   constructor(f: { from: string; to: string; reason: string; property?: string; host?: string }) {
     // Prefixed with the host unless the reason already starts with it ("10.0.0.7 runs OTP 24 ...").
-    super(f.host && !f.reason.startsWith(f.host) ? `${f.host}: ${f.reason}` : f.reason, { name: "UnsupportedUpgradeError" });
+    super(f.host && !f.reason.startsWith(f.host) ? `${f.host}: ${f.reason}` : f.reason, {
+      name: "UnsupportedUpgradeError",
+    });
     this.from = f.from;
     this.to = f.to;
     this.reason = f.reason;
@@ -204,7 +216,13 @@ export class NodeChangedError extends EmqxProviderError {
 /** True for the errors that refuse a request as it stands (the node's state, the input, the package,
  * another operation's lock): raised before the refused step changed anything. */
 export function isRefusal(e: unknown): boolean {
-  return HostStateError.isInstance(e) || UnsupportedUpgradeError.isInstance(e) || InvalidInputError.isInstance(e) || PackageError.isInstance(e) || HostLockedError.isInstance(e);
+  return (
+    HostStateError.isInstance(e) ||
+    UnsupportedUpgradeError.isInstance(e) ||
+    InvalidInputError.isInstance(e) ||
+    PackageError.isInstance(e) ||
+    HostLockedError.isInstance(e)
+  );
 }
 
 /** `emqx versions` as one line: "4.4.16 permanent, 4.4.0 old". */
@@ -214,7 +232,9 @@ export function describeInstalled(installed: InstalledRelease[]): string {
 
 /** The last line of a message about a node that was changed: what it lists now, or how to find out. */
 function nodeStateLine(installed: InstalledRelease[] | null): string {
-  return installed ? `the node now lists: ${describeInstalled(installed)}` : "the node's state could not be read afterwards: check `emqx versions` on the host";
+  return installed
+    ? `the node now lists: ${describeInstalled(installed)}`
+    : "the node's state could not be read afterwards: check `emqx versions` on the host";
 }
 
 /** Records on an error that ended an operation after it began changing the node what the node lists

@@ -69,7 +69,9 @@ function demoMode(): "otp" | "emulator" {
 async function otpSandbox(): Promise<Sandbox> {
   const started = Date.now();
   const releases = ensureOtpReleases();
-  process.stdout.write(`OTP releases ${releases.versions.join(", ")} (OTP ${releases.otp}, erts ${releases.erts}) in ${releases.dir} (${((Date.now() - started) / 1000).toFixed(1)} s; first build ${releases.buildSeconds} s)\n`);
+  process.stdout.write(
+    `OTP releases ${releases.versions.join(", ")} (OTP ${releases.otp}, erts ${releases.erts}) in ${releases.dir} (${((Date.now() - started) / 1000).toFixed(1)} s; first build ${releases.buildSeconds} s)\n`,
+  );
   const hosts: OtpHost[] = [];
   try {
     for (const a of ["127.0.0.75", "127.0.0.76", "127.0.0.77"]) hosts.push(await startOtpHost(a, RUNNING));
@@ -80,7 +82,13 @@ async function otpSandbox(): Promise<Sandbox> {
   for (const h of hosts.slice(1)) h.sshd.authorizeKey(hosts[0].sshd.clientPublicKey);
   return {
     label: "three real OTP nodes (release emqx 4.4.0, real release_handler)",
-    nodes: hosts.map((h) => ({ host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath, service: h.service })),
+    nodes: hosts.map((h) => ({
+      host: h.connection.host,
+      port: h.connection.port,
+      hostKey: h.connection.hostKey,
+      emqxPath: h.emqxPath,
+      service: h.service,
+    })),
     privateKey: hosts[0].connection.privateKey,
     running: RUNNING,
     target: "4.4.2",
@@ -99,7 +107,12 @@ async function emulatorSandbox(): Promise<Sandbox> {
   const target = "4.4.16";
   return {
     label: "three EMQX 4.4.0 nodes (the EMQX CLI emulator)",
-    nodes: hosts.map((h) => ({ host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath })),
+    nodes: hosts.map((h) => ({
+      host: h.connection.host,
+      port: h.connection.port,
+      hostKey: h.connection.hostKey,
+      emqxPath: h.emqxPath,
+    })),
     privateKey: hosts[0].connection.privateKey,
     running: RUNNING,
     target,
@@ -121,7 +134,9 @@ async function watchClients(nodes: DemoNode[]): Promise<Clients[]> {
       count++;
       const changed = last !== "" && a.version !== last;
       if (count <= 2 || count % 30 === 0 || changed) {
-        process.stdout.write(`  [mqtt client] published "${a.line}" (QoS 1), received "${a.version} ${a.line}"${changed ? `   <- ${last} -> ${a.version} on the same connection` : ""}\n`);
+        process.stdout.write(
+          `  [mqtt client] published "${a.line}" (QoS 1), received "${a.version} ${a.line}"${changed ? `   <- ${last} -> ${a.version} on the same connection` : ""}\n`,
+        );
       }
       last = a.version;
     };
@@ -139,7 +154,10 @@ async function main(): Promise<number> {
   let project: CliProject | undefined;
   let clients: Clients[] = [];
   try {
-    for (const n of sandbox.nodes) process.stdout.write(`${n.host}:${n.port}  ${n.emqxPath}${n.service ? `  service ${n.service.host}:${n.service.port}` : ""}\n`);
+    for (const n of sandbox.nodes)
+      process.stdout.write(
+        `${n.host}:${n.port}  ${n.emqxPath}${n.service ? `  service ${n.service.host}:${n.service.port}` : ""}\n`,
+      );
     banner("the project: a copy of examples/sandbox, the library installed from its npm pack tarball");
     const p = newCliProject("sandbox");
     project = p;
@@ -150,9 +168,20 @@ async function main(): Promise<number> {
       return (await p.pulumi(args, { echo: true, timeoutMs })).code === 0;
     };
     const declare = async (version: string): Promise<boolean> =>
-      (await pulumi(["config", "set", "version", version])) && (await pulumi(["config", "set", "packagePath", sandbox.packages[version]]));
-    const hosts = sandbox.nodes.map((n, i) => ({ name: `emqx-${i + 1}`, host: n.host, port: n.port, hostKey: n.hostKey, emqxPath: n.emqxPath }));
-    if (!(await pulumi(["stack", "init", "demo"])) || !(await pulumi(["config", "set", "hosts", JSON.stringify(hosts)]))) return 1;
+      (await pulumi(["config", "set", "version", version])) &&
+      (await pulumi(["config", "set", "packagePath", sandbox.packages[version]]));
+    const hosts = sandbox.nodes.map((n, i) => ({
+      name: `emqx-${i + 1}`,
+      host: n.host,
+      port: n.port,
+      hostKey: n.hostKey,
+      emqxPath: n.emqxPath,
+    }));
+    if (
+      !(await pulumi(["stack", "init", "demo"])) ||
+      !(await pulumi(["config", "set", "hosts", JSON.stringify(hosts)]))
+    )
+      return 1;
     process.stdout.write("$ pulumi config set --secret privateKey < <the sandbox's client key>\n");
     await setSecretFromFile(p, "privateKey", sandbox.privateKey);
     banner(`pulumi up, declaring what the nodes run (${sandbox.running}): adopted, nothing changes on them`);
@@ -175,7 +204,9 @@ async function main(): Promise<number> {
         const lost = r.sent.length - r.answers.length;
         const kept = r.closedEarly === undefined;
         clientsOk &&= kept && lost === 0;
-        process.stdout.write(`client of emqx-${i + 1}: ${r.sent.length} published, ${r.acked.length} acknowledged, ${r.answers.length} delivered back, ${lost} lost, connection ${kept ? "kept" : `LOST (${r.closedEarly})`}, answers ${versionSequence(r).join(" -> ")}\n`);
+        process.stdout.write(
+          `client of emqx-${i + 1}: ${r.sent.length} published, ${r.acked.length} acknowledged, ${r.answers.length} delivered back, ${lost} lost, connection ${kept ? "kept" : `LOST (${r.closedEarly})`}, answers ${versionSequence(r).join(" -> ")}\n`,
+        );
       }
       clients = [];
     }

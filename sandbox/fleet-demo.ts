@@ -25,14 +25,28 @@ async function main(): Promise<number> {
     for (const a of ADDRESSES) hosts.push(await startTestHost({ version: RUNNING }, a));
     shareClientKey(hosts);
     const shelf = packageShelf();
-    const packages: Record<string, string> = { [RUNNING]: await shelf.build({ version: RUNNING }), [TARGET]: await shelf.build({ version: TARGET }) };
+    const packages: Record<string, string> = {
+      [RUNNING]: await shelf.build({ version: RUNNING }),
+      [TARGET]: await shelf.build({ version: TARGET }),
+    };
     const spec = (version: string) => ({
       projectName: "emqx-fleet",
       stackName: "demo",
       programModule: path.join(REPO_ROOT, "dist", "examples", "fleet", "index.js"),
       config: {
         fleetName: { value: "prod" },
-        hosts: { value: JSON.stringify(hosts.map((h, i) => ({ name: `emqx-${i + 1}`, cluster: i < 2 ? "a" : "b", host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath }))) },
+        hosts: {
+          value: JSON.stringify(
+            hosts.map((h, i) => ({
+              name: `emqx-${i + 1}`,
+              cluster: i < 2 ? "a" : "b",
+              host: h.connection.host,
+              port: h.connection.port,
+              hostKey: h.connection.hostKey,
+              emqxPath: h.emqxPath,
+            })),
+          ),
+        },
         privateKey: { value: hosts[0].connection.privateKey, secret: true },
         version: { value: version },
         packagePath: { value: packages[version] },

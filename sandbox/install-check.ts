@@ -40,12 +40,14 @@ export interface InstallExpectation {
 export function installDeviations(root: string, want: InstallExpectation): string[] {
   const out: string[] = [];
   const rel = (...p: string[]) => path.join(root, ...p);
-  const read = (file: string): string | undefined => (fs.existsSync(rel(file)) ? fs.readFileSync(rel(file), "utf8") : undefined);
+  const read = (file: string): string | undefined =>
+    fs.existsSync(rel(file)) ? fs.readFileSync(rel(file), "utf8") : undefined;
 
   if (want.version !== undefined && want.packagePath !== undefined) {
     const sum = sha256(want.packagePath);
     for (const f of fs.readdirSync(rel("releases")).filter((n) => matchesEmqxZipGlob(n, want.version as string))) {
-      if (sha256(rel("releases", f)) !== sum) out.push(`releases/${f}: matches emqx-*${want.version}*.zip but is not the package`);
+      if (sha256(rel("releases", f)) !== sum)
+        out.push(`releases/${f}: matches emqx-*${want.version}*.zip but is not the package`);
     }
   }
 
@@ -60,7 +62,8 @@ export function installDeviations(root: string, want: InstallExpectation): strin
       ertsOf = new Map(records.map((r) => [r.version, r.erts]));
       const onDisk = records.map((r) => `${r.version} ${r.status}`);
       const expected = want.listed.map((r) => `${r.version} ${r.status === "current" ? "unpacked" : r.status}`);
-      if (onDisk.join(", ") !== expected.join(", ")) out.push(`releases/RELEASES: lists ${onDisk.join(", ")}; emqx versions lists ${expected.join(", ")}`);
+      if (onDisk.join(", ") !== expected.join(", "))
+        out.push(`releases/RELEASES: lists ${onDisk.join(", ")}; emqx versions lists ${expected.join(", ")}`);
     } catch (e) {
       out.push(`releases/RELEASES: does not parse (${(e as Error).message.split("\n")[0]})`);
     }
@@ -81,8 +84,10 @@ export function installDeviations(root: string, want: InstallExpectation): strin
   else {
     const { vars } = parseEmqxVars(varsText);
     const wantErts = ertsOf.get(binVsn);
-    if (vars.REL_VSN !== binVsn) out.push(`releases/emqx_vars: last REL_VSN is ${JSON.stringify(vars.REL_VSN)}, not "${binVsn}"`);
-    if (wantErts !== undefined && vars.ERTS_VSN !== wantErts) out.push(`releases/emqx_vars: last ERTS_VSN is ${JSON.stringify(vars.ERTS_VSN)}, not "${wantErts}"`);
+    if (vars.REL_VSN !== binVsn)
+      out.push(`releases/emqx_vars: last REL_VSN is ${JSON.stringify(vars.REL_VSN)}, not "${binVsn}"`);
+    if (wantErts !== undefined && vars.ERTS_VSN !== wantErts)
+      out.push(`releases/emqx_vars: last ERTS_VSN is ${JSON.stringify(vars.ERTS_VSN)}, not "${wantErts}"`);
   }
 
   for (const f of BIN_SCRIPTS) {
@@ -101,7 +106,8 @@ export function parseReleases(text: string): Array<{ version: string; erts: stri
   return list.map((t, i) => {
     const items = asTuple(t, 6);
     const [version, erts, status] = [asString(items?.[2]), asString(items?.[3]), asAtom(items?.[5])];
-    if (!items || asAtom(items[0]) !== "release" || !version || !erts || !status) throw new Error(`element ${i + 1} is not a {release,...} tuple`);
+    if (!items || asAtom(items[0]) !== "release" || !version || !erts || !status)
+      throw new Error(`element ${i + 1} is not a {release,...} tuple`);
     return { version, erts, status };
   });
 }

@@ -58,7 +58,10 @@ function ipQuiet(args: string[]): void {
 
 /** Names of the existing network namespaces. */
 export function listNetns(): string[] {
-  return ip(["netns", "list"]).split("\n").map((l) => l.split(" ")[0]).filter(Boolean);
+  return ip(["netns", "list"])
+    .split("\n")
+    .map((l) => l.split(" ")[0])
+    .filter(Boolean);
 }
 
 /** Creates namespace `name` with `lo` up, replacing a leftover of the same name. */
@@ -78,7 +81,10 @@ export function deleteNetns(name: string): void {
 
 function killProcessesIn(netns: string): void {
   const pids = spawnSync("ip", ["netns", "pids", netns], { encoding: "utf8" }).stdout ?? "";
-  for (const pid of pids.split("\n").map(Number).filter((p) => p > 0)) {
+  for (const pid of pids
+    .split("\n")
+    .map(Number)
+    .filter((p) => p > 0)) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
@@ -163,7 +169,10 @@ function startReaper(pid: number, slot: number): ChildProcess {
 /** Whether this namespace already uses `subnet`: an address, a route into it, or a route that
  * covers it other than the default route. */
 function subnetInUse(subnet: string): boolean {
-  const routes = [...ip(["-4", "route", "show", "root", subnet]).split("\n"), ...ip(["-4", "route", "show", "match", subnet]).split("\n")];
+  const routes = [
+    ...ip(["-4", "route", "show", "root", subnet]).split("\n"),
+    ...ip(["-4", "route", "show", "match", subnet]).split("\n"),
+  ];
   return routes.some((r) => r.trim() !== "" && !r.startsWith("default"));
 }
 
@@ -192,7 +201,12 @@ export function createBastionNetwork(): BastionNetwork {
   requireNetnsSupport();
   removeLeftovers();
   const pid = process.pid;
-  const taken = new Set(listNetns().map((n) => NAME.exec(n)?.[2]).filter(Boolean).map(Number));
+  const taken = new Set(
+    listNetns()
+      .map((n) => NAME.exec(n)?.[2])
+      .filter(Boolean)
+      .map(Number),
+  );
   const start = (pid * 97 + counter++ * 13) % SLOTS;
   let slot = -1;
   for (let i = 0; i < SLOTS && slot < 0; i++) {
@@ -211,8 +225,14 @@ export function createBastionNetwork(): BastionNetwork {
   try {
     createNetns(l.bastionNetns);
     createNetns(l.targetNetns);
-    addVethPair({ name: l.rootLink, address: l.rootAddress }, { netns: l.bastionNetns, name: "to-root", address: l.bastionAddress });
-    addVethPair({ netns: l.bastionNetns, name: "to-target", address: l.bastionInnerAddress }, { netns: l.targetNetns, name: "to-bastion", address: l.targetAddress });
+    addVethPair(
+      { name: l.rootLink, address: l.rootAddress },
+      { netns: l.bastionNetns, name: "to-root", address: l.bastionAddress },
+    );
+    addVethPair(
+      { netns: l.bastionNetns, name: "to-target", address: l.bastionInnerAddress },
+      { netns: l.targetNetns, name: "to-bastion", address: l.targetAddress },
+    );
     ip(["route", "replace", "throw", l.targetSubnet]);
   } catch (e) {
     destroy();
@@ -238,6 +258,11 @@ export function freePortInNetns(netns: string): number {
 /** Whether a TCP connect to host:port succeeds from inside namespace `netns` (bash's /dev/tcp). */
 export function canConnectInNetns(netns: string, host: string, port: number, timeoutMs = 5000): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile("ip", ["netns", "exec", netns, "bash", "-c", `exec 3<>/dev/tcp/${host}/${port}`], { timeout: timeoutMs }, (err) => resolve(!err));
+    execFile(
+      "ip",
+      ["netns", "exec", netns, "bash", "-c", `exec 3<>/dev/tcp/${host}/${port}`],
+      { timeout: timeoutMs },
+      (err) => resolve(!err),
+    );
   });
 }

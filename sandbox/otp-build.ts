@@ -29,14 +29,24 @@ export interface OtpReleases {
 export function ensureOtpReleases(): OtpReleases {
   let dir: string;
   try {
-    const out = execFileSync("bash", [OTP_BUILD_SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 900_000 });
+    const out = execFileSync("bash", [OTP_BUILD_SCRIPT], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 900_000,
+    });
     dir = out.trim().split("\n").pop() ?? "";
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`building the OTP test releases failed (bash test/otp/build.sh): ${(err.stderr || err.message).trim()}`);
+    throw new Error(
+      `building the OTP test releases failed (bash test/otp/build.sh): ${(err.stderr || err.message).trim()}`,
+    );
   }
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Omit<OtpReleases, "dir" | "zips">;
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Omit<
+    OtpReleases,
+    "dir" | "zips"
+  >;
   const zips: Record<string, string> = {};
-  for (const v of manifest.versions) zips[v] = path.join(dir, `emqx-${v}-otp${manifest.otp}-${manifest.os}-${manifest.arch}.zip`);
+  for (const v of manifest.versions)
+    zips[v] = path.join(dir, `emqx-${v}-otp${manifest.otp}-${manifest.os}-${manifest.arch}.zip`);
   return { ...manifest, dir, zips };
 }

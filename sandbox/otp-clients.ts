@@ -47,7 +47,12 @@ export interface ClientOptions {
 }
 
 /** Connects `count` MQTT clients to host:port (one after the other, each subscribed before the next). */
-export async function startClients(host: string, port: number, count: number, opts: ClientOptions = {}): Promise<Clients> {
+export async function startClients(
+  host: string,
+  port: number,
+  count: number,
+  opts: ClientOptions = {},
+): Promise<Clients> {
   const intervalMs = opts.intervalMs ?? 100;
   const timers: NodeJS.Timeout[] = [];
   const clients: MqttClient[] = [];
@@ -57,11 +62,21 @@ export async function startClients(host: string, port: number, count: number, op
     const rec: ClientRecord = { name: `${opts.namePrefix ?? "client"}${i + 1}`, sent: [], acked: [], answers: [] };
     records.push(rec);
     const topic = `clients/${rec.name}`;
-    const client = mqtt.connect({ host, port, protocolVersion: 4, clientId: rec.name, keepalive: opts.keepaliveSeconds ?? 5, reconnectPeriod: 0, connectTimeout: 10_000 });
+    const client = mqtt.connect({
+      host,
+      port,
+      protocolVersion: 4,
+      clientId: rec.name,
+      keepalive: opts.keepaliveSeconds ?? 5,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+    });
     clients.push(client);
     await new Promise<void>((resolve, reject) => {
       client.once("connect", () => resolve());
-      client.once("error", (e) => reject(new Error(`MQTT client ${rec.name} cannot connect to ${host}:${port}: ${e.message}`)));
+      client.once("error", (e) =>
+        reject(new Error(`MQTT client ${rec.name} cannot connect to ${host}:${port}: ${e.message}`)),
+      );
     });
     await client.subscribeAsync(topic, { qos: 1 });
     client.on("message", (_t, payload) => {
@@ -89,20 +104,32 @@ export async function startClients(host: string, port: number, count: number, op
   }
   const waitFor = async (what: string, done: () => boolean, timeoutMs: number) => {
     for (const deadline = Date.now() + timeoutMs; !done(); await new Promise((r) => setTimeout(r, 20))) {
-      if (Date.now() > deadline) throw new Error(`clients: ${what} within ${timeoutMs} ms: ${records.map((r) => `${r.name} ${r.answers.length} answers ${r.closedEarly ?? ""}`).join(", ")}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `clients: ${what} within ${timeoutMs} ms: ${records.map((r) => `${r.name} ${r.answers.length} answers ${r.closedEarly ?? ""}`).join(", ")}`,
+        );
     }
   };
   return {
     records,
-    waitForAnswers: (n, timeoutMs = 10_000) => waitFor(`not every client got ${n} answers`, () => records.every((r) => r.answers.length >= n), timeoutMs),
-    waitForClosed: (timeoutMs = 10_000) => waitFor("not every client saw its connection close", () => records.every((r) => r.closedEarly !== undefined), timeoutMs),
+    waitForAnswers: (n, timeoutMs = 10_000) =>
+      waitFor(`not every client got ${n} answers`, () => records.every((r) => r.answers.length >= n), timeoutMs),
+    waitForClosed: (timeoutMs = 10_000) =>
+      waitFor(
+        "not every client saw its connection close",
+        () => records.every((r) => r.closedEarly !== undefined),
+        timeoutMs,
+      ),
     stop: async () => {
       timers.forEach(clearInterval);
       // Let events queued while the caller blocked (a synchronous exec) arrive first: a close
       // that happened before stop() must count as closed early.
       await new Promise((r) => setTimeout(r, 50));
       // Give the last deliveries time to come back (the broker answers within one receive round).
-      for (const deadline = Date.now() + 3000; records.some((r) => !r.closedEarly && r.answers.length < r.sent.length) && Date.now() < deadline; ) {
+      for (
+        const deadline = Date.now() + 3000;
+        records.some((r) => !r.closedEarly && r.answers.length < r.sent.length) && Date.now() < deadline;
+      ) {
         await new Promise((r) => setTimeout(r, 20));
       }
       stopping = true;

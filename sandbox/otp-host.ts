@@ -38,7 +38,8 @@ export const OTP_ADDRESSES = Array.from({ length: 10 }, (_, i) => `127.0.0.${70 
 
 /** Unpacks `version`'s zip on a fresh root, writes the host's etc/ and starts the node and sshd. */
 export async function startOtpHost(address: string, version = "4.4.0"): Promise<OtpHost> {
-  if (!OTP_ADDRESSES.includes(address)) throw new Error(`${address} is not one of the real-OTP test addresses ${OTP_ADDRESSES[0]}-${OTP_ADDRESSES[9]}`);
+  if (!OTP_ADDRESSES.includes(address))
+    throw new Error(`${address} is not one of the real-OTP test addresses ${OTP_ADDRESSES[0]}-${OTP_ADDRESSES[9]}`);
   const releases = ensureOtpReleases();
   const zip = releases.zips[version];
   if (!zip) throw new Error(`no test release ${version}: test/otp/build.sh builds ${releases.versions.join(", ")}`);
@@ -50,12 +51,26 @@ export async function startOtpHost(address: string, version = "4.4.0"): Promise<
   const epmdPort = await freePort(address);
   const ip = `{${address.split(".").join(",")}}`;
   fs.mkdirSync(path.join(base, "tmp"));
-  fs.writeFileSync(path.join(root, "etc", "vm.args"), [`-name ${nodeName}`, `-setcookie c${randomBytes(8).toString("hex")}`, `-kernel inet_dist_use_interface ${ip}`, "+K true", ""].join("\n"));
+  fs.writeFileSync(
+    path.join(root, "etc", "vm.args"),
+    [
+      `-name ${nodeName}`,
+      `-setcookie c${randomBytes(8).toString("hex")}`,
+      `-kernel inet_dist_use_interface ${ip}`,
+      "+K true",
+      "",
+    ].join("\n"),
+  );
   fs.writeFileSync(path.join(root, "etc", "sys.config"), `[{emqx, [{ip, ${ip}}, {port, ${servicePort}}]}].\n`);
-  fs.writeFileSync(path.join(root, "etc", "emqx.env"), `export ERL_EPMD_PORT=${epmdPort}\nexport TMPDIR="${path.join(base, "tmp")}"\n`);
+  fs.writeFileSync(
+    path.join(root, "etc", "emqx.env"),
+    `export ERL_EPMD_PORT=${epmdPort}\nexport TMPDIR="${path.join(base, "tmp")}"\n`,
+  );
 
   const erts = path.join(root, `erts-${releases.erts}`, "bin", "epmd");
-  const epmd = spawn("setpriv", ["--pdeathsig", "KILL", erts, "-port", String(epmdPort), "-address", address], { stdio: "ignore" });
+  const epmd = spawn("setpriv", ["--pdeathsig", "KILL", erts, "-port", String(epmdPort), "-address", address], {
+    stdio: "ignore",
+  });
   const killAll = () => {
     killInstallProcesses(root);
     epmd.kill("SIGKILL");
@@ -63,7 +78,15 @@ export async function startOtpHost(address: string, version = "4.4.0"): Promise<
   process.on("exit", killAll);
   const run = (args: string[]) => {
     try {
-      return { exitCode: 0, stdout: execFileSync(path.join(root, "bin", "emqx"), args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 }), stderr: "" };
+      return {
+        exitCode: 0,
+        stdout: execFileSync(path.join(root, "bin", "emqx"), args, {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+          timeout: 120_000,
+        }),
+        stderr: "",
+      };
     } catch (e) {
       const err = e as { status?: number; stdout?: string; stderr?: string };
       return { exitCode: err.status ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
@@ -71,7 +94,10 @@ export async function startOtpHost(address: string, version = "4.4.0"): Promise<
   };
   const emqx = (...args: string[]) => {
     const r = run(args);
-    if (r.exitCode !== 0) throw new Error(`${root}/bin/emqx ${args.join(" ")} exited ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    if (r.exitCode !== 0)
+      throw new Error(
+        `${root}/bin/emqx ${args.join(" ")} exited ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`,
+      );
     return r.stdout;
   };
   let sshd: TestSshd | undefined;
@@ -92,10 +118,20 @@ export async function startOtpHost(address: string, version = "4.4.0"): Promise<
     emqxPath: path.join(root, "bin", "emqx"),
     nodeName,
     service: { host: address, port: servicePort },
-    connection: { host: address, port: started.port, user: "root", privateKey: started.clientPrivateKey, hostKey: started.hostKeyLine },
+    connection: {
+      host: address,
+      port: started.port,
+      user: "root",
+      privateKey: started.clientPrivateKey,
+      hostKey: started.hostKeyLine,
+    },
     emqx,
     emqxResult: (...args) => run(args),
-    versions: () => emqx("versions").split("\n").filter((l) => l.startsWith("* ")).map((l) => l.slice(2).replace("\t", " ")),
+    versions: () =>
+      emqx("versions")
+        .split("\n")
+        .filter((l) => l.startsWith("* "))
+        .map((l) => l.slice(2).replace("\t", " ")),
     stop: async () => {
       run(["stop"]);
       killAll();
@@ -142,5 +178,8 @@ async function waitForEpmd(epmd: ChildProcess, address: string, port: number): P
 function readLogs(root: string): string {
   const dir = path.join(root, "log");
   if (!fs.existsSync(dir)) return "(no log dir)";
-  return fs.readdirSync(dir).map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), "utf8").slice(-3000)}`).join("\n");
+  return fs
+    .readdirSync(dir)
+    .map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), "utf8").slice(-3000)}`)
+    .join("\n");
 }

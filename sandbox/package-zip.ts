@@ -41,7 +41,11 @@ export interface PackageSpec {
 export type ResolvedPackageSpec = Required<Omit<PackageSpec, "fileName">> & { fileName: string };
 
 /** The OTP release apps a 4.4 package's `emqx.rel` lists (their versions do not matter here). */
-const OTP_APPS: Array<[string, string]> = [["kernel", "8.1.3"], ["stdlib", "3.16.1"], ["sasl", "4.1.1"]];
+const OTP_APPS: Array<[string, string]> = [
+  ["kernel", "8.1.3"],
+  ["stdlib", "3.16.1"],
+  ["sasl", "4.1.1"],
+];
 
 /** Patch number of a 4.4 version ("4.4.16" -> 16, "4.4.16-abcdef12" -> 16), undefined otherwise. */
 function patchOf44(version: string): number | undefined {
@@ -69,7 +73,8 @@ export function resolvePackageSpec(spec: PackageSpec): ResolvedPackageSpec {
     sidecar: spec.sidecar ?? false,
     fileName: "",
   } satisfies ResolvedPackageSpec;
-  r.fileName = spec.fileName ?? `${r.edition === "ee" ? "emqx-ee" : "emqx"}-${r.version}-otp${r.otp}-${r.os}-${r.arch}.zip`;
+  r.fileName =
+    spec.fileName ?? `${r.edition === "ee" ? "emqx-ee" : "emqx"}-${r.version}-otp${r.otp}-${r.os}-${r.arch}.zip`;
   return r;
 }
 
@@ -82,7 +87,9 @@ export function packageFileName(spec: PackageSpec): string {
 // The text of `releases/<V>/emqx.rel` for a package.
 export function relFileText(spec: PackageSpec): string {
   const r = resolvePackageSpec(spec);
-  const apps = releaseApps(r).map(([a, v]) => `{${a},"${v}"}`).join(",");
+  const apps = releaseApps(r)
+    .map(([a, v]) => `{${a},"${v}"}`)
+    .join(",");
   return `{release,{"emqx","${r.version}"},{erts,"${r.erts}"},[${apps}]}.\n`;
 }
 
@@ -132,7 +139,8 @@ export function packageEntries(spec: PackageSpec): ZipEntrySpec[] {
   const V = r.version;
   const entries: ZipEntrySpec[] = [];
   const dir = (name: string): void => void entries.push({ name: `${top}${name}/` });
-  const file = (name: string, data: ZipEntrySpec["data"], mode = 0o644): void => void entries.push({ name: `${top}${name}`, data, mode });
+  const file = (name: string, data: ZipEntrySpec["data"], mode = 0o644): void =>
+    void entries.push({ name: `${top}${name}`, data, mode });
   if (top) entries.push({ name: top });
   dir("bin");
   for (const f of BIN_SCRIPTS) file(`bin/${f}`, launcherScript(f, V), 0o755);
@@ -163,7 +171,10 @@ export function packageEntries(spec: PackageSpec): ZipEntrySpec[] {
   file(`releases/${V}/emqx.schema`, `%% dummy schema of ${V}\n`);
   file(`releases/${V}/BUILT_ON`, `${r.os}-${r.arch}\n`);
   const libs = apps.map(([a, v]) => `{${a},"${v}","lib/${a}-${v}"}`).join(",\n                ");
-  file("releases/RELEASES", `%% coding: utf-8\n[{release,"emqx","${V}","${r.erts}",\n               [${libs}],\n               permanent}].\n`);
+  file(
+    "releases/RELEASES",
+    `%% coding: utf-8\n[{release,"emqx","${V}","${r.erts}",\n               [${libs}],\n               permanent}].\n`,
+  );
   file("releases/start_erl.data", `${r.erts} ${V}`);
   file("releases/emqx_vars", emqxVarsText(r));
   dir("etc");

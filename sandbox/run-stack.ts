@@ -51,7 +51,9 @@ function localClosure(jsPath: string, seen = new Set<string>()): Set<string> {
   const text = fs.readFileSync(jsPath, "utf8");
   for (const m of text.matchAll(/require\("(\.{1,2}\/[^"]*)"\)/g)) {
     const base = path.resolve(path.dirname(jsPath), m[1]);
-    const dep = [`${base}.js`, path.join(base, "index.js"), base].find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
+    const dep = [`${base}.js`, path.join(base, "index.js"), base].find(
+      (f) => fs.existsSync(f) && fs.statSync(f).isFile(),
+    );
     if (dep) localClosure(dep, seen);
   }
   return seen;
@@ -83,7 +85,8 @@ export function compiledPath(tsPath: string): string {
 }
 
 /** A spec for `runStack`: `workDir` defaults to the repo root, `workspaceDir` to `dirs.workspaceDir`. */
-export type RunStackSpec = Omit<StackDriverSpec, "workDir" | "workspaceDir"> & Partial<Pick<StackDriverSpec, "workDir" | "workspaceDir">>;
+export type RunStackSpec = Omit<StackDriverSpec, "workDir" | "workspaceDir"> &
+  Partial<Pick<StackDriverSpec, "workDir" | "workspaceDir">>;
 
 /** Lets a line handler act on the running driver. */
 export interface DriverControl {
@@ -116,7 +119,12 @@ export interface RunStackResult {
 
 const live = new Set<number>();
 process.once("exit", () => {
-  for (const pid of live) try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ }
+  for (const pid of live)
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
 });
 
 function tail(text: string, lines = 40): string {
@@ -127,22 +135,41 @@ function tail(text: string, lines = 40): string {
  * see `results[i].ok`), rejects on timeout or when the driver printed no result line. */
 export function runStack(spec: RunStackSpec, opts: RunStackOptions): Promise<RunStackResult> {
   assertFresh(DRIVER_JS);
-  const full: StackDriverSpec = { ...spec, workDir: spec.workDir ?? REPO_ROOT, workspaceDir: spec.workspaceDir ?? opts.dirs.workspaceDir };
+  const full: StackDriverSpec = {
+    ...spec,
+    workDir: spec.workDir ?? REPO_ROOT,
+    workspaceDir: spec.workspaceDir ?? opts.dirs.workspaceDir,
+  };
   const env = { ...process.env, ...offlineEnv(opts.dirs), ...(spec.env ?? {}) };
   const echo = opts.echo || !!process.env.EMQX_E2E_VERBOSE;
   return new Promise((resolve, reject) => {
     // detached: own process group, so a timeout can kill the CLI and provider processes too.
-    const child = spawn(process.execPath, [DRIVER_JS, "-"], { cwd: full.workDir, env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const child = spawn(process.execPath, [DRIVER_JS, "-"], {
+      cwd: full.workDir,
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
     const pid = child.pid ?? -1;
     live.add(pid);
-    const control: DriverControl = { pid, interrupt: () => { try { child.kill("SIGINT"); } catch { /* gone */ } } };
+    const control: DriverControl = {
+      pid,
+      interrupt: () => {
+        try {
+          child.kill("SIGINT");
+        } catch {
+          /* gone */
+        }
+      },
+    };
     let stdout = "";
     let stderr = "";
     const relay = (stream: "stdout" | "stderr") => {
       let partial = "";
       return (chunk: Buffer) => {
         const text = chunk.toString("utf8");
-        if (stream === "stdout") stdout += text; else stderr += text;
+        if (stream === "stdout") stdout += text;
+        else stderr += text;
         const lines = (partial + text).split("\n");
         partial = lines.pop() ?? "";
         for (const line of lines) {
@@ -157,21 +184,44 @@ export function runStack(spec: RunStackSpec, opts: RunStackOptions): Promise<Run
     child.stderr.on("data", relay("stderr"));
     child.stdin.end(JSON.stringify(full));
     const timer = setTimeout(() => {
-      try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ }
-      reject(new Error(`stack driver timed out after ${opts.timeoutMs} ms (ops ${JSON.stringify(full.ops)}); last output:\n${tail(stdout)}\n--- stderr:\n${tail(stderr)}`));
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      reject(
+        new Error(
+          `stack driver timed out after ${opts.timeoutMs} ms (ops ${JSON.stringify(full.ops)}); last output:\n${tail(stdout)}\n--- stderr:\n${tail(stderr)}`,
+        ),
+      );
     }, opts.timeoutMs);
-    child.on("error", (e) => { clearTimeout(timer); live.delete(pid); reject(e); });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      live.delete(pid);
+      reject(e);
+    });
     child.on("close", (exitCode, signal) => {
       clearTimeout(timer);
       live.delete(pid);
       const lines = stdout.split("\n");
       const resultLine = lines.find((l) => l.startsWith(RESULT_PREFIX));
       if (!resultLine) {
-        reject(new Error(`stack driver exited (code ${exitCode}, signal ${signal}) without a result line; last output:\n${tail(stdout)}\n--- stderr:\n${tail(stderr)}`));
+        reject(
+          new Error(
+            `stack driver exited (code ${exitCode}, signal ${signal}) without a result line; last output:\n${tail(stdout)}\n--- stderr:\n${tail(stderr)}`,
+          ),
+        );
         return;
       }
       const driver = JSON.parse(resultLine.slice(RESULT_PREFIX.length)) as StackDriverResult;
-      resolve({ exitCode, signal, stdout: lines.filter((l) => l !== resultLine).join("\n"), stderr, results: driver.results, driver });
+      resolve({
+        exitCode,
+        signal,
+        stdout: lines.filter((l) => l !== resultLine).join("\n"),
+        stderr,
+        results: driver.results,
+        driver,
+      });
     });
   });
 }

@@ -58,7 +58,8 @@ export interface TestSshd {
 
 /** Throws an Error naming the package when sshd is not installed. */
 export function requireSshd(): void {
-  if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} not found: install openssh-server (apt-get install openssh-server)`);
+  if (!fs.existsSync(SSHD))
+    throw new Error(`${SSHD} not found: install openssh-server (apt-get install openssh-server)`);
 }
 
 /** A TCP port on `host` that nothing listens on right now. */
@@ -105,7 +106,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     const encrypted = path.join(dir, "client_key_encrypted");
     fs.copyFileSync(clientKey, encrypted);
     fs.chmodSync(encrypted, 0o600);
-    execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", options.clientKeyPassphrase, "-f", encrypted], { stdio: "pipe" });
+    execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", options.clientKeyPassphrase, "-f", encrypted], {
+      stdio: "pipe",
+    });
     clientKeyEncrypted = fs.readFileSync(encrypted, "utf8");
   }
 
@@ -134,7 +137,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   // setpriv (util-linux) sets the parent-death signal, then execs sshd: when the test process dies
   // without running its exit handlers (a jest worker killed by Ctrl-C), the kernel kills sshd too.
   // `ip netns exec`, setpriv and prlimit all exec in place, so the child is sshd itself and kill() reaches it.
-  const limit = options.openFilesLimit !== undefined ? ["prlimit", `--nofile=${options.openFilesLimit}:${options.openFilesLimit}`, "--"] : [];
+  const limit =
+    options.openFilesLimit !== undefined
+      ? ["prlimit", `--nofile=${options.openFilesLimit}:${options.openFilesLimit}`, "--"]
+      : [];
   const argv = ["setpriv", "--pdeathsig", "KILL", ...limit, SSHD, "-D", "-f", configPath, "-E", logPath];
   const child = options.netns
     ? spawn("ip", ["netns", "exec", options.netns, ...argv], { stdio: ["ignore", "ignore", "pipe"] })
@@ -150,11 +156,15 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   } catch (e) {
     child.kill("SIGKILL");
     process.removeListener("exit", killOnExit);
-    throw new Error(`sshd on ${host}:${port} did not start: ${(e as Error).message}\nstderr: ${stderr}\nlog: ${readLog()}`);
+    throw new Error(
+      `sshd on ${host}:${port} did not start: ${(e as Error).message}\nstderr: ${stderr}\nlog: ${readLog()}`,
+    );
   }
 
   const hostKeyLine = publicLine(hostKey);
-  const hostKeyFingerprint = execFileSync("ssh-keygen", ["-lf", `${hostKey}.pub`]).toString().split(" ")[1];
+  const hostKeyFingerprint = execFileSync("ssh-keygen", ["-lf", `${hostKey}.pub`])
+    .toString()
+    .split(" ")[1];
   return {
     host,
     port,
@@ -169,7 +179,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     dir,
     readLog,
     authorizeKey: (line) => fs.appendFileSync(path.join(dir, "authorized_keys"), `${line}\n`),
-    connectionCount: () => readLog().split("\n").filter((l) => l.startsWith("Connection from")).length,
+    connectionCount: () =>
+      readLog()
+        .split("\n")
+        .filter((l) => l.startsWith("Connection from")).length,
     stop: async () => {
       await stopChild(child, killOnExit);
       fs.rmSync(dir, { recursive: true, force: true });
@@ -186,15 +199,23 @@ async function stopChild(child: ChildProcess, killOnExit: () => void): Promise<v
   });
 }
 
-async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number, netns?: string): Promise<void> {
+async function waitForPort(
+  host: string,
+  port: number,
+  child: ChildProcess,
+  timeoutMs: number,
+  netns?: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`sshd exited with code ${child.exitCode}`);
-    const open = netns ? await canConnectInNetns(netns, host, port) : await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, host);
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
-      socket.once("error", () => resolve(false));
-    });
+    const open = netns
+      ? await canConnectInNetns(netns, host, port)
+      : await new Promise<boolean>((resolve) => {
+          const socket = net.connect(port, host);
+          socket.once("connect", () => (socket.destroy(), resolve(true)));
+          socket.once("error", () => resolve(false));
+        });
     if (open) return;
     if (Date.now() > deadline) throw new Error(`port not open after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));

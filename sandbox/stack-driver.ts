@@ -146,7 +146,8 @@ function programFrom(modulePath: string): PulumiFn {
 
 function maskOutputs(outputs: OutputMap): Record<string, { value: unknown; secret: boolean }> {
   const masked: Record<string, { value: unknown; secret: boolean }> = {};
-  for (const [k, v] of Object.entries(outputs)) masked[k] = { value: v.secret ? "[secret]" : v.value, secret: !!v.secret };
+  for (const [k, v] of Object.entries(outputs))
+    masked[k] = { value: v.secret ? "[secret]" : v.value, secret: !!v.secret };
   return masked;
 }
 
@@ -157,7 +158,8 @@ function exportStored(spec: StackDriverSpec, env: NodeJS.ProcessEnv): Promise<st
       "pulumi",
       ["stack", "export", "--stack", spec.stackName, "--non-interactive"],
       { cwd: spec.workspaceDir, env, maxBuffer: 256 * 1024 * 1024 },
-      (err, stdout, stderr) => (err ? reject(new Error(`pulumi stack export failed: ${err.message}\n${stderr}`)) : resolve(stdout)),
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`pulumi stack export failed: ${err.message}\n${stderr}`)) : resolve(stdout),
     );
   });
 }
@@ -174,7 +176,14 @@ function shortError(e: unknown, output: string): string {
   const message = e instanceof Error ? e.message : String(e);
   const command = /Command failed with exit code \d+: [^\n]*/.exec(message);
   if (!command) return e instanceof Error ? `${e.name}: ${message}` : message;
-  const diagnostics = [...new Set(output.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("error:")))];
+  const diagnostics = [
+    ...new Set(
+      output
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith("error:")),
+    ),
+  ];
   return [command[0], ...diagnostics.slice(0, 20)].join("\n");
 }
 
@@ -195,7 +204,12 @@ function childPids(): number[] {
 }
 
 /** Runs one operation on `stack`, streaming its output. Exported for its unit test. */
-export async function runOp(stack: Stack, spec: StackDriverSpec, opSpec: OpSpec, abort: AbortSignal): Promise<OpResult> {
+export async function runOp(
+  stack: Stack,
+  spec: StackDriverSpec,
+  opSpec: OpSpec,
+  abort: AbortSignal,
+): Promise<OpResult> {
   const started = Date.now();
   const out = new LineWriter(process.stdout);
   const err = new LineWriter(process.stderr);
@@ -213,20 +227,36 @@ export async function runOp(stack: Stack, spec: StackDriverSpec, opSpec: OpSpec,
     switch (opSpec.op) {
       case "preview":
       case "preview-diff": {
-        const r = await stack.preview({ ...base, diff: opSpec.op === "preview-diff", expectNoChanges: opSpec.expectNoChanges, refresh: opSpec.refresh, plan: opSpec.planFile });
+        const r = await stack.preview({
+          ...base,
+          diff: opSpec.op === "preview-diff",
+          expectNoChanges: opSpec.expectNoChanges,
+          refresh: opSpec.refresh,
+          plan: opSpec.planFile,
+        });
         result.summary = r.changeSummary as Record<string, number>;
         break;
       }
       case "up":
       case "up-diff": {
-        const r = await stack.up({ ...base, diff: opSpec.op === "up-diff", expectNoChanges: opSpec.expectNoChanges, refresh: opSpec.refresh, plan: opSpec.planFile });
+        const r = await stack.up({
+          ...base,
+          diff: opSpec.op === "up-diff",
+          expectNoChanges: opSpec.expectNoChanges,
+          refresh: opSpec.refresh,
+          plan: opSpec.planFile,
+        });
         result.summary = r.summary.resourceChanges as Record<string, number>;
         result.outputs = maskOutputs(r.outputs);
         break;
       }
       case "refresh":
       case "refresh-clear-pending": {
-        const r = await stack.refresh({ ...base, expectNoChanges: opSpec.expectNoChanges, clearPendingCreates: opSpec.op === "refresh-clear-pending" });
+        const r = await stack.refresh({
+          ...base,
+          expectNoChanges: opSpec.expectNoChanges,
+          clearPendingCreates: opSpec.op === "refresh-clear-pending",
+        });
         result.summary = r.summary.resourceChanges as Record<string, number>;
         break;
       }
@@ -270,20 +300,28 @@ function readSpec(argv: string[]): StackDriverSpec {
   for (const key of ["workDir", "workspaceDir", "projectName", "stackName", "programModule"] as const) {
     if (typeof spec[key] !== "string" || !spec[key]) throw new Error(`stack-driver spec: '${key}' is required`);
   }
-  if (!path.isAbsolute(spec.programModule)) throw new Error(`stack-driver spec: programModule must be absolute, got '${spec.programModule}'`);
-  if (!Array.isArray(spec.ops) || spec.ops.length === 0) throw new Error("stack-driver spec: 'ops' must be a non-empty list");
+  if (!path.isAbsolute(spec.programModule))
+    throw new Error(`stack-driver spec: programModule must be absolute, got '${spec.programModule}'`);
+  if (!Array.isArray(spec.ops) || spec.ops.length === 0)
+    throw new Error("stack-driver spec: 'ops' must be a non-empty list");
   return spec;
 }
 
 /** Makes the stack's config exactly `config`: sets every key and removes keys a previous run set
  * that this spec does not name (so a test can drop, say, a refused input again). */
-async function replaceConfig(stack: Stack, projectName: string, config: NonNullable<StackDriverSpec["config"]>): Promise<void> {
+async function replaceConfig(
+  stack: Stack,
+  projectName: string,
+  config: NonNullable<StackDriverSpec["config"]>,
+): Promise<void> {
   const qualify = (k: string) => (k.includes(":") ? k : `${projectName}:${k}`);
   const wanted = new Set(Object.keys(config).map(qualify));
   const stale = Object.keys(await stack.getAllConfig()).filter((k) => !wanted.has(k));
   if (stale.length > 0) await stack.removeAllConfig(stale);
   if (wanted.size > 0) {
-    await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [qualify(k), { value: v.value, secret: !!v.secret }])));
+    await stack.setAllConfig(
+      Object.fromEntries(Object.entries(config).map(([k, v]) => [qualify(k), { value: v.value, secret: !!v.secret }])),
+    );
   }
 }
 
@@ -306,7 +344,13 @@ export async function runSpec(spec: StackDriverSpec): Promise<StackDriverResult>
     // First: the Automation API sends SIGINT to `pulumi` (it cancels: in-flight steps finish).
     // Again: SIGINT the CLI once more, which makes it terminate at once (docs/pulumi-dynamic-providers.md §5).
     if (interrupts === 1 && current) current.abort();
-    else for (const pid of childPids()) try { process.kill(pid, "SIGINT"); } catch { /* gone */ }
+    else
+      for (const pid of childPids())
+        try {
+          process.kill(pid, "SIGINT");
+        } catch {
+          /* gone */
+        }
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

@@ -4,7 +4,15 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, EmulatedInstallSpec, EmulatorFaults, emulatorVersions, readCallLog, setFaults, treeHash } from "./emulator/install";
+import {
+  createEmulatedInstall,
+  EmulatedInstallSpec,
+  EmulatorFaults,
+  emulatorVersions,
+  readCallLog,
+  setFaults,
+  treeHash,
+} from "./emulator/install";
 import { installDeviations } from "./install-check";
 import { buildPackageZip, PackageSpec } from "./package-zip";
 import { SshdOptions, startSshd, TestSshd } from "./sshd";
@@ -41,7 +49,11 @@ export interface TestHostOptions {
 
 /** Starts sshd on `address` (in network namespace `options.netns`, if given) and lays out an
  * emulated install running `install.version`. */
-export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, address = "127.0.0.1", options: TestHostOptions = {}): Promise<TestHost> {
+export async function startTestHost(
+  install: Omit<EmulatedInstallSpec, "root">,
+  address = "127.0.0.1",
+  options: TestHostOptions = {},
+): Promise<TestHost> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-host-"));
   const root = path.join(base, "emqx");
   const removeBase = () => {
@@ -71,7 +83,13 @@ export async function startTestHost(install: Omit<EmulatedInstallSpec, "root">, 
     sshd,
     root,
     emqxPath: path.join(root, "bin", "emqx"),
-    connection: { host: sshd.host, port: sshd.port, user: "root", privateKey: sshd.clientPrivateKey, hostKey: sshd.hostKeyLine },
+    connection: {
+      host: sshd.host,
+      port: sshd.port,
+      user: "root",
+      privateKey: sshd.clientPrivateKey,
+      hostKey: sshd.hostKeyLine,
+    },
     fingerprint: () => `${treeHash(root)} calls=${readCallLog(root).length}`,
     calls: () => readCallLog(root),
     setFaults: faults,

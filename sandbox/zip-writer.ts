@@ -69,8 +69,14 @@ export async function writeZip(zipPath: string, entries: ZipEntrySpec[]): Promis
       const name = Buffer.from(e.name, "utf8");
       const mode = (e.mode ?? (isDirectory ? 0o755 : 0o644)) | (isDirectory ? 0o040000 : 0o100000);
       const w: Written = {
-        name, offset: pos, crc: 0, method: 0, compressedSize: 0, uncompressedSize: 0,
-        externalAttributes: ((mode << 16) | (isDirectory ? 0x10 : 0)) >>> 0, isDirectory,
+        name,
+        offset: pos,
+        crc: 0,
+        method: 0,
+        compressedSize: 0,
+        uncompressedSize: 0,
+        externalAttributes: ((mode << 16) | (isDirectory ? 0x10 : 0)) >>> 0,
+        isDirectory,
       };
       if (e.data !== undefined && typeof e.data === "object" && !Buffer.isBuffer(e.data)) {
         // Stream random bytes stored: write the header, the data, then patch in the CRC.
@@ -89,7 +95,8 @@ export async function writeZip(zipPath: string, entries: ZipEntrySpec[]): Promis
         crcBuf.writeUInt32LE(crc);
         await write(crcBuf, dataStart - 30 - name.length + 14);
       } else {
-        const raw = e.data === undefined ? Buffer.alloc(0) : Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data, "utf8");
+        const raw =
+          e.data === undefined ? Buffer.alloc(0) : Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data, "utf8");
         const deflated = raw.length > 0 ? deflateRawSync(raw) : raw;
         const useDeflate = deflated.length < raw.length;
         w.crc = crc32(raw);

@@ -30,7 +30,12 @@ const config = new pulumi.Config();
 const hosts = config.requireObject<HostConfig[]>("hosts");
 
 const fleet = new EmqxFleet(config.get("fleetName") ?? "emqx", {
-  hosts: hosts.map((h) => ({ name: h.name, cluster: h.cluster, emqxPath: h.emqxPath, connection: { host: h.host, port: h.port, hostKey: h.hostKey } })),
+  hosts: hosts.map((h) => ({
+    name: h.name,
+    cluster: h.cluster,
+    emqxPath: h.emqxPath,
+    connection: { host: h.host, port: h.port, hostKey: h.hostKey },
+  })),
   connectionDefaults: { user: config.get("user") ?? "root", privateKey: config.requireSecret("privateKey") },
   version: config.require("version"),
   packagePath: config.require("packagePath"),

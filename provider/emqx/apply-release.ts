@@ -2,7 +2,15 @@
 // Every refusal happens before the first byte is written; after that, an error says what the
 // node runs now.
 import type { Duplex } from "stream";
-import { describeInstalled, EmqxProviderError, HostStateError, isRefusal, NodeChangedError, recordNodeState, UnsupportedUpgradeError } from "../errors";
+import {
+  describeInstalled,
+  EmqxProviderError,
+  HostStateError,
+  isRefusal,
+  NodeChangedError,
+  recordNodeState,
+  UnsupportedUpgradeError,
+} from "../errors";
 import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
 import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
@@ -22,7 +30,11 @@ import { removeNewUntarDirs } from "./untar-cleanup";
 
 /** Sends the package into `<remoteDir>/<finalName>` (verified, skipped when already there) and logs
  * what it did. */
-export type PackageUploader = (f: { remoteDir: string; finalName: string; runAs?: string }) => Promise<{ skipped: boolean; bytesSent: number }>;
+export type PackageUploader = (f: {
+  remoteDir: string;
+  finalName: string;
+  runAs?: string;
+}) => Promise<{ skipped: boolean; bytesSent: number }>;
 
 /** The package as check described it. */
 export interface LocalPackage extends PackageFacts {
@@ -73,7 +85,11 @@ export async function readNodeState(cli: EmqxCli): Promise<NodeState> {
   const rootDir = await cli.rootDir();
   const installed = await cli.versions();
   const running = runningVersion(installed);
-  if (!running) throw new HostStateError({ host: cli.host, reason: "`emqx versions` lists no permanent or current release: check the node by hand" });
+  if (!running)
+    throw new HostStateError({
+      host: cli.host,
+      reason: "`emqx versions` lists no permanent or current release: check the node by hand",
+    });
   const probe = await cli.probe(rootDir, running);
   return stateOf(rootDir, installed, probe.facts);
 }
@@ -112,11 +128,33 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
   try {
     const installed = await cli.versions();
     const running = runningVersion(installed);
-    if (!running) throw new HostStateError({ host, reason: "`emqx versions` lists no permanent or current release: check the node by hand" });
+    if (!running)
+      throw new HostStateError({
+        host,
+        reason: "`emqx versions` lists no permanent or current release: check the node by hand",
+      });
     const probe = await cli.probe(rootDir, running, want.version);
-    const decided = planRelease({ target: want.version, permanent: want.permanent, allowDowngrade: want.allowDowngrade, running, installed, facts: probe.facts, pkg, edition: want.edition }, host);
+    const decided = planRelease(
+      {
+        target: want.version,
+        permanent: want.permanent,
+        allowDowngrade: want.allowDowngrade,
+        running,
+        installed,
+        facts: probe.facts,
+        pkg,
+        edition: want.edition,
+      },
+      host,
+    );
     if ("refusals" in decided) {
-      throw new UnsupportedUpgradeError({ from: running, to: want.version, host, property: decided.refusals[0].property, reason: decided.refusals.map((r) => r.reason).join("; ") + "; nothing was changed" });
+      throw new UnsupportedUpgradeError({
+        from: running,
+        to: want.version,
+        host,
+        property: decided.refusals[0].property,
+        reason: decided.refusals.map((r) => r.reason).join("; ") + "; nothing was changed",
+      });
     }
     const action = decided.action;
     const targetStatus = installed.find((r) => r.version === want.version)?.status;
@@ -129,13 +167,21 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
       return { ...stateOf(rootDir, installed, probe.facts), action: "adopt", bytesSent: 0, gate };
     }
     if (action.kind === "revert") {
-      log(`revert: ${running} was installed with --no-permanent and ${want.version} is still permanent: restarting the node so it boots ${want.version} (MQTT clients reconnect)`);
+      log(
+        `revert: ${running} was installed with --no-permanent and ${want.version} is still permanent: restarting the node so it boots ${want.version} (MQTT clients reconnect)`,
+      );
       changing = wrote = true;
       await cli.restart();
       log("verify");
       const after = await verifyNode(cli, rootDir, want.version, true);
       const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
-      return { ...stateOf(rootDir, after.installed, after.facts), action: "revert", previousVersion: running, bytesSent: 0, gate };
+      return {
+        ...stateOf(rootDir, after.installed, after.facts),
+        action: "revert",
+        previousVersion: running,
+        bytesSent: 0,
+        gate,
+      };
     }
     let bytesSent = 0;
     if (unpacks) {
@@ -148,18 +194,30 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
       }
       log("upload");
       wrote = true;
-      const up = await ctx.upload({ remoteDir: `${rootDir}/releases`, finalName: pkg.name.fileName, runAs: want.runAs ?? uploadOwner(cli, probe) });
+      const up = await ctx.upload({
+        remoteDir: `${rootDir}/releases`,
+        finalName: pkg.name.fileName,
+        runAs: want.runAs ?? uploadOwner(cli, probe),
+      });
       // The uploader logs what it did (sent, or skipped as already there): once, not here again.
       bytesSent = up.bytesSent;
     }
     // The client-impact gate's "before", read right before the hot code change.
-    const impactSpec = want.clientImpact && (action.kind === "upgrade" || action.kind === "downgrade") ? { ...want.clientImpact, binScriptsVersion: probe.facts.binScriptsVersion } : undefined;
+    const impactSpec =
+      want.clientImpact && (action.kind === "upgrade" || action.kind === "downgrade")
+        ? { ...want.clientImpact, binScriptsVersion: probe.facts.binScriptsVersion }
+        : undefined;
     impactBefore = impactSpec ? await readBefore(cli, impactSpec, log, ctx.forward) : undefined;
     const command = action.kind === "make-permanent" ? "install" : action.kind;
     log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
     try {
       changing = wrote = true;
-      await cli.releaseCommand(command, want.version, action.kind === "make-permanent" ? true : action.permanent, `${rootDir}/${LOCK_DIR_NAME}/${PGID_FILE}`);
+      await cli.releaseCommand(
+        command,
+        want.version,
+        action.kind === "make-permanent" ? true : action.permanent,
+        `${rootDir}/${LOCK_DIR_NAME}/${PGID_FILE}`,
+      );
     } catch (e) {
       // Timed out: release_handler may still be switching inside the node; the lock stays.
       if ((e as { timedOut?: unknown }).timedOut === true) keepLock = `\`emqx ${command} ${want.version}\``;
@@ -174,16 +232,43 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     let finalInstalled = after.installed;
     // Gates before uninstallPrevious: a failed gate may need the previous release to go back to.
     const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
-    const clientImpact = impactSpec && impactBefore ? await runClientImpactGate(cli, impactSpec, impactBefore, log) : undefined;
+    const clientImpact =
+      impactSpec && impactBefore ? await runClientImpactGate(cli, impactSpec, impactBefore, log) : undefined;
     if ((gate && !gate.passed) || (clientImpact && !clientImpact.passed)) {
-      const rb = await rollBackAfterFailedGate(ctx, want, { rootDir, action: action.kind, from: want.version, to: running, installed: finalInstalled, facts: after.facts });
-      const state = rb.after ? stateOf(rootDir, rb.after.installed, rb.after.facts) : stateOf(rootDir, finalInstalled, after.facts);
+      const rb = await rollBackAfterFailedGate(ctx, want, {
+        rootDir,
+        action: action.kind,
+        from: want.version,
+        to: running,
+        installed: finalInstalled,
+        facts: after.facts,
+      });
+      const state = rb.after
+        ? stateOf(rootDir, rb.after.installed, rb.after.facts)
+        : stateOf(rootDir, finalInstalled, after.facts);
       if (want.uninstallPrevious) log("uninstallPrevious skipped: a gate failed");
-      return { ...state, action: action.kind, previousVersion: running, bytesSent, gate, clientImpact, rolledBack: rb.rolledBack, rollbackRefused: rb.rollbackRefused };
+      return {
+        ...state,
+        action: action.kind,
+        previousVersion: running,
+        bytesSent,
+        gate,
+        clientImpact,
+        rolledBack: rb.rolledBack,
+        rollbackRefused: rb.rollbackRefused,
+      };
     }
     if (want.uninstallPrevious) {
       const old = finalInstalled.filter((r) => r.status === "old").map((r) => r.version);
-      const refusal = uninstallPreviousRefusal({ host, action: action.kind, from: running, to: want.version, ertsBefore: probe.ertsVersion, ertsAfter: after.probe.ertsVersion, old });
+      const refusal = uninstallPreviousRefusal({
+        host,
+        action: action.kind,
+        from: running,
+        to: want.version,
+        ertsBefore: probe.ertsVersion,
+        ertsAfter: after.probe.ertsVersion,
+        old,
+      });
       if (refusal) log(refusal);
       else {
         for (const v of old) {
@@ -193,15 +278,26 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         finalInstalled = await cli.versions();
       }
     }
-    return { ...stateOf(rootDir, finalInstalled, after.facts), action: action.kind, previousVersion: running, bytesSent, gate, clientImpact };
+    return {
+      ...stateOf(rootDir, finalInstalled, after.facts),
+      action: action.kind,
+      previousVersion: running,
+      bytesSent,
+      gate,
+      clientImpact,
+    };
   } catch (e) {
     // A refusal before the first write changed nothing and says so; anything else gets what the
     // node lists now (best effort).
-    if (EmqxProviderError.isInstance(e) && (wrote || !isRefusal(e))) recordNodeState(e, await cli.versions().catch(() => null));
+    if (EmqxProviderError.isInstance(e) && (wrote || !isRefusal(e)))
+      recordNodeState(e, await cli.versions().catch(() => null));
     throw e;
   } finally {
     await impactBefore?.probe?.end();
-    if (keepLock) ctx.log(`${keepLock} timed out while EMQX may still be switching: the host lock ${lock.owner.id} stays until someone checks the node (\`emqx versions\`), then sets ${CLEAR_LOCK_ENV}=${lock.owner.id} for the next run`);
+    if (keepLock)
+      ctx.log(
+        `${keepLock} timed out while EMQX may still be switching: the host lock ${lock.owner.id} stays until someone checks the node (\`emqx versions\`), then sets ${CLEAR_LOCK_ENV}=${lock.owner.id} for the next run`,
+      );
     else await releaseLock(ctx, lock, changing);
   }
 }
@@ -217,11 +313,15 @@ async function releaseLock(ctx: ApplyContext, lock: HostLock, changing: boolean)
     // the connection is gone
   }
   if (changing) {
-    ctx.log(`the connection was lost after an EMQX command was sent: the host lock ${lock.owner.id} stays until someone checks the node`);
+    ctx.log(
+      `the connection was lost after an EMQX command was sent: the host lock ${lock.owner.id} stays until someone checks the node`,
+    );
     return;
   }
   if (!ctx.reconnect) {
-    ctx.log(`the connection was lost and the host lock ${lock.owner.id} could not be released: the next run reports it`);
+    ctx.log(
+      `the connection was lost and the host lock ${lock.owner.id} could not be released: the next run reports it`,
+    );
     return;
   }
   try {
@@ -231,14 +331,25 @@ async function releaseLock(ctx: ApplyContext, lock: HostLock, changing: boolean)
     } finally {
       await fresh.close();
     }
-    ctx.log(`the connection was lost before EMQX was asked to change anything: host lock ${lock.owner.id} released over a new connection`);
+    ctx.log(
+      `the connection was lost before EMQX was asked to change anything: host lock ${lock.owner.id} released over a new connection`,
+    );
   } catch {
-    ctx.log(`the connection was lost and the host lock ${lock.owner.id} could not be released: the next run reports it`);
+    ctx.log(
+      `the connection was lost and the host lock ${lock.owner.id} could not be released: the next run reports it`,
+    );
   }
 }
 
 /** Refuses, before anything is written, what a careful operator would not start (plan/preflight). */
-function preflight(host: string, running: string, want: ResolvedRelease, action: PlanAction, probe: ProbeResult, n: { rootDir: string; installed: InstalledRelease[]; unpacks: boolean; pkg: LocalPackage }): void {
+function preflight(
+  host: string,
+  running: string,
+  want: ResolvedRelease,
+  action: PlanAction,
+  probe: ProbeResult,
+  n: { rootDir: string; installed: InstalledRelease[]; unpacks: boolean; pkg: LocalPackage },
+): void {
   const permanentVersion = n.installed.find((r) => r.status === "permanent")?.version ?? "";
   const refusals = preflightRefusals({
     host,
@@ -260,26 +371,36 @@ function preflight(host: string, running: string, want: ResolvedRelease, action:
   });
   if (refusals.length === 0) return;
   // Each reason names the host; the error names it once.
-  const reason = refusals.map((r) => (r.reason.startsWith(`${host}: `) ? r.reason.slice(host.length + 2) : r.reason)).join("; ") + "; nothing was changed";
-  if (refusals.some((r) => r.kind === "unsupported")) throw new UnsupportedUpgradeError({ from: running, to: want.version, host, reason });
+  const reason =
+    refusals.map((r) => (r.reason.startsWith(`${host}: `) ? r.reason.slice(host.length + 2) : r.reason)).join("; ") +
+    "; nothing was changed";
+  if (refusals.some((r) => r.kind === "unsupported"))
+    throw new UnsupportedUpgradeError({ from: running, to: want.version, host, reason });
   throw new HostStateError({ host, reason });
 }
 
 /** Who must own the upload when `runAs` is not set: EMQX re-runs itself as RUNNER_USER (deb/rpm:
  * `emqx`), which must be able to read it (docs/emqx-4.4-hot-upgrade.md §1.1 step 4, §5.1, Appendix B 5). */
 function uploadOwner(cli: EmqxCli, probe: ProbeResult): string | undefined {
-  return cli.runsAs === undefined && probe.runnerUser !== undefined && probe.user !== probe.runnerUser ? probe.runnerUser : undefined;
+  return cli.runsAs === undefined && probe.runnerUser !== undefined && probe.user !== probe.runnerUser
+    ? probe.runnerUser
+    : undefined;
 }
 
 /** Removes the /tmp/emqx_untar_* directory this operation's unpack left (best effort, logged). */
 async function cleanUp(ctx: ApplyContext, before: string[], sha256: string): Promise<void> {
   const r = await removeNewUntarDirs(ctx.cli, before, sha256);
-  if ("error" in r) ctx.log(`cleanup: could not remove EMQX's /tmp/emqx_untar_* directory (${r.error}); delete it by hand`);
+  if ("error" in r)
+    ctx.log(`cleanup: could not remove EMQX's /tmp/emqx_untar_* directory (${r.error}); delete it by hand`);
   else if (r.removed.length > 0) ctx.log(`cleanup: removed ${r.removed.join(", ")} (left by EMQX's unpack)`);
 }
 
 /** Runs the release's health gate (if it declares one) on the node it just changed or adopted. */
-async function healthGate(ctx: ApplyContext, want: ResolvedRelease, binScriptsVersion: string): Promise<HealthGateOutcome | undefined> {
+async function healthGate(
+  ctx: ApplyContext,
+  want: ResolvedRelease,
+  binScriptsVersion: string,
+): Promise<HealthGateOutcome | undefined> {
   if (!want.healthGate) return undefined;
   ctx.log("health gate");
   const r = await runHealthGate(ctx.cli, { version: want.version, binScriptsVersion, ...want.healthGate }, ctx.log);
@@ -289,30 +410,55 @@ async function healthGate(ctx: ApplyContext, want: ResolvedRelease, binScriptsVe
 /** Checks the node really switched: `emqx versions`, the node's own report (`ctl status`), and
  * after a permanent change the last REL_VSN of releases/emqx_vars and bin/emqx = bin/emqx-<V>
  * (both catch a half-done permafy, docs/emqx-4.4-hot-upgrade.md §2.7). */
-export async function verifyNode(cli: EmqxCli, rootDir: string, version: string, permanent: boolean, opts: { binScripts?: boolean } = {}): Promise<{ installed: InstalledRelease[]; facts: HostFacts; probe: ProbeResult }> {
+export async function verifyNode(
+  cli: EmqxCli,
+  rootDir: string,
+  version: string,
+  permanent: boolean,
+  opts: { binScripts?: boolean } = {},
+): Promise<{ installed: InstalledRelease[]; facts: HostFacts; probe: ProbeResult }> {
   const host = cli.host;
   const installed = await cli.versions();
   const status = installed.find((r) => r.version === version)?.status;
   const wanted = permanent ? ["permanent"] : ["current", "permanent"];
   if (!status || !wanted.includes(status) || runningVersion(installed) !== version) {
-    throw new NodeChangedError({ host, installedVersions: installed, reason: `after the upgrade \`emqx versions\` shows ${describeInstalled(installed)}, not ${version} ${permanent ? "permanent" : "current"}: check the node and the EMQX log` });
+    throw new NodeChangedError({
+      host,
+      installedVersions: installed,
+      reason: `after the upgrade \`emqx versions\` shows ${describeInstalled(installed)}, not ${version} ${permanent ? "permanent" : "current"}: check the node and the EMQX log`,
+    });
   }
   const probe = await cli.probe(rootDir, version);
   // `emqx ctl status` from bin scripts 4.4.4 on, `emqx_ctl status` before (cli.ctlStatus picks).
   const st = await cli.ctlStatus(probe.facts.binScriptsVersion);
   if (st.version !== version) {
-    throw new NodeChangedError({ host, installedVersions: installed, reason: `the node reports ${st.version} (\`${hasCtlCommand(probe.facts.binScriptsVersion) ? "emqx ctl status" : "emqx_ctl status"}\`) although release_handler lists ${version}: the relup did not reload emqx_app; check the EMQX log` });
+    throw new NodeChangedError({
+      host,
+      installedVersions: installed,
+      reason: `the node reports ${st.version} (\`${hasCtlCommand(probe.facts.binScriptsVersion) ? "emqx ctl status" : "emqx_ctl status"}\`) although release_handler lists ${version}: the relup did not reload emqx_app; check the EMQX log`,
+    });
   }
   const repair = `copy bin/<script>-${version} over bin/<script> for emqx, emqx_ctl, nodetool, cuttlefish and install_upgrade.escript, and append REL_VSN="${version}" to ${rootDir}/releases/emqx_vars if it is not the last REL_VSN (re-running the upgrade cannot repair it)`;
   if (permanent) {
     const last = probe.relVsnHistory[probe.relVsnHistory.length - 1];
     if (last !== version) {
-      throw new NodeChangedError({ host, installedVersions: installed, reason: `${version} is permanent but the last REL_VSN in ${rootDir}/releases/emqx_vars is ${JSON.stringify(last ?? "")}: a half-done permafy; the bin scripts and emqx_vars were not updated (${repair})` });
+      throw new NodeChangedError({
+        host,
+        installedVersions: installed,
+        reason: `${version} is permanent but the last REL_VSN in ${rootDir}/releases/emqx_vars is ${JSON.stringify(last ?? "")}: a half-done permafy; the bin scripts and emqx_vars were not updated (${repair})`,
+      });
     }
   }
   if (permanent && opts.binScripts && probe.binEmqxIsRunning !== true) {
-    const what = probe.binEmqxIsRunning === false ? `${rootDir}/bin/emqx differs from bin/emqx-${version}` : `${rootDir}/bin/emqx or bin/emqx-${version} is missing`;
-    throw new NodeChangedError({ host, installedVersions: installed, reason: `${version} is permanent but ${what}: a half-done permafy; the next CLI call would still run the old scripts (${repair})` });
+    const what =
+      probe.binEmqxIsRunning === false
+        ? `${rootDir}/bin/emqx differs from bin/emqx-${version}`
+        : `${rootDir}/bin/emqx or bin/emqx-${version} is missing`;
+    throw new NodeChangedError({
+      host,
+      installedVersions: installed,
+      reason: `${version} is permanent but ${what}: a half-done permafy; the next CLI call would still run the old scripts (${repair})`,
+    });
   }
   return { installed, facts: probe.facts, probe };
 }

@@ -56,18 +56,30 @@ export class EmqxCli {
   }
 
   /** Runs argv (already including the command) with the sudo prefix, returning the raw result. */
-  async exec(args: string[], timeoutMs = this.options.commandTimeoutMs, stdin?: string): Promise<CommandResult & { argv: string[] }> {
+  async exec(
+    args: string[],
+    timeoutMs = this.options.commandTimeoutMs,
+    stdin?: string,
+  ): Promise<CommandResult & { argv: string[] }> {
     const cmd = asUser(args, this.sudoAs(), stdin);
     const result = await this.runner.run(cmd.argv, { timeoutMs, stdin: cmd.stdin });
     const refusal = this.options.runAs ? sudoRefusal(result.exitCode, result.stderr) : undefined;
     if (refusal) {
-      throw new HostStateError({ host: this.host, reason: `${sudoAdvice(refusal, this.runner.user ?? "<ssh user>", this.options.runAs as string)}, or log in as ${this.options.runAs}` });
+      throw new HostStateError({
+        host: this.host,
+        reason: `${sudoAdvice(refusal, this.runner.user ?? "<ssh user>", this.options.runAs as string)}, or log in as ${this.options.runAs}`,
+      });
     }
     return { ...result, argv: cmd.argv };
   }
 
   /** Runs argv and throws RemoteCommandError unless it exits 0. */
-  async execOk(args: string[], reason: string, timeoutMs?: number, stdin?: string): Promise<CommandResult & { argv: string[] }> {
+  async execOk(
+    args: string[],
+    reason: string,
+    timeoutMs?: number,
+    stdin?: string,
+  ): Promise<CommandResult & { argv: string[] }> {
     const timeout = timeoutMs ?? this.options.commandTimeoutMs;
     const r = await this.exec(args, timeout, stdin);
     if (r.exitCode !== 0) throw this.commandError(r, `${reason} (${describeCommandEnd(r, timeout)})`);
@@ -75,7 +87,16 @@ export class EmqxCli {
   }
 
   private commandError(r: CommandResult & { argv: string[] }, reason: string): RemoteCommandError {
-    return new RemoteCommandError({ host: this.host, argv: r.argv, exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut, reason: `${this.host}: ${reason}` });
+    return new RemoteCommandError({
+      host: this.host,
+      argv: r.argv,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      timedOut: r.timedOut,
+      reason: `${this.host}: ${reason}`,
+    });
   }
 
   private emqx(...args: string[]): string[] {
@@ -92,20 +113,32 @@ export class EmqxCli {
   async rootDir(): Promise<string> {
     const r = await this.exec(this.emqx("root_dir"));
     if (r.exitCode === 127 && /not found/.test(r.stderr)) {
-      throw new HostStateError({ host: this.host, reason: `no \`${this.options.emqxPath}\` command on the host: set emqxPath to the EMQX CLI (e.g. /usr/bin/emqx or /opt/emqx/bin/emqx)` });
+      throw new HostStateError({
+        host: this.host,
+        reason: `no \`${this.options.emqxPath}\` command on the host: set emqxPath to the EMQX CLI (e.g. /usr/bin/emqx or /opt/emqx/bin/emqx)`,
+      });
     }
     // bin/emqx of a deb/rpm install re-runs itself as RUNNER_USER and refuses other non-root users
     // (docs/emqx-4.4-hot-upgrade.md §1.1 step 4).
     if (r.exitCode === 1 && /You need to be root or use sudo to run this command/.test(r.stdout)) {
-      throw new HostStateError({ host: this.host, reason: `\`${r.argv.join(" ")}\` answered "You need to be root or use sudo to run this command": this EMQX runs as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) and refuses other users. ${RUN_AS_ADVICE}; nothing was changed` });
+      throw new HostStateError({
+        host: this.host,
+        reason: `\`${r.argv.join(" ")}\` answered "You need to be root or use sudo to run this command": this EMQX runs as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) and refuses other users. ${RUN_AS_ADVICE}; nothing was changed`,
+      });
     }
     // Root is re-run as RUNNER_USER through `su - <user>`, a login shell: a deb/rpm install gives
     // emqx /usr/sbin/nologin, which refuses (docs/emqx-4.4-hot-upgrade.md §1.1 step 4).
     if (r.exitCode === 1 && /This account is currently not available/.test(`${r.stdout}\n${r.stderr}`)) {
-      throw new HostStateError({ host: this.host, reason: `\`${r.argv.join(" ")}\` answered "This account is currently not available.": bin/emqx re-runs itself for root as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) through \`su - <user>\`, and that user's login shell refuses (a deb/rpm install gives emqx /usr/sbin/nologin). ${RUN_AS_ADVICE}; nothing was changed` });
+      throw new HostStateError({
+        host: this.host,
+        reason: `\`${r.argv.join(" ")}\` answered "This account is currently not available.": bin/emqx re-runs itself for root as its RUNNER_USER (deb/rpm installs: emqx; see releases/emqx_vars) through \`su - <user>\`, and that user's login shell refuses (a deb/rpm install gives emqx /usr/sbin/nologin). ${RUN_AS_ADVICE}; nothing was changed`,
+      });
     }
     if (r.exitCode !== 0) {
-      throw new HostStateError({ host: this.host, reason: `the EMQX node is not running (\`${r.argv.join(" ")}\` exited ${r.exitCode}: ${firstLine(r.stdout + "\n" + r.stderr)}): start it with \`emqx start\`; nothing was changed` });
+      throw new HostStateError({
+        host: this.host,
+        reason: `the EMQX node is not running (\`${r.argv.join(" ")}\` exited ${r.exitCode}: ${firstLine(r.stdout + "\n" + r.stderr)}): start it with \`emqx start\`; nothing was changed`,
+      });
     }
     return parseRootDir(r.stdout, r.argv);
   }
@@ -118,21 +151,27 @@ export class EmqxCli {
 
   /** `emqx ctl status` (bin scripts 4.4.4+) or `emqx_ctl status` (older), parsed. */
   async ctlStatus(binScriptsVersion: string): Promise<CtlStatus> {
-    const args = hasCtlCommand(binScriptsVersion) ? this.emqx("ctl", "status") : [ctlPath(this.options.emqxPath), "status"];
+    const args = hasCtlCommand(binScriptsVersion)
+      ? this.emqx("ctl", "status")
+      : [ctlPath(this.options.emqxPath), "status"];
     const r = await this.execOk(args, "the node did not answer `ctl status`");
     return parseCtlStatus(r.stdout, r.argv);
   }
 
   /** `emqx ctl cluster status` (bin scripts 4.4.4+) or `emqx_ctl cluster status` (older), parsed. */
   async clusterStatus(binScriptsVersion: string): Promise<ClusterStatus> {
-    const args = hasCtlCommand(binScriptsVersion) ? this.emqx("ctl", "cluster", "status") : [ctlPath(this.options.emqxPath), "cluster", "status"];
+    const args = hasCtlCommand(binScriptsVersion)
+      ? this.emqx("ctl", "cluster", "status")
+      : [ctlPath(this.options.emqxPath), "cluster", "status"];
     const r = await this.execOk(args, "the node did not answer `ctl cluster status`");
     return parseClusterStatus(r.stdout, r.argv);
   }
 
   /** `emqx ctl <args>` (bin scripts 4.4.4+) or `emqx_ctl <args>` (older): stdout, when it exits 0. */
   async ctl(binScriptsVersion: string, args: string[]): Promise<{ stdout: string; argv: string[] }> {
-    const argv = hasCtlCommand(binScriptsVersion) ? this.emqx("ctl", ...args) : [ctlPath(this.options.emqxPath), ...args];
+    const argv = hasCtlCommand(binScriptsVersion)
+      ? this.emqx("ctl", ...args)
+      : [ctlPath(this.options.emqxPath), ...args];
     const r = await this.execOk(argv, `the node did not answer \`ctl ${args.join(" ")}\``);
     return { stdout: r.stdout, argv: r.argv };
   }
@@ -150,13 +189,26 @@ export class EmqxCli {
   async restart(): Promise<void> {
     const stop = await this.exec(this.emqx("stop"), this.options.upgradeTimeoutMs);
     // "Node is not running!" (exit 1) is fine: start is what matters.
-    if (stop.exitCode !== 0 && !/not running/i.test(stop.stdout + stop.stderr)) throw this.commandError(stop, `\`emqx stop\` failed (${describeCommandEnd(stop, this.options.upgradeTimeoutMs)}); the node may be down: check it and run \`emqx start\``);
-    await this.execOk(this.emqx("start"), "`emqx start` failed after `emqx stop`: the node is DOWN; check the EMQX log and start it by hand", this.options.upgradeTimeoutMs);
+    if (stop.exitCode !== 0 && !/not running/i.test(stop.stdout + stop.stderr))
+      throw this.commandError(
+        stop,
+        `\`emqx stop\` failed (${describeCommandEnd(stop, this.options.upgradeTimeoutMs)}); the node may be down: check it and run \`emqx start\``,
+      );
+    await this.execOk(
+      this.emqx("start"),
+      "`emqx start` failed after `emqx stop`: the node is DOWN; check the EMQX log and start it by hand",
+      this.options.upgradeTimeoutMs,
+    );
   }
 
   /** Runs a mutating release command once (`upgrade`, `downgrade`, `install`, `uninstall`) and
    * throws RemoteCommandError with EMQX's meaning of the exit code. */
-  async releaseCommand(command: "upgrade" | "downgrade" | "install" | "uninstall", version: string, permanent = true, pgidFile?: string): Promise<CommandResult> {
+  async releaseCommand(
+    command: "upgrade" | "downgrade" | "install" | "uninstall",
+    version: string,
+    permanent = true,
+    pgidFile?: string,
+  ): Promise<CommandResult> {
     const args = this.emqx(command, ...(permanent ? [] : ["--no-permanent"]), version);
     const timeout = command === "uninstall" ? this.options.commandTimeoutMs : this.options.upgradeTimeoutMs;
     // sshd ignores a channel's signal request and a closed channel does not stop a command: with
@@ -165,7 +217,10 @@ export class EmqxCli {
     if (r.exitCode !== 0) {
       const stopped = r.timedOut && pgidFile ? await this.stopRecorded(pgidFile) : undefined;
       const explained = explainEmqxExit(command, version, r.exitCode, `${r.stdout}\n${r.stderr}`, r.timedOut, stopped);
-      throw this.commandError(r, `\`${args.join(" ")}\` failed${r.timedOut ? ` (${describeCommandEnd(r, timeout)})` : ""}: ${explained}`);
+      throw this.commandError(
+        r,
+        `\`${args.join(" ")}\` failed${r.timedOut ? ` (${describeCommandEnd(r, timeout)})` : ""}: ${explained}`,
+      );
     }
     return r;
   }
@@ -176,7 +231,9 @@ export class EmqxCli {
     try {
       const r = await this.exec(["sh", "-c", STOP_PGID_SCRIPT, "sh", pgidFile]);
       const said = r.stdout.trim().split("\n").pop() ?? "";
-      return said.startsWith("STOPPED") ? "its CLI was stopped (SIGTERM, then SIGKILL, to its process group)" : `its CLI could not be stopped (${said || describeCommandEnd(r)}): it may still be running`;
+      return said.startsWith("STOPPED")
+        ? "its CLI was stopped (SIGTERM, then SIGKILL, to its process group)"
+        : `its CLI could not be stopped (${said || describeCommandEnd(r)}): it may still be running`;
     } catch (e) {
       return `its CLI could not be stopped (${(e as Error).message}): it may still be running`;
     }
@@ -184,7 +241,8 @@ export class EmqxCli {
 }
 
 /** What to do when bin/emqx refuses to run for the SSH user: run it as RUNNER_USER through sudo. */
-const RUN_AS_ADVICE = 'Set runAs to that user, so the CLI runs as it through sudo (the SSH user needs a sudoers rule such as "<ssh user> ALL=(emqx) NOPASSWD: ALL"; root needs none)';
+const RUN_AS_ADVICE =
+  'Set runAs to that user, so the CLI runs as it through sudo (the SSH user needs a sudoers rule such as "<ssh user> ALL=(emqx) NOPASSWD: ALL"; root needs none)';
 
 /** `sh -c RECORD_PGID_SCRIPT sh <file> argv...`: writes its process group id (Linux /proc) to
  * <file>, then becomes argv. Everything the command starts stays in that group. */
@@ -204,5 +262,10 @@ function ctlPath(emqxPath: string): string {
 }
 
 function firstLine(text: string): string {
-  return text.split("\n").map((l) => l.trim()).find((l) => l && !l.startsWith("!!!!")) ?? "no output";
+  return (
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l && !l.startsWith("!!!!")) ?? "no output"
+  );
 }

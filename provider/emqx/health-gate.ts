@@ -77,7 +77,9 @@ export async function runHealthGate(
     if (verdicts.cluster) checks.cluster = !("problem" in verdicts.cluster);
     const seconds = () => ((clock.now() - startedAt) / 1000).toFixed(1);
     if (problems.length === 0) {
-      const detail = Object.values(verdicts).map((v) => ("summary" in v ? v.summary : "")).join("; ");
+      const detail = Object.values(verdicts)
+        .map((v) => ("summary" in v ? v.summary : ""))
+        .join("; ");
       log(`health gate passed on attempt ${attempt} after ${seconds()} s: ${detail}`);
       return { passed: true, durationMs: clock.now() - startedAt, attempts: attempt, checks, detail };
     }
@@ -86,7 +88,9 @@ export async function runHealthGate(
     const leftMs = deadlineAt - clock.now();
     // `!(leftMs > 0)` and not `leftMs <= 0`: a NaN deadline must end the loop, not spin.
     if (!(leftMs > 0)) {
-      log(`health gate failed after ${attempt} attempt${attempt === 1 ? "" : "s"} in ${seconds()} s (deadline ${gate.deadlineSeconds} s): ${detail}`);
+      log(
+        `health gate failed after ${attempt} attempt${attempt === 1 ? "" : "s"} in ${seconds()} s (deadline ${gate.deadlineSeconds} s): ${detail}`,
+      );
       return { passed: false, durationMs: clock.now() - startedAt, attempts: attempt, checks, detail };
     }
     await clock.sleep(Math.min(intervalMs, leftMs));
@@ -94,8 +98,14 @@ export async function runHealthGate(
 }
 
 /** One attempt: every check the gate asks for, in order, each to its verdict. */
-async function checkOnce(cli: EmqxCli, gate: HealthGateSpec, leftMs: () => number): Promise<{ version: Verdict; command?: Verdict; cluster?: Verdict }> {
-  const out: { version: Verdict; command?: Verdict; cluster?: Verdict } = { version: await asVerdict(() => checkVersion(cli, gate)) };
+async function checkOnce(
+  cli: EmqxCli,
+  gate: HealthGateSpec,
+  leftMs: () => number,
+): Promise<{ version: Verdict; command?: Verdict; cluster?: Verdict }> {
+  const out: { version: Verdict; command?: Verdict; cluster?: Verdict } = {
+    version: await asVerdict(() => checkVersion(cli, gate)),
+  };
   if (gate.command) {
     const command = gate.command;
     out.command = await asVerdict(() => checkCommand(cli, command, leftMs()));
@@ -141,14 +151,19 @@ async function asVerdict(check: () => Promise<Verdict>): Promise<Verdict> {
   try {
     return await check();
   } catch (e) {
-    if (RemoteCommandError.isInstance(e)) return { problem: `\`${commandOf(e.argv).join(" ")}\` ${describeFailure(e)}` };
-    if (EmqxOutputParseError.isInstance(e)) return { problem: `${e.message.split("; output was:")[0]} (output: ${outputExcerpt(e.excerpt)})` };
+    if (RemoteCommandError.isInstance(e))
+      return { problem: `\`${commandOf(e.argv).join(" ")}\` ${describeFailure(e)}` };
+    if (EmqxOutputParseError.isInstance(e))
+      return { problem: `${e.message.split("; output was:")[0]} (output: ${outputExcerpt(e.excerpt)})` };
     throw e;
   }
 }
 
 /** "exited 7: <first lines of stderr, else stdout>", "timed out after 5 s", "was killed by SIGKILL". */
-function describeFailure(r: Pick<CommandResult, "exitCode" | "signal" | "timedOut" | "stdout" | "stderr">, timeoutMs?: number): string {
+function describeFailure(
+  r: Pick<CommandResult, "exitCode" | "signal" | "timedOut" | "stdout" | "stderr">,
+  timeoutMs?: number,
+): string {
   const how = describeCommandEnd(r, timeoutMs);
   const output = outputExcerpt(r.stderr) || outputExcerpt(r.stdout);
   return output ? `${how}: ${output}` : how;
@@ -156,7 +171,9 @@ function describeFailure(r: Pick<CommandResult, "exitCode" | "signal" | "timedOu
 
 /** The first non-blank lines of command output, on one line (ulimit noise and colours dropped). */
 function outputExcerpt(text: string): string {
-  const lines = cleanLines(text).map((l) => l.trim()).filter((l) => l !== "");
+  const lines = cleanLines(text)
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   let out = lines.slice(0, DETAIL_OUTPUT_LINES).join(" / ");
   if (lines.length > DETAIL_OUTPUT_LINES) out += ` / … (${lines.length - DETAIL_OUTPUT_LINES} more lines)`;
   return out.length > DETAIL_OUTPUT_CHARS ? `${out.slice(0, DETAIL_OUTPUT_CHARS)}…` : out;

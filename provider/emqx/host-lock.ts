@@ -50,7 +50,11 @@ export interface HostLock {
 }
 
 /** Takes the lock or throws HostLockedError naming the holder. */
-export async function acquireHostLock(cli: EmqxCli, root: string, f: { operation: string; version: string; who: string; holdMs: number; env?: Record<string, string | undefined> }): Promise<HostLock> {
+export async function acquireHostLock(
+  cli: EmqxCli,
+  root: string,
+  f: { operation: string; version: string; who: string; holdMs: number; env?: Record<string, string | undefined> },
+): Promise<HostLock> {
   const dir = `${root}/${LOCK_DIR_NAME}`;
   const now = Date.now();
   const owner: LockOwner = {
@@ -63,13 +67,20 @@ export async function acquireHostLock(cli: EmqxCli, root: string, f: { operation
     staleAfter: new Date(now + f.holdMs).toISOString(),
   };
   for (let attempt = 0; attempt < 2; attempt++) {
-    const r = await cli.execOk(["sh", "-c", ACQUIRE_SCRIPT, "sh", dir, JSON.stringify(owner)], "taking the host lock failed");
+    const r = await cli.execOk(
+      ["sh", "-c", ACQUIRE_SCRIPT, "sh", dir, JSON.stringify(owner)],
+      "taking the host lock failed",
+    );
     const [status, ...rest] = r.stdout.trim().split("\n");
     if (status === "FAILED") {
-      throw new HostStateError({ host: cli.host, reason: `cannot create the host lock ${dir}: ${rest.join(" ").trim() || "mkdir failed"}; check that ${root} exists and that the SSH user${cli.runsAs ? ` (${cli.runsAs})` : ""} can write to it; nothing was changed` });
+      throw new HostStateError({
+        host: cli.host,
+        reason: `cannot create the host lock ${dir}: ${rest.join(" ").trim() || "mkdir failed"}; check that ${root} exists and that the SSH user${cli.runsAs ? ` (${cli.runsAs})` : ""} can write to it; nothing was changed`,
+      });
     }
     if (status === "ACQUIRED") {
-      const releaseWith = async (via: EmqxCli) => void (await via.exec(["sh", "-c", RELEASE_SCRIPT, "sh", dir, owner.id]));
+      const releaseWith = async (via: EmqxCli) =>
+        void (await via.exec(["sh", "-c", RELEASE_SCRIPT, "sh", dir, owner.id]));
       return { owner, release: () => releaseWith(cli), releaseWith };
     }
     const holder = parseOwner(rest.join("\n"));
@@ -95,7 +106,12 @@ function parseOwner(text: string): LockOwner | undefined {
 
 function lockedError(host: string, dir: string, holder: LockOwner | undefined, stale: boolean): HostLockedError {
   if (!holder) {
-    return new HostLockedError({ host, lockId: "", holder: "unknown", message: `${host}: ${dir} exists but names no owner: another tool may be using it; if no upgrade is running on this node, remove that directory by hand` });
+    return new HostLockedError({
+      host,
+      lockId: "",
+      holder: "unknown",
+      message: `${host}: ${dir} exists but names no owner: another tool may be using it; if no upgrade is running on this node, remove that directory by hand`,
+    });
   }
   const by = `${holder.who} (pid ${holder.pid}, ${holder.operation} ${holder.version}, since ${holder.startedAt})`;
   const message = stale

@@ -24,7 +24,7 @@ export const UNTAR_BASE = "/tmp";
  * body is then exactly the bytes its commands printed. */
 export const PROBE_SCRIPT = [
   'root="$1"; running="$2"; target="$3"; marker="$4"',
-  "section() { printf '\\n%s%s\\n' \"$marker\" \"$1\"; }",
+  'section() { printf \'\\n%s%s\\n\' "$marker" "$1"; }',
   "section os-release; cat /etc/os-release 2>/dev/null",
   "section uname; uname -m",
   'section start_erl; cat "$root/releases/start_erl.data" 2>/dev/null',
@@ -113,7 +113,8 @@ export function parseDf(text: string): DiskFree[] {
     }
     pending = "";
     const availableKb = Number(fields[3]);
-    if (Number.isFinite(availableKb)) rows.push({ filesystem: fields[0], availableKb, mountedOn: fields.slice(5).join(" ") });
+    if (Number.isFinite(availableKb))
+      rows.push({ filesystem: fields[0], availableKb, mountedOn: fields.slice(5).join(" ") });
   }
   return rows;
 }
@@ -133,7 +134,8 @@ export function parseProbe(stdout: string, argv: string[], marker: string): Prob
   // start_erl.data is "<erts> <vsn>"; emqx_vars' ERTS_VSN is the fallback.
   const erts = (s.start_erl ?? "").trim().split(/\s+/)[0] || vars.ERTS_VSN || "";
   const otpMajor = otpMajorFromErts(erts);
-  if (otpMajor === undefined) throw fail(`cannot tell the OTP version from ERTS ${JSON.stringify(erts)} (releases/start_erl.data)`);
+  if (otpMajor === undefined)
+    throw fail(`cannot tell the OTP version from ERTS ${JSON.stringify(erts)} (releases/start_erl.data)`);
   let relupDownTo: string[] = [];
   if ((s.relup ?? "").trim() !== "") {
     try {
@@ -144,7 +146,9 @@ export function parseProbe(stdout: string, argv: string[], marker: string): Prob
   }
   const df = parseDf(s.df ?? "");
   // sha256sum prints "<hex>  <file>" per readable file, in argument order: bin/emqx, bin/emqx-<running>.
-  const sums = lines(s.bin_sha256).map((l) => /^\\?([0-9a-f]{64}) [ *](.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+  const sums = lines(s.bin_sha256)
+    .map((l) => /^\\?([0-9a-f]{64}) [ *](.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null);
   const binEmqxIsRunning = sums.length === 2 && /\/bin\/emqx$/.test(sums[0][2]) ? sums[0][1] === sums[1][1] : undefined;
   return {
     facts: {

@@ -18,7 +18,15 @@ export function commandOutputWanted(env: Record<string, string | undefined>): bo
 
 /** argv for a log line: script bodies (arguments with line breaks) shortened to their first line. */
 export function describeArgv(argv: string[]): string {
-  return argv.map((a) => (a.includes("\n") ? `'${a.split("\n")[0]} …(${a.split("\n").length} lines)'` : /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
+  return argv
+    .map((a) =>
+      a.includes("\n")
+        ? `'${a.split("\n")[0]} …(${a.split("\n").length} lines)'`
+        : /^[\w@%+=:,./-]+$/.test(a)
+          ? a
+          : `'${a.replace(/'/g, "'\\''")}'`,
+    )
+    .join(" ");
 }
 
 /** A Runner that logs each command, its exit status and its output (trimmed) through `log`. */
@@ -30,7 +38,10 @@ export function loggingRunner(runner: Runner, log: (line: string) => void): Runn
       const r = await runner.run(argv, options);
       const status = describeCommandEnd(r, options?.timeoutMs);
       log(`$ ${describeArgv(argv)} -> ${status}`);
-      for (const [name, text] of [["stdout", r.stdout], ["stderr", r.stderr]] as const) {
+      for (const [name, text] of [
+        ["stdout", r.stdout],
+        ["stderr", r.stderr],
+      ] as const) {
         if (text.trim() === "") continue;
         for (const line of trimLines(text, MAX_LOGGED_LINES, 64_000).split("\n")) log(`  ${name}| ${line}`);
       }

@@ -31,10 +31,18 @@ export function parseClusterStatus(stdout: string, argv: string[]): ClusterStatu
     term = parseErlangTerm(text);
   } catch (e) {
     if (!ErlangTermSyntaxError.isInstance(e)) throw e;
-    throw new EmqxOutputParseError({ argv, output: stdout, what: `the cluster status is not an Erlang term (${e.message})` });
+    throw new EmqxOutputParseError({
+      argv,
+      output: stdout,
+      what: `the cluster status is not an Erlang term (${e.message})`,
+    });
   }
-  if (term.type !== "map") throw new EmqxOutputParseError({ argv, output: stdout, what: `the cluster status is a ${term.type}, not a map` });
-  return { runningNodes: nodeList(term, "running_nodes", stdout, argv), stoppedNodes: nodeList(term, "stopped_nodes", stdout, argv) };
+  if (term.type !== "map")
+    throw new EmqxOutputParseError({ argv, output: stdout, what: `the cluster status is a ${term.type}, not a map` });
+  return {
+    runningNodes: nodeList(term, "running_nodes", stdout, argv),
+    stoppedNodes: nodeList(term, "stopped_nodes", stdout, argv),
+  };
 }
 
 /** The node names under `key`: a list of atoms (`[]` when none). */

@@ -19,7 +19,12 @@ export function parseVersions(stdout: string, argv: string[]): InstalledRelease[
       continue;
     }
     const m = LINE_RE.exec(line);
-    if (!m) throw new EmqxOutputParseError({ argv, output: stdout, what: `unexpected line ${JSON.stringify(line.slice(0, 120))}` });
+    if (!m)
+      throw new EmqxOutputParseError({
+        argv,
+        output: stdout,
+        what: `unexpected line ${JSON.stringify(line.slice(0, 120))}`,
+      });
     out.push({ version: m[1], status: m[2] as InstalledRelease["status"] });
   }
   if (out.length === 0) throw new EmqxOutputParseError({ argv, output: stdout, what: "no installed release listed" });

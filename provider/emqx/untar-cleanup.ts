@@ -28,11 +28,20 @@ export interface UntarCleanup {
 
 /** Removes the `emqx_untar_*` directories that appeared since `before` and hold the package
  * with `sha256`. Best effort: a failure is reported, never thrown (the upgrade's outcome stands). */
-export async function removeNewUntarDirs(cli: EmqxCli, before: string[], sha256: string): Promise<UntarCleanup | { error: string }> {
+export async function removeNewUntarDirs(
+  cli: EmqxCli,
+  before: string[],
+  sha256: string,
+): Promise<UntarCleanup | { error: string }> {
   try {
     const r = await cli.exec(["sh", "-c", CLEANUP_SCRIPT, "sh", sha256, ...before]);
-    const pick = (tag: string) => r.stdout.split("\n").filter((l) => l.startsWith(`${tag} `)).map((l) => l.slice(tag.length + 1));
-    if (r.exitCode !== 0) return { error: `${describeCommandEnd(r)}: ${(r.stderr || r.stdout).trim().split("\n")[0] ?? ""}` };
+    const pick = (tag: string) =>
+      r.stdout
+        .split("\n")
+        .filter((l) => l.startsWith(`${tag} `))
+        .map((l) => l.slice(tag.length + 1));
+    if (r.exitCode !== 0)
+      return { error: `${describeCommandEnd(r)}: ${(r.stderr || r.stdout).trim().split("\n")[0] ?? ""}` };
     return { removed: pick("REMOVED"), kept: pick("KEPT") };
   } catch (e) {
     return { error: messageOf(e) };

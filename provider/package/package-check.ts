@@ -19,12 +19,22 @@ export interface CheckedPackage {
 
 /** Reads and verifies the package; returns it, or refusals against `packagePath`/`packageSha256`.
  * `knownDigest` is the digest the program already computed for the same file (skips re-hashing). */
-export async function checkPackage(packagePath: string, version: string, pin: string | undefined, knownDigest: string | undefined): Promise<CheckedPackage | Refusal[]> {
+export async function checkPackage(
+  packagePath: string,
+  version: string,
+  pin: string | undefined,
+  knownDigest: string | undefined,
+): Promise<CheckedPackage | Refusal[]> {
   let stat: fs.Stats;
   try {
     stat = await fs.promises.stat(packagePath);
   } catch (e) {
-    return [{ property: "packagePath", reason: `cannot read ${packagePath} (${(e as NodeJS.ErrnoException).code ?? "error"}) from ${process.cwd()}: download the package there or give its absolute path` }];
+    return [
+      {
+        property: "packagePath",
+        reason: `cannot read ${packagePath} (${(e as NodeJS.ErrnoException).code ?? "error"}) from ${process.cwd()}: download the package there or give its absolute path`,
+      },
+    ];
   }
   if (!stat.isFile()) return [{ property: "packagePath", reason: `${packagePath} is not a file` }];
   try {
@@ -32,10 +42,16 @@ export async function checkPackage(packagePath: string, version: string, pin: st
     const sidecar = await readSidecarSha256(packagePath);
     const refusals: Refusal[] = [];
     if (sidecar !== undefined && sidecar !== sha256) {
-      refusals.push({ property: "packagePath", reason: `${path.basename(packagePath)} has sha256 ${sha256} but its .sha256 file says ${sidecar}: the download is corrupt or was replaced; download it again` });
+      refusals.push({
+        property: "packagePath",
+        reason: `${path.basename(packagePath)} has sha256 ${sha256} but its .sha256 file says ${sidecar}: the download is corrupt or was replaced; download it again`,
+      });
     }
     if (pin !== undefined && pin.toLowerCase() !== sha256) {
-      refusals.push({ property: "packageSha256", reason: `${path.basename(packagePath)} has sha256 ${sha256}, not the pinned ${pin.toLowerCase()}: use the package you pinned, or update packageSha256 after verifying the new one` });
+      refusals.push({
+        property: "packageSha256",
+        reason: `${path.basename(packagePath)} has sha256 ${sha256}, not the pinned ${pin.toLowerCase()}: use the package you pinned, or update packageSha256 after verifying the new one`,
+      });
     }
     if (refusals.length) return refusals;
     const m = await readPackageManifest(packagePath, version);

@@ -6,7 +6,15 @@
 // a module reference, where `import * as` (__importStar) would be copied by value (and fails for yauzl).
 import yauzl = require("yauzl");
 import { PackageError, messageOf } from "../errors";
-import { asAtom, asList, asString, asTuple, ErlangTerm, ErlangTermSyntaxError, parseErlangTerm } from "../plan/erlang-term";
+import {
+  asAtom,
+  asList,
+  asString,
+  asTuple,
+  ErlangTerm,
+  ErlangTermSyntaxError,
+  parseErlangTerm,
+} from "../plan/erlang-term";
 
 /** What a package holds, as far as installing it is concerned. */
 export interface PackageManifest {
@@ -43,8 +51,12 @@ export async function readPackageManifest(zipPath: string, version: string): Pro
   try {
     zip = await openZip(zipPath);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return fail("the file does not exist: check the path, or download the package first", e);
-    return fail(`cannot read it as a zip archive (${errorText(e)}): the file is truncated, damaged or not a zip; download the package again and check its .sha256`, e);
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      return fail("the file does not exist: check the path, or download the package first", e);
+    return fail(
+      `cannot read it as a zip archive (${errorText(e)}): the file is truncated, damaged or not a zip; download the package again and check its .sha256`,
+      e,
+    );
   }
   try {
     const relName = `${TOP}releases/${version}/emqx.rel`;
@@ -58,7 +70,9 @@ export async function readPackageManifest(zipPath: string, version: string): Pro
     const visit = (entry: yauzl.Entry): void => {
       const name = entry.fileName;
       if (!name.startsWith(TOP)) {
-        fail(`entry ${JSON.stringify(name)} is outside the top folder emqx/: EMQX's installer unzips the package and enters emqx/, so every entry must be under it; use the package as published (or re-zip with \`zip -r <file> emqx\`)`);
+        fail(
+          `entry ${JSON.stringify(name)} is outside the top folder emqx/: EMQX's installer unzips the package and enters emqx/, so every entry must be under it; use the package as published (or re-zip with \`zip -r <file> emqx\`)`,
+        );
       }
       entryCount++;
       uncompressedBytes += entry.uncompressedSize;
@@ -78,11 +92,14 @@ export async function readPackageManifest(zipPath: string, version: string): Pro
       fail(`the zip is damaged (${errorText(e)}); download the package again and check its .sha256`, e);
     }
 
-    if (entryCount === 0) fail(`the zip is empty: this is not an EMQX ${version} package; download the package for ${version}`);
+    if (entryCount === 0)
+      fail(`the zip is empty: this is not an EMQX ${version} package; download the package for ${version}`);
     if (!relEntry) {
       const seen = otherReleases.filter((v) => v !== version);
       const holds = seen.length > 0 ? ` (it holds release ${seen.join(", ")})` : "";
-      return fail(`no ${relName} inside${holds}: this zip is not an EMQX ${version} package; download the package for ${version}`);
+      return fail(
+        `no ${relName} inside${holds}: this zip is not an EMQX ${version} package; download the package for ${version}`,
+      );
     }
     const rel = parseRel(await readTerm(zip, relEntry, fail), version, relName, fail);
     const relup = relupEntry ? parseRelup(await readTerm(zip, relupEntry, fail), version, relupName, fail) : null;
@@ -107,16 +124,34 @@ function parseRel(term: ErlangTerm, version: string, name: string, fail: Fail): 
   const [tag, nameVsn, erts, apps] = asTuple(term, 4) ?? [];
   const [relName, relVsn] = asTuple(nameVsn, 2)?.map(asString) ?? [];
   const [ertsTag, ertsVsn] = asTuple(erts, 2) ?? [];
-  if (asAtom(tag) !== "release" || relName === undefined || relVsn === undefined || asAtom(ertsTag) !== "erts" || !asString(ertsVsn) || !asList(apps)) {
-    return fail(`${name} is not a release file ({release,{Name,Vsn},{erts,Vsn},Apps}); the package is damaged, download it again`);
+  if (
+    asAtom(tag) !== "release" ||
+    relName === undefined ||
+    relVsn === undefined ||
+    asAtom(ertsTag) !== "erts" ||
+    !asString(ertsVsn) ||
+    !asList(apps)
+  ) {
+    return fail(
+      `${name} is not a release file ({release,{Name,Vsn},{erts,Vsn},Apps}); the package is damaged, download it again`,
+    );
   }
-  if (relName !== "emqx") fail(`${name} describes release ${JSON.stringify(relName)}, not "emqx": this is not an EMQX package`);
-  if (relVsn !== version) fail(`${name} describes release ${relVsn}, not ${version}: the package is mislabelled; download the package for ${version}`);
+  if (relName !== "emqx")
+    fail(`${name} describes release ${JSON.stringify(relName)}, not "emqx": this is not an EMQX package`);
+  if (relVsn !== version)
+    fail(
+      `${name} describes release ${relVsn}, not ${version}: the package is mislabelled; download the package for ${version}`,
+    );
   return { version: relVsn, erts: asString(ertsVsn) as string };
 }
 
 /** `{V,[{From,Descr,Instrs}...],[{To,Descr,Instrs}...]}` -> the From and To keys. */
-function parseRelup(term: ErlangTerm, version: string, name: string, fail: Fail): { upFrom: string[]; downTo: string[] } {
+function parseRelup(
+  term: ErlangTerm,
+  version: string,
+  name: string,
+  fail: Fail,
+): { upFrom: string[]; downTo: string[] } {
   const [vsn, up, down] = asTuple(term, 3) ?? [];
   const keys = (paths: ErlangTerm | undefined): string[] | undefined => {
     const found = asList(paths)?.map((p) => asString(asTuple(p, 3)?.[0]));
@@ -125,9 +160,12 @@ function parseRelup(term: ErlangTerm, version: string, name: string, fail: Fail)
   const upFrom = keys(up);
   const downTo = keys(down);
   if (asString(vsn) === undefined || !upFrom || !downTo) {
-    return fail(`${name} is not a relup file ({Vsn,[{UpFrom,Descr,Instrs}],[{DownTo,Descr,Instrs}]}); the package is damaged, download it again`);
+    return fail(
+      `${name} is not a relup file ({Vsn,[{UpFrom,Descr,Instrs}],[{DownTo,Descr,Instrs}]}); the package is damaged, download it again`,
+    );
   }
-  if (asString(vsn) !== version) fail(`${name} is the relup of ${asString(vsn)}, not ${version}: the package is damaged or repacked by hand`);
+  if (asString(vsn) !== version)
+    fail(`${name} is the relup of ${asString(vsn)}, not ${version}: the package is damaged or repacked by hand`);
   return { upFrom, downTo };
 }
 
@@ -135,27 +173,37 @@ function parseRelup(term: ErlangTerm, version: string, name: string, fail: Fail)
 async function readTerm(zip: yauzl.ZipFile, entry: yauzl.Entry, fail: Fail): Promise<ErlangTerm> {
   const name = entry.fileName;
   if (entry.uncompressedSize > MAX_MANIFEST_ENTRY_BYTES) {
-    fail(`${name} declares ${entry.uncompressedSize} bytes, over the ${MAX_MANIFEST_ENTRY_BYTES}-byte limit for that file (real ones are a few KB): the package is damaged or not an EMQX package`);
+    fail(
+      `${name} declares ${entry.uncompressedSize} bytes, over the ${MAX_MANIFEST_ENTRY_BYTES}-byte limit for that file (real ones are a few KB): the package is damaged or not an EMQX package`,
+    );
   }
   let data: Buffer;
   try {
     data = await readEntryCapped(zip, entry, MAX_MANIFEST_ENTRY_BYTES);
   } catch (e) {
-    return fail(`cannot read ${name} (${errorText(e)}): the zip is damaged; download the package again and check its .sha256`, e);
+    return fail(
+      `cannot read ${name} (${errorText(e)}): the zip is damaged; download the package again and check its .sha256`,
+      e,
+    );
   }
   try {
     return parseErlangTerm(data.toString("utf8"));
   } catch (e) {
     if (!ErlangTermSyntaxError.isInstance(e)) throw e;
-    return fail(`${name} is not a valid Erlang term (${e.reason} at offset ${e.offset}): the package is damaged; download it again`, e);
+    return fail(
+      `${name} is not a valid Erlang term (${e.reason} at offset ${e.offset}): the package is damaged; download it again`,
+      e,
+    );
   }
 }
 
 /** yauzl.open with lazy entries and size validation, as a promise. */
 function openZip(zipPath: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.open(zipPath, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) =>
-      err || !zip ? reject(err ?? new Error("no zip file")) : resolve(zip),
+    yauzl.open(
+      zipPath,
+      { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false },
+      (err, zip) => (err || !zip ? reject(err ?? new Error("no zip file")) : resolve(zip)),
     );
   });
 }

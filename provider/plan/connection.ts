@@ -51,7 +51,10 @@ export interface ConnectionInputs {
 
 /** One SSH endpoint (the node, or the bastion in front of it) with every default applied: what
  * the SSH transport reads. */
-export interface SshEndpoint extends Pick<ConnectionInputs, "host" | "privateKey" | "privateKeyPassword" | "password" | "agentSocketPath" | "hostKey" | "knownHosts"> {
+export interface SshEndpoint extends Pick<
+  ConnectionInputs,
+  "host" | "privateKey" | "privateKeyPassword" | "password" | "agentSocketPath" | "hostKey" | "knownHosts"
+> {
   port: number;
   user: string;
   readyTimeoutMs: number;
@@ -96,7 +99,11 @@ export function resolveEndpoint(c: Omit<ConnectionInputs, "proxy">, pinnedFinger
 /** Applies every default of the node's connection and its bastion. `pinned` carries the
  * fingerprints recorded on first contact (state), used only when neither hostKey nor knownHosts
  * is given. */
-export function resolveTarget(c: ConnectionInputs, commandTimeoutMs: number, pinned?: { target?: string; proxy?: string }): SshTarget {
+export function resolveTarget(
+  c: ConnectionInputs,
+  commandTimeoutMs: number,
+  pinned?: { target?: string; proxy?: string },
+): SshTarget {
   return {
     ...resolveEndpoint(c, pinned?.target),
     proxy: c.proxy ? resolveEndpoint(c.proxy, pinned?.proxy) : undefined,

@@ -34,7 +34,11 @@ export function pointsElsewhere(oldConn: unknown, newConn: unknown): boolean {
 
 /** Input keys whose values differ between the state (`olds`, outputs echo inputs) and `news`.
  * `packageSha256` is compared as the digest of the new package against the one recorded. */
-export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, newDigest: string | undefined): string[] {
+export function changedKeys(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  newDigest: string | undefined,
+): string[] {
   // `__provider` (the serialized code) and check's `__package` are not user inputs.
   const keys = Object.keys(news).filter((k) => !k.startsWith("__"));
   const out: string[] = [];
@@ -59,7 +63,11 @@ export function nodeDrifted(olds: Record<string, unknown>, news: Record<string, 
 }
 
 /** The whole diff. */
-export function diffRelease(olds: Record<string, unknown>, news: Record<string, unknown>, newDigest: string | undefined): ReleaseDiff {
+export function diffRelease(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  newDigest: string | undefined,
+): ReleaseDiff {
   const replaces = pointsElsewhere(olds.connection, news.connection) ? ["connection"] : [];
   // A host whose last operation or health gate failed (recorded, in a fleet) is tried again,
   // unless a gate failure rolled it back: then only a changed declaration or retryAfterRollback

@@ -28,7 +28,12 @@ export class ErlangTermSyntaxError extends Error {
   /** Duck-typed, not `instanceof`: a second copy of this module, or serialized code in a realm of
    * its own, fails `instanceof`. */
   static isInstance(e: unknown): e is ErlangTermSyntaxError {
-    return typeof e === "object" && e !== null && (e as { name?: unknown }).name === "ErlangTermSyntaxError" && typeof (e as { offset?: unknown }).offset === "number";
+    return (
+      typeof e === "object" &&
+      e !== null &&
+      (e as { name?: unknown }).name === "ErlangTermSyntaxError" &&
+      typeof (e as { offset?: unknown }).offset === "number"
+    );
   }
 }
 
@@ -43,7 +48,8 @@ export interface Scanner {
 export function openScanner(text: string): Scanner {
   if (typeof text !== "string") throw new TypeError("parseErlangTerm: text must be a string");
   const s: Scanner = { text, pos: 0, depth: 0 };
-  if (text.length > MAX_TERM_TEXT_CHARS) fail(s, `input is ${text.length} characters, over the ${MAX_TERM_TEXT_CHARS} limit`);
+  if (text.length > MAX_TERM_TEXT_CHARS)
+    fail(s, `input is ${text.length} characters, over the ${MAX_TERM_TEXT_CHARS} limit`);
   if (text.charCodeAt(0) === 0xfeff) s.pos = 1;
   return s;
 }
@@ -180,7 +186,11 @@ export function parseNumber(s: Scanner): ErlangTerm {
   if (t[s.pos] === "-" || t[s.pos] === "+") s.pos++;
   const digits = (accept: (c: number) => boolean): string => {
     const from = s.pos;
-    while (s.pos < t.length && (accept(t.charCodeAt(s.pos)) || (t[s.pos] === "_" && s.pos > from && accept(t.charCodeAt(s.pos + 1))))) s.pos++;
+    while (
+      s.pos < t.length &&
+      (accept(t.charCodeAt(s.pos)) || (t[s.pos] === "_" && s.pos > from && accept(t.charCodeAt(s.pos + 1))))
+    )
+      s.pos++;
     return t.slice(from, s.pos).split("_").join("");
   };
   const intPart = digits(isDigit);
@@ -197,7 +207,11 @@ export function parseNumber(s: Scanner): ErlangTerm {
     s.pos++;
     const frac = digits(isDigit);
     let exp = "";
-    if ((t[s.pos] === "e" || t[s.pos] === "E") && (isDigit(t.charCodeAt(s.pos + 1)) || ((t[s.pos + 1] === "-" || t[s.pos + 1] === "+") && isDigit(t.charCodeAt(s.pos + 2))))) {
+    if (
+      (t[s.pos] === "e" || t[s.pos] === "E") &&
+      (isDigit(t.charCodeAt(s.pos + 1)) ||
+        ((t[s.pos + 1] === "-" || t[s.pos + 1] === "+") && isDigit(t.charCodeAt(s.pos + 2))))
+    ) {
       s.pos++;
       const expSign = t[s.pos] === "-" || t[s.pos] === "+" ? t[s.pos++] : "";
       exp = `e${expSign}${digits(isDigit)}`;
@@ -227,5 +241,12 @@ export function isAtomStart(c: number): boolean {
 }
 /** @internal A character that may continue a bare atom: letters, digits, `_`, `@`. */
 export function isAtomChar(c: number): boolean {
-  return isAtomStart(c) || isDigit(c) || (c >= 65 && c <= 90) || c === 95 || c === 64 || (c >= 0xc0 && c <= 0xde && c !== 0xd7);
+  return (
+    isAtomStart(c) ||
+    isDigit(c) ||
+    (c >= 65 && c <= 90) ||
+    c === 95 ||
+    c === 64 ||
+    (c >= 0xc0 && c <= 0xde && c !== 0xd7)
+  );
 }

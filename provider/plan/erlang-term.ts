@@ -9,8 +9,21 @@
 //   { type: "tuple", items: [{ type: "string", value: "4.4.16" }, { type: "list", items: [...] }, ...] }
 
 import {
-  describe, expect, fail, isAtomChar, isAtomStart, isDigit, isEndDot, MAX_TERM_DEPTH, openScanner,
-  parseAdjacentStrings, parseChar, parseNumber, parseQuoted, Scanner, skipSpace,
+  describe,
+  expect,
+  fail,
+  isAtomChar,
+  isAtomStart,
+  isDigit,
+  isEndDot,
+  MAX_TERM_DEPTH,
+  openScanner,
+  parseAdjacentStrings,
+  parseChar,
+  parseNumber,
+  parseQuoted,
+  Scanner,
+  skipSpace,
 } from "./erlang-term-scanner";
 
 /** A parsed term. Strings are `"..."` literals (Erlang's char lists); `[]` stays an empty list. */
@@ -96,7 +109,11 @@ function parseSeq(s: Scanner, open: string, close: string): ErlangTerm[] {
     if (ch === ",") s.pos++;
     else if (ch === close) break;
     else if (ch === "|" && open === "[") fail(s, "improper lists ([H|T]) are not supported");
-    else fail(s, `expected "," or ${JSON.stringify(close)} after element ${items.length} of ${open}…${close}, found ${describe(s)}`);
+    else
+      fail(
+        s,
+        `expected "," or ${JSON.stringify(close)} after element ${items.length} of ${open}…${close}, found ${describe(s)}`,
+      );
   }
   s.pos++;
   s.depth--;

@@ -7,21 +7,35 @@ const HOST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** Refusals for the `hosts` list itself: empty, bad or duplicate names, bad cluster names. */
 export function checkFleetHosts(hosts: unknown): Refusal[] {
-  if (!Array.isArray(hosts) || hosts.length === 0) return [{ property: "hosts", reason: "must list at least one host: [{ name, connection, cluster? }]" }];
+  if (!Array.isArray(hosts) || hosts.length === 0)
+    return [{ property: "hosts", reason: "must list at least one host: [{ name, connection, cluster? }]" }];
   const refusals: Refusal[] = [];
   const seen = new Set<string>();
   hosts.forEach((h, i) => {
     const name = (h as { name?: unknown })?.name;
     if (typeof name !== "string" || !HOST_NAME_RE.test(name)) {
-      refusals.push({ property: `hosts[${i}].name`, reason: `must be 1-63 letters, digits, . _ - (it is part of the resource name), got ${JSON.stringify(String(name)).slice(0, 80)}` });
+      refusals.push({
+        property: `hosts[${i}].name`,
+        reason: `must be 1-63 letters, digits, . _ - (it is part of the resource name), got ${JSON.stringify(String(name)).slice(0, 80)}`,
+      });
     } else if (seen.has(name)) {
-      refusals.push({ property: `hosts[${i}].name`, reason: `"${name}" is used by two hosts: names must be unique within a fleet` });
+      refusals.push({
+        property: `hosts[${i}].name`,
+        reason: `"${name}" is used by two hosts: names must be unique within a fleet`,
+      });
     } else seen.add(name);
     const cluster = (h as { cluster?: unknown }).cluster;
     if (cluster !== undefined && (typeof cluster !== "string" || !HOST_NAME_RE.test(cluster))) {
-      refusals.push({ property: `hosts[${i}].cluster`, reason: `must be 1-63 letters, digits, . _ -, got ${JSON.stringify(String(cluster)).slice(0, 80)}` });
+      refusals.push({
+        property: `hosts[${i}].cluster`,
+        reason: `must be 1-63 letters, digits, . _ -, got ${JSON.stringify(String(cluster)).slice(0, 80)}`,
+      });
     }
-    if (!(h as { connection?: unknown }).connection) refusals.push({ property: `hosts[${i}].connection`, reason: "is required: { host, privateKey?, hostKey?, ... } (fields missing here come from connectionDefaults)" });
+    if (!(h as { connection?: unknown }).connection)
+      refusals.push({
+        property: `hosts[${i}].connection`,
+        reason: "is required: { host, privateKey?, hostKey?, ... } (fields missing here come from connectionDefaults)",
+      });
   });
   return refusals;
 }
@@ -36,7 +50,10 @@ export function duplicateEndpoints(hosts: Array<{ name: string; host?: unknown; 
   }
   return [...byEndpoint.entries()]
     .filter(([, names]) => names.length > 1)
-    .map(([endpoint, names]) => ({ property: "hosts", reason: `${names.join(", ")} all point at ${endpoint}: each node must be listed once` }));
+    .map(([endpoint, names]) => ({
+      property: "hosts",
+      reason: `${names.join(", ")} all point at ${endpoint}: each node must be listed once`,
+    }));
 }
 
 /** One line per distinct refusal, naming every host it applies to:
@@ -53,7 +70,12 @@ export function groupRefusals(perHost: Array<{ name: string; refusals: Refusal[]
   }
   const total = perHost.length;
   return [...groups.values()].map((g) => {
-    const who = g.hosts.length === total && total > 1 ? `all ${total} hosts` : g.hosts.length === 1 ? `host ${g.hosts[0]}` : `${g.hosts.length} hosts: ${g.hosts.join(", ")}`;
+    const who =
+      g.hosts.length === total && total > 1
+        ? `all ${total} hosts`
+        : g.hosts.length === 1
+          ? `host ${g.hosts[0]}`
+          : `${g.hosts.length} hosts: ${g.hosts.join(", ")}`;
     return `${g.property} (${who}): ${g.reason}`;
   });
 }

@@ -127,7 +127,9 @@ function resolveClientImpact(i: ReleaseInputs): Pick<ResolvedRelease, "clientImp
           maxConnectionDropPercent: c.maxConnectionDropPercent ?? DEFAULTS.maxConnectionDropPercent,
           maxShutdownGrowthPercent: c.maxShutdownGrowthPercent ?? DEFAULTS.maxShutdownGrowthPercent,
           requireSamePlugins: c.requireSamePlugins ?? DEFAULTS.requireSamePlugins,
-          probe: c.probe ? { host: DEFAULTS.probeHost, port: DEFAULTS.probePort, ...(c.probe === true ? {} : c.probe) } : undefined,
+          probe: c.probe
+            ? { host: DEFAULTS.probeHost, port: DEFAULTS.probePort, ...(c.probe === true ? {} : c.probe) }
+            : undefined,
         }
       : undefined,
     onGateFailure: i.onGateFailure ?? DEFAULTS.onGateFailure,

@@ -56,7 +56,10 @@ const mib = (bytes: number): string => (bytes / MIB).toFixed(1);
 export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
   const out: PreflightRefusal[] = [];
   if (i.action !== "adopt" && /edge/i.test(i.description)) {
-    out.push({ kind: "unsupported", reason: `${i.host} runs EMQX Edge (EMQX_DESCRIPTION '${i.description}' in ${i.rootDir}/releases/emqx_vars): this provider hot-upgrades EMQX and EMQX Enterprise only, and EMQX publishes no relup coverage for Edge; upgrade this node by hand or with a rolling upgrade (stop, install the new package, start)` });
+    out.push({
+      kind: "unsupported",
+      reason: `${i.host} runs EMQX Edge (EMQX_DESCRIPTION '${i.description}' in ${i.rootDir}/releases/emqx_vars): this provider hot-upgrades EMQX and EMQX Enterprise only, and EMQX publishes no relup coverage for Edge; upgrade this node by hand or with a rolling upgrade (stop, install the new package, start)`,
+    });
     return out;
   }
   // A permafy that stopped after `Made release permanent` leaves the old bin scripts and REL_VSN
@@ -78,7 +81,11 @@ export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
   // bin scripts 4.4.2-4.4.14 re-unpack an `unpacked` target through create_RELEASES, which leaves
   // RELEASES listing only the target if the install then fails or is --no-permanent: every CLI
   // command fails afterwards (docs/emqx-4.4-hot-upgrade.md §2.5 step 4, §5.10; fixed in 4.4.15).
-  if (i.targetStatus === "unpacked" && binScriptsAtLeast(i.binScriptsVersion, "4.4.2") && !binScriptsAtLeast(i.binScriptsVersion, "4.4.15")) {
+  if (
+    i.targetStatus === "unpacked" &&
+    binScriptsAtLeast(i.binScriptsVersion, "4.4.2") &&
+    !binScriptsAtLeast(i.binScriptsVersion, "4.4.15")
+  ) {
     out.push({
       kind: "host-state",
       reason: `${i.host}: ${i.target} is already unpacked and the node's bin scripts are ${i.binScriptsVersion}: scripts 4.4.2-4.4.14 unpack it again through release_handler:create_RELEASES, which rewrites releases/RELEASES with only ${i.target} and cuts the CLI off the node if the install then fails (EMQX PR #9611). Run \`emqx uninstall ${i.target}\` on the node (it is only unpacked, nothing runs it), then rerun: the package is unpacked afresh`,
@@ -113,9 +120,18 @@ function spaceRefusals(i: PreflightInput): PreflightRefusal[] {
   // (docs/emqx-4.4-hot-upgrade.md §2.5).
   const inRoot = 2 * sizeBytes + uncompressedBytes;
   const inTmp = sizeBytes + uncompressedBytes;
-  const places: { what: string; df?: DiskFree; need: number }[] = [{ what: i.rootDir, df: i.diskFree.root, need: inRoot }, { what: "/tmp", df: i.diskFree.tmp, need: inTmp }];
-  const shared = i.diskFree.root !== undefined && i.diskFree.tmp !== undefined && i.diskFree.root.filesystem === i.diskFree.tmp.filesystem && i.diskFree.root.mountedOn === i.diskFree.tmp.mountedOn;
-  const checks = shared ? [{ what: `${i.rootDir} and /tmp (one filesystem)`, df: i.diskFree.root, need: inRoot + inTmp }] : places;
+  const places: { what: string; df?: DiskFree; need: number }[] = [
+    { what: i.rootDir, df: i.diskFree.root, need: inRoot },
+    { what: "/tmp", df: i.diskFree.tmp, need: inTmp },
+  ];
+  const shared =
+    i.diskFree.root !== undefined &&
+    i.diskFree.tmp !== undefined &&
+    i.diskFree.root.filesystem === i.diskFree.tmp.filesystem &&
+    i.diskFree.root.mountedOn === i.diskFree.tmp.mountedOn;
+  const checks = shared
+    ? [{ what: `${i.rootDir} and /tmp (one filesystem)`, df: i.diskFree.root, need: inRoot + inTmp }]
+    : places;
   const out: PreflightRefusal[] = [];
   for (const c of checks) {
     if (!c.df) continue;

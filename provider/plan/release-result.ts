@@ -44,7 +44,9 @@ export interface RolledBack {
 export function resultFailed(result: unknown): boolean {
   if (!result || typeof result !== "object") return false;
   const r = result as Partial<ReleaseResult>;
-  return typeof r.error === "string" || (r.gate !== undefined && r.gate.passed === false) || r.clientImpact?.passed === false;
+  return (
+    typeof r.error === "string" || (r.gate !== undefined && r.gate.passed === false) || r.clientImpact?.passed === false
+  );
 }
 
 /** True when the last result rolled the node back: the next `up` leaves it alone unless the

@@ -24,7 +24,7 @@ function keysOf(list: ErlangTerm, what: string): string[] {
 export function parseRelup(text: string): RelupKeys {
   const term = parseErlangTerm(text);
   if (term.type !== "tuple" || term.items.length !== 3 || term.items[0].type !== "string") {
-    throw new Error("relup is not a {\"<version>\", UpList, DownList} tuple");
+    throw new Error('relup is not a {"<version>", UpList, DownList} tuple');
   }
   return { version: term.items[0].value, upFrom: keysOf(term.items[1], "up"), downTo: keysOf(term.items[2], "down") };
 }

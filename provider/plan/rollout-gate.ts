@@ -43,7 +43,13 @@ function rollbackNote(r: ReleaseResult): string {
 }
 
 /** Judges the members of batches 1..`batch` against `maxFailures`. */
-export function judgeRollout(fleet: string, batch: number, batchCount: number, members: GateMember[], maxFailures: number): GateVerdict {
+export function judgeRollout(
+  fleet: string,
+  batch: number,
+  batchCount: number,
+  members: GateMember[],
+  maxFailures: number,
+): GateVerdict {
   const failed = members
     .filter((m) => m.batch <= batch)
     .map((m) => ({ name: m.name, batch: m.batch, why: failureOf(m.result)?.replace(/\s*\n\s*/g, " / ") }))

@@ -33,7 +33,13 @@ export interface ResolvedRollout {
 }
 
 /** Defaults of RolloutOptions, named so docs, code and tests agree. */
-export const ROLLOUT_DEFAULTS = { canary: 1, batchSize: 1, maxParallelPerCluster: 1, pauseSeconds: 0, maxFailures: 0 } as const;
+export const ROLLOUT_DEFAULTS = {
+  canary: 1,
+  batchSize: 1,
+  maxParallelPerCluster: 1,
+  pauseSeconds: 0,
+  maxFailures: 0,
+} as const;
 
 /** One host of the fleet as the plan sees it. */
 export interface RolloutHost {
@@ -63,10 +69,13 @@ const PERCENT_RE = /^(\d{1,3})%$/;
 /** A count given as a whole number or "N%" of `total`; `round` says which way a percentage goes. */
 export function resolveCount(value: unknown, total: number, round: "up" | "down"): number | string {
   if (typeof value === "number") {
-    return Number.isInteger(value) && value >= 0 ? value : `must be a whole number >= 0 or "N%", got ${JSON.stringify(value)}`;
+    return Number.isInteger(value) && value >= 0
+      ? value
+      : `must be a whole number >= 0 or "N%", got ${JSON.stringify(value)}`;
   }
   const m = typeof value === "string" ? PERCENT_RE.exec(value) : null;
-  if (!m || Number(m[1]) > 100) return `must be a whole number >= 0 or a percentage from "0%" to "100%", got ${JSON.stringify(value)}`;
+  if (!m || Number(m[1]) > 100)
+    return `must be a whole number >= 0 or a percentage from "0%" to "100%", got ${JSON.stringify(value)}`;
   const exact = (total * Number(m[1])) / 100;
   return round === "up" ? Math.ceil(exact) : Math.floor(exact);
 }
@@ -78,19 +87,31 @@ export function resolveRollout(options: RolloutOptions | undefined, hostCount: n
   const whole = (property: keyof RolloutOptions, v: unknown, min: number, fallback: number): number => {
     if (v === undefined) return fallback;
     if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-      refusals.push({ property: `rollout.${property}`, reason: `must be a whole number >= ${min}, got ${JSON.stringify(v)}` });
+      refusals.push({
+        property: `rollout.${property}`,
+        reason: `must be a whole number >= ${min}, got ${JSON.stringify(v)}`,
+      });
       return fallback;
     }
     return v;
   };
   const canary = whole("canary", o.canary, 0, ROLLOUT_DEFAULTS.canary);
-  const maxParallelPerCluster = whole("maxParallelPerCluster", o.maxParallelPerCluster, 1, ROLLOUT_DEFAULTS.maxParallelPerCluster);
+  const maxParallelPerCluster = whole(
+    "maxParallelPerCluster",
+    o.maxParallelPerCluster,
+    1,
+    ROLLOUT_DEFAULTS.maxParallelPerCluster,
+  );
   const pauseSeconds = whole("pauseSeconds", o.pauseSeconds, 0, ROLLOUT_DEFAULTS.pauseSeconds);
   let batchSize: number = ROLLOUT_DEFAULTS.batchSize;
   if (o.batchSize !== undefined) {
     const b = resolveCount(o.batchSize, hostCount, "up");
     if (typeof b === "string") refusals.push({ property: "rollout.batchSize", reason: b });
-    else if (b < 1) refusals.push({ property: "rollout.batchSize", reason: `must come to at least 1 host, got ${JSON.stringify(o.batchSize)} of ${hostCount} hosts` });
+    else if (b < 1)
+      refusals.push({
+        property: "rollout.batchSize",
+        reason: `must come to at least 1 host, got ${JSON.stringify(o.batchSize)} of ${hostCount} hosts`,
+      });
     else batchSize = b;
   }
   let maxFailures: number = ROLLOUT_DEFAULTS.maxFailures;
@@ -109,7 +130,8 @@ export function planRollout(hosts: RolloutHost[], options: RolloutOptions | unde
   if (Array.isArray(rollout)) return rollout;
   const batches: string[][] = [];
   if (rollout.canary > 0) batches.push(hosts.slice(0, rollout.canary).map((h) => h.name));
-  for (let i = rollout.canary; i < hosts.length; i += rollout.batchSize) batches.push(hosts.slice(i, i + rollout.batchSize).map((h) => h.name));
+  for (let i = rollout.canary; i < hosts.length; i += rollout.batchSize)
+    batches.push(hosts.slice(i, i + rollout.batchSize).map((h) => h.name));
 
   const byName = new Map(hosts.map((h) => [h.name, h] as const));
   const planned: PlannedHost[] = [];
@@ -120,7 +142,10 @@ export function planRollout(hosts: RolloutHost[], options: RolloutOptions | unde
     for (const name of names) {
       const cluster = byName.get(name)?.cluster;
       const members = cluster === undefined ? [] : (seen.get(cluster) ?? []);
-      const after = cluster !== undefined && members.length >= rollout.maxParallelPerCluster ? [members[members.length - rollout.maxParallelPerCluster]] : [];
+      const after =
+        cluster !== undefined && members.length >= rollout.maxParallelPerCluster
+          ? [members[members.length - rollout.maxParallelPerCluster]]
+          : [];
       if (cluster !== undefined) seen.set(cluster, [...members, name]);
       planned.push({ name, batch: index + 1, cluster, after });
     }

@@ -60,16 +60,28 @@ export function checkPackageFitsHost(pkg: PackageName, facts: HostFacts, host: s
   const out: Refusal[] = [];
   const fix = "use the package built for this node";
   if (pkg.edition !== facts.edition) {
-    out.push({ property: "packagePath", reason: `${host} runs EMQX ${facts.edition === "ee" ? "Enterprise" : "(open source)"} but ${pkg.fileName} is ${pkg.edition === "ee" ? "an Enterprise" : "an open-source"} package: hot upgrade between EMQX and EMQX Enterprise is not allowed; use the ${facts.edition === "ee" ? "emqx-ee-" : "emqx-"}... package` });
+    out.push({
+      property: "packagePath",
+      reason: `${host} runs EMQX ${facts.edition === "ee" ? "Enterprise" : "(open source)"} but ${pkg.fileName} is ${pkg.edition === "ee" ? "an Enterprise" : "an open-source"} package: hot upgrade between EMQX and EMQX Enterprise is not allowed; use the ${facts.edition === "ee" ? "emqx-ee-" : "emqx-"}... package`,
+    });
   }
   if (pkg.otpMajor !== facts.otpMajor) {
-    out.push({ property: "packagePath", reason: `${host} runs OTP ${facts.otpMajor} but ${pkg.fileName} is built for OTP ${pkg.otpMajor}: the OTP major must match; ${fix} (otp${facts.otpMajor}...)` });
+    out.push({
+      property: "packagePath",
+      reason: `${host} runs OTP ${facts.otpMajor} but ${pkg.fileName} is built for OTP ${pkg.otpMajor}: the OTP major must match; ${fix} (otp${facts.otpMajor}...)`,
+    });
   }
   if (pkg.os !== facts.osId) {
-    out.push({ property: "packagePath", reason: `${host} is ${facts.osId} but ${pkg.fileName} is built for ${pkg.os}: ${fix} (...-${facts.osId}-${facts.arch}.zip)` });
+    out.push({
+      property: "packagePath",
+      reason: `${host} is ${facts.osId} but ${pkg.fileName} is built for ${pkg.os}: ${fix} (...-${facts.osId}-${facts.arch}.zip)`,
+    });
   }
   if (pkg.arch !== facts.arch) {
-    out.push({ property: "packagePath", reason: `${host} is ${facts.arch} but ${pkg.fileName} is built for ${pkg.arch}: ${fix} (...-${facts.arch}.zip)` });
+    out.push({
+      property: "packagePath",
+      reason: `${host} is ${facts.arch} but ${pkg.fileName} is built for ${pkg.arch}: ${fix} (...-${facts.arch}.zip)`,
+    });
   }
   return out;
 }
@@ -80,7 +92,8 @@ export function planRelease(input: PlanInput, host: string): { action: PlanActio
   const targetStatus = installed.find((r) => r.version === target)?.status;
   // Already there: adopt (permanent wanted and permanent+running, or current and not wanted permanent).
   if (running === target) {
-    if (targetStatus === "permanent" || (targetStatus === "current" && !input.permanent)) return { action: { kind: "adopt" } };
+    if (targetStatus === "permanent" || (targetStatus === "current" && !input.permanent))
+      return { action: { kind: "adopt" } };
     if (targetStatus === "current" && input.permanent) return { action: { kind: "make-permanent" } };
   }
   // Back from a trial (--no-permanent) to the release the node still boots: a restart, no relup.
@@ -103,23 +116,38 @@ export function planRelease(input: PlanInput, host: string): { action: PlanActio
   if (family) return { refusals: [{ property: "version", reason: `${host}: ${family}` }] };
   refusals.push(...checkPackageFitsHost(input.pkg.name, input.facts, host));
   if (input.edition && input.edition !== input.facts.edition) {
-    refusals.push({ property: "edition", reason: `${host} runs EMQX ${input.facts.edition.toUpperCase()} but edition is "${input.edition}": hot upgrade between EMQX and EMQX Enterprise is not allowed` });
+    refusals.push({
+      property: "edition",
+      reason: `${host} runs EMQX ${input.facts.edition.toUpperCase()} but edition is "${input.edition}": hot upgrade between EMQX and EMQX Enterprise is not allowed`,
+    });
   }
   const direction = compareVersions(target, running);
   if (direction < 0) {
     if (!input.allowDowngrade) {
-      refusals.push({ property: "version", reason: `${host} runs ${running}, newer than ${target}: that is a downgrade, which EMQX recommends against; set allowDowngrade: true to do it anyway` });
+      refusals.push({
+        property: "version",
+        reason: `${host} runs ${running}, newer than ${target}: that is a downgrade, which EMQX recommends against; set allowDowngrade: true to do it anyway`,
+      });
     } else if (targetStatus !== "old" && !input.facts.relupDownTo.includes(target)) {
-      refusals.push({ property: "version", reason: `${host} cannot hot-downgrade from ${running} to ${target}: ${target} is not an old release on the node and ${running}'s relup has no down path to it; pick a version listed as old by \`emqx versions\`` });
+      refusals.push({
+        property: "version",
+        reason: `${host} cannot hot-downgrade from ${running} to ${target}: ${target} is not an old release on the node and ${running}'s relup has no down path to it; pick a version listed as old by \`emqx versions\``,
+      });
     }
     return refusals.length ? { refusals } : { action: { kind: "downgrade", permanent: input.permanent } };
   }
   if (targetStatus !== "old") {
     const up = input.pkg.relupUpFrom;
     if (up === null) {
-      refusals.push({ property: "packagePath", reason: `${input.pkg.name.fileName} has no relup file, so it cannot hot-upgrade anything (the first EMQX release for a platform ships none); install it with a rolling upgrade instead` });
+      refusals.push({
+        property: "packagePath",
+        reason: `${input.pkg.name.fileName} has no relup file, so it cannot hot-upgrade anything (the first EMQX release for a platform ships none); install it with a rolling upgrade instead`,
+      });
     } else if (!up.includes(running)) {
-      refusals.push({ property: "version", reason: `${input.pkg.name.fileName} cannot hot-upgrade from ${running}: its relup covers ${summarize(up)}; upgrade to a version whose relup covers ${running} first` });
+      refusals.push({
+        property: "version",
+        reason: `${input.pkg.name.fileName} cannot hot-upgrade from ${running}: its relup covers ${summarize(up)}; upgrade to a version whose relup covers ${running} first`,
+      });
     }
   }
   return refusals.length ? { refusals } : { action: { kind: "upgrade", permanent: input.permanent } };
@@ -127,5 +155,7 @@ export function planRelease(input: PlanInput, host: string): { action: PlanActio
 
 function summarize(versions: string[]): string {
   if (versions.length === 0) return "no versions";
-  return versions.length > 6 ? `${versions.slice(0, 3).join(", ")}, ... ${versions[versions.length - 1]} (${versions.length} versions)` : versions.join(", ");
+  return versions.length > 6
+    ? `${versions.slice(0, 3).join(", ")}, ... ${versions[versions.length - 1]} (${versions.length} versions)`
+    : versions.join(", ");
 }

@@ -17,7 +17,8 @@ const MAX_VERSION_LENGTH = 40;
 
 // ASCII digits only (\d would not admit Unicode digits in JS, but say it plainly), no leading
 // zeros, an optional pre-release of dot-separated alphanumerics: 4.4.16, 4.4.17-rc.1.
-const VERSION_RE = /^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(?:-([0-9A-Za-z]+(?:\.[0-9A-Za-z]+){0,4}))?$/;
+const VERSION_RE =
+  /^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(?:-([0-9A-Za-z]+(?:\.[0-9A-Za-z]+){0,4}))?$/;
 
 // Untagged builds carry an 8-hex git sha as the pre-release (docs/emqx-4.4-hot-upgrade.md §3.1, §5.16): 4.4.0-a6d2367f.
 const UNTAGGED_RE = /^[0-9a-f]{8}$/;
@@ -25,9 +26,11 @@ const UNTAGGED_RE = /^[0-9a-f]{8}$/;
 /** Parses an EMQX version; returns a reason string instead when it is not one. */
 export function parseEmqxVersion(input: unknown): EmqxVersion | string {
   if (typeof input !== "string") return `must be a string such as "4.4.16", got ${typeof input}`;
-  if (input.length > MAX_VERSION_LENGTH) return `is ${input.length} characters long; an EMQX version looks like "4.4.16"`;
+  if (input.length > MAX_VERSION_LENGTH)
+    return `is ${input.length} characters long; an EMQX version looks like "4.4.16"`;
   const m = VERSION_RE.exec(input);
-  if (!m) return `${JSON.stringify(input)} is not an EMQX version: write it as MAJOR.MINOR.PATCH, e.g. "4.4.16" (no "v" prefix, no spaces)`;
+  if (!m)
+    return `${JSON.stringify(input)} is not an EMQX version: write it as MAJOR.MINOR.PATCH, e.g. "4.4.16" (no "v" prefix, no spaces)`;
   const prerelease = m[4];
   if (prerelease !== undefined && UNTAGGED_RE.test(prerelease)) {
     return `${JSON.stringify(input)} is an untagged build (git sha suffix): only tagged EMQX releases can be hot-upgraded; use a released version`;

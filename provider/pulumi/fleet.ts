@@ -8,7 +8,14 @@ import { checkReleaseInputs } from "../plan/check-inputs";
 import { checkFleetHosts, duplicateEndpoints, groupRefusals } from "../plan/fleet-inputs";
 import { planRollout, RolloutOptions, RolloutPlan } from "../plan/rollout";
 import type { Refusal } from "../plan/upgrade-plan";
-import { ClientImpactArgs, ConnectionArgs, EmqxRelease, EmqxReleaseArgs, HealthGateArgs, ReleaseResultOutput } from "./release";
+import {
+  ClientImpactArgs,
+  ConnectionArgs,
+  EmqxRelease,
+  EmqxReleaseArgs,
+  HealthGateArgs,
+  ReleaseResultOutput,
+} from "./release";
 import { EmqxRolloutGate } from "./rollout-gate";
 
 /** One node of the fleet. */
@@ -82,11 +89,19 @@ export interface FleetResultEntry extends ReleaseResultOutput {
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !pulumi.Output.isInstance(v) && typeof (v as { then?: unknown }).then !== "function";
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !pulumi.Output.isInstance(v) &&
+    typeof (v as { then?: unknown }).then !== "function"
+  );
 }
 
 /** `connectionDefaults` under the host's own fields. */
-function mergeConnection(defaults: EmqxFleetArgs["connectionDefaults"], own: FleetHostArgs["connection"]): EmqxReleaseArgs["connection"] {
+function mergeConnection(
+  defaults: EmqxFleetArgs["connectionDefaults"],
+  own: FleetHostArgs["connection"],
+): EmqxReleaseArgs["connection"] {
   if (defaults === undefined) return own as EmqxReleaseArgs["connection"];
   if (isPlainObject(defaults) && isPlainObject(own)) return { ...defaults, ...own } as EmqxReleaseArgs["connection"];
   return pulumi.all([defaults, own]).apply(([d, o]) => ({ ...d, ...o })) as unknown as EmqxReleaseArgs["connection"];
@@ -112,12 +127,22 @@ export class EmqxFleet extends pulumi.ComponentResource {
   constructor(name: string, args: EmqxFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("emqx:index:EmqxFleet", name, {}, opts);
     const hostRefusals = checkFleetHosts(args.hosts);
-    if (hostRefusals.length > 0) throw new InvalidInputError({ property: `EmqxFleet ${name}: ${hostRefusals[0].property}`, reason: hostRefusals.map((r) => `${r.property} ${r.reason}`).join("; ") });
+    if (hostRefusals.length > 0)
+      throw new InvalidInputError({
+        property: `EmqxFleet ${name}: ${hostRefusals[0].property}`,
+        reason: hostRefusals.map((r) => `${r.property} ${r.reason}`).join("; "),
+      });
     const planned = planRollout(args.hosts, args.rollout);
-    if (Array.isArray(planned)) throw new InvalidInputError({ property: `EmqxFleet ${name}: ${planned[0].property}`, reason: planned.map((r) => `${r.property} ${r.reason}`).join("; ") });
+    if (Array.isArray(planned))
+      throw new InvalidInputError({
+        property: `EmqxFleet ${name}: ${planned[0].property}`,
+        reason: planned.map((r) => `${r.property} ${r.reason}`).join("; "),
+      });
     const plan: RolloutPlan = planned;
     const promote = args.rollout?.promote ?? true;
-    const connections = new Map(args.hosts.map((h) => [h.name, mergeConnection(args.connectionDefaults, h.connection)] as const));
+    const connections = new Map(
+      args.hosts.map((h) => [h.name, mergeConnection(args.connectionDefaults, h.connection)] as const),
+    );
 
     this.reportRefusals(name, args, connections);
 
@@ -133,7 +158,10 @@ export class EmqxFleet extends pulumi.ComponentResource {
       const held = isHeld(batch);
       for (const hostName of names) {
         const p = batchOf.get(hostName)!;
-        const dependsOn: pulumi.Resource[] = [...(index > 0 ? [this.gates[index - 1]] : []), ...p.after.map((a) => this.releases[a])];
+        const dependsOn: pulumi.Resource[] = [
+          ...(index > 0 ? [this.gates[index - 1]] : []),
+          ...p.after.map((a) => this.releases[a]),
+        ];
         this.releases[hostName] = new EmqxRelease(
           `${name}-${hostName}`,
           {
@@ -155,7 +183,11 @@ export class EmqxFleet extends pulumi.ComponentResource {
       }
       const members = plan.hosts
         .filter((h) => h.batch <= batch)
-        .map((h) => pulumi.all([this.releases[h.name].lastResult]).apply(([result]) => ({ name: h.name, batch: h.batch, result })));
+        .map((h) =>
+          pulumi
+            .all([this.releases[h.name].lastResult])
+            .apply(([result]) => ({ name: h.name, batch: h.batch, result })),
+        );
       this.gates.push(
         new EmqxRolloutGate(
           `${name}-gate-${batch}`,
@@ -166,21 +198,40 @@ export class EmqxFleet extends pulumi.ComponentResource {
             maxFailures: plan.rollout.maxFailures,
             pauseSeconds: batch < plan.batches.length ? plan.rollout.pauseSeconds : 0,
             members: pulumi.all(members),
-            batchHosts: names.map((n) => ({ name: n, ...(batchOf.get(n)?.cluster ? { cluster: batchOf.get(n)!.cluster } : {}) })),
+            batchHosts: names.map((n) => ({
+              name: n,
+              ...(batchOf.get(n)?.cluster ? { cluster: batchOf.get(n)!.cluster } : {}),
+            })),
           },
           { parent: this, dependsOn: names.map((n) => this.releases[n]) },
         ),
       );
     });
 
-    this.plan = pulumi.output(args.version).apply((to) =>
-      Object.fromEntries(plan.hosts.map((h) => [h.name, { batch: h.batch, ...(h.cluster ? { cluster: h.cluster } : {}), after: h.after, to, held: isHeld(h.batch) }])),
+    this.plan = pulumi
+      .output(args.version)
+      .apply((to) =>
+        Object.fromEntries(
+          plan.hosts.map((h) => [
+            h.name,
+            { batch: h.batch, ...(h.cluster ? { cluster: h.cluster } : {}), after: h.after, to, held: isHeld(h.batch) },
+          ]),
+        ),
+      );
+    const entries = plan.hosts.map((h) =>
+      this.releases[h.name].lastResult.apply((r) => [h.name, { ...r, batch: h.batch }] as const),
     );
-    const entries = plan.hosts.map((h) => this.releases[h.name].lastResult.apply((r) => [h.name, { ...r, batch: h.batch }] as const));
     this.results = pulumi.all(entries).apply((list) => Object.fromEntries(list));
     this.summary = this.results.apply((results) =>
       Object.fromEntries(
-        Object.entries(results).map(([host, r]) => [host, r.error ? `failed: ${r.error.split("\n")[0]}` : r.fromVersion === r.version ? `unchanged (${r.version})` : `${r.fromVersion} -> ${r.version}`]),
+        Object.entries(results).map(([host, r]) => [
+          host,
+          r.error
+            ? `failed: ${r.error.split("\n")[0]}`
+            : r.fromVersion === r.version
+              ? `unchanged (${r.version})`
+              : `${r.fromVersion} -> ${r.version}`,
+        ]),
       ),
     );
     this.registerOutputs({ plan: this.plan, results: this.results, summary: this.summary });
@@ -188,21 +239,53 @@ export class EmqxFleet extends pulumi.ComponentResource {
 
   /** Applies the pure input rules to every host at program time and logs every refusal at once:
    * the engine would stop at the first failing resource and hide the others. */
-  private reportRefusals(name: string, args: EmqxFleetArgs, connections: Map<string, EmqxReleaseArgs["connection"]>): void {
-    const shared = pulumi.all([args.version, args.packagePath, args.edition, args.permanent, args.emqxPath, args.runAs, args.healthGate]);
+  private reportRefusals(
+    name: string,
+    args: EmqxFleetArgs,
+    connections: Map<string, EmqxReleaseArgs["connection"]>,
+  ): void {
+    const shared = pulumi.all([
+      args.version,
+      args.packagePath,
+      args.edition,
+      args.permanent,
+      args.emqxPath,
+      args.runAs,
+      args.healthGate,
+    ]);
     const perHost = args.hosts.map((h) =>
-      pulumi.all([shared, connections.get(h.name)!, h.emqxPath]).apply(([[version, packagePath, edition, permanent, emqxPath, runAs, healthGate], connection, ownEmqxPath]) => ({
-        name: h.name,
-        connection: connection as Record<string, unknown>,
-        refusals: checkReleaseInputs({ connection, version, packagePath, edition, permanent, emqxPath: ownEmqxPath ?? emqxPath, runAs, healthGate }) as Refusal[],
-      })),
+      pulumi
+        .all([shared, connections.get(h.name)!, h.emqxPath])
+        .apply(
+          ([[version, packagePath, edition, permanent, emqxPath, runAs, healthGate], connection, ownEmqxPath]) => ({
+            name: h.name,
+            connection: connection as Record<string, unknown>,
+            refusals: checkReleaseInputs({
+              connection,
+              version,
+              packagePath,
+              edition,
+              permanent,
+              emqxPath: ownEmqxPath ?? emqxPath,
+              runAs,
+              healthGate,
+            }) as Refusal[],
+          }),
+        ),
     );
     pulumi.all(perHost).apply((list) => {
       const lines = groupRefusals(list);
-      lines.push(...duplicateEndpoints(list.map((h) => ({ name: h.name, host: h.connection?.host, port: h.connection?.port }))).map((r) => `${r.property}: ${r.reason}`));
+      lines.push(
+        ...duplicateEndpoints(
+          list.map((h) => ({ name: h.name, host: h.connection?.host, port: h.connection?.port })),
+        ).map((r) => `${r.property}: ${r.reason}`),
+      );
       if (lines.length === 0) return;
       for (const line of lines) pulumi.log.error(`EmqxFleet ${name}: ${line}`, this);
-      pulumi.log.error(`EmqxFleet ${name}: ${lines.length} refusal(s) above; no host was contacted. Fix the inputs and run \`pulumi preview\` again.`, this);
+      pulumi.log.error(
+        `EmqxFleet ${name}: ${lines.length} refusal(s) above; no host was contacted. Fix the inputs and run \`pulumi preview\` again.`,
+        this,
+      );
     });
   }
 }

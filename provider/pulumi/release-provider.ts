@@ -5,7 +5,14 @@
 // `import * as` (__importStar) is copied by value, and @pulumi/pulumi 3.100.0 (the oldest of the
 // peer range) then refuses the provider: os.userInfo is native code. test/e2e/package-install.test.ts.
 import os = require("os");
-import { HostLockedError, InvalidInputError, NodeChangedError, SshConnectError, UnsupportedUpgradeError, messageOf } from "../errors";
+import {
+  HostLockedError,
+  InvalidInputError,
+  NodeChangedError,
+  SshConnectError,
+  UnsupportedUpgradeError,
+  messageOf,
+} from "../errors";
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
 import { commandOutputWanted } from "../emqx/output-log";
@@ -42,9 +49,17 @@ export class EmqxReleaseProvider {
     delete inputs.__packageDigest;
     const pkgPath = news.packagePath;
     const version = news.version;
-    if (failures.length === 0 && typeof pkgPath === "string" && typeof version === "string" && !isUnknown(pkgPath) && !isUnknown(version)) {
-      const digest = typeof news.__packageDigest === "string" && !isUnknown(news.__packageDigest) ? news.__packageDigest : undefined;
-      const pin = typeof news.packageSha256 === "string" && !isUnknown(news.packageSha256) ? news.packageSha256 : undefined;
+    if (
+      failures.length === 0 &&
+      typeof pkgPath === "string" &&
+      typeof version === "string" &&
+      !isUnknown(pkgPath) &&
+      !isUnknown(version)
+    ) {
+      const digest =
+        typeof news.__packageDigest === "string" && !isUnknown(news.__packageDigest) ? news.__packageDigest : undefined;
+      const pin =
+        typeof news.packageSha256 === "string" && !isUnknown(news.packageSha256) ? news.packageSha256 : undefined;
       const checked = await checkPackage(pkgPath, version, pin, digest);
       if (Array.isArray(checked)) failures.push(...checked);
       // A package without relup is no refusal by itself: the target may already be on the
@@ -56,14 +71,27 @@ export class EmqxReleaseProvider {
 
   /** Replace when the node changes, update when inputs or the node's state differ. Refuses, at
    * plan time, changes the state's host facts already show to be impossible. */
-  async diff(_id: string, olds: Props, news: Props): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
+  async diff(
+    _id: string,
+    olds: Props,
+    news: Props,
+  ): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
     const pkg = news.__package as CheckedPackage | undefined;
     const d = diffRelease(olds, news, pkg?.sha256);
     const declaredChanged = news.version !== olds.version || (pkg !== undefined && pkg.sha256 !== olds.packageSha256);
     // Only a changed declaration is judged: refresh calls diff with the old declaration, which
     // must never throw (docs/pulumi-dynamic-providers.md §1.3).
     // A failure recorded before the node was ever read leaves currentVersion "": nothing to judge.
-    if (d.changes && d.replaces.length === 0 && declaredChanged && pkg && olds.hostFacts && typeof olds.currentVersion === "string" && olds.currentVersion !== "" && typeof news.version === "string") {
+    if (
+      d.changes &&
+      d.replaces.length === 0 &&
+      declaredChanged &&
+      pkg &&
+      olds.hostFacts &&
+      typeof olds.currentVersion === "string" &&
+      olds.currentVersion !== "" &&
+      typeof news.version === "string"
+    ) {
       refuseFromState(olds, news, pkg);
     }
     return d;
@@ -105,7 +133,12 @@ export class EmqxReleaseProvider {
     try {
       const cli = cliFor(session, want);
       const rootDir = await cli.rootDir();
-      const lock = await acquireHostLock(cli, rootDir, { operation: "uninstall", version: want.version, who: whoAmI(), holdMs: 20 * want.commandTimeoutMs });
+      const lock = await acquireHostLock(cli, rootDir, {
+        operation: "uninstall",
+        version: want.version,
+        who: whoAmI(),
+        holdMs: 20 * want.commandTimeoutMs,
+      });
       try {
         const status = (await cli.versions()).find((r) => r.version === want.version)?.status;
         if (status === "old" || status === "unpacked") {
@@ -114,7 +147,9 @@ export class EmqxReleaseProvider {
         } else if (status === undefined) {
           log(`${want.version} is not installed: nothing to uninstall`);
         } else {
-          log(`${want.version} is the ${status} release: EMQX cannot uninstall the running release, so the broker is left as it is`);
+          log(
+            `${want.version} is the ${status} release: EMQX cannot uninstall the running release, so the broker is left as it is`,
+          );
         }
       } finally {
         await lock.release().catch(() => undefined);
@@ -129,9 +164,14 @@ export class EmqxReleaseProvider {
     if (failures.length) throw new InvalidInputError(failures[0]);
     const c = inputs.connection as ReleaseInputs["connection"];
     const trustOnFirstUse = !c.hostKey && !c.knownHosts;
-    const pinned = trustOnFirstUse && olds && typeof olds.hostKeyFingerprint === "string" ? { target: olds.hostKeyFingerprint } : undefined;
+    const pinned =
+      trustOnFirstUse && olds && typeof olds.hostKeyFingerprint === "string"
+        ? { target: olds.hostKeyFingerprint }
+        : undefined;
     const resolved = resolveInputs(inputs as unknown as ReleaseInputs, pinned);
-    return this.testUpgradeTimeoutMs === undefined ? resolved : { ...resolved, upgradeTimeoutMs: this.testUpgradeTimeoutMs };
+    return this.testUpgradeTimeoutMs === undefined
+      ? resolved
+      : { ...resolved, upgradeTimeoutMs: this.testUpgradeTimeoutMs };
   }
 
   private async connect(want: ResolvedRelease): Promise<SshSession> {
@@ -160,7 +200,15 @@ export class EmqxReleaseProvider {
       return {
         ...outs,
         ...now,
-        lastResult: { action: "none", fromVersion, toVersion: want.version, version: typeof now.currentVersion === "string" ? now.currentVersion : "", durationMs: Date.now() - started, finishedAt: new Date().toISOString(), error: message },
+        lastResult: {
+          action: "none",
+          fromVersion,
+          toVersion: want.version,
+          version: typeof now.currentVersion === "string" ? now.currentVersion : "",
+          durationMs: Date.now() - started,
+          finishedAt: new Date().toISOString(),
+          error: message,
+        },
       };
     }
     const { outcome } = applied;
@@ -184,8 +232,14 @@ export class EmqxReleaseProvider {
       });
     }
     if (outcome.clientImpact && !outcome.clientImpact.passed && inputs.__recordFailure !== true) {
-      const now = outcome.rolledBack ? `It was rolled back: the node runs ${outcome.rolledBack.to} again` : `The node runs ${outcome.currentVersion}${outcome.rollbackRefused ? ` (not rolled back: ${outcome.rollbackRefused})` : ""}`;
-      throw new NodeChangedError({ host: want.target.host, installedVersions: outcome.installedVersions, reason: `the client-impact gate failed after ${outcome.action} to ${want.version}: ${outcome.clientImpact.detail}. ${now}` });
+      const now = outcome.rolledBack
+        ? `It was rolled back: the node runs ${outcome.rolledBack.to} again`
+        : `The node runs ${outcome.currentVersion}${outcome.rollbackRefused ? ` (not rolled back: ${outcome.rollbackRefused})` : ""}`;
+      throw new NodeChangedError({
+        host: want.target.host,
+        installedVersions: outcome.installedVersions,
+        reason: `the client-impact gate failed after ${outcome.action} to ${want.version}: ${outcome.clientImpact.detail}. ${now}`,
+      });
     }
     return { ...outs, ...applied.props, lastResult };
   }
@@ -193,7 +247,17 @@ export class EmqxReleaseProvider {
   /** What the node runs, for a failure record; the previous outputs when the node cannot be read. */
   private async readQuietly(want: ResolvedRelease, olds: Props | undefined, reachable: boolean): Promise<Props> {
     const keep = (k: string) => (olds && olds[k] !== undefined ? olds[k] : "");
-    const fallback: Props = { rootDir: keep("rootDir"), installedVersions: olds?.installedVersions ?? [], currentVersion: keep("currentVersion"), permanentVersion: keep("permanentVersion"), previousVersion: keep("previousVersion"), hostFacts: olds?.hostFacts ?? {}, packageSha256: keep("packageSha256"), hostKeyFingerprint: keep("hostKeyFingerprint"), lastAction: keep("lastAction") };
+    const fallback: Props = {
+      rootDir: keep("rootDir"),
+      installedVersions: olds?.installedVersions ?? [],
+      currentVersion: keep("currentVersion"),
+      permanentVersion: keep("permanentVersion"),
+      previousVersion: keep("previousVersion"),
+      hostFacts: olds?.hostFacts ?? {},
+      packageSha256: keep("packageSha256"),
+      hostKeyFingerprint: keep("hostKeyFingerprint"),
+      lastAction: keep("lastAction"),
+    };
     if (!reachable) return fallback;
     return { ...fallback, ...(await this.readNode(want).catch(() => ({}))) };
   }
@@ -204,7 +268,9 @@ export class EmqxReleaseProvider {
     const session = await this.connect(want);
     try {
       if (!want.target.hostKey && !want.target.knownHosts && !want.target.pinnedFingerprint) {
-        log(`warning: no hostKey or knownHosts given; trusting the host key seen now (${session.hostKeyFingerprint}) and refusing any other from now on`);
+        log(
+          `warning: no hostKey or knownHosts given; trusting the host key seen now (${session.hostKeyFingerprint}) and refusing any other from now on`,
+        );
       }
       const cli = cliFor(session, want);
       const outcome: ApplyOutcome = await applyRelease(
@@ -217,7 +283,16 @@ export class EmqxReleaseProvider {
           },
           who: whoAmI(),
           forward: (host, port) => session.forwardOut(host, port),
-          upload: (f) => uploadVerified(session, { localPath: want.packagePath, remoteDir: f.remoteDir, finalName: f.finalName, sha256: pkg.sha256, runAs: f.runAs, sudoPassword: want.sudoPassword, log }),
+          upload: (f) =>
+            uploadVerified(session, {
+              localPath: want.packagePath,
+              remoteDir: f.remoteDir,
+              finalName: f.finalName,
+              sha256: pkg.sha256,
+              runAs: f.runAs,
+              sudoPassword: want.sudoPassword,
+              log,
+            }),
         },
         want,
         pkg,
@@ -250,7 +325,14 @@ async function localPackage(inputs: Props, want: ResolvedRelease): Promise<Local
   }
   const name = parsePackageName(checked.fileName);
   if (typeof name === "string") throw new InvalidInputError({ property: "packagePath", reason: name });
-  return { path: want.packagePath, sha256: checked.sha256, name, relupUpFrom: checked.relupUpFrom, sizeBytes: checked.sizeBytes, uncompressedBytes: checked.uncompressedBytes };
+  return {
+    path: want.packagePath,
+    sha256: checked.sha256,
+    name,
+    relupUpFrom: checked.relupUpFrom,
+    sizeBytes: checked.sizeBytes,
+    uncompressedBytes: checked.uncompressedBytes,
+  };
 }
 
 /** Plan-time refusals from the facts the last create/update/refresh recorded. */
@@ -272,12 +354,25 @@ function refuseFromState(olds: Props, news: Props, pkg: CheckedPackage): void {
     host,
   );
   if ("refusals" in decided) {
-    throw new UnsupportedUpgradeError({ from: olds.currentVersion as string, to: news.version as string, host, property: decided.refusals[0].property, reason: decided.refusals.map((r) => r.reason).join("; ") });
+    throw new UnsupportedUpgradeError({
+      from: olds.currentVersion as string,
+      to: news.version as string,
+      host,
+      property: decided.refusals[0].property,
+      reason: decided.refusals.map((r) => r.reason).join("; "),
+    });
   }
 }
 
 function cliFor(session: SshSession, want: ResolvedRelease): EmqxCli {
-  return new EmqxCli(session, { emqxPath: want.emqxPath, runAs: want.runAs, sudoPassword: want.sudoPassword, commandTimeoutMs: want.commandTimeoutMs, upgradeTimeoutMs: want.upgradeTimeoutMs, outputLog: commandOutputWanted(process.env) ? logger(want.target.host) : undefined });
+  return new EmqxCli(session, {
+    emqxPath: want.emqxPath,
+    runAs: want.runAs,
+    sudoPassword: want.sudoPassword,
+    commandTimeoutMs: want.commandTimeoutMs,
+    upgradeTimeoutMs: want.upgradeTimeoutMs,
+    outputLog: commandOutputWanted(process.env) ? logger(want.target.host) : undefined,
+  });
 }
 
 /** Progress lines: shown by the engine under the stack row (docs/pulumi-dynamic-providers.md §4). */

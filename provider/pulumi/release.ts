@@ -112,7 +112,8 @@ const PROVIDER = new EmqxReleaseProvider();
 
 /** Wraps credential fields in pulumi.secret so they are encrypted in state, in inputs and outputs. */
 function secretCredentials(conn: EmqxReleaseArgs["connection"]): EmqxReleaseArgs["connection"] {
-  if (pulumi.Output.isInstance(conn) || typeof (conn as { then?: unknown }).then === "function") return pulumi.secret(conn as pulumi.Input<ConnectionArgs>);
+  if (pulumi.Output.isInstance(conn) || typeof (conn as { then?: unknown }).then === "function")
+    return pulumi.secret(conn as pulumi.Input<ConnectionArgs>);
   const c = { ...(conn as ConnectionArgs & { proxy?: pulumi.Input<ConnectionArgs> }) } as Record<string, unknown>;
   for (const k of CONNECTION_SECRET_FIELDS) if (c[k] !== undefined) c[k] = pulumi.secret(c[k] as pulumi.Input<string>);
   if (c.proxy !== undefined) c.proxy = secretCredentials(c.proxy as EmqxReleaseArgs["connection"]);
@@ -162,6 +163,13 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
       lastResult: undefined,
     };
     if (args.packageSha256 === undefined) props.packageSha256 = undefined;
-    super(PROVIDER, name, props, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] }, "emqx", "EmqxRelease");
+    super(
+      PROVIDER,
+      name,
+      props,
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      "emqx",
+      "EmqxRelease",
+    );
   }
 }

@@ -46,7 +46,13 @@ export class RolloutGateProvider {
   private async judge(inputs: Props): Promise<Props> {
     const i = inputs as unknown as RolloutGateInputs;
     const verdict = judgeRollout(i.fleet, i.batch, i.batchCount, i.members as GateMember[], i.maxFailures);
-    if (verdict.halt) throw new RolloutHaltedError({ fleet: i.fleet, batch: i.batch, failedHosts: verdict.failed.map((f) => f.name), message: verdict.message });
+    if (verdict.halt)
+      throw new RolloutHaltedError({
+        fleet: i.fleet,
+        batch: i.batch,
+        failedHosts: verdict.failed.map((f) => f.name),
+        message: verdict.message,
+      });
     console.log(`[EmqxFleet] ${verdict.message}`);
     if (i.pauseSeconds > 0) {
       console.log(`[EmqxFleet] ${i.fleet}: pausing ${i.pauseSeconds} s before batch ${i.batch + 1}`);
@@ -63,7 +69,11 @@ export class EmqxRolloutGate extends pulumi.dynamic.Resource {
   /** Hosts of batches 1..batch whose upgrade or health gate failed (within maxFailures). */
   public readonly failedHosts!: pulumi.Output<string[]>;
 
-  constructor(name: string, args: { [K in keyof RolloutGateInputs]: pulumi.Input<RolloutGateInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    args: { [K in keyof RolloutGateInputs]: pulumi.Input<RolloutGateInputs[K]> },
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     super(PROVIDER, name, { ...args, failedHosts: undefined }, opts, "emqx", "EmqxRolloutGate");
   }
 }

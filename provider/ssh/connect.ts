@@ -29,7 +29,14 @@ export async function connectSsh(target: SshTarget, log: ProgressLogger = () => 
       log(`[ssh host=${hostPort}] attempt ${attempt}/${attempts} failed: ${reason}`);
       if (attempt >= attempts) {
         const message = `could not connect to ${hostPort} after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${reason}`;
-        throw new SshConnectError({ host: err.host, port: err.port, stage: err.stage, attempts: attempt, message, cause: err.cause });
+        throw new SshConnectError({
+          host: err.host,
+          port: err.port,
+          stage: err.stage,
+          attempts: attempt,
+          message,
+          cause: err.cause,
+        });
       }
       await new Promise((resolve) => setTimeout(resolve, target.dialRetryDelayMs));
     }
@@ -59,7 +66,13 @@ function stageOf(err: Error & { level?: string }): Exclude<SshConnectStage, "hos
 
 /** One attempt: bastion (if any), tunnel, target. Anything opened is closed again on failure. */
 async function dialOnce(target: SshTarget, attempt: number): Promise<SshSession> {
-  const base = { host: target.host, port: target.port, user: target.user, hostKeyFingerprint: "", commandTimeoutMs: target.commandTimeoutMs };
+  const base = {
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    hostKeyFingerprint: "",
+    commandTimeoutMs: target.commandTimeoutMs,
+  };
   if (!target.proxy) {
     const direct = await dialEndpoint(target, attempt);
     return new SshSession({ ...base, client: direct.client, hostKeyFingerprint: direct.fingerprint });
@@ -68,7 +81,9 @@ async function dialOnce(target: SshTarget, attempt: number): Promise<SshSession>
   const bastion = await dialEndpoint(proxy, attempt, target);
   try {
     const tunnel = await new Promise<Duplex>((resolve, reject) => {
-      bastion.client.forwardOut("127.0.0.1", 0, target.host, target.port, (err, stream) => (err ? reject(err) : resolve(stream)));
+      bastion.client.forwardOut("127.0.0.1", 0, target.host, target.port, (err, stream) =>
+        err ? reject(err) : resolve(stream),
+      );
     }).catch((err: Error) => {
       throw new SshConnectError({
         host: proxy.host,
@@ -80,7 +95,13 @@ async function dialOnce(target: SshTarget, attempt: number): Promise<SshSession>
       });
     });
     const hop = await dialEndpoint(target, attempt, undefined, tunnel);
-    return new SshSession({ ...base, client: hop.client, hostKeyFingerprint: hop.fingerprint, bastion: bastion.client, bastionHostKeyFingerprint: bastion.fingerprint });
+    return new SshSession({
+      ...base,
+      client: hop.client,
+      hostKeyFingerprint: hop.fingerprint,
+      bastion: bastion.client,
+      bastionHostKeyFingerprint: bastion.fingerprint,
+    });
   } catch (e) {
     bastion.client.end();
     throw e;
@@ -89,7 +110,12 @@ async function dialOnce(target: SshTarget, attempt: number): Promise<SshSession>
 
 /** Connects to one endpoint and authenticates. `behind` is set when `endpoint` is the bastion in
  * front of that target; `sock` when the endpoint is reached through the bastion's tunnel. */
-function dialEndpoint(endpoint: SshEndpoint, attempt: number, behind?: SshTarget, sock?: Duplex): Promise<{ client: Client; fingerprint: string }> {
+function dialEndpoint(
+  endpoint: SshEndpoint,
+  attempt: number,
+  behind?: SshTarget,
+  sock?: Duplex,
+): Promise<{ client: Client; fingerprint: string }> {
   const client = new Client();
   let verdict: HostKeyVerdict | undefined;
   const agentErrors: string[] = [];
@@ -110,7 +136,9 @@ function dialEndpoint(endpoint: SshEndpoint, attempt: number, behind?: SshTarget
       if (err.level === "agent") agentErrors.push(err.message);
       else fail(err);
     });
-    client.on("close", () => fail(Object.assign(new Error("connection closed before the SSH session was ready"), { level: "client-socket" })));
+    client.on("close", () =>
+      fail(Object.assign(new Error("connection closed before the SSH session was ready"), { level: "client-socket" })),
+    );
     try {
       const algorithms = preferredHostKeyAlgorithms(endpoint) as ServerHostKeyAlgorithm[];
       const config: ConnectConfig = {
@@ -129,7 +157,8 @@ function dialEndpoint(endpoint: SshEndpoint, attempt: number, behind?: SshTarget
         },
       };
       // Keys are applied in order: drop the preferred algorithms, then put them first.
-      if (algorithms.length > 0) config.algorithms = { serverHostKey: { append: [], remove: algorithms, prepend: algorithms } };
+      if (algorithms.length > 0)
+        config.algorithms = { serverHostKey: { append: [], remove: algorithms, prepend: algorithms } };
       client.connect(config);
     } catch (e) {
       fail(e);
@@ -162,7 +191,11 @@ function authMethods(endpoint: SshEndpoint, behind: SshTarget | undefined): AnyA
   const password = endpoint.password;
   if (password !== undefined) {
     methods.push({ type: "password", username, password });
-    methods.push({ type: "keyboard-interactive", username, prompt: (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)) });
+    methods.push({
+      type: "keyboard-interactive",
+      username,
+      prompt: (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)),
+    });
   }
   if (methods.length === 0) {
     throw new SshConnectError({
@@ -176,7 +209,9 @@ function authMethods(endpoint: SshEndpoint, behind: SshTarget | undefined): AnyA
 
 /** "bastion B:P (in front of T:P)" or "T:P", the start of every message. */
 function label(endpoint: SshEndpoint, behind: SshTarget | undefined): string {
-  return behind ? `bastion ${endpoint.host}:${endpoint.port} (in front of ${behind.host}:${behind.port})` : `${endpoint.host}:${endpoint.port}`;
+  return behind
+    ? `bastion ${endpoint.host}:${endpoint.port} (in front of ${behind.host}:${behind.port})`
+    : `${endpoint.host}:${endpoint.port}`;
 }
 
 /** host/port/stage of an error: a failure at the bastion is stage "proxy" and names the bastion. */
@@ -197,7 +232,8 @@ function classifyConnectError(raw: unknown, ctx: DialContext): EmqxProviderError
   if (EmqxProviderError.isInstance(raw)) return raw;
   // Duck-typed, not `instanceof Error`: socket errors come from Node's own realm, which differs
   // from the module's under jest (and under Pulumi's closure serialization).
-  const err: Error & { level?: string } = typeof raw === "object" && raw !== null && "message" in raw ? (raw as Error) : new Error(String(raw));
+  const err: Error & { level?: string } =
+    typeof raw === "object" && raw !== null && "message" in raw ? (raw as Error) : new Error(String(raw));
   const { endpoint, behind, verdict } = ctx;
   const at = label(endpoint, behind);
   let stage: SshConnectStage = stageOf(err);
@@ -221,11 +257,20 @@ function classifyConnectError(raw: unknown, ctx: DialContext): EmqxProviderError
     message = `${at}: SSH handshake failed: ${err.message}`;
   }
   const secrets = [endpoint.password, endpoint.privateKeyPassword, endpoint.privateKey];
-  return new SshConnectError({ ...where(endpoint, behind, stage), attempts: ctx.attempt, message: redact(message, secrets), cause: err });
+  return new SshConnectError({
+    ...where(endpoint, behind, stage),
+    attempts: ctx.attempt,
+    message: redact(message, secrets),
+    cause: err,
+  });
 }
 
 function authMethodNames(endpoint: SshEndpoint): string {
-  const names = [endpoint.privateKey !== undefined && "privateKey", endpoint.agentSocketPath && "agent", endpoint.password !== undefined && "password"];
+  const names = [
+    endpoint.privateKey !== undefined && "privateKey",
+    endpoint.agentSocketPath && "agent",
+    endpoint.password !== undefined && "password",
+  ];
   return names.filter(Boolean).join(", ");
 }
 

@@ -158,12 +158,24 @@ export function preferredHostKeyAlgorithms(expect: HostKeyExpectation): string[]
 }
 
 /** Key types ssh2 can verify (certificates and security-key types are not among them). */
-const SUPPORTED_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-dss"];
+const SUPPORTED_KEY_TYPES = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "ssh-dss",
+];
 
 /** Checks the key blob a server presented against every expectation that is given. */
 export function verifyHostKey(presented: Buffer, expect: HostKeyExpectation): HostKeyVerdict {
   const fingerprint = fingerprintSha256(presented);
-  const verdict: HostKeyVerdict = { accepted: true, fingerprint, keyType: blobKeyType(presented), expected: [], reason: "" };
+  const verdict: HostKeyVerdict = {
+    accepted: true,
+    fingerprint,
+    keyType: blobKeyType(presented),
+    expected: [],
+    reason: "",
+  };
   const clauses: string[] = [];
   const refuse = (clause: string) => {
     verdict.accepted = false;
@@ -173,7 +185,10 @@ export function verifyHostKey(presented: Buffer, expect: HostKeyExpectation): Ho
   if (expect.hostKey !== undefined) {
     const line = parsePublicKeyLine(expect.hostKey);
     const wanted = line ? fingerprintSha256(line.blob) : parseFingerprint(expect.hostKey);
-    if (wanted === undefined) refuse("cannot be checked: hostKey is neither an OpenSSH key line (`ssh-ed25519 AAAA...`) nor a `SHA256:...` fingerprint");
+    if (wanted === undefined)
+      refuse(
+        "cannot be checked: hostKey is neither an OpenSSH key line (`ssh-ed25519 AAAA...`) nor a `SHA256:...` fingerprint",
+      );
     else {
       verdict.expected.push(wanted);
       if (wanted === fingerprint) clauses.push("matches hostKey");
@@ -193,7 +208,10 @@ export function verifyHostKey(presented: Buffer, expect: HostKeyExpectation): Ho
     if (revoked) refuse(`is marked @revoked in knownHosts (line ${revoked.line})`);
     else if (match) clauses.push(`matches knownHosts line ${match.line}`);
     else if (plain.length === 0) refuse(`is not in knownHosts (no entry for ${name})`);
-    else refuse(`does not match the ${plain.length} knownHosts entr${plain.length === 1 ? "y" : "ies"} for ${name} (lines ${plain.map((e) => e.line).join(", ")})`);
+    else
+      refuse(
+        `does not match the ${plain.length} knownHosts entr${plain.length === 1 ? "y" : "ies"} for ${name} (lines ${plain.map((e) => e.line).join(", ")})`,
+      );
   }
 
   if (expect.pinnedFingerprint !== undefined) {

@@ -10,7 +10,25 @@ const BARE_WORD = /^[A-Za-z0-9_@%+:,./-]+$/;
 
 /** Reserved words are only special in command position, but quoting them everywhere is simpler
  * and costs nothing. (An array, not a Set: module-level values are serialized by Pulumi.) */
-const RESERVED_WORDS = ["if", "then", "else", "elif", "fi", "case", "esac", "for", "while", "until", "do", "done", "in", "function", "select", "time", "coproc"];
+const RESERVED_WORDS = [
+  "if",
+  "then",
+  "else",
+  "elif",
+  "fi",
+  "case",
+  "esac",
+  "for",
+  "while",
+  "until",
+  "do",
+  "done",
+  "in",
+  "function",
+  "select",
+  "time",
+  "coproc",
+];
 
 /** A UTF-16 surrogate that is not part of a pair: it would be sent as U+FFFD, not as itself. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -20,10 +38,14 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * @example quoteArg("it's") === `'it'\\''s'` */
 export function quoteArg(s: string): string {
   if (s.includes("\0")) {
-    throw new EmqxProviderError(`cannot pass ${JSON.stringify(s.slice(0, 60))} to a remote command: it contains a NUL byte, which no shell argument can hold`);
+    throw new EmqxProviderError(
+      `cannot pass ${JSON.stringify(s.slice(0, 60))} to a remote command: it contains a NUL byte, which no shell argument can hold`,
+    );
   }
   if (LONE_SURROGATE.test(s)) {
-    throw new EmqxProviderError(`cannot pass ${JSON.stringify(s.slice(0, 60))} to a remote command: it is not valid Unicode (a lone UTF-16 surrogate)`);
+    throw new EmqxProviderError(
+      `cannot pass ${JSON.stringify(s.slice(0, 60))} to a remote command: it is not valid Unicode (a lone UTF-16 surrogate)`,
+    );
   }
   if (s === "") return "''";
   if (BARE_WORD.test(s) && !RESERVED_WORDS.includes(s)) return s;

@@ -71,7 +71,8 @@ export class SshSession implements Runner {
       this.lostReason = this.lostReason ?? err.message;
     });
     this.client.on("close", () => {
-      this.lostReason = this.lostReason ?? (this.closing ? "the session was closed" : "the server closed the connection");
+      this.lostReason =
+        this.lostReason ?? (this.closing ? "the session was closed" : "the server closed the connection");
     });
     if (this.bastion) this.bastion.on("error", () => undefined);
   }
@@ -80,7 +81,8 @@ export class SshSession implements Runner {
   async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
     const command = quoteArgv(argv);
     const timeoutMs = options.timeoutMs ?? this.commandTimeoutMs;
-    if (this.closing) throw new EmqxProviderError(`cannot run \`${command}\` on ${this.host}: the SSH session was already closed`);
+    if (this.closing)
+      throw new EmqxProviderError(`cannot run \`${command}\` on ${this.host}: the SSH session was already closed`);
     return new Promise<CommandResult>((resolve, reject) => {
       const stdout = tailCollector("stdout");
       const stderr = tailCollector("stderr");
@@ -101,7 +103,13 @@ export class SshSession implements Runner {
           return;
         }
         const exitCode = timedOut || !exit ? null : exit.code;
-        resolve({ exitCode, signal: exit ? exit.signal : null, stdout: stdout.text(), stderr: stderr.text(), timedOut });
+        resolve({
+          exitCode,
+          signal: exit ? exit.signal : null,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          timedOut,
+        });
       };
       // The listeners are attached inside exec's callback, synchronously: ssh2 may parse the channel
       // confirmation, the output, the exit status and the close from one packet in one go, and an
@@ -159,25 +167,52 @@ export class SshSession implements Runner {
         else resolve();
       };
       // ssh2's fastPut does not call back when the connection drops under it: watch the client.
-      onClose = () => settle(this.lostError(`the connection was lost while uploading to ${remotePath} (${this.lostReason ?? "closed"}); the partial upload has a temporary name that EMQX never picks up, and the next upload removes it`));
+      onClose = () =>
+        settle(
+          this.lostError(
+            `the connection was lost while uploading to ${remotePath} (${this.lostReason ?? "closed"}); the partial upload has a temporary name that EMQX never picks up, and the next upload removes it`,
+          ),
+        );
       this.client.once("close", onClose);
       if (stallMs > 0) {
-        watchdog = setInterval(() => {
-          if (Date.now() - lastProgress < stallMs) return;
-          this.lostReason = this.lostReason ?? `the upload stalled: the server acknowledged nothing for ${Math.round(stallMs / 1000)} s`;
-          settle(this.lostError(`the upload to ${remotePath} stalled: nothing was acknowledged for ${Math.round(stallMs / 1000)} s, so the connection was closed; check the network to the host and rerun (the partial upload has a temporary name that EMQX never picks up, and the next upload removes it)`));
-          this.client.end();
-        }, Math.min(1000, stallMs));
+        watchdog = setInterval(
+          () => {
+            if (Date.now() - lastProgress < stallMs) return;
+            this.lostReason =
+              this.lostReason ??
+              `the upload stalled: the server acknowledged nothing for ${Math.round(stallMs / 1000)} s`;
+            settle(
+              this.lostError(
+                `the upload to ${remotePath} stalled: nothing was acknowledged for ${Math.round(stallMs / 1000)} s, so the connection was closed; check the network to the host and rerun (the partial upload has a temporary name that EMQX never picks up, and the next upload removes it)`,
+              ),
+            );
+            this.client.end();
+          },
+          Math.min(1000, stallMs),
+        );
       }
       const step = (sent: number, _chunk: number, total: number) => {
         lastProgress = Date.now();
         if (options.onProgress) options.onProgress(sent, total);
       };
-      sftp.fastPut(localPath, remotePath, { concurrency: SFTP_WRITES_IN_FLIGHT, chunkSize: SFTP_WRITE_BYTES, mode: options.mode ?? 0o644, step }, (err) => {
-        if (!err) return settle();
-        if (this.lostReason !== undefined) return settle(this.lostError(`the connection was lost while uploading to ${remotePath} (${this.lostReason})`, err));
-        settle(new EmqxProviderError(`upload of ${localPath} to ${this.host}:${remotePath} failed: ${err.message}; check that the directory exists, is writable by the SSH user and has free space`, { cause: err }));
-      });
+      sftp.fastPut(
+        localPath,
+        remotePath,
+        { concurrency: SFTP_WRITES_IN_FLIGHT, chunkSize: SFTP_WRITE_BYTES, mode: options.mode ?? 0o644, step },
+        (err) => {
+          if (!err) return settle();
+          if (this.lostReason !== undefined)
+            return settle(
+              this.lostError(`the connection was lost while uploading to ${remotePath} (${this.lostReason})`, err),
+            );
+          settle(
+            new EmqxProviderError(
+              `upload of ${localPath} to ${this.host}:${remotePath} failed: ${err.message}; check that the directory exists, is writable by the SSH user and has free space`,
+              { cause: err },
+            ),
+          );
+        },
+      );
     });
   }
 
@@ -187,7 +222,10 @@ export class SshSession implements Runner {
   forwardOut(host: string, port: number): Promise<Duplex> {
     return new Promise((resolve, reject) => {
       this.client.forwardOut("127.0.0.1", 0, host, port, (err, channel) => {
-        if (err) reject(new Error(`${this.host}: cannot open a forwarded channel to ${host}:${port} on the host: ${err.message}`));
+        if (err)
+          reject(
+            new Error(`${this.host}: cannot open a forwarded channel to ${host}:${port} on the host: ${err.message}`),
+          );
         else resolve(channel);
       });
     });
@@ -205,7 +243,16 @@ export class SshSession implements Runner {
   private openSftp(): Promise<SFTPWrapper> {
     if (!this.sftpChannel) {
       this.sftpChannel = new Promise<SFTPWrapper>((resolve, reject) => {
-        this.client.sftp((err, sftp) => (err ? reject(this.lostError(`cannot open the SFTP subsystem: ${err.message}; check the server's Subsystem sftp setting`, err)) : resolve(sftp)));
+        this.client.sftp((err, sftp) =>
+          err
+            ? reject(
+                this.lostError(
+                  `cannot open the SFTP subsystem: ${err.message}; check the server's Subsystem sftp setting`,
+                  err,
+                ),
+              )
+            : resolve(sftp),
+        );
       });
       this.sftpChannel.catch(() => (this.sftpChannel = undefined));
     }
@@ -213,7 +260,14 @@ export class SshSession implements Runner {
   }
 
   private lostError(what: string, cause?: unknown): SshConnectError {
-    return new SshConnectError({ host: this.host, port: this.port, stage: "protocol", attempts: 1, message: `${this.host}:${this.port}: ${what}`, cause });
+    return new SshConnectError({
+      host: this.host,
+      port: this.port,
+      stage: "protocol",
+      attempts: 1,
+      message: `${this.host}:${this.port}: ${what}`,
+      cause,
+    });
   }
 }
 
@@ -249,10 +303,14 @@ function tailCollector(name: string) {
  * privilege separation"); for root, closing the channel leaves the command running until it
  * next writes to its (now closed) stdout and dies of SIGPIPE. */
 function sendKill(channel: ClientChannel): void {
-  const ch = channel as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } };
+  const ch = channel as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, name: string): void } };
+  };
   try {
     const state = ch.outgoing ? ch.outgoing.state : "";
-    if (ch.outgoing && (state === "open" || state === "eof") && ch._client && ch._client._protocol) ch._client._protocol.signal(ch.outgoing.id, "KILL");
+    if (ch.outgoing && (state === "open" || state === "eof") && ch._client && ch._client._protocol)
+      ch._client._protocol.signal(ch.outgoing.id, "KILL");
   } catch {
     // the connection is already gone; closing the channel below is all that is left
   }

@@ -11,11 +11,18 @@ export interface SudoAs {
 }
 
 /** argv and stdin that run `argv` as `as.user` (unchanged when `as` is undefined). */
-export function asUser(argv: string[], as: SudoAs | undefined, stdin?: string | Buffer): { argv: string[]; stdin?: string | Buffer } {
+export function asUser(
+  argv: string[],
+  as: SudoAs | undefined,
+  stdin?: string | Buffer,
+): { argv: string[]; stdin?: string | Buffer } {
   if (!as) return { argv, stdin };
   if (as.password === undefined) return { argv: ["sudo", "-n", "-u", as.user, "--", ...argv], stdin };
   const line = `${as.password}\n`;
-  return { argv: ["sudo", "-S", "-k", "-p", "", "-u", as.user, "--", ...argv], stdin: stdin === undefined ? line : Buffer.concat([Buffer.from(line), Buffer.from(stdin)]) };
+  return {
+    argv: ["sudo", "-S", "-k", "-p", "", "-u", as.user, "--", ...argv],
+    stdin: stdin === undefined ? line : Buffer.concat([Buffer.from(line), Buffer.from(stdin)]),
+  };
 }
 
 /** The command inside argv that `asUser` built: argv without its sudo prefix (either form), as the
@@ -33,15 +40,24 @@ export function runsThroughSudo(argv: string[]): boolean {
 
 /** Why sudo refused before running the command, from its stderr and exit code; undefined when it
  * did not (the command ran, whatever its own exit code). */
-export function sudoRefusal(exitCode: number | null, stderr: string): "password-required" | "password-refused" | undefined {
+export function sudoRefusal(
+  exitCode: number | null,
+  stderr: string,
+): "password-required" | "password-refused" | undefined {
   if (exitCode !== 1) return undefined;
   if (/sudo: (a password is required|a terminal is required)/.test(stderr)) return "password-required";
-  if (/sudo: (\d+ incorrect password attempts?|no password was provided)|^Sorry, try again\./m.test(stderr)) return "password-refused";
+  if (/sudo: (\d+ incorrect password attempts?|no password was provided)|^Sorry, try again\./m.test(stderr))
+    return "password-refused";
   return undefined;
 }
 
 /** What to tell the user when sudo refused, naming the commands to allow where known. */
-export function sudoAdvice(refusal: "password-required" | "password-refused", sshUser: string, runAs: string, commands = "ALL"): string {
+export function sudoAdvice(
+  refusal: "password-required" | "password-refused",
+  sshUser: string,
+  runAs: string,
+  commands = "ALL",
+): string {
   if (refusal === "password-refused") {
     return `sudo refused the sudoPassword given for ${sshUser} (wrong password, or ${sshUser} may not run commands as ${runAs}): check connection.sudoPassword and the sudoers rules on the host`;
   }

@@ -52,9 +52,14 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
   const started = Date.now();
   const log = req.log ?? (() => undefined);
   const want = req.sha256.trim().toLowerCase();
-  if (!SHA256_HEX.test(want)) throw new EmqxProviderError(`upload of ${req.localPath}: sha256 must be 64 hex digits, got ${JSON.stringify(req.sha256)}`);
+  if (!SHA256_HEX.test(want))
+    throw new EmqxProviderError(
+      `upload of ${req.localPath}: sha256 must be 64 hex digits, got ${JSON.stringify(req.sha256)}`,
+    );
   if (!req.finalName || req.finalName.includes("/") || req.finalName === "." || req.finalName === "..") {
-    throw new EmqxProviderError(`upload of ${req.localPath}: finalName must be a plain file name, got ${JSON.stringify(req.finalName)}`);
+    throw new EmqxProviderError(
+      `upload of ${req.localPath}: finalName must be a plain file name, got ${JSON.stringify(req.finalName)}`,
+    );
   }
   const host = session.host;
   const finalPath = path.posix.join(req.remoteDir, req.finalName);
@@ -84,7 +89,9 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
       await session.sftpPut(req.localPath, tempPath, { onProgress });
     } else {
       // SFTP writes as the SSH user only: stage in its /tmp, then copy as runAs.
-      staged = (await remote.check(["mktemp", "/tmp/.emqx-release-upload-XXXXXXXXXX"], "create a staging file", false)).stdout.trim();
+      staged = (
+        await remote.check(["mktemp", "/tmp/.emqx-release-upload-XXXXXXXXXX"], "create a staging file", false)
+      ).stdout.trim();
       await session.sftpPut(req.localPath, staged, { onProgress });
       await remote.check(["chmod", "0644", staged], "make the staging file readable", false);
       await remote.check(["cp", "--", staged, tempPath], `copy the package into ${req.remoteDir}`, true);
@@ -105,13 +112,23 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
     if (staged) await remote.bestEffort(["rm", "-f", "--", staged], false);
   }
   const durationMs = Date.now() - started;
-  log(`uploaded ${req.finalName} to ${host}:${req.remoteDir} (${mib(size)} MiB in ${(durationMs / 1000).toFixed(1)} s), sha256 verified`);
+  log(
+    `uploaded ${req.finalName} to ${host}:${req.remoteDir} (${mib(size)} MiB in ${(durationMs / 1000).toFixed(1)} s), sha256 verified`,
+  );
   return { skipped: false, bytesSent: size, durationMs };
 }
 
 /** What an upload runs on the host (as runAs, through sudo, for the ones that touch the package):
  * the sudoers line an error suggests lists these. */
-const SUDO_COMMANDS = ["/usr/bin/stat", "/usr/bin/touch", "/usr/bin/openssl", "/usr/bin/sha256sum", "/bin/cp", "/bin/mv", "/bin/rm"];
+const SUDO_COMMANDS = [
+  "/usr/bin/stat",
+  "/usr/bin/touch",
+  "/usr/bin/openssl",
+  "/usr/bin/sha256sum",
+  "/bin/cp",
+  "/bin/mv",
+  "/bin/rm",
+];
 
 /** A command the host does not have: the shell's 127, or sudo's "command not found". */
 function commandMissing(r: CommandResult): boolean {
@@ -130,9 +147,19 @@ function remoteOps(session: UploadSession, runAs: string | undefined, sudoPasswo
   const fail = (argv: string[], r: CommandResult, what: string): never => {
     const refusal = runsThroughSudo(argv) && runAs !== undefined ? sudoRefusal(r.exitCode, r.stderr) : undefined;
     if (refusal) {
-      throw new RemoteCommandError({ ...r, host: session.host, argv, reason: `cannot ${what} on ${session.host}: ${sudoAdvice(refusal, session.user, runAs as string, SUDO_COMMANDS.join(", "))}` });
+      throw new RemoteCommandError({
+        ...r,
+        host: session.host,
+        argv,
+        reason: `cannot ${what} on ${session.host}: ${sudoAdvice(refusal, session.user, runAs as string, SUDO_COMMANDS.join(", "))}`,
+      });
     }
-    throw new RemoteCommandError({ ...r, host: session.host, argv, reason: `cannot ${what} on ${session.host}: \`${argv.join(" ")}\` ${describeCommandEnd(r)}` });
+    throw new RemoteCommandError({
+      ...r,
+      host: session.host,
+      argv,
+      reason: `cannot ${what} on ${session.host}: \`${argv.join(" ")}\` ${describeCommandEnd(r)}`,
+    });
   };
 
   const check = async (argv: string[], what: string, asRunAs: boolean): Promise<CommandResult> => {
@@ -143,11 +170,19 @@ function remoteOps(session: UploadSession, runAs: string | undefined, sudoPasswo
   /** `openssl dgst` where the host has it (4-6x faster than coreutils' sha256sum), else sha256sum. */
   const sha256 = async (file: string): Promise<string> => {
     const viaOpenssl = await run(["openssl", "dgst", "-sha256", "-r", "--", file], true);
-    const r = viaOpenssl.exitCode === 0 ? viaOpenssl : commandMissing(viaOpenssl) ? await check(["sha256sum", "--", file], `compute the sha256 of ${file}`, true) : fail(viaOpenssl.argv, viaOpenssl, `compute the sha256 of ${file}`);
+    const r =
+      viaOpenssl.exitCode === 0
+        ? viaOpenssl
+        : commandMissing(viaOpenssl)
+          ? await check(["sha256sum", "--", file], `compute the sha256 of ${file}`, true)
+          : fail(viaOpenssl.argv, viaOpenssl, `compute the sha256 of ${file}`);
     // "<hex> *<name>" (openssl -r) or "<hex>  <name>" (sha256sum, which prefixes "\" to a line whose
     // name has a backslash or newline).
     const m = /^\\?([0-9a-fA-F]{64}) /.exec(r.stdout);
-    if (!m) throw new EmqxProviderError(`cannot read the sha256 of ${session.host}:${file}: ${r === viaOpenssl ? "openssl dgst" : "sha256sum"} printed ${JSON.stringify(r.stdout.slice(0, 200))}`);
+    if (!m)
+      throw new EmqxProviderError(
+        `cannot read the sha256 of ${session.host}:${file}: ${r === viaOpenssl ? "openssl dgst" : "sha256sum"} printed ${JSON.stringify(r.stdout.slice(0, 200))}`,
+      );
     return m[1].toLowerCase();
   };
 
@@ -156,7 +191,11 @@ function remoteOps(session: UploadSession, runAs: string | undefined, sudoPasswo
   const sha256IfExists = async (file: string, stamp: string, want: string): Promise<string | undefined> => {
     const r = await run(["stat", "-c", "%z %n", "--", file, stamp], true);
     // One "<ctime> <name>" line per file that exists; "No such file" on stderr for the others.
-    const ctimeOf = (name: string) => r.stdout.split("\n").find((l) => l.endsWith(` ${name}`))?.slice(0, -name.length - 1);
+    const ctimeOf = (name: string) =>
+      r.stdout
+        .split("\n")
+        .find((l) => l.endsWith(` ${name}`))
+        ?.slice(0, -name.length - 1);
     const fileCtime = ctimeOf(file);
     if (fileCtime === undefined) {
       if (!r.stderr.includes("No such file or directory")) fail(r.argv, r, `check whether ${file} exists`);
@@ -182,7 +221,10 @@ function remoteOps(session: UploadSession, runAs: string | undefined, sudoPasswo
   const interruptedUploads = async (dir: string): Promise<string[]> => {
     const r = await run(["ls", "-1a", "--", dir], false);
     if (r.exitCode !== 0) return [];
-    return r.stdout.split("\n").filter((n) => /^\.emqx-release-upload-[0-9a-f]{16}\.part$/.test(n)).map((n) => path.posix.join(dir, n));
+    return r.stdout
+      .split("\n")
+      .filter((n) => /^\.emqx-release-upload-[0-9a-f]{16}\.part$/.test(n))
+      .map((n) => path.posix.join(dir, n));
   };
 
   /** Cleanup that must not hide the error being thrown. */

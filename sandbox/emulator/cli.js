@@ -72,9 +72,18 @@ async function preamble(ctx, args, { helpHandling }) {
   }
   const cmd = args[0];
   if (helpHandling) {
-    if (cmd === undefined) { usage(ctx, undefined); throw new Halt(1); }
-    if (cmd === "help") { usage(ctx, undefined); throw new Halt(0); }
-    if (args[1] === "help" && cmd !== "ctl") { usage(ctx, cmd); throw new Halt(0); }
+    if (cmd === undefined) {
+      usage(ctx, undefined);
+      throw new Halt(1);
+    }
+    if (cmd === "help") {
+      usage(ctx, undefined);
+      throw new Halt(0);
+    }
+    if (args[1] === "help" && cmd !== "ctl") {
+      usage(ctx, cmd);
+      throw new Halt(0);
+    }
   }
   await checkUser(ctx, args);
   if (!fs.existsSync(ertsBin)) {
@@ -88,7 +97,8 @@ async function preamble(ctx, args, { helpHandling }) {
   // the launcher's exec); the fault switch forces the warning whatever the limit.
   const limit = openFilesLimit();
   if (ctx.faults.ulimitWarning || (limit !== undefined && limit < 1024)) {
-    const n = typeof ctx.faults.ulimitWarning === "number" ? ctx.faults.ulimitWarning : ctx.faults.ulimitWarning ? 256 : limit;
+    const n =
+      typeof ctx.faults.ulimitWarning === "number" ? ctx.faults.ulimitWarning : ctx.faults.ulimitWarning ? 256 : limit;
     out("!!!!");
     out(`!!!! WARNING: ulimit -n is ${n}; 1024 is the recommended minimum.`);
     out("!!!!");
@@ -142,11 +152,17 @@ async function emqxScript(ctx, args) {
       return out(`"${ctx.root}"`);
     case "ping": {
       const ping = nodetoolPing(ctx);
-      if (!ping.up) { err(ping.stderr); throw new Halt(ping.code); }
+      if (!ping.up) {
+        err(ping.stderr);
+        throw new Halt(ping.code);
+      }
       return out("pong");
     }
     case "ctl":
-      if (!atLeast(ctx.B, "4.4.4")) { usage(ctx, undefined); throw new Halt(1); }
+      if (!atLeast(ctx.B, "4.4.4")) {
+        usage(ctx, undefined);
+        throw new Halt(1);
+      }
       assertNodeAlive(ctx);
       return ctlCommand(ctx, args.slice(1));
     case "start":
@@ -169,7 +185,10 @@ async function emqxCtlScript(ctx, args) {
   await preamble(ctx, args, { helpHandling: false });
   await applyFaults(ctx, "ctl", args);
   const ping = nodetoolPing(ctx);
-  if (!ping.up) { err(ping.stderr); throw new Halt(ping.code); }
+  if (!ping.up) {
+    err(ping.stderr);
+    throw new Halt(ping.code);
+  }
   return ctlCommand(ctx, args);
 }
 

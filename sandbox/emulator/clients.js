@@ -18,7 +18,19 @@ const DEFAULT_PLUGINS = [
   ["emqx_auth_http", "EMQX Authentication/ACL with HTTP API", false],
 ].map(([name, description, active]) => ({ name, description, active }));
 
-const STAT_KEYS = ["connections.count", "live_connections.count", "channels.count", "sessions.count", "topics.count", "suboptions.count", "subscribers.count", "subscriptions.count", "subscriptions.shared.count", "routes.count", "retained.count"];
+const STAT_KEYS = [
+  "connections.count",
+  "live_connections.count",
+  "channels.count",
+  "sessions.count",
+  "topics.count",
+  "suboptions.count",
+  "subscribers.count",
+  "subscriptions.count",
+  "subscriptions.shared.count",
+  "routes.count",
+  "retained.count",
+];
 
 /** What the node reports while running `vsn`: the switch's values, overridden by byVersion[vsn]. */
 function clientsOf(faults, vsn) {
@@ -26,8 +38,14 @@ function clientsOf(faults, vsn) {
   const v = (c.byVersion || {})[vsn] || {};
   const live = v.live ?? c.live ?? 0;
   const shutdownCount = v.shutdownCount ?? c.shutdownCount ?? {};
-  const listeners = v.listeners ?? c.listeners ?? [{ id: "mqtt:tcp:external", listenOn: "0.0.0.0:1883", currentConn: live, shutdownCount }];
-  return { live, listeners, plugins: v.plugins ?? c.plugins ?? DEFAULT_PLUGINS, unanswered: v.unanswered ?? c.unanswered ?? [] };
+  const listeners = v.listeners ??
+    c.listeners ?? [{ id: "mqtt:tcp:external", listenOn: "0.0.0.0:1883", currentConn: live, shutdownCount }];
+  return {
+    live,
+    listeners,
+    plugins: v.plugins ?? c.plugins ?? DEFAULT_PLUGINS,
+    unanswered: v.unanswered ?? c.unanswered ?? [],
+  };
 }
 
 /** "1 hours, 2 minutes, 3 seconds" as EMQX writes uptime ("days," without a space). */
@@ -43,7 +61,10 @@ function hoursText(h) {
 
 const pad = (s, n) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 /** Erlang's ~w of [{closed,2}]. */
-const fmtCounts = (counts) => `[${Object.entries(counts).map(([r, n]) => `{${r},${n}}`).join(",")}]`;
+const fmtCounts = (counts) =>
+  `[${Object.entries(counts)
+    .map(([r, n]) => `{${r},${n}}`)
+    .join(",")}]`;
 
 /** Prints the answer to one of the four commands and returns true, or false for another command
  * (or one the `unanswered` switch silences: the caller then prints the usage, as EMQX does). */
@@ -56,7 +77,13 @@ function clientsCommand(ctx, st, args) {
     const p2 = (n) => String(n).padStart(2, "0");
     const datetime = `${now.getFullYear()}-${p2(now.getMonth() + 1)}-${p2(now.getDate())} ${p2(now.getHours())}:${p2(now.getMinutes())}:${p2(now.getSeconds())}`;
     const uptime = uptimeText(Math.floor((Date.now() - (st.bootedAt || Date.now())) / 1000));
-    for (const [k, v] of [["sysdescr", ctx.vars.EMQX_DESCRIPTION || "EMQ X Broker"], ["version", st.runningVsn], ["uptime", uptime], ["datetime", datetime]]) out(`${pad(k, 10)}: ${v}`);
+    for (const [k, v] of [
+      ["sysdescr", ctx.vars.EMQX_DESCRIPTION || "EMQ X Broker"],
+      ["version", st.runningVsn],
+      ["uptime", uptime],
+      ["datetime", datetime],
+    ])
+      out(`${pad(k, 10)}: ${v}`);
     return true;
   }
   if (cmd === "broker stats") {
@@ -71,7 +98,13 @@ function clientsCommand(ctx, st, args) {
   if (cmd === "listeners") {
     for (const l of c.listeners) {
       out(l.id);
-      const fields = [["listen_on", l.listenOn], ["acceptors", 8], ["max_conns", 1024000], ["current_conn", l.currentConn], ["shutdown_count", fmtCounts(l.shutdownCount || {})]];
+      const fields = [
+        ["listen_on", l.listenOn],
+        ["acceptors", 8],
+        ["max_conns", 1024000],
+        ["current_conn", l.currentConn],
+        ["shutdown_count", fmtCounts(l.shutdownCount || {})],
+      ];
       for (const [k, v] of fields) out(`  ${pad(k, 16)}: ${v}`);
     }
     return true;

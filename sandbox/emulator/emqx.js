@@ -92,7 +92,11 @@ function rootOf(invokedPath) {
 }
 
 function userName() {
-  try { return os.userInfo().username; } catch { return String(process.getuid()); }
+  try {
+    return os.userInfo().username;
+  } catch {
+    return String(process.getuid());
+  }
 }
 
 async function main() {
@@ -108,13 +112,24 @@ async function main() {
     if (!nested && !logged) {
       logged = true;
       appendCall(root, {
-        ts: startedMs, argv: args, invokedPath, script, scriptVersion, user: userName(), exitCode,
+        ts: startedMs,
+        argv: args,
+        invokedPath,
+        script,
+        scriptVersion,
+        user: userName(),
+        exitCode,
         durationMs: Date.now() - startedMs,
       });
     }
     process.stdout.write("", () => process.stderr.write("", () => process.exit(exitCode)));
   };
-  for (const [sig, n] of [["SIGTERM", 15], ["SIGINT", 2], ["SIGHUP", 1]]) process.on(sig, () => finish(128 + n));
+  for (const [sig, n] of [
+    ["SIGTERM", 15],
+    ["SIGINT", 2],
+    ["SIGHUP", 1],
+  ])
+    process.on(sig, () => finish(128 + n));
   const ctx = { root, invokedPath, script, B: scriptVersion, entry: ENTRY, cmd: args[0] };
   let code;
   try {

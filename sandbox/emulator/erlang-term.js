@@ -4,10 +4,14 @@
 "use strict";
 
 class Atom {
-  constructor(name) { this.name = name; }
+  constructor(name) {
+    this.name = name;
+  }
 }
 class Tuple {
-  constructor(items) { this.items = items; }
+  constructor(items) {
+    this.items = items;
+  }
 }
 
 /** Parses the first term of `text` (Erlang `file:consult` syntax, one term ending with `.`). */
@@ -44,9 +48,15 @@ function parseValue(p) {
     return s;
   }
   const m = /^-?\d+(\.\d+(e-?\d+)?)?/.exec(p.s.slice(p.i, p.i + 40));
-  if (m) { p.i += m[0].length; return Number(m[0]); }
+  if (m) {
+    p.i += m[0].length;
+    return Number(m[0]);
+  }
   const a = /^[a-z][A-Za-z0-9_@]*/.exec(p.s.slice(p.i, p.i + 256));
-  if (a) { p.i += a[0].length; return new Atom(a[0]); }
+  if (a) {
+    p.i += a[0].length;
+    return new Atom(a[0]);
+  }
   throw new Error(`unexpected ${JSON.stringify(c)} at offset ${p.i}`);
 }
 
@@ -54,7 +64,10 @@ function parseSeq(p, close) {
   p.i++;
   const items = [];
   skipBlank(p);
-  if (p.s[p.i] === close) { p.i++; return items; }
+  if (p.s[p.i] === close) {
+    p.i++;
+    return items;
+  }
   for (;;) {
     items.push(parseValue(p));
     skipBlank(p);
@@ -64,7 +77,20 @@ function parseSeq(p, close) {
   }
 }
 
-const ESCAPES = { n: "\n", t: "\t", r: "\r", s: " ", e: "\x1b", "\\": "\\", '"': '"', "'": "'", b: "\b", f: "\f", v: "\v", d: "\x7f" };
+const ESCAPES = {
+  n: "\n",
+  t: "\t",
+  r: "\r",
+  s: " ",
+  e: "\x1b",
+  "\\": "\\",
+  '"': '"',
+  "'": "'",
+  b: "\b",
+  f: "\f",
+  v: "\v",
+  d: "\x7f",
+};
 
 function readQuoted(p, q) {
   p.i++;
@@ -145,7 +171,8 @@ function tupleElements(text) {
  * `ERROR: release_handler:install_release failed: {no_matching_relup,"4.4.18",` then 48 spaces and
  * `"4.4.16"}` (docs/emqx-4.4-hot-upgrade.md, corrections: long terms wrap). */
 function wrapTerm(prefix, termText) {
-  if (prefix.length + termText.length <= PRETTY_WIDTH || !termText.startsWith("{") || !termText.endsWith("}")) return prefix + termText;
+  if (prefix.length + termText.length <= PRETTY_WIDTH || !termText.startsWith("{") || !termText.endsWith("}"))
+    return prefix + termText;
   const indent = prefix.length + 1;
   const elements = tupleElements(termText);
   let text = `${prefix}{`;

@@ -16,14 +16,18 @@ const { Halt, Crash, out, mustOk, atLeast } = require("./io");
 const PERMAFY_SCRIPTS = ["emqx", "emqx_ctl", "cuttlefish", "nodetool", "install_upgrade.escript"];
 
 // SemVer 2.0 with pre-release and build parts, as the 4.4 escript's ?SEMVER_RE.
-const SEMVER_RE = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const SEMVER_RE =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
 /** `parse_arguments`: `--no-permanent` anywhere; every other word is a version cut at the first
  * `/`; the last version word wins. */
 function parseArguments(args) {
   const opts = { permanent: true, version: undefined };
   for (const a of args) {
-    if (a === "--no-permanent") { opts.permanent = false; continue; }
+    if (a === "--no-permanent") {
+      opts.permanent = false;
+      continue;
+    }
     const v = a.split("/").filter((x) => x !== "")[0];
     if (v === undefined) throw new Crash("bad argument", "parse_version/1");
     opts.version = v;
@@ -66,7 +70,8 @@ async function validateTargetVersion(ctx, V) {
   };
   const target = parse(V);
   const current = parse(C);
-  const ok = target === current || (atLeast(ctx.E, "4.4.8") && [target, current].every((x) => x === "4.4" || x === "4.5"));
+  const ok =
+    target === current || (atLeast(ctx.E, "4.4.8") && [target, current].every((x) => x === "4.4" || x === "4.5"));
   if (!ok) {
     out(`Cannot upgrade/downgrade to ${V} from ${C}`);
     out("We only support relup between patch versions");
@@ -80,7 +85,8 @@ async function unpackRelease(ctx, V) {
   const status = (await which(ctx)).find((r) => r.vsn === V)?.status;
   // v4.4.2-v4.4.14 tested start.boot with is_dir (always false): every `unpacked` target re-unpacks.
   const bootFile = path.join(ctx.root, "releases", V, "start.boot");
-  const reunpack = status === "unpacked" && atLeast(ctx.E, "4.4.2") && (!atLeast(ctx.E, "4.4.15") || !fs.existsSync(bootFile));
+  const reunpack =
+    status === "unpacked" && atLeast(ctx.E, "4.4.2") && (!atLeast(ctx.E, "4.4.15") || !fs.existsSync(bootFile));
   if (status !== undefined && !reunpack) return { status };
   const pkg = await findAndLinkReleasePackage(ctx, V);
   if (pkg === undefined) return { error: "release_package_not_found" };
@@ -101,14 +107,23 @@ async function rpcInstallRelease(ctx, V) {
   const holdMs = Number((ctx.faults.holdMs || {})[ctx.cmd] || 0);
   if (!(holdMs > 0)) return rh.rhCall(ctx.root, (st) => rh.installRelease(ctx.root, st, V, 0));
   const resultFile = path.join(installPaths(ctx.root).emu, `rpc-${process.pid}-${Date.now()}.json`);
-  const child = spawn(process.execPath, [ctx.entry, "--node-rpc", ctx.root, "install_release", V, String(holdMs), resultFile, String(process.pid)], {
-    detached: true, stdio: "ignore",
-  });
+  const child = spawn(
+    process.execPath,
+    [ctx.entry, "--node-rpc", ctx.root, "install_release", V, String(holdMs), resultFile, String(process.pid)],
+    {
+      detached: true,
+      stdio: "ignore",
+    },
+  );
   child.unref();
   for (;;) {
     await sleep(25);
     let text;
-    try { text = fs.readFileSync(resultFile, "utf8"); } catch { continue; }
+    try {
+      text = fs.readFileSync(resultFile, "utf8");
+    } catch {
+      continue;
+    }
     fs.rmSync(resultFile, { force: true });
     return JSON.parse(text);
   }
@@ -117,17 +132,31 @@ async function rpcInstallRelease(ctx, V) {
 /** `check_and_install` (docs/emqx-4.4-hot-upgrade.md §2.6). */
 async function checkAndInstall(ctx, V) {
   const vmArgs = newestVmArgs(ctx.dataDir);
-  mustOk(() => fs.copyFileSync(vmArgs || path.join(ctx.dataDir, "configs", "vm.args"), path.join(ctx.root, "releases", V, "vm.args")), "check_and_install/2");
-  mustOk(() => fs.writeFileSync(path.join(ctx.root, "releases", V, "sys.config"), "[{emqx,[{emulated_app_env,true}]}]."), "check_and_install/2");
+  mustOk(
+    () =>
+      fs.copyFileSync(
+        vmArgs || path.join(ctx.dataDir, "configs", "vm.args"),
+        path.join(ctx.root, "releases", V, "vm.args"),
+      ),
+    "check_and_install/2",
+  );
+  mustOk(
+    () => fs.writeFileSync(path.join(ctx.root, "releases", V, "sys.config"), "[{emqx,[{emulated_app_env,true}]}]."),
+    "check_and_install/2",
+  );
   const rhFail = ctx.faults.rhFail || {};
-  const check = rhFail.check_install_release !== undefined
-    ? { error: rhFail.check_install_release }
-    : await rh.rhCall(ctx.root, (st) => rh.checkInstallRelease(ctx.root, st, V));
+  const check =
+    rhFail.check_install_release !== undefined
+      ? { error: rhFail.check_install_release }
+      : await rh.rhCall(ctx.root, (st) => rh.checkInstallRelease(ctx.root, st, V));
   if (check.error !== undefined) {
     out(`${wrapTerm("ERROR: release_handler:check_install_release failed: ", check.error)}.`);
     throw new Halt(3);
   }
-  const res = rhFail.install_release !== undefined ? await failedInstall(ctx, rhFail.install_release) : await rpcInstallRelease(ctx, V);
+  const res =
+    rhFail.install_release !== undefined
+      ? await failedInstall(ctx, rhFail.install_release)
+      : await rpcInstallRelease(ctx, V);
   if (res.error === undefined) {
     out(`Installed Release: ${V}.`);
     return;
@@ -173,12 +202,21 @@ async function permafy(ctx, V) {
     mustOk(() => fs.writeFileSync(path.join(bin, f), fs.readFileSync(path.join(bin, `${f}-${V}`))), "permafy/3");
   }
   if (atLeast(ctx.E, "4.4.7")) {
-    mustOk(() => fs.writeFileSync(path.join(bin, "no_dot_erlang.boot"), fs.readFileSync(path.join(ctx.root, "releases", V, "no_dot_erlang.boot"))), "permafy/3");
+    mustOk(
+      () =>
+        fs.writeFileSync(
+          path.join(bin, "no_dot_erlang.boot"),
+          fs.readFileSync(path.join(ctx.root, "releases", V, "no_dot_erlang.boot")),
+        ),
+      "permafy/3",
+    );
   }
   const erts = mustOk(() => fs.readFileSync(installPaths(ctx.root).startErlData, "utf8").split(/\s+/)[0], "erts_vsn/0");
   try {
     fs.appendFileSync(installPaths(ctx.root).emqxVars, `REL_VSN="${V}"\nERTS_VSN="${erts}"\n`);
-  } catch { /* the write result is not checked */ }
+  } catch {
+    /* the write result is not checked */
+  }
 }
 
 async function maybePermafy(ctx, V, opts) {
@@ -239,7 +277,9 @@ async function unpack(ctx, opts) {
     throw new Halt(2);
   }
   const msg = {
-    old: "is marked old.", unpacked: "is already unpacked.", current: "is already installed and current.",
+    old: "is marked old.",
+    unpacked: "is already unpacked.",
+    current: "is already installed and current.",
     permanent: "is already installed and set permanent.",
   };
   return out(`Release ${V} ${msg[r.status]}`);
@@ -252,14 +292,30 @@ async function uninstall(ctx, opts) {
   if (V === undefined) throw new Crash("bad argument", "uninstall/2");
   if (atLeast(ctx.E, "4.4.7")) {
     const cur = await currentVersion(ctx);
-    mustOk(() => fs.writeFileSync(path.join(ctx.root, "bin", "no_dot_erlang.boot"),
-      fs.readFileSync(path.join(ctx.root, "releases", String(cur), "no_dot_erlang.boot"))), "uninstall/2");
+    mustOk(
+      () =>
+        fs.writeFileSync(
+          path.join(ctx.root, "bin", "no_dot_erlang.boot"),
+          fs.readFileSync(path.join(ctx.root, "releases", String(cur), "no_dot_erlang.boot")),
+        ),
+      "uninstall/2",
+    );
   }
   const status = (await which(ctx)).find((r) => r.vsn === V)?.status;
   if (status === undefined) return out(`Release ${V} is already uninstalled.`);
-  if (status === "current") { out(`Uninstall failed: Release ${V} is marked current.`); throw new Halt(2); }
-  if (status === "permanent") { out(`Uninstall failed: Release ${V} is running.`); throw new Halt(2); }
-  out(status === "old" ? `Release ${V} is marked old, uninstalling it.` : `Release ${V} is marked unpacked, uninstalling it`);
+  if (status === "current") {
+    out(`Uninstall failed: Release ${V} is marked current.`);
+    throw new Halt(2);
+  }
+  if (status === "permanent") {
+    out(`Uninstall failed: Release ${V} is running.`);
+    throw new Halt(2);
+  }
+  out(
+    status === "old"
+      ? `Release ${V} is marked old, uninstalling it.`
+      : `Release ${V} is marked unpacked, uninstalling it`,
+  );
   const res = await rh.rhCall(ctx.root, (st) => rh.removeRelease(ctx.root, st, V));
   if (res.error !== undefined) {
     out(`ERROR: release_handler:remove_release failed: ${res.error}`);
@@ -271,7 +327,11 @@ async function uninstall(ctx, opts) {
 /** Runs `install_upgrade.escript <command> <distinfo> args...` with the node described by ctx. */
 async function runEscript(ctx, command, args) {
   if (command === "versions") {
-    if (args.length > 0) throw new Crash(`no function clause matching versions({emqx,"-name",'${ctx.node.name}',...},${JSON.stringify(args)})`, "versions/2");
+    if (args.length > 0)
+      throw new Crash(
+        `no function clause matching versions({emqx,"-name",'${ctx.node.name}',...},${JSON.stringify(args)})`,
+        "versions/2",
+      );
     connect(ctx);
     return printExistingVersions(ctx);
   }

@@ -33,7 +33,9 @@ async function forcedExit(ctx, cmd, args, code) {
       const perm = readReleasesFile(ctx.root).find((r) => r.status === "permanent");
       return rh.boot(ctx.root, st, perm ? perm.vsn : st.runningVsn, st.runningErts);
     });
-    out(`ERROR: release_handler:install_release failed: {'EXIT',{undef,[{emqx_relup,post_release_upgrade,["${V}",[]],[]}]}}`);
+    out(
+      `ERROR: release_handler:install_release failed: {'EXIT',{undef,[{emqx_relup,post_release_upgrade,["${V}",[]],[]}]}}`,
+    );
   } else if (code === 0 && isInstall) {
     out(`Release ${V} is already installed, running and set permanent.`);
   } else if (code === 127) {

@@ -88,10 +88,21 @@ interface ReleaseRecord {
 const NODE_NAME = "emqx@127.0.0.1";
 const COOKIE = "emqxsecretcookie";
 /** Files of a package that an install keeps its own copy of (keep_old_files, docs/emqx-4.4-hot-upgrade.md §3.2). */
-const INSTALL_OWNED = new Set(["releases/RELEASES", "releases/start_erl.data", "releases/emqx_vars", ...BIN_SCRIPTS.map((f) => `bin/${f}`)]);
+const INSTALL_OWNED = new Set([
+  "releases/RELEASES",
+  "releases/start_erl.data",
+  "releases/emqx_vars",
+  ...BIN_SCRIPTS.map((f) => `bin/${f}`),
+]);
 
 // Writes the package entries of `version` under root, never overwriting (like keep_old_files).
-function layOutPackage(root: string, version: string, edition: "ce" | "ee", erts: string | undefined, withSkeleton: boolean): ReleaseRecord {
+function layOutPackage(
+  root: string,
+  version: string,
+  edition: "ce" | "ee",
+  erts: string | undefined,
+  withSkeleton: boolean,
+): ReleaseRecord {
   const spec = resolvePackageSpec({ version, edition, erts });
   for (const e of packageEntries(spec)) {
     const rel = e.name.replace(/^emqx\//, "").replace(/\/$/, "");
@@ -103,13 +114,16 @@ function layOutPackage(root: string, version: string, edition: "ce" | "ee", erts
     } else if (!fs.existsSync(dest)) {
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       const data = e.data === undefined ? "" : e.data;
-      if (typeof data === "object" && !Buffer.isBuffer(data)) throw new Error("random data is not supported in an emulated install");
+      if (typeof data === "object" && !Buffer.isBuffer(data))
+        throw new Error("random data is not supported in an emulated install");
       fs.writeFileSync(dest, data);
       fs.chmodSync(dest, e.mode ?? 0o644);
     }
   }
   const apps = /\[(.*)\]\}\.\s*$/s.exec(relFileText(spec))?.[1] ?? "";
-  const libs = [...apps.matchAll(/\{(\w+),"([^"]+)"\}/g)].map(([, app, vsn]) => [app, vsn, path.join(root, "lib", `${app}-${vsn}`)] as [string, string, string]);
+  const libs = [...apps.matchAll(/\{(\w+),"([^"]+)"\}/g)].map(
+    ([, app, vsn]) => [app, vsn, path.join(root, "lib", `${app}-${vsn}`)] as [string, string, string],
+  );
   return { vsn: version, erts: spec.erts, libs, status: "" };
 }
 
@@ -122,7 +136,10 @@ function releasesText(releases: ReleaseRecord[]): string {
 
 // uid/gid of a local user from /etc/passwd, undefined when it does not exist.
 function passwdIds(user: string): { uid: number; gid: number } | undefined {
-  const line = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.split(":")[0] === user);
+  const line = fs
+    .readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.split(":")[0] === user);
   if (!line) return undefined;
   const f = line.split(":");
   return { uid: Number(f[2]), gid: Number(f[3]) };
@@ -143,23 +160,41 @@ export function createEmulatedInstall(spec: EmulatedInstallSpec): void {
   fs.mkdirSync(spec.root, { recursive: true });
   const root = fs.realpathSync(spec.root);
   const main = { ...layOutPackage(root, spec.version, edition, spec.erts, true), status: "permanent" };
-  const extraRecords = extras.map((x) => ({ ...layOutPackage(root, x.version, edition, undefined, false), status: x.status }));
-  const releases = [...extraRecords.filter((r) => r.status === "unpacked"), main, ...extraRecords.filter((r) => r.status === "old")];
+  const extraRecords = extras.map((x) => ({
+    ...layOutPackage(root, x.version, edition, undefined, false),
+    status: x.status,
+  }));
+  const releases = [
+    ...extraRecords.filter((r) => r.status === "unpacked"),
+    main,
+    ...extraRecords.filter((r) => r.status === "old"),
+  ];
   for (const f of BIN_SCRIPTS) {
     fs.writeFileSync(path.join(root, "bin", f), launcherScript(f, scriptVersion));
     fs.chmodSync(path.join(root, "bin", f), 0o755);
   }
   fs.writeFileSync(path.join(root, "releases", "RELEASES"), releasesText(releases));
   fs.writeFileSync(path.join(root, "releases", "start_erl.data"), `${main.erts} ${spec.version}`);
-  fs.writeFileSync(path.join(root, "releases", "emqx_vars"), emqxVarsText({ version: spec.version, erts: main.erts, edition, runnerUser: spec.runnerUser }));
+  fs.writeFileSync(
+    path.join(root, "releases", "emqx_vars"),
+    emqxVarsText({ version: spec.version, erts: main.erts, edition, runnerUser: spec.runnerUser }),
+  );
   const configs = path.join(root, "data", "configs");
   fs.mkdirSync(configs, { recursive: true });
-  fs.writeFileSync(path.join(configs, "vm.2024.01.01.00.00.00.args"),
-    `-name ${NODE_NAME}\n-setcookie ${COOKIE}\n+P 2097152\n-env ERL_MAX_PORTS 1048576\n`);
+  fs.writeFileSync(
+    path.join(configs, "vm.2024.01.01.00.00.00.args"),
+    `-name ${NODE_NAME}\n-setcookie ${COOKIE}\n+P 2097152\n-env ERL_MAX_PORTS 1048576\n`,
+  );
   const emu = path.join(root, ".emulator");
   fs.mkdirSync(emu, { recursive: true });
   const running = spec.running ?? true;
-  const state = { running, runningVsn: running ? spec.version : undefined, runningErts: running ? main.erts : undefined, releases, bootedAt: running ? Date.now() : undefined };
+  const state = {
+    running,
+    runningVsn: running ? spec.version : undefined,
+    runningErts: running ? main.erts : undefined,
+    releases,
+    bootedAt: running ? Date.now() : undefined,
+  };
   fs.writeFileSync(path.join(emu, "state.json"), JSON.stringify(state, null, 2) + "\n");
   // Every caller logs its call, whoever it runs as (root, RUNNER_USER, an unprivileged ssh user).
   fs.chmodSync(emu, 0o777);
@@ -175,7 +210,11 @@ export function createEmulatedInstall(spec: EmulatedInstallSpec): void {
 export function readCallLog(root: string): EmulatorCall[] {
   const file = path.join(root, ".emulator", "calls.log");
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as EmulatorCall);
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as EmulatorCall);
 }
 
 // Replaces <root>/.emulator/faults.json (read by the emulator on every call).
@@ -194,10 +233,11 @@ export function treeHash(root: string): string {
     hash.update(`${rel}\0${st.mode.toString(8)}\0`);
     if (st.isSymbolicLink()) hash.update(`-> ${fs.readlinkSync(full)}\0`);
     else if (st.isFile()) hash.update(fs.readFileSync(full)).update("\0");
-    else if (st.isDirectory()) for (const n of fs.readdirSync(full).sort()) {
-      const child = rel === "" ? n : `${rel}/${n}`;
-      if (child !== ".emulator/calls.log") walk(child);
-    }
+    else if (st.isDirectory())
+      for (const n of fs.readdirSync(full).sort()) {
+        const child = rel === "" ? n : `${rel}/${n}`;
+        if (child !== ".emulator/calls.log") walk(child);
+      }
   };
   walk("");
   return hash.digest("hex");
@@ -205,6 +245,8 @@ export function treeHash(root: string): string {
 
 // The node's release list (release_handler's in-memory order) from .emulator/state.json.
 export function emulatorVersions(root: string): { version: string; status: string }[] {
-  const state = JSON.parse(fs.readFileSync(path.join(root, ".emulator", "state.json"), "utf8")) as { releases: ReleaseRecord[] };
+  const state = JSON.parse(fs.readFileSync(path.join(root, ".emulator", "state.json"), "utf8")) as {
+    releases: ReleaseRecord[];
+  };
   return state.releases.map((r) => ({ version: r.vsn, status: r.status }));
 }

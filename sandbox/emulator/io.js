@@ -44,8 +44,12 @@ function printCrash(c) {
 
 /** Numeric compare of two dotted versions ("4.4.16" vs "4.4.4"); non-numeric tails are ignored. */
 function compareVsn(a, b) {
-  const pa = String(a).split(/[.-]/).map((x) => parseInt(x, 10));
-  const pb = String(b).split(/[.-]/).map((x) => parseInt(x, 10));
+  const pa = String(a)
+    .split(/[.-]/)
+    .map((x) => parseInt(x, 10));
+  const pb = String(b)
+    .split(/[.-]/)
+    .map((x) => parseInt(x, 10));
   for (let i = 0; i < 3; i++) {
     const x = Number.isNaN(pa[i]) || pa[i] === undefined ? 0 : pa[i];
     const y = Number.isNaN(pb[i]) || pb[i] === undefined ? 0 : pb[i];

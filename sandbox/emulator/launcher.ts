@@ -6,7 +6,9 @@
 import * as path from "path";
 
 /** Absolute path of the emulator's entry point (plain JS, runs on the test host). */
-export const EMULATOR_ENTRY = path.join(__dirname, "emqx.js").replace(`${path.sep}dist${path.sep}sandbox${path.sep}`, `${path.sep}sandbox${path.sep}`);
+export const EMULATOR_ENTRY = path
+  .join(__dirname, "emqx.js")
+  .replace(`${path.sep}dist${path.sep}sandbox${path.sep}`, `${path.sep}sandbox${path.sep}`);
 
 /** The five scripts EMQX's permafy copies (`bin/<f>-<V>` over `bin/<f>`), docs/emqx-4.4-hot-upgrade.md §2.7. */
 export const BIN_SCRIPTS = ["emqx", "emqx_ctl", "nodetool", "cuttlefish", "install_upgrade.escript"] as const;

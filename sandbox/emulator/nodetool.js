@@ -18,7 +18,11 @@ function nodetoolPing(ctx) {
   const st = loadState(ctx.root);
   try {
     if (!readReleasesFile(ctx.root).some((r) => r.vsn === ctx.vars.REL_VSN)) {
-      return { up: false, stderr: `escript: exception error: {failed_to_find_release_in_RELEASES,"${ctx.vars.REL_VSN}"}`, code: 127 };
+      return {
+        up: false,
+        stderr: `escript: exception error: {failed_to_find_release_in_RELEASES,"${ctx.vars.REL_VSN}"}`,
+        code: 127,
+      };
     }
   } catch {
     return { up: false, stderr: "escript: exception error: failed_to_read_RELEASES_file", code: 127 };
@@ -45,8 +49,14 @@ function assertNodeAlive(ctx) {
   const ping = nodetoolPing(ctx);
   if (ping.up) return;
   err(ping.stderr);
-  if (atLeast(ctx.B, "4.4.8")) { err("ERROR: node_is_not_running!"); throw new Halt(1); }
-  if (atLeast(ctx.B, "4.4.4")) { err(`${ctx.invokedPath}: line 267: die: command not found`); throw new Halt(127); }
+  if (atLeast(ctx.B, "4.4.8")) {
+    err("ERROR: node_is_not_running!");
+    throw new Halt(1);
+  }
+  if (atLeast(ctx.B, "4.4.4")) {
+    err(`${ctx.invokedPath}: line 267: die: command not found`);
+    throw new Halt(127);
+  }
   out("Node is not running!");
   throw new Halt(1);
 }
@@ -66,7 +76,9 @@ async function ctlCommand(ctx, args) {
     // io_lib_pretty: one association per line, aligned after `#{` (column 18); a list that does
     // not fit after `key => ` puts one element per line, aligned after its `[`.
     const assoc = (key, nodes) => `${key} => ${fmtAtomList(nodes, 18 + key.length + 4)}`;
-    return out(`Cluster status: #{${assoc("running_nodes", running)},\n${" ".repeat(18)}${assoc("stopped_nodes", stopped)}}`);
+    return out(
+      `Cluster status: #{${assoc("running_nodes", running)},\n${" ".repeat(18)}${assoc("stopped_nodes", stopped)}}`,
+    );
   }
   // An unknown command: emqx_ctl prints its usage (EMQX's layout: a `%-70s# <what>` line per
   // command, groups between dashes) and returns {error, cmd_not_found}, on which nodetool exits 1.
@@ -86,7 +98,10 @@ async function ctlCommand(ctx, args) {
 /** `emqx start` (docs/emqx-4.4-hot-upgrade.md §1.3): boots REL_VSN of emqx_vars (= the permanent release after a clean
  * permafy); the release list is read back from RELEASES, so `current` is gone. */
 async function start(ctx) {
-  if (nodetoolPing(ctx).up) { out("Node is already running!"); throw new Halt(1); }
+  if (nodetoolPing(ctx).up) {
+    out("Node is already running!");
+    throw new Halt(1);
+  }
   const vsn = ctx.vars.REL_VSN;
   const desc = ctx.vars.EMQX_DESCRIPTION || "EMQ X Broker";
   if (!fs.existsSync(path.join(ctx.root, "releases", vsn, "start.boot"))) {
@@ -108,8 +123,15 @@ async function start(ctx) {
 
 async function stop(ctx) {
   const ping = nodetoolPing(ctx);
-  if (!ping.up) { err(ping.stderr); err("Graceful shutdown failed PID=[]"); throw new Halt(1); }
-  await rh.rhCall(ctx.root, (st) => { st.running = false; return { ok: true, dirty: true }; });
+  if (!ping.up) {
+    err(ping.stderr);
+    err("Graceful shutdown failed PID=[]");
+    throw new Halt(1);
+  }
+  await rh.rhCall(ctx.root, (st) => {
+    st.running = false;
+    return { ok: true, dirty: true };
+  });
   out("ok");
 }
 

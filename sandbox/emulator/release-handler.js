@@ -8,8 +8,16 @@ const fs = require("fs");
 const path = require("path");
 const { fmtString } = require("./erlang-term");
 const {
-  installPaths, loadState, saveState, withLock, readReleasesFile, releasesFileText, readRelFile, readRelup,
-  posixReason, sleep,
+  installPaths,
+  loadState,
+  saveState,
+  withLock,
+  readReleasesFile,
+  releasesFileText,
+  readRelFile,
+  readRelup,
+  posixReason,
+  sleep,
 } = require("./state");
 const { readTar, extractKeepOld } = require("./tar");
 
@@ -82,7 +90,11 @@ function unpackRelease(root, st, V) {
     return error(posixReason(e));
   }
   st.releases = releases;
-  try { fs.unlinkSync(tar); } catch { /* release_handler ignores this */ }
+  try {
+    fs.unlinkSync(tar);
+  } catch {
+    /* release_handler ignores this */
+  }
   return ok(rel.vsn, true);
 }
 
@@ -172,7 +184,8 @@ function removeRelease(root, st, V) {
   try {
     for (const [, , dir] of rel.libs) if (!inUse.has(dir)) fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(path.join(root, "releases", V), { recursive: true, force: true });
-    if (!others.some((r) => r.erts === rel.erts)) fs.rmSync(path.join(root, `erts-${rel.erts}`), { recursive: true, force: true });
+    if (!others.some((r) => r.erts === rel.erts))
+      fs.rmSync(path.join(root, `erts-${rel.erts}`), { recursive: true, force: true });
     writeReleases(root, others);
   } catch (e) {
     return error(posixReason(e));
@@ -194,6 +207,13 @@ function boot(root, st, vsn, erts) {
 }
 
 module.exports = {
-  rhCall, whichReleases, currentReleaseVersion, unpackRelease, checkInstallRelease, installRelease,
-  makePermanent, removeRelease, boot,
+  rhCall,
+  whichReleases,
+  currentReleaseVersion,
+  unpackRelease,
+  checkInstallRelease,
+  installRelease,
+  makePermanent,
+  removeRelease,
+  boot,
 };

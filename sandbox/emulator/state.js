@@ -115,12 +115,19 @@ async function withLock(root, fn) {
       try {
         holder = Number(fs.readFileSync(p.lock, "utf8"));
         ageMs = Date.now() - fs.statSync(p.lock).mtimeMs;
-      } catch { /* just released */ }
+      } catch {
+        /* just released */
+      }
       // An empty lock file is one whose holder could not write its pid (a full disk): release_handler
       // lives in the node's memory and needs no disk, so such a lock is taken over once it is stale.
-      const stale = (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) || (holder === 0 && ageMs > EMPTY_LOCK_STALE_MS);
+      const stale =
+        (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) || (holder === 0 && ageMs > EMPTY_LOCK_STALE_MS);
       if (stale) {
-        try { fs.unlinkSync(p.lock); } catch { /* someone else took it over */ }
+        try {
+          fs.unlinkSync(p.lock);
+        } catch {
+          /* someone else took it over */
+        }
         continue;
       }
       await sleep(20);
@@ -128,14 +135,20 @@ async function withLock(root, fn) {
     }
     try {
       fs.writeSync(fd, String(process.pid));
-    } catch { /* a full disk: the lock is held all the same, by an empty file */ }
+    } catch {
+      /* a full disk: the lock is held all the same, by an empty file */
+    }
     fs.closeSync(fd);
     break;
   }
   try {
     return await fn();
   } finally {
-    try { fs.unlinkSync(p.lock); } catch { /* already gone */ }
+    try {
+      fs.unlinkSync(p.lock);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -146,7 +159,11 @@ function appendCall(root, entry) {
     fs.mkdirSync(p.emu, { recursive: true });
     fs.appendFileSync(p.callsLog, JSON.stringify(entry) + "\n");
     // Any caller (root, RUNNER_USER, a non-root ssh user) must be able to log the next call.
-    try { fs.chmodSync(p.callsLog, 0o666); } catch { /* owned by someone else: already shared */ }
+    try {
+      fs.chmodSync(p.callsLog, 0o666);
+    } catch {
+      /* owned by someone else: already shared */
+    }
   } catch (e) {
     process.stderr.write(`emqx emulator: cannot write ${p.callsLog}: ${e.message}\n`);
   }
@@ -156,7 +173,14 @@ function appendCall(root, entry) {
 function newestVmArgs(dataDir) {
   const dir = path.join(dataDir, "configs");
   let names = [];
-  try { names = fs.readdirSync(dir).filter((n) => /^vm\..+\.args$/.test(n)).sort(); } catch { /* no dir */ }
+  try {
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => /^vm\..+\.args$/.test(n))
+      .sort();
+  } catch {
+    /* no dir */
+  }
   return names.length ? path.join(dir, names[names.length - 1]) : undefined;
 }
 
@@ -167,7 +191,10 @@ function readVmArgs(file) {
     const m = /^\s*(-s?name|-setcookie)\s+(\S+)/.exec(line);
     if (!m) continue;
     if (m[1] === "-setcookie") out.cookie = m[2];
-    else { out.name = m[2]; out.nameType = m[1]; }
+    else {
+      out.name = m[2];
+      out.nameType = m[1];
+    }
   }
   return out;
 }
@@ -176,12 +203,14 @@ function readVmArgs(file) {
 function readReleasesFile(root) {
   const term = parseTerm(fs.readFileSync(installPaths(root).releasesFile, "utf8"));
   if (!Array.isArray(term)) throw new Error("RELEASES is not a list");
-  return term.filter((t) => isTuple(t, 6) && isAtom(t.items[0], "release")).map((t) => ({
-    vsn: t.items[2],
-    erts: t.items[3],
-    libs: t.items[4].map((l) => [l.items[0].name, l.items[1], l.items[2]]),
-    status: t.items[5].name,
-  }));
+  return term
+    .filter((t) => isTuple(t, 6) && isAtom(t.items[0], "release"))
+    .map((t) => ({
+      vsn: t.items[2],
+      erts: t.items[3],
+      libs: t.items[4].map((l) => [l.items[0].name, l.items[1], l.items[2]]),
+      status: t.items[5].name,
+    }));
 }
 
 /** Text of `releases/RELEASES` for a release list, laid out like release_handler's `~tp`;
@@ -222,7 +251,21 @@ function posixReason(e) {
 }
 
 module.exports = {
-  installPaths, launcherVersion, readEmqxVars, readFaults, loadState, saveState, withLock,
-  appendCall, newestVmArgs, readVmArgs, readReleasesFile, releasesFileText, readRelFile, readRelup,
-  posixReason, sleep, pidAlive,
+  installPaths,
+  launcherVersion,
+  readEmqxVars,
+  readFaults,
+  loadState,
+  saveState,
+  withLock,
+  appendCall,
+  newestVmArgs,
+  readVmArgs,
+  readReleasesFile,
+  releasesFileText,
+  readRelFile,
+  readRelup,
+  posixReason,
+  sleep,
+  pidAlive,
 };

@@ -85,8 +85,14 @@ function readTar(buf) {
     let name = prefix ? `${prefix}/${str(0, 100)}` : str(0, 100);
     const data = raw.subarray(off + 512, off + 512 + size);
     off += 512 + Math.ceil(size / 512) * 512;
-    if (type === "L") { longName = data.toString("utf8").replace(/\0.*$/s, ""); continue; }
-    if (longName !== undefined) { name = longName; longName = undefined; }
+    if (type === "L") {
+      longName = data.toString("utf8").replace(/\0.*$/s, "");
+      continue;
+    }
+    if (longName !== undefined) {
+      name = longName;
+      longName = undefined;
+    }
     name = name.replace(/^\.\//, "").replace(/\/+$/, "");
     if (!name) continue;
     const kind = type === "5" ? "dir" : type === "2" ? "symlink" : type === "0" || type === "7" ? "file" : undefined;
@@ -101,10 +107,17 @@ function extractKeepOld(root, entries) {
   for (const e of entries) {
     const dest = path.resolve(root, e.name);
     if (dest !== root && !dest.startsWith(root + path.sep)) continue;
-    if (e.type === "dir") { fs.mkdirSync(dest, { recursive: true }); continue; }
+    if (e.type === "dir") {
+      fs.mkdirSync(dest, { recursive: true });
+      continue;
+    }
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     let exists = true;
-    try { fs.lstatSync(dest); } catch { exists = false; }
+    try {
+      fs.lstatSync(dest);
+    } catch {
+      exists = false;
+    }
     if (exists) continue;
     if (e.type === "symlink") fs.symlinkSync(e.linkname, dest);
     else fs.writeFileSync(dest, e.data, { mode: e.mode & 0o777 });

@@ -51,9 +51,15 @@ function unzipTo(zipFile, dir) {
 /** Names in `releases/` matching `emqx-*<V>*.zip`, in `filelib:wildcard` (byte) order. */
 function matchingZips(root, V) {
   let names = [];
-  try { names = fs.readdirSync(installPaths(root).releases); } catch { /* no releases dir */ }
+  try {
+    names = fs.readdirSync(installPaths(root).releases);
+  } catch {
+    /* no releases dir */
+  }
   return names
-    .filter((n) => n.startsWith("emqx-") && n.endsWith(".zip") && n.length >= 9 + V.length && n.slice(5, -4).includes(V))
+    .filter(
+      (n) => n.startsWith("emqx-") && n.endsWith(".zip") && n.length >= 9 + V.length && n.slice(5, -4).includes(V),
+    )
     .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
     .map((n) => `releases/${n}`);
 }
@@ -68,7 +74,7 @@ function diskFaults(ctx, zips) {
     const fd = fs.openSync(path.join(installPaths(ctx.root).emu, "disk-filler"), "a");
     const block = Buffer.alloc(1024 * 1024);
     try {
-      for (let size = block.length; size >= 512; ) {
+      for (let size = block.length; size >= 512;) {
         try {
           fs.writeSync(fd, block, 0, size);
         } catch (e) {
@@ -108,7 +114,10 @@ async function unpackZipballs(ctx, V) {
     try {
       await unzipTo(path.join(tmpDir, "emqx.zip"), tmpDir);
     } catch (e) {
-      throw new Crash(`no match of right hand side value {error,${e.code ? posixReason(e) : "bad_eocd"}}`, "unpack_zipballs/2");
+      throw new Crash(
+        `no match of right hand side value {error,${e.code ? posixReason(e) : "bad_eocd"}}`,
+        "unpack_zipballs/2",
+      );
     }
     const top = path.join(tmpDir, "emqx");
     if (!fs.existsSync(top) || !fs.statSync(top).isDirectory()) {
@@ -167,10 +176,16 @@ function untarForUnpackedRelease(ctx, V) {
   const entries = mustOk(() => readTar(fs.readFileSync(tar)), "untar_for_unpacked_release/2");
   mustOk(() => extractKeepOld(ctx.root, entries), "untar_for_unpacked_release/2");
   const rel = mustOk(() => readRelFile(relFile, ctx.root), "untar_for_unpacked_release/2");
-  mustOk(() => fs.writeFileSync(installPaths(ctx.root).releasesFile, releasesFileText([{ ...rel, status: "permanent" }])),
-    "untar_for_unpacked_release/2");
+  mustOk(
+    () => fs.writeFileSync(installPaths(ctx.root).releasesFile, releasesFileText([{ ...rel, status: "permanent" }])),
+    "untar_for_unpacked_release/2",
+  );
   for (const f of [tar, relFile]) {
-    try { fs.unlinkSync(f); } catch { /* `_ = file:delete(...)` */ }
+    try {
+      fs.unlinkSync(f);
+    } catch {
+      /* `_ = file:delete(...)` */
+    }
   }
 }
 

@@ -96,9 +96,29 @@ function usage(ctx, command) {
   if (!atLeast(ctx.B, "4.4.3")) return out(RELX_USAGE);
   if (atLeast(ctx.B, "4.4.16")) return USAGE_4_4_16.forEach(out);
   const cmds = [
-    "start", "ertspath", "foreground", "stop", "restart", "pid", "ping", "console", "console_clean", "attach",
-    "remote_console", "upgrade", "downgrade", "install", "unpack", "uninstall", "versions", "escript",
-    ...(atLeast(ctx.B, "4.4.4") ? ["ctl"] : []), "rpc", "rpcterms", "eval", "root_dir",
+    "start",
+    "ertspath",
+    "foreground",
+    "stop",
+    "restart",
+    "pid",
+    "ping",
+    "console",
+    "console_clean",
+    "attach",
+    "remote_console",
+    "upgrade",
+    "downgrade",
+    "install",
+    "unpack",
+    "uninstall",
+    "versions",
+    "escript",
+    ...(atLeast(ctx.B, "4.4.4") ? ["ctl"] : []),
+    "rpc",
+    "rpcterms",
+    "eval",
+    "root_dir",
   ];
   out(`Usage: emqx {${cmds.join("|")}} <help>`);
 }

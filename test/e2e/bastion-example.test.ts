@@ -96,19 +96,33 @@ describe("examples/bastion upgrades a node that only a bastion can reach", () =>
     expect(await tcpConnect(network.bastionAddress, bastion.port)).toBe("connected");
     expect(await canConnectInNetns(network.bastionNetns, network.targetAddress, host.connection.port)).toBe(true);
     // Each sshd logs where the connection came from: here for the bastion, the bastion for the target.
-    await eventually(() => peers(bastion.readLog()).includes(network.rootAddress), `bastion log shows a connection from ${network.rootAddress}`);
-    await eventually(() => peers(host.sshd.readLog()).includes(network.bastionInnerAddress), `target log shows a connection from ${network.bastionInnerAddress}`);
+    await eventually(
+      () => peers(bastion.readLog()).includes(network.rootAddress),
+      `bastion log shows a connection from ${network.rootAddress}`,
+    );
+    await eventually(
+      () => peers(host.sshd.readLog()).includes(network.bastionInnerAddress),
+      `target log shows a connection from ${network.bastionInnerAddress}`,
+    );
   });
 
   test("preview --diff plans the release with both keys kept secret, and touches neither host", async () => {
-    const before = { target: host.fingerprint(), targetPeers: peers(host.sshd.readLog()).length, bastionPeers: peers(bastion.readLog()).length };
+    const before = {
+      target: host.fingerprint(),
+      targetPeers: peers(host.sshd.readLog()).length,
+      bastionPeers: peers(bastion.readLog()).length,
+    };
     const res = await run(["preview", "--diff"]);
     expect(resourceCounts(res.stdout)).toEqual({ create: 2 });
     expect(res.stdout).toContain("+ pulumi-nodejs:dynamic/emqx:EmqxRelease: (create)");
     expect(res.stdout).toMatch(/proxy\s*: \{/);
     expect(res.stdout.match(/privateKey\s*: \[secret\]/g)).toHaveLength(2);
     expect(res.stdout).not.toContain("OPENSSH PRIVATE KEY");
-    expect({ target: host.fingerprint(), targetPeers: peers(host.sshd.readLog()).length, bastionPeers: peers(bastion.readLog()).length }).toEqual(before);
+    expect({
+      target: host.fingerprint(),
+      targetPeers: peers(host.sshd.readLog()).length,
+      bastionPeers: peers(bastion.readLog()).length,
+    }).toEqual(before);
   });
 
   test("up upgrades the target from 4.4.0 to 4.4.16 over connections the bastion forwards", async () => {
@@ -134,7 +148,10 @@ describe("examples/bastion upgrades a node that only a bastion can reach", () =>
   });
 
   test("destroy reaches the target through the bastion too and leaves the running broker as it is", async () => {
-    const before = { bastion: logins(bastion.readLog(), network.rootAddress), target: logins(host.sshd.readLog(), network.bastionInnerAddress) };
+    const before = {
+      bastion: logins(bastion.readLog(), network.rootAddress),
+      target: logins(host.sshd.readLog(), network.bastionInnerAddress),
+    };
     const res = await run(["destroy", "--yes"]);
     expect(resourceCounts(res.stdout)).toEqual({ delete: 2 });
     expect(res.stdout).toContain(`${TARGET} is the permanent release`);

@@ -38,16 +38,25 @@ describe("the workflow passes actionlint", () => {
 
   /** Builds (once) or finds the pinned actionlint; a failure is the script's own reason. */
   function ensureActionlint(): string {
-    const res = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "ensure-actionlint.sh")], { encoding: "utf8", timeout: 20 * 60 * 1000 });
+    const res = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "ensure-actionlint.sh")], {
+      encoding: "utf8",
+      timeout: 20 * 60 * 1000,
+    });
     const bin = res.stdout.trim();
     if (res.status !== 0 || !path.isAbsolute(bin)) {
-      throw new Error(`scripts/ensure-actionlint.sh failed (exit ${res.status}${res.error ? `, ${res.error.message}` : ""}): it builds actionlint with Go from the module proxy\n${res.stderr.trim().split("\n").slice(-20).join("\n")}`);
+      throw new Error(
+        `scripts/ensure-actionlint.sh failed (exit ${res.status}${res.error ? `, ${res.error.message}` : ""}): it builds actionlint with Go from the module proxy\n${res.stderr.trim().split("\n").slice(-20).join("\n")}`,
+      );
     }
     return bin;
   }
 
   function lint(file: string): { status: number | null; output: string } {
-    const res = spawnSync(actionlint, ["-no-color", file], { encoding: "utf8", cwd: path.dirname(file), timeout: 60_000 });
+    const res = spawnSync(actionlint, ["-no-color", file], {
+      encoding: "utf8",
+      cwd: path.dirname(file),
+      timeout: 60_000,
+    });
     return { status: res.status, output: `${res.stdout}${res.stderr}` };
   }
 
@@ -63,8 +72,18 @@ describe("the workflow passes actionlint", () => {
   // Row: [the mistake, text replaced in the workflow, its replacement, what actionlint says].
   const mistakes: Array<[string, string, string, RegExp]> = [
     ["an unknown runner label", "runs-on: ubuntu-latest", "runs-on: ubuntu-latst", /label "ubuntu-latst" is unknown/],
-    ["an expression naming a step that does not exist", "steps.plan-run.outputs.run-id", "steps.plan-rn.outputs.run-id", /property "plan-rn" is not defined/],
-    ["a misspelt input of pulumi/actions", "pulumi-version:", "pulumi-verison:", /input "pulumi-verison" is not defined in action "pulumi\/actions@v6"/],
+    [
+      "an expression naming a step that does not exist",
+      "steps.plan-run.outputs.run-id",
+      "steps.plan-rn.outputs.run-id",
+      /property "plan-rn" is not defined/,
+    ],
+    [
+      "a misspelt input of pulumi/actions",
+      "pulumi-version:",
+      "pulumi-verison:",
+      /input "pulumi-verison" is not defined in action "pulumi\/actions@v6"/,
+    ],
   ];
   test.each(mistakes)("fails a copy of the workflow with %s", (_what, from, to, says) => {
     const text = fs.readFileSync(WORKFLOW, "utf8");
@@ -124,10 +143,14 @@ esac
   function calls(tool: "pulumi" | "gh"): ShimCall[] {
     const file = path.join(shims, `${tool}.log`);
     if (!fs.existsSync(file)) return [];
-    return fs.readFileSync(file, "utf8").split("--end\n").filter(Boolean).map((block) => {
-      const [cwd, passphrase, ...argv] = block.replace(/\n$/, "").split("\n");
-      return { cwd, passphraseSet: passphrase === "passphrase=set", argv };
-    });
+    return fs
+      .readFileSync(file, "utf8")
+      .split("--end\n")
+      .filter(Boolean)
+      .map((block) => {
+        const [cwd, passphrase, ...argv] = block.replace(/\n$/, "").split("\n");
+        return { cwd, passphraseSet: passphrase === "passphrase=set", argv };
+      });
   }
 
   interface ScriptRun {
@@ -149,13 +172,31 @@ esac
       cwd: dir,
       encoding: "utf8",
       timeout: 60_000,
-      env: { PATH: `${shims}${path.delimiter}${process.env.PATH}`, HOME: dir, SHIM_DIR: shims, GITHUB_STEP_SUMMARY: summaryFile, GITHUB_OUTPUT: outputFile, ...env },
+      env: {
+        PATH: `${shims}${path.delimiter}${process.env.PATH}`,
+        HOME: dir,
+        SHIM_DIR: shims,
+        GITHUB_STEP_SUMMARY: summaryFile,
+        GITHUB_OUTPUT: outputFile,
+        ...env,
+      },
     });
     const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "");
-    return { status: res.status, stdout: res.stdout, stderr: res.stderr, summary: read(summaryFile), outputs: read(outputFile) };
+    return {
+      status: res.status,
+      stdout: res.stdout,
+      stderr: res.stderr,
+      summary: read(summaryFile),
+      outputs: read(outputFile),
+    };
   }
 
-  const jobEnv = (extra: Record<string, string> = {}) => ({ STACK: "prod", PLAN_FILE: "emqx-rollout.plan.json", PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, ...extra });
+  const jobEnv = (extra: Record<string, string> = {}) => ({
+    STACK: "prod",
+    PLAN_FILE: "emqx-rollout.plan.json",
+    PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+    ...extra,
+  });
 
   /** A directory holding a plan file with `content` (or none), as the download step leaves it. */
   function downloaded(content?: string): string {
@@ -172,18 +213,29 @@ esac
 
   // Row: [the plan file as downloaded (undefined: none), the reason apply-plan.sh gives].
   const badPlans: Array<[string, string | undefined, RegExp]> = [
-    ["missing", undefined, /^apply-plan: no plan at \/\S+\/emqx-rollout\.plan\.json: download the artifact the pull request's preview uploaded/],
+    [
+      "missing",
+      undefined,
+      /^apply-plan: no plan at \/\S+\/emqx-rollout\.plan\.json: download the artifact the pull request's preview uploaded/,
+    ],
     ["empty", "", /^apply-plan: the plan \S+ is empty: the artifact is damaged; rerun the preview/],
-    ["not JSON", "<html>rate limited</html>", /^apply-plan: the plan \S+ is not a JSON object as 'pulumi preview --save-plan' writes it/],
+    [
+      "not JSON",
+      "<html>rate limited</html>",
+      /^apply-plan: the plan \S+ is not a JSON object as 'pulumi preview --save-plan' writes it/,
+    ],
     ["JSON but not an object", "[1, 2]", /^apply-plan: the plan \S+ is not a JSON object/],
   ];
-  test.each(badPlans)("fails apply-plan.sh when the plan file is %s, without calling pulumi", (_what, content, says) => {
-    const res = script("apply-plan.sh", jobEnv(), downloaded(content));
-    expect(res.status).toBe(1);
-    expect(res.stderr).toMatch(says);
-    expect(res.stderr).toContain('README.md "When the plan no longer matches"');
-    expect(calls("pulumi")).toEqual([]);
-  });
+  test.each(badPlans)(
+    "fails apply-plan.sh when the plan file is %s, without calling pulumi",
+    (_what, content, says) => {
+      const res = script("apply-plan.sh", jobEnv(), downloaded(content));
+      expect(res.status).toBe(1);
+      expect(res.stderr).toMatch(says);
+      expect(res.stderr).toContain('README.md "When the plan no longer matches"');
+      expect(calls("pulumi")).toEqual([]);
+    },
+  );
 
   // Row: [script, the variable left unset, the start of the message].
   const unset: Array<[string, string, string]> = [
@@ -225,7 +277,24 @@ esac
       expect(res.status).toBe(0);
       expect(calls("gh").map((c) => c.argv)).toEqual([
         ["api", `repos/acme/emqx-fleet/commits/${MERGE}/pulls`],
-        ["run", "list", "--repo", "acme/emqx-fleet", "--workflow", "emqx-rollout.yml", "--commit", HEAD, "--event", "pull_request", "--status", "success", "--limit", "1", "--json", "databaseId"],
+        [
+          "run",
+          "list",
+          "--repo",
+          "acme/emqx-fleet",
+          "--workflow",
+          "emqx-rollout.yml",
+          "--commit",
+          HEAD,
+          "--event",
+          "pull_request",
+          "--status",
+          "success",
+          "--limit",
+          "1",
+          "--json",
+          "databaseId",
+        ],
       ]);
       expect(res.outputs).toBe(`run-id=1234567\npr=7\nhead-sha=${HEAD}\n`);
       expect(res.stdout).toBe(`pull request #7 (head ${HEAD}): plan from run 1234567\n`);
@@ -243,7 +312,9 @@ esac
       fixtures(pulls(MERGE), []);
       const res = script("find-plan-run.sh", ghEnv());
       expect(res.status).toBe(1);
-      expect(res.stderr).toContain(`find-plan-run: pull request #7 was merged without a successful 'emqx-rollout.yml' run on its head commit ${HEAD}, so no plan was approved`);
+      expect(res.stderr).toContain(
+        `find-plan-run: pull request #7 was merged without a successful 'emqx-rollout.yml' run on its head commit ${HEAD}, so no plan was approved`,
+      );
     });
 
     test("fails without GH_TOKEN, saying which token and permissions to give", () => {
@@ -251,14 +322,25 @@ esac
       delete env.GH_TOKEN;
       const res = script("find-plan-run.sh", env);
       expect(res.status).toBe(1);
-      expect(res.stderr).toContain("find-plan-run: GH_TOKEN is not set: give the step env GH_TOKEN: ${{ github.token }}, with job permissions actions: read and pull-requests: read");
+      expect(res.stderr).toContain(
+        "find-plan-run: GH_TOKEN is not set: give the step env GH_TOKEN: ${{ github.token }}, with job permissions actions: read and pull-requests: read",
+      );
       expect(calls("gh")).toEqual([]);
     });
   });
 
   test("find-plan-run.sh never prints GH_TOKEN, whether it finds the run or fails", () => {
-    fs.writeFileSync(path.join(shims, "pulls.json"), JSON.stringify([{ number: 7, merged_at: "2025-01-01T00:00:00Z", merge_commit_sha: MERGE, head: { sha: HEAD } }]));
-    const env = { GITHUB_REPOSITORY: "acme/x", GITHUB_SHA: MERGE, GITHUB_WORKFLOW_REF: "acme/x/.github/workflows/w.yml@refs/heads/main", GH_TOKEN, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE };
+    fs.writeFileSync(
+      path.join(shims, "pulls.json"),
+      JSON.stringify([{ number: 7, merged_at: "2025-01-01T00:00:00Z", merge_commit_sha: MERGE, head: { sha: HEAD } }]),
+    );
+    const env = {
+      GITHUB_REPOSITORY: "acme/x",
+      GITHUB_SHA: MERGE,
+      GITHUB_WORKFLOW_REF: "acme/x/.github/workflows/w.yml@refs/heads/main",
+      GH_TOKEN,
+      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+    };
     fs.writeFileSync(path.join(shims, "runs.json"), JSON.stringify([{ databaseId: 1 }]));
     const found = script("find-plan-run.sh", env);
     fs.writeFileSync(path.join(shims, "runs.json"), "[]");
@@ -269,7 +351,12 @@ esac
       { source: `run ${i} stderr`, text: r.stderr },
       { source: `run ${i} outputs`, text: r.outputs },
     ]);
-    expect(scanForSecrets(sources, [{ label: "PULUMI_CONFIG_PASSPHRASE", value: PASSPHRASE }, { label: "GH_TOKEN", value: GH_TOKEN }])).toEqual([]);
+    expect(
+      scanForSecrets(sources, [
+        { label: "PULUMI_CONFIG_PASSPHRASE", value: PASSPHRASE },
+        { label: "GH_TOKEN", value: GH_TOKEN },
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -296,15 +383,27 @@ describe("the jobs on the real pulumi CLI: examples/ci-rollout as a project over
   async function job(name: string, env: Record<string, string>): Promise<ScriptRun> {
     const dir = fs.mkdtempSync(path.join(tmp, "job-"));
     const summaryFile = path.join(dir, "step-summary.md");
-    const r = await p.pulumi([path.join(p.dir, "scripts", name)], { command: "bash", cwd: dir, env: { STACK: "prod", GITHUB_STEP_SUMMARY: summaryFile, ...env } });
-    const run = { status: r.code, stdout: r.stdout, stderr: r.stderr, summary: fs.existsSync(summaryFile) ? fs.readFileSync(summaryFile, "utf8") : "", dir };
+    const r = await p.pulumi([path.join(p.dir, "scripts", name)], {
+      command: "bash",
+      cwd: dir,
+      env: { STACK: "prod", GITHUB_STEP_SUMMARY: summaryFile, ...env },
+    });
+    const run = {
+      status: r.code,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      summary: fs.existsSync(summaryFile) ? fs.readFileSync(summaryFile, "utf8") : "",
+      dir,
+    };
     runs.push(run);
     return run;
   }
 
   const untouched = () => hosts.map((h) => `${h.fingerprint()} ssh=${h.sshd.connectionCount()}`);
-  const running = (h: TestHost) => emulatorVersions(h.root).find((r) => r.status === "current" || r.status === "permanent")?.version;
-  const row = (i: number, rest: string) => `| n${i + 1} (${hosts[i].connection.host}:${hosts[i].connection.port}) | a | ${rest}`;
+  const running = (h: TestHost) =>
+    emulatorVersions(h.root).find((r) => r.status === "current" || r.status === "permanent")?.version;
+  const row = (i: number, rest: string) =>
+    `| n${i + 1} (${hosts[i].connection.host}:${hosts[i].connection.port}) | a | ${rest}`;
 
   beforeAll(async () => {
     for (let i = 0; i < 2; i++) hosts.push(await startTestHost({ version: "4.4.0" }, `127.0.0.${61 + i}`));
@@ -329,12 +428,18 @@ describe("the jobs on the real pulumi CLI: examples/ci-rollout as a project over
     const r = await job("preview-plan.sh", { PLAN_FILE: "emqx-rollout.plan.json" });
     await p.pulumiOk(["config", "set", "version", "4.4.16"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("preview-plan: pulumi preview failed (exit 1): fix what the refusals above say and push again; no plan was saved");
+    expect(r.stderr).toContain(
+      "preview-plan: pulumi preview failed (exit 1): fix what the refusals above say and push again; no plan was saved",
+    );
     expect(fs.existsSync(path.join(r.dir, "emqx-rollout.plan.json"))).toBe(false);
     expect(r.summary).toContain("### EMQX rollout: the preview of stack `prod` failed, no plan was saved");
     // The engine stops at the first node it checks; the fleet's own check names all of them.
-    expect(r.summary).toMatch(/\| emqx-n1 \| {2}\| {2}\| refused \| EmqxRelease manages EMQX 4\.4 only; 4\.3\.16 is not a 4\.4 patch version/);
-    expect(r.summary).toContain("- EmqxFleet emqx: version (all 2 hosts): EmqxRelease manages EMQX 4.4 only; 4.3.16 is not a 4.4 patch version");
+    expect(r.summary).toMatch(
+      /\| emqx-n1 \| {2}\| {2}\| refused \| EmqxRelease manages EMQX 4\.4 only; 4\.3\.16 is not a 4\.4 patch version/,
+    );
+    expect(r.summary).toContain(
+      "- EmqxFleet emqx: version (all 2 hosts): EmqxRelease manages EMQX 4.4 only; 4.3.16 is not a 4.4 patch version",
+    );
     expect(r.summary).not.toContain("Resources:");
     expect(r.stdout).toContain("**Refused**");
     expect(untouched()).toEqual(before);
@@ -354,7 +459,9 @@ describe("the jobs on the real pulumi CLI: examples/ci-rollout as a project over
     expect(r.summary).toContain(`${row(1, "2 | ? -> 4.4.16 |  |")}`);
     expect(r.summary).toContain("Merging this pull request runs `pulumi up --plan` with exactly this plan");
     expect(r.stdout).toContain("| host | cluster | batch |"); // the table is in the job log too
-    const needles = keySlices(hosts[0].connection.privateKey).flatMap((s, i) => withJsonEscaped(`privateKey slice ${i}`, s));
+    const needles = keySlices(hosts[0].connection.privateKey).flatMap((s, i) =>
+      withJsonEscaped(`privateKey slice ${i}`, s),
+    );
     expect(scanForSecrets([{ source: approved, text: fs.readFileSync(approved, "utf8") }], needles)).toEqual([]);
     expect(untouched()).toEqual(before);
   });
@@ -368,7 +475,9 @@ describe("the jobs on the real pulumi CLI: examples/ci-rollout as a project over
     await p.pulumiOk(["config", "set", "packagePath", packages["4.4.16"]]);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/violates plan: properties changed: .*version\[\{4\.4\.16\}!=\{4\.4\.17\}\]/);
-    expect(r.stderr).toContain("apply-plan: pulumi up --plan failed (exit 1): the plan no longer matches the program, its config or the stack's state");
+    expect(r.stderr).toContain(
+      "apply-plan: pulumi up --plan failed (exit 1): the plan no longer matches the program, its config or the stack's state",
+    );
     expect(r.summary).toContain("### EMQX rollout of stack `prod` failed");
     expect(untouched()).toEqual(before);
     expect(hosts.map(running)).toEqual(["4.4.0", "4.4.0"]);
@@ -380,7 +489,11 @@ describe("the jobs on the real pulumi CLI: examples/ci-rollout as a project over
     expect(hosts.map(running)).toEqual(["4.4.16", "4.4.16"]);
     expect(r.stdout).toContain("fleet summary (stack prod):");
     expect(r.summary).toContain("### EMQX rollout of stack `prod` done");
-    expect(JSON.parse(r.stdout.slice(r.stdout.indexOf("fleet summary (stack prod):") + "fleet summary (stack prod):".length))).toEqual({
+    expect(
+      JSON.parse(
+        r.stdout.slice(r.stdout.indexOf("fleet summary (stack prod):") + "fleet summary (stack prod):".length),
+      ),
+    ).toEqual({
       n1: "4.4.0 -> 4.4.16",
       n2: "4.4.0 -> 4.4.16",
     });
@@ -412,7 +525,9 @@ describe("the jobs on the real pulumi CLI: examples/ci-rollout as a project over
     expect(r.stderr).toContain("a node differs from the stack's state");
     expect(r.summary).toContain("drift check failed");
     expect(r.stderr).toContain("(exit 7)"); // the CLI's exit code for changes that were not expected
-    expect(r.summary).toMatch(/~ pulumi-nodejs:dynamic\/emqx:EmqxRelease: \(update\)\s*\n\s*\[id=[^\]]*\]\s*\n\s*\[urn=[^\]]*emqx-n2\]/);
+    expect(r.summary).toMatch(
+      /~ pulumi-nodejs:dynamic\/emqx:EmqxRelease: \(update\)\s*\n\s*\[id=[^\]]*\]\s*\n\s*\[urn=[^\]]*emqx-n2\]/,
+    );
     expect(r.summary).toContain("~ 1 to update");
     expect(r.summary).toMatch(/currentVersion\s*: "4\.4\.16" => "4\.4\.0"/);
     expect((await p.pulumiOk(["stack", "export"])).stdout).toBe(state);

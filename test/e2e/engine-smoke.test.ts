@@ -8,7 +8,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ensureEngine } from "../../sandbox/engine";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import {
+  compiledPath,
+  newStackDir,
+  runStack,
+  type OpName,
+  type OpSpec,
+  type RunStackResult,
+  type StackDirs,
+} from "../../sandbox/run-stack";
 import { BAD_INPUT_REASON, markerContent } from "./fixtures/trivial-program";
 
 const TIMEOUT_MS = 5 * 60 * 1000;
@@ -43,7 +51,10 @@ describe("the pulumi engine drives a dynamic resource offline", () => {
       token: { value: SECRET, secret: true },
     };
     for (const [k, v] of Object.entries(extraConfig)) config[k] = { value: v };
-    const res = await runStack({ projectName: "engine-smoke", stackName: "smoke", programModule, config, ops }, { dirs, timeoutMs: TIMEOUT_MS });
+    const res = await runStack(
+      { projectName: "engine-smoke", stackName: "smoke", programModule, config, ops },
+      { dirs, timeoutMs: TIMEOUT_MS },
+    );
     transcript.push(res.stdout, res.stderr);
     return res;
   }
@@ -70,7 +81,10 @@ describe("the pulumi engine drives a dynamic resource offline", () => {
   test("up creates the marker with the secret reaching the provider in clear", async () => {
     const res = await run(["up"]);
     expect(res.results[0]).toMatchObject({ op: "up", ok: true, summary: { create: 2 } });
-    expect(res.results[0].outputs).toEqual({ file: { value: markerFile, secret: false }, token: { value: "[secret]", secret: true } });
+    expect(res.results[0].outputs).toEqual({
+      file: { value: markerFile, secret: false },
+      token: { value: "[secret]", secret: true },
+    });
     expect(fs.readFileSync(markerFile, "utf8")).toBe(markerContent(SECRET));
   });
 

@@ -9,7 +9,15 @@ import * as fs from "fs";
 import { ensureEngine } from "../../sandbox/engine";
 import { emulatorVersions } from "../../sandbox/emulator/install";
 import { reliabilityTest } from "../support/reliability";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import {
+  compiledPath,
+  newStackDir,
+  runStack,
+  type OpName,
+  type OpSpec,
+  type RunStackResult,
+  type StackDirs,
+} from "../../sandbox/run-stack";
 import { carriedSecrets, filesUnder, scanForSecrets } from "../support/secret-scan";
 import { ensureTestUser } from "../../sandbox/sshd";
 import { packageShelf, startTestHost, type TestHost } from "../../sandbox/test-host";
@@ -29,9 +37,22 @@ let programModule: string;
 let packagePath: string;
 const transcript: Array<{ source: string; text: string }> = [];
 
-async function run(ops: Array<OpName | OpSpec>, opts: { env?: Record<string, string>; onLine?: Parameters<typeof runStack>[1]["onLine"] } = {}): Promise<RunStackResult> {
+async function run(
+  ops: Array<OpName | OpSpec>,
+  opts: { env?: Record<string, string>; onLine?: Parameters<typeof runStack>[1]["onLine"] } = {},
+): Promise<RunStackResult> {
   const config = {
-    hosts: { value: JSON.stringify([{ name: "node-1", host: ADDRESS, port: host.sshd.port, hostKey: host.sshd.hostKeyLine, emqxPath: host.emqxPath }]) },
+    hosts: {
+      value: JSON.stringify([
+        {
+          name: "node-1",
+          host: ADDRESS,
+          port: host.sshd.port,
+          hostKey: host.sshd.hostKeyLine,
+          emqxPath: host.emqxPath,
+        },
+      ]),
+    },
     user: { value: USER },
     password: { value: PASSWORD, secret: true },
     sudoPassword: { value: PASSWORD, secret: true },
@@ -39,8 +60,14 @@ async function run(ops: Array<OpName | OpSpec>, opts: { env?: Record<string, str
     version: { value: "4.4.16" },
     packagePath: { value: packagePath },
   };
-  const r = await runStack({ projectName: "emqx-release-e2e", stackName: "kill", programModule, config, ops, env: opts.env }, { dirs, timeoutMs: TIMEOUT_MS, onLine: opts.onLine });
-  transcript.push({ source: `run ${transcript.length + 1} stdout`, text: r.stdout }, { source: `run ${transcript.length + 1} stderr`, text: r.stderr });
+  const r = await runStack(
+    { projectName: "emqx-release-e2e", stackName: "kill", programModule, config, ops, env: opts.env },
+    { dirs, timeoutMs: TIMEOUT_MS, onLine: opts.onLine },
+  );
+  transcript.push(
+    { source: `run ${transcript.length + 1} stdout`, text: r.stdout },
+    { source: `run ${transcript.length + 1} stderr`, text: r.stderr },
+  );
   return r;
 }
 
@@ -61,7 +88,8 @@ function providerPids(): number[] {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
     if (!m || !/dynamic-provider/.test(m[2])) continue;
     try {
-      if (fs.readFileSync(`/proc/${m[1]}/environ`, "latin1").split("\0").includes(`PULUMI_HOME=${dirs.pulumiHome}`)) pids.push(Number(m[1]));
+      if (fs.readFileSync(`/proc/${m[1]}/environ`, "latin1").split("\0").includes(`PULUMI_HOME=${dirs.pulumiHome}`))
+        pids.push(Number(m[1]));
     } catch {
       // gone already
     }
@@ -87,7 +115,12 @@ afterAll(async () => {
 });
 
 reliabilityTest(
-  { area: "fault", case: "the provider process is killed (SIGKILL) inside `emqx upgrade`", expected: "the run fails; refresh finds the node's real state; the next up names the lock and starts no second upgrade; after clearing it, 4.4.16 permanent with exactly one code switch on the node" },
+  {
+    area: "fault",
+    case: "the provider process is killed (SIGKILL) inside `emqx upgrade`",
+    expected:
+      "the run fails; refresh finds the node's real state; the next up names the lock and starts no second upgrade; after clearing it, 4.4.16 permanent with exactly one code switch on the node",
+  },
   async () => {
     const sampler = setInterval(sampleInstalls, 100);
     try {
@@ -116,7 +149,11 @@ async function killAndRecover(): Promise<void> {
 
   // EMQX finishes the switch on the node without the CLI (release_handler runs in the node).
   const deadline = Date.now() + HOLD_MS + 30_000;
-  while (!emulatorVersions(host.root).some((r) => r.version === "4.4.16" && r.status !== "old") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  while (
+    !emulatorVersions(host.root).some((r) => r.version === "4.4.16" && r.status !== "old") &&
+    Date.now() < deadline
+  )
+    await new Promise((r) => setTimeout(r, 250));
 
   const refreshed = await run(["refresh-clear-pending"]);
   expect(refreshed.results[0]).toMatchObject({ ok: true });
@@ -134,16 +171,21 @@ async function killAndRecover(): Promise<void> {
 }
 
 reliabilityTest(
-  { area: "credentials", case: "engine-level scan after the killed run and its recovery (login password = sudoPassword)", expected: "0 hits in engine output, stack state, backend and PULUMI_HOME, raw or JSON-escaped; a planted copy is found" },
+  {
+    area: "credentials",
+    case: "engine-level scan after the killed run and its recovery (login password = sudoPassword)",
+    expected:
+      "0 hits in engine output, stack state, backend and PULUMI_HOME, raw or JSON-escaped; a planted copy is found",
+  },
   async (probe) => {
-  // The only credential this stack carries: the login password, which is also its sudoPassword.
-  const { searched, needles } = carriedSecrets({ connection: { password: PASSWORD, sudoPassword: PASSWORD } });
-  // The stack's state lives in the file backend under dirs.root, with PULUMI_HOME and the workspace.
-  const sources = [...transcript, ...filesUnder(dirs.root)];
-  expect(scanForSecrets([{ source: "planted", text: `x${PASSWORD}x` }], needles)).toHaveLength(1);
-  expect(transcript.length).toBeGreaterThanOrEqual(8);
-  const found = scanForSecrets(sources, needles);
-  probe.secretsLeaked({ searched, found: found.map((f) => `${f.label} in ${f.source}`) });
-  expect(found).toEqual([]);
+    // The only credential this stack carries: the login password, which is also its sudoPassword.
+    const { searched, needles } = carriedSecrets({ connection: { password: PASSWORD, sudoPassword: PASSWORD } });
+    // The stack's state lives in the file backend under dirs.root, with PULUMI_HOME and the workspace.
+    const sources = [...transcript, ...filesUnder(dirs.root)];
+    expect(scanForSecrets([{ source: "planted", text: `x${PASSWORD}x` }], needles)).toHaveLength(1);
+    expect(transcript.length).toBeGreaterThanOrEqual(8);
+    const found = scanForSecrets(sources, needles);
+    probe.secretsLeaked({ searched, found: found.map((f) => `${f.label} in ${f.source}`) });
+    expect(found).toEqual([]);
   },
 );

@@ -20,14 +20,28 @@ const packages: Record<string, string> = {};
 
 /** Calls that change or restart the node, from the `from`-th call of the log on. */
 function nodeCalls(h: TestHost, from = 0): string[] {
-  return h.calls().slice(from).filter((c: EmulatorCall) => /^(upgrade|install|downgrade|uninstall|stop|start)$/.test(c.argv[0])).map((c) => c.argv.join(" "));
+  return h
+    .calls()
+    .slice(from)
+    .filter((c: EmulatorCall) => /^(upgrade|install|downgrade|uninstall|stop|start)$/.test(c.argv[0]))
+    .map((c) => c.argv.join(" "));
 }
 
 const permanent = (h: TestHost) => emulatorVersions(h.root).find((r) => r.status === "permanent")?.version;
 
 async function up(version: string, extra: Record<string, string> = {}): Promise<RunStackResult> {
   const config: Record<string, { value: string; secret?: boolean }> = {
-    hosts: { value: JSON.stringify(hosts.map((h, i) => ({ name: NAMES[i], host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath }))) },
+    hosts: {
+      value: JSON.stringify(
+        hosts.map((h, i) => ({
+          name: NAMES[i],
+          host: h.connection.host,
+          port: h.connection.port,
+          hostKey: h.connection.hostKey,
+          emqxPath: h.emqxPath,
+        })),
+      ),
+    },
     privateKey: { value: hosts[0].connection.privateKey, secret: true },
     version: { value: version },
     packagePath: { value: packages[version] },
@@ -36,7 +50,10 @@ async function up(version: string, extra: Record<string, string> = {}): Promise<
     onGateFailure: { value: "downgrade" },
   };
   for (const [k, v] of Object.entries(extra)) config[k] = { value: v };
-  return runStack({ projectName: "emqx-fleet-client-impact-e2e", stackName: "impact", programModule, config, ops: ["up"] }, { dirs, timeoutMs: TIMEOUT_MS });
+  return runStack(
+    { projectName: "emqx-fleet-client-impact-e2e", stackName: "impact", programModule, config, ops: ["up"] },
+    { dirs, timeoutMs: TIMEOUT_MS },
+  );
 }
 
 beforeAll(async () => {
@@ -61,9 +78,15 @@ test("the canary's clients drop on 4.4.16: the gate fails with the numbers, the 
   const later = hosts.slice(1).map((h) => h.fingerprint());
   const res = await up("4.4.16");
   expect(res.results[0]).toMatchObject({ ok: false });
-  expect(res.results[0].error).toContain("emqx: rollout halted after batch 1 of 3: 1 failed host(s), more than maxFailures 0");
-  expect(res.stdout).toMatch(/n1 \(batch 1\): client-impact gate failed: connections failed: live connections 100 -> 20 \(-80%\), a drop of more than the 10% allowed/);
-  expect(res.stdout).toMatch(/mqtt:tcp:external shutdown_count 0 -> 80 \(killed \+80\): 80 connections ended, more than the 10 allowed/);
+  expect(res.results[0].error).toContain(
+    "emqx: rollout halted after batch 1 of 3: 1 failed host(s), more than maxFailures 0",
+  );
+  expect(res.stdout).toMatch(
+    /n1 \(batch 1\): client-impact gate failed: connections failed: live connections 100 -> 20 \(-80%\), a drop of more than the 10% allowed/,
+  );
+  expect(res.stdout).toMatch(
+    /mqtt:tcp:external shutdown_count 0 -> 80 \(killed \+80\): 80 connections ended, more than the 10 allowed/,
+  );
   expect(res.stdout).toContain("rolled back from 4.4.16 to 4.4.0");
   expect(nodeCalls(hosts[0])).toEqual(["upgrade 4.4.16", "downgrade 4.4.0"]);
   expect(permanent(hosts[0])).toBe("4.4.0");
@@ -76,7 +99,9 @@ test("the next up with the same declaration does not try the rolled-back canary 
   const res = await up("4.4.16");
   expect(res.results[0]).toMatchObject({ ok: false });
   expect(res.results[0].error).toContain("emqx: rollout halted after batch 1 of 3");
-  expect(res.stdout).toContain("rolled back from 4.4.16 to 4.4.0 (the next up leaves this host alone until the declaration changes or retryAfterRollback is set)");
+  expect(res.stdout).toContain(
+    "rolled back from 4.4.16 to 4.4.0 (the next up leaves this host alone until the declaration changes or retryAfterRollback is set)",
+  );
   expect(nodeCalls(hosts[0], calls[0])).toEqual([]);
   expect(hosts.slice(1).map((h) => h.fingerprint())).toEqual(fingerprints);
 });
@@ -87,9 +112,15 @@ test("retryAfterRollback tries the canary again; with its clients staying this t
   expect(res.results[0]).toMatchObject({ ok: true });
   expect(res.stdout).toContain("emqx: batch 3 of 3 done, every host healthy");
   expect(hosts.map(permanent)).toEqual(["4.4.16", "4.4.16", "4.4.16"]);
-  const results = res.results[0].outputs?.results.value as Record<string, { clientImpact: { passed: boolean; checks: Array<{ name: string; before: unknown; after: unknown }> } }>;
+  const results = res.results[0].outputs?.results.value as Record<
+    string,
+    { clientImpact: { passed: boolean; checks: Array<{ name: string; before: unknown; after: unknown }> } }
+  >;
   for (const n of NAMES) {
     expect(results[n].clientImpact.passed).toBe(true);
-    expect(results[n].clientImpact.checks.find((c) => c.name === "connections")).toMatchObject({ before: 100, after: 100 });
+    expect(results[n].clientImpact.checks.find((c) => c.name === "connections")).toMatchObject({
+      before: 100,
+      after: 100,
+    });
   }
 });

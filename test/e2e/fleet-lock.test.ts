@@ -7,7 +7,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { ensureEngine } from "../../sandbox/engine";
 import { emulatorVersions, type EmulatorCall } from "../../sandbox/emulator/install";
-import { compiledPath, newStackDir, runStack, type RunStackOptions, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import {
+  compiledPath,
+  newStackDir,
+  runStack,
+  type RunStackOptions,
+  type RunStackResult,
+  type StackDirs,
+} from "../../sandbox/run-stack";
 import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -34,16 +41,34 @@ function running(h: TestHost): string | undefined {
 }
 
 /** `pulumi up` of one pipeline's stack: fleet `fleetName` over both hosts, to 4.4.16. */
-function up(stackName: string, fleetName: string, dirs: StackDirs, onLine?: RunStackOptions["onLine"]): Promise<RunStackResult> {
+function up(
+  stackName: string,
+  fleetName: string,
+  dirs: StackDirs,
+  onLine?: RunStackOptions["onLine"],
+): Promise<RunStackResult> {
   const config = {
     fleetName: { value: fleetName },
-    hosts: { value: JSON.stringify(hosts.map((h, i) => ({ name: NAMES[i], host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath }))) },
+    hosts: {
+      value: JSON.stringify(
+        hosts.map((h, i) => ({
+          name: NAMES[i],
+          host: h.connection.host,
+          port: h.connection.port,
+          hostKey: h.connection.hostKey,
+          emqxPath: h.emqxPath,
+        })),
+      ),
+    },
     privateKey: { value: hosts[0].connection.privateKey, secret: true },
     version: { value: "4.4.16" },
     packagePath: { value: packagePath },
     rollout: { value: JSON.stringify({ canary: 1, batchSize: 1 }) },
   };
-  return runStack({ projectName: "emqx-fleet-lock-e2e", stackName, programModule, config, ops: ["up"] }, { dirs, timeoutMs: TIMEOUT_MS, onLine });
+  return runStack(
+    { projectName: "emqx-fleet-lock-e2e", stackName, programModule, config, ops: ["up"] },
+    { dirs, timeoutMs: TIMEOUT_MS, onLine },
+  );
 }
 
 beforeAll(async () => {
@@ -75,10 +100,15 @@ test("fails a second pipeline's up within seconds, naming the holder, while the 
   const a = await up("pipeline-a", "emqx-a", dirsA, (line) => {
     if (b === undefined && line.includes(`[EmqxRelease host=${n1.connection.host}] upgrade 4.4.16`)) {
       // (the provider takes the lock before it prints this line)
-      holder = JSON.parse(fs.readFileSync(path.join(n1.root, LOCK_DIR, "owner"), "utf8")) as { id: string; pid: number };
+      holder = JSON.parse(fs.readFileSync(path.join(n1.root, LOCK_DIR, "owner"), "utf8")) as {
+        id: string;
+        pid: number;
+      };
       // WHEN pipeline B's up over the same hosts starts
       bStartedAt = Date.now();
-      b = up("pipeline-b", "emqx-b", dirsB).finally(() => { bEndedAt = Date.now(); });
+      b = up("pipeline-b", "emqx-b", dirsB).finally(() => {
+        bEndedAt = Date.now();
+      });
     }
   });
   const aEndedAt = Date.now();
@@ -89,8 +119,14 @@ test("fails a second pipeline's up within seconds, naming the holder, while the 
   // THEN B failed, naming A's lock (its pid and id) in the fleet gate's halt
   expect(bRes.results[0]).toMatchObject({ op: "up", ok: false });
   const bOut = bRes.stdout + bRes.stderr;
-  expect(bRes.results[0].error).toContain("emqx-b: rollout halted after batch 1 of 2: 1 failed host(s), more than maxFailures 0");
-  expect(bOut).toMatch(new RegExp(`n1 \\(batch 1\\): ${n1.connection.host.replace(/\./g, "\\.")}: another operation holds the host lock: \\S+ \\(pid ${holder?.pid}, upgrade 4\\.4\\.16, since `));
+  expect(bRes.results[0].error).toContain(
+    "emqx-b: rollout halted after batch 1 of 2: 1 failed host(s), more than maxFailures 0",
+  );
+  expect(bOut).toMatch(
+    new RegExp(
+      `n1 \\(batch 1\\): ${n1.connection.host.replace(/\./g, "\\.")}: another operation holds the host lock: \\S+ \\(pid ${holder?.pid}, upgrade 4\\.4\\.16, since `,
+    ),
+  );
   expect(bOut).toContain(`lock ${holder?.id} in `);
   expect(bOut).toContain("1 later batch(es) were not started");
 
@@ -113,6 +149,9 @@ test("a rerun of the second pipeline after the first finished adopts every host 
   const before = hosts.map((h) => releaseCalls(h).length);
   const res = await up("pipeline-b", "emqx-b", dirsB);
   expect(res.results[0]).toMatchObject({ op: "up", ok: true });
-  expect(res.results[0].outputs?.results.value).toMatchObject({ n1: { action: "adopt", version: "4.4.16" }, n2: { action: "adopt", version: "4.4.16" } });
+  expect(res.results[0].outputs?.results.value).toMatchObject({
+    n1: { action: "adopt", version: "4.4.16" },
+    n2: { action: "adopt", version: "4.4.16" },
+  });
   expect(hosts.map((h) => releaseCalls(h).length)).toEqual(before);
 });

@@ -6,7 +6,15 @@
 // gate that holds the canary while a member of its cluster is stopped.
 import { ensureEngine } from "../../sandbox/engine";
 import { emulatorVersions, type EmulatorCall } from "../../sandbox/emulator/install";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import {
+  compiledPath,
+  newStackDir,
+  runStack,
+  type OpName,
+  type OpSpec,
+  type RunStackResult,
+  type StackDirs,
+} from "../../sandbox/run-stack";
 import { packageShelf, startTestHost, type TestHost, shareClientKey } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -32,16 +40,34 @@ function running(h: TestHost): string | undefined {
   return emulatorVersions(h.root).find((r) => r.status === "current" || r.status === "permanent")?.version;
 }
 
-async function run(ops: Array<OpName | OpSpec>, version: string, extra: { rollout?: object; healthGate?: object } = {}): Promise<RunStackResult> {
+async function run(
+  ops: Array<OpName | OpSpec>,
+  version: string,
+  extra: { rollout?: object; healthGate?: object } = {},
+): Promise<RunStackResult> {
   const config: Record<string, { value: string; secret?: boolean }> = {
-    hosts: { value: JSON.stringify(hosts.map((h, i) => ({ name: NAMES[i], host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath, cluster: CLUSTER(i) }))) },
+    hosts: {
+      value: JSON.stringify(
+        hosts.map((h, i) => ({
+          name: NAMES[i],
+          host: h.connection.host,
+          port: h.connection.port,
+          hostKey: h.connection.hostKey,
+          emqxPath: h.emqxPath,
+          cluster: CLUSTER(i),
+        })),
+      ),
+    },
     privateKey: { value: hosts[0].connection.privateKey, secret: true },
     version: { value: version },
     packagePath: { value: packages[version] },
     rollout: { value: JSON.stringify(extra.rollout ?? ROLLOUT) },
   };
   if (extra.healthGate) config.healthGate = { value: JSON.stringify(extra.healthGate) };
-  return runStack({ projectName: "emqx-fleet-e2e", stackName: "rollout", programModule, config, ops }, { dirs, timeoutMs: TIMEOUT_MS });
+  return runStack(
+    { projectName: "emqx-fleet-e2e", stackName: "rollout", programModule, config, ops },
+    { dirs, timeoutMs: TIMEOUT_MS },
+  );
 }
 
 beforeAll(async () => {
@@ -63,10 +89,12 @@ afterAll(async () => {
 
 /** [start, end] of each host's last release call, by host name. */
 function lastCallSpan(): Record<string, [number, number]> {
-  return Object.fromEntries(hosts.map((h, i) => {
-    const c = releaseCalls(h).slice(-1)[0];
-    return [NAMES[i], [c.ts, c.ts + c.durationMs]];
-  }));
+  return Object.fromEntries(
+    hosts.map((h, i) => {
+      const c = releaseCalls(h).slice(-1)[0];
+      return [NAMES[i], [c.ts, c.ts + c.durationMs]];
+    }),
+  );
 }
 
 test("preview shows every host's batch, cluster and target in the fleet's plan and contacts no host", async () => {
@@ -74,7 +102,9 @@ test("preview shows every host's batch, cluster and target in the fleet's plan a
   const res = await run(["preview"], "4.4.15");
   expect(res.results[0]).toMatchObject({ ok: true, summary: { create: 1 + 6 + 3 + 1 } });
   const plan = res.stdout.slice(res.stdout.indexOf("plan"));
-  expect(plan).toMatch(/n1\s*: \{\s*after\s*: \[\]\s*batch\s*: 1\s*cluster\s*: "a"\s*held\s*: false\s*to\s*: "4\.4\.15"/);
+  expect(plan).toMatch(
+    /n1\s*: \{\s*after\s*: \[\]\s*batch\s*: 1\s*cluster\s*: "a"\s*held\s*: false\s*to\s*: "4\.4\.15"/,
+  );
   expect(plan).toMatch(/n4\s*: \{\s*after\s*: \[\s*\[0\]: "n2"\s*\]\s*batch\s*: 2\s*cluster\s*: "b"/);
   expect(plan).toMatch(/n6\s*: \{\s*after\s*: \[\]\s*batch\s*: 3\s*cluster\s*: "b"/);
   expect(hosts.map((h) => `${h.fingerprint()} ${h.sshd.connectionCount()}`)).toEqual(before);
@@ -94,7 +124,9 @@ test("up upgrades the canary, then each batch after the previous gate and its pa
   }
   // Within each cluster, no two upgrades overlap.
   for (const cluster of ["a", "b"]) {
-    const spans = NAMES.filter((_, i) => CLUSTER(i) === cluster).map((n) => span[n]).sort((x, y) => x[0] - y[0]);
+    const spans = NAMES.filter((_, i) => CLUSTER(i) === cluster)
+      .map((n) => span[n])
+      .sort((x, y) => x[0] - y[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
   }
   // ...while nodes of different clusters in one batch do run together (n3 with n2 or n4).
@@ -110,7 +142,9 @@ test("fails the rollout at batch 2's gate when n3's upgrade exits 4: batch 2's o
   const untouched = [hosts[4], hosts[5]].map((h) => h.fingerprint());
   const res = await run(["up"], "4.4.16");
   expect(res.results[0]).toMatchObject({ ok: false });
-  expect(res.results[0].error).toContain("emqx: rollout halted after batch 2 of 3: 1 failed host(s), more than maxFailures 0");
+  expect(res.results[0].error).toContain(
+    "emqx: rollout halted after batch 2 of 3: 1 failed host(s), more than maxFailures 0",
+  );
   expect(res.stdout).toMatch(/n3 \(batch 2\): .*exit/);
   expect(res.stdout).toContain("1 later batch(es) were not started");
   // exit 4: install_release failed and the node restarted on its permanent release.
@@ -126,7 +160,11 @@ test("a rerun after the fix upgrades only the failed host and the batch that was
   expect(hosts.map(running)).toEqual(NAMES.map(() => "4.4.16"));
   expect(hosts.map((h, i) => releaseCalls(h).length - before[i])).toEqual([0, 0, 1, 0, 1, 1]);
   // The summary is each host's last change: n1's is still the one of the halted run.
-  expect(res.results[0].outputs?.summary.value).toMatchObject({ n3: "4.4.15 -> 4.4.16", n5: "4.4.15 -> 4.4.16", n1: "4.4.15 -> 4.4.16" });
+  expect(res.results[0].outputs?.summary.value).toMatchObject({
+    n3: "4.4.15 -> 4.4.16",
+    n5: "4.4.15 -> 4.4.16",
+    n1: "4.4.15 -> 4.4.16",
+  });
 });
 
 test("a canary whose cluster has a stopped member fails its health gate and halts the rollout; once the member runs, the rest follows", async () => {
@@ -147,5 +185,8 @@ test("a canary whose cluster has a stopped member fails its health gate and halt
   expect(hosts.map(running)).toEqual(NAMES.map(() => "4.4.17"));
   // n1 was not upgraded again: its gate was checked again (adopt), then the others followed.
   expect(hosts.map((h, i) => releaseCalls(h).length - before[i])).toEqual([0, 1, 1, 1, 1, 1]);
-  expect(res.results[0].outputs?.results.value).toMatchObject({ n1: { action: "adopt", gate: { passed: true } }, n6: { action: "upgrade", gate: { passed: true } } });
+  expect(res.results[0].outputs?.results.value).toMatchObject({
+    n1: { action: "adopt", gate: { passed: true } },
+    n6: { action: "upgrade", gate: { passed: true } },
+  });
 });

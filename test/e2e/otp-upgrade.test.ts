@@ -34,17 +34,33 @@ afterAll(async () => {
 
 async function up(version: string, extra: Record<string, string> = {}): Promise<RunStackResult> {
   const config: Record<string, { value: string; secret?: boolean }> = {
-    hosts: { value: JSON.stringify([{ name: "otp-1", host: host.connection.host, port: host.connection.port, hostKey: host.connection.hostKey, emqxPath: host.emqxPath }]) },
+    hosts: {
+      value: JSON.stringify([
+        {
+          name: "otp-1",
+          host: host.connection.host,
+          port: host.connection.port,
+          hostKey: host.connection.hostKey,
+          emqxPath: host.emqxPath,
+        },
+      ]),
+    },
     privateKey: { value: host.connection.privateKey, secret: true },
     version: { value: version },
     packagePath: { value: host.releases.zips[version] },
   };
   for (const [k, v] of Object.entries(extra)) config[k] = { value: v };
-  return runStack({ projectName: "emqx-sandbox", stackName: "otp", programModule, config, ops: ["up"] }, { dirs, timeoutMs: TIMEOUT_MS });
+  return runStack(
+    { projectName: "emqx-sandbox", stackName: "otp", programModule, config, ops: ["up"] },
+    { dirs, timeoutMs: TIMEOUT_MS },
+  );
 }
 
 /** Runs `up` with three clients connected, and returns what they saw once a few answers came after it. */
-async function upWithClients(version: string, extra: Record<string, string> = {}): Promise<{ res: RunStackResult; records: ClientRecord[] }> {
+async function upWithClients(
+  version: string,
+  extra: Record<string, string> = {},
+): Promise<{ res: RunStackResult; records: ClientRecord[] }> {
   clients = await startClients(host.service.host, host.service.port, 3);
   await clients.waitForAnswers(5);
   const res = await up(version, extra);
@@ -56,7 +72,11 @@ async function upWithClients(version: string, extra: Record<string, string> = {}
 
 function expectEveryMessageDelivered(records: ClientRecord[], sequence: string[]): void {
   for (const r of records) {
-    expect({ client: r.name, closedEarly: r.closedEarly, versions: versionSequence(r) }).toEqual({ client: r.name, closedEarly: undefined, versions: sequence });
+    expect({ client: r.name, closedEarly: r.closedEarly, versions: versionSequence(r) }).toEqual({
+      client: r.name,
+      closedEarly: undefined,
+      versions: sequence,
+    });
     expect(r.acked).toEqual(r.sent);
     expect(r.answers.map((a) => a.line)).toEqual(r.sent);
   }
@@ -90,7 +110,10 @@ test("a --no-permanent 4.4.1 is lost in a node restart: the node boots its perma
   expect(host.emqx("start")).toBe("EMQ X Broker 4.4.0 is started successfully!\n");
   expect(host.versions()).toEqual(["4.4.1 unpacked", "4.4.2 old", "4.4.0 permanent"]);
   expect(host.emqx("ctl", "status")).toBe(`Node '${host.nodeName}' 4.4.0 is started\n`);
-  const refreshed = await runStack({ projectName: "emqx-sandbox", stackName: "otp", programModule, ops: ["refresh", "outputs"] }, { dirs, timeoutMs: TIMEOUT_MS });
+  const refreshed = await runStack(
+    { projectName: "emqx-sandbox", stackName: "otp", programModule, ops: ["refresh", "outputs"] },
+    { dirs, timeoutMs: TIMEOUT_MS },
+  );
   expect(refreshed.results[0]).toMatchObject({ op: "refresh", ok: true, summary: { update: 1 } });
 });
 
@@ -101,5 +124,10 @@ test("pulumi up with uninstallPrevious switches to the old 4.4.2 with clients co
   expect(res.results[0].outputs?.permanentVersions.value).toEqual(["4.4.2"]);
   expect(host.versions()).toEqual(["4.4.1 unpacked", "4.4.2 permanent"]);
   expect(fs.existsSync(path.join(host.root, "lib", "emqx-4.4.0"))).toBe(false);
-  expect(fs.readFileSync(path.join(host.root, "releases", "emqx_vars"), "utf8").match(/^REL_VSN=.*$/gm)).toEqual(['REL_VSN="4.4.0"', 'REL_VSN="4.4.2"', 'REL_VSN="4.4.0"', 'REL_VSN="4.4.2"']);
+  expect(fs.readFileSync(path.join(host.root, "releases", "emqx_vars"), "utf8").match(/^REL_VSN=.*$/gm)).toEqual([
+    'REL_VSN="4.4.0"',
+    'REL_VSN="4.4.2"',
+    'REL_VSN="4.4.0"',
+    'REL_VSN="4.4.2"',
+  ]);
 });

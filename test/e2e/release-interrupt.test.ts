@@ -6,7 +6,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { ensureEngine } from "../../sandbox/engine";
 import { emulatorVersions } from "../../sandbox/emulator/install";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import {
+  compiledPath,
+  newStackDir,
+  runStack,
+  type OpName,
+  type OpSpec,
+  type RunStackResult,
+  type StackDirs,
+} from "../../sandbox/run-stack";
 import { packageShelf, startTestHost, type TestHost } from "../../sandbox/test-host";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -18,18 +26,37 @@ let dirs: StackDirs;
 let programModule: string;
 let packagePath: string;
 
-async function run(ops: Array<OpName | OpSpec>, opts: { env?: Record<string, string>; onLine?: Parameters<typeof runStack>[1]["onLine"] } = {}): Promise<RunStackResult> {
+async function run(
+  ops: Array<OpName | OpSpec>,
+  opts: { env?: Record<string, string>; onLine?: Parameters<typeof runStack>[1]["onLine"] } = {},
+): Promise<RunStackResult> {
   const config = {
-    hosts: { value: JSON.stringify([{ name: "node-1", host: host.connection.host, port: host.connection.port, hostKey: host.connection.hostKey, emqxPath: host.emqxPath }]) },
+    hosts: {
+      value: JSON.stringify([
+        {
+          name: "node-1",
+          host: host.connection.host,
+          port: host.connection.port,
+          hostKey: host.connection.hostKey,
+          emqxPath: host.emqxPath,
+        },
+      ]),
+    },
     privateKey: { value: host.connection.privateKey, secret: true },
     version: { value: "4.4.16" },
     packagePath: { value: packagePath },
   };
-  return runStack({ projectName: "emqx-release-e2e", stackName: "interrupt", programModule, config, ops, env: opts.env }, { dirs, timeoutMs: TIMEOUT_MS, onLine: opts.onLine });
+  return runStack(
+    { projectName: "emqx-release-e2e", stackName: "interrupt", programModule, config, ops, env: opts.env },
+    { dirs, timeoutMs: TIMEOUT_MS, onLine: opts.onLine },
+  );
 }
 
 function upgradeCalls(): string[] {
-  return host.calls().map((c) => c.argv.join(" ")).filter((c) => /^(upgrade|install|downgrade)\b/.test(c));
+  return host
+    .calls()
+    .map((c) => c.argv.join(" "))
+    .filter((c) => /^(upgrade|install|downgrade)\b/.test(c));
 }
 
 beforeAll(async () => {
@@ -55,7 +82,10 @@ test("after Ctrl-C twice during `emqx upgrade`, the README's recovery reaches 4.
         interrupts = 1;
         // WHEN the user presses Ctrl-C twice
         setTimeout(() => driver.interrupt(), 500);
-        setTimeout(() => { interrupts = 2; driver.interrupt(); }, 1500);
+        setTimeout(() => {
+          interrupts = 2;
+          driver.interrupt();
+        }, 1500);
       }
     },
   });
@@ -64,7 +94,12 @@ test("after Ctrl-C twice during `emqx upgrade`, the README's recovery reaches 4.
 
   // The node finishes the switch on its own (release_handler runs in the node, not in the CLI).
   const deadline = Date.now() + HOLD_MS + 30_000;
-  while (!emulatorVersions(host.root).some((r) => r.version === "4.4.16" && (r.status === "current" || r.status === "permanent")) && Date.now() < deadline) {
+  while (
+    !emulatorVersions(host.root).some(
+      (r) => r.version === "4.4.16" && (r.status === "current" || r.status === "permanent"),
+    ) &&
+    Date.now() < deadline
+  ) {
     await new Promise((r) => setTimeout(r, 250));
   }
   expect(emulatorVersions(host.root)).toContainEqual(expect.objectContaining({ version: "4.4.16" }));
@@ -84,7 +119,9 @@ test("after Ctrl-C twice during `emqx upgrade`, the README's recovery reaches 4.
   // 3. having checked `emqx versions` shows no upgrade in progress, up again naming the lock
   const recovered = await run(["up"], { env: { EMQX_RELEASE_CLEAR_LOCK: lockId as string } });
   expect(recovered.results[0]).toMatchObject({ ok: true, summary: { create: 1 } });
-  expect(recovered.results[0].outputs?.nodes.value).toEqual({ "node-1": { current: "4.4.16", permanent: "4.4.16", lastAction: expect.stringMatching(/^(adopt|make-permanent)$/) } });
+  expect(recovered.results[0].outputs?.nodes.value).toEqual({
+    "node-1": { current: "4.4.16", permanent: "4.4.16", lastAction: expect.stringMatching(/^(adopt|make-permanent)$/) },
+  });
 
   expect(upgradeCalls().filter((c) => c.startsWith("upgrade"))).toEqual(["upgrade 4.4.16"]);
   expect(emulatorVersions(host.root)).toContainEqual({ version: "4.4.16", status: "permanent" });

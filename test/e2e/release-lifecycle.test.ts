@@ -8,7 +8,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT, ensureEngine } from "../../sandbox/engine";
 import { emulatorVersions } from "../../sandbox/emulator/install";
-import { compiledPath, newStackDir, runStack, type OpName, type OpSpec, type RunStackResult, type StackDirs } from "../../sandbox/run-stack";
+import {
+  compiledPath,
+  newStackDir,
+  runStack,
+  type OpName,
+  type OpSpec,
+  type RunStackResult,
+  type StackDirs,
+} from "../../sandbox/run-stack";
 import { filesUnder, keySlices, scanForSecrets, withJsonEscaped, type Needle } from "../support/secret-scan";
 import { packageShelf, shareClientKey, startTestHost, type TestHost } from "../../sandbox/test-host";
 
@@ -44,9 +52,23 @@ function untouched(): string[] {
   return hosts.map((h) => `${h.fingerprint()} ssh=${h.sshd.connectionCount()}`);
 }
 
-async function run(ops: Array<OpName | OpSpec>, declared: { version: string; packagePath: string; permanent?: boolean; hosts?: TestHost[] }, label: string): Promise<RunStackResult> {
+async function run(
+  ops: Array<OpName | OpSpec>,
+  declared: { version: string; packagePath: string; permanent?: boolean; hosts?: TestHost[] },
+  label: string,
+): Promise<RunStackResult> {
   const config: Record<string, { value: string; secret?: boolean }> = {
-    hosts: { value: JSON.stringify((declared.hosts ?? hosts).map((h, i) => ({ name: `node-${i + 1}`, host: h.connection.host, port: h.connection.port, hostKey: h.connection.hostKey, emqxPath: h.emqxPath }))) },
+    hosts: {
+      value: JSON.stringify(
+        (declared.hosts ?? hosts).map((h, i) => ({
+          name: `node-${i + 1}`,
+          host: h.connection.host,
+          port: h.connection.port,
+          hostKey: h.connection.hostKey,
+          emqxPath: h.emqxPath,
+        })),
+      ),
+    },
     privateKey: { value: encryptedKey, secret: true },
     privateKeyPassword: { value: KEY_PASSPHRASE, secret: true },
     password: { value: PASSWORD, secret: true },
@@ -55,7 +77,10 @@ async function run(ops: Array<OpName | OpSpec>, declared: { version: string; pac
     providerModule: { value: path.join(providerCopy, "index.js") },
   };
   if (declared.permanent !== undefined) config.permanent = { value: String(declared.permanent) };
-  const res = await runStack({ projectName: "emqx-release-e2e", stackName: "lifecycle", programModule, config, ops }, { dirs, timeoutMs: TIMEOUT_MS });
+  const res = await runStack(
+    { projectName: "emqx-release-e2e", stackName: "lifecycle", programModule, config, ops },
+    { dirs, timeoutMs: TIMEOUT_MS },
+  );
   transcript.push({ source: `${label} stdout`, text: res.stdout }, { source: `${label} stderr`, text: res.stderr });
   return res;
 }
@@ -71,7 +96,10 @@ beforeAll(async () => {
   providerCopy = path.join(REPO_ROOT, ".e2e-work", `provider-${process.pid}`);
   fs.rmSync(providerCopy, { recursive: true, force: true });
   fs.cpSync(path.join(REPO_ROOT, "dist", "provider"), providerCopy, { recursive: true });
-  hosts = [await startTestHost({ version: "4.4.0" }, "127.0.0.21"), await startTestHost({ version: "4.4.0" }, "127.0.0.22")];
+  hosts = [
+    await startTestHost({ version: "4.4.0" }, "127.0.0.21"),
+    await startTestHost({ version: "4.4.0" }, "127.0.0.22"),
+  ];
   // One client key for both nodes, passphrase-protected, as a fleet's deploy key would be.
   shareClientKey(hosts);
   const keyFile = path.join(dirs.root, "deploy_key");
@@ -107,7 +135,11 @@ test("up at the version the nodes run adopts them and runs nothing that changes 
 
 test("preview --diff shows version 4.4.0 => 4.4.16 for each node and contacts no host", async () => {
   const before = untouched();
-  const res = await run([{ op: "preview-diff", planFile: path.join(dirs.root, "upgrade.plan.json") }], V4416(), "preview");
+  const res = await run(
+    [{ op: "preview-diff", planFile: path.join(dirs.root, "upgrade.plan.json") }],
+    V4416(),
+    "preview",
+  );
   expect(res.results[0]).toMatchObject({ ok: true, summary: { update: 2, same: 1 } });
   expect(res.stdout.match(/~ version\s*: "4\.4\.0" => "4\.4\.16"/g)).toHaveLength(2);
   expect(res.stdout).toMatch(/privateKey\s*: \[secret\]/);
@@ -127,7 +159,9 @@ test("fails the preview of a CE -> EE change with the provider's reason, hosts u
   const before = untouched();
   const res = await run(["preview"], { version: "4.4.16", packagePath: packages.ee4416 }, "ce-ee");
   expect(res.results[0]).toMatchObject({ ok: false, exitCode: 1 });
-  expect(res.results[0].error).toContain("changes the edition from CE to EE: hot upgrade between EMQX and EMQX Enterprise is not allowed");
+  expect(res.results[0].error).toContain(
+    "changes the edition from CE to EE: hot upgrade between EMQX and EMQX Enterprise is not allowed",
+  );
   expect(untouched()).toEqual(before);
 });
 
@@ -136,9 +170,14 @@ test("up with permanent: false runs one `emqx upgrade --no-permanent` per node",
   expect(res.results[0]).toMatchObject({ ok: true, summary: { update: 2, same: 1 } });
   for (const h of hosts) {
     expect(releaseCalls(h)).toEqual(["upgrade --no-permanent 4.4.16"]);
-    expect(emulatorVersions(h.root)).toEqual([{ version: "4.4.16", status: "current" }, { version: "4.4.0", status: "permanent" }]);
+    expect(emulatorVersions(h.root)).toEqual([
+      { version: "4.4.16", status: "current" },
+      { version: "4.4.0", status: "permanent" },
+    ]);
   }
-  expect(res.results[0].outputs?.nodes.value).toMatchObject({ "node-1": { current: "4.4.16", permanent: "4.4.0", lastAction: "upgrade" } });
+  expect(res.results[0].outputs?.nodes.value).toMatchObject({
+    "node-1": { current: "4.4.16", permanent: "4.4.0", lastAction: "upgrade" },
+  });
 });
 
 test("a second up reports no changes and contacts no host", async () => {
@@ -165,7 +204,11 @@ test("a restart that loses the --no-permanent release shows in refresh, and the 
   expect(emulatorVersions(two.root)).toContainEqual({ version: "4.4.16", status: "current" });
   // The node that kept its release was only read (refresh), never changed.
   expect(releaseCalls(one)).toEqual(["upgrade --no-permanent 4.4.16"]);
-  expect(calls(one).slice(oneBefore.length).every((c) => !/^(upgrade|install|downgrade|uninstall)/.test(c))).toBe(true);
+  expect(
+    calls(one)
+      .slice(oneBefore.length)
+      .every((c) => !/^(upgrade|install|downgrade|uninstall)/.test(c)),
+  ).toBe(true);
 });
 
 test("permanent: true makes the running release permanent with `emqx install`, no second upgrade", async () => {
@@ -175,7 +218,9 @@ test("permanent: true makes the running release permanent with `emqx install`, n
     expect(releaseCalls(h).filter((c) => c.startsWith("install"))).toEqual(["install 4.4.16"]);
     expect(emulatorVersions(h.root)).toEqual(expect.arrayContaining([{ version: "4.4.16", status: "permanent" }]));
   }
-  expect(res.results[0].outputs?.nodes.value).toMatchObject({ "node-1": { current: "4.4.16", permanent: "4.4.16", lastAction: "make-permanent" } });
+  expect(res.results[0].outputs?.nodes.value).toMatchObject({
+    "node-1": { current: "4.4.16", permanent: "4.4.16", lastAction: "make-permanent" },
+  });
 });
 
 test("a manual downgrade shows in refresh, and the next up restores the declared target", async () => {
@@ -204,7 +249,9 @@ test("destroy follows the delete rules with the provider code stored in state, a
   const res = await run(["destroy"], V4416(true), "destroy");
   expect(res.results[0]).toMatchObject({ op: "destroy", ok: true, summary: { delete: 3 } });
   expect(res.stdout).not.toContain("the changed provider code ran delete");
-  expect(res.stdout).toContain("4.4.16 is the permanent release: EMQX cannot uninstall the running release, so the broker is left as it is");
+  expect(res.stdout).toContain(
+    "4.4.16 is the permanent release: EMQX cannot uninstall the running release, so the broker is left as it is",
+  );
   expect(releaseCalls(one)).toEqual(oneBefore);
   expect(emulatorVersions(one.root)).toContainEqual({ version: "4.4.16", status: "permanent" });
   expect(releaseCalls(two).slice(-1)).toEqual(["uninstall 4.4.16"]);
@@ -216,7 +263,10 @@ describe("no secret in clear", () => {
   let sources: () => Array<{ source: string; text: string }>;
 
   beforeAll(async () => {
-    const exported = await runStack({ projectName: "emqx-release-e2e", stackName: "lifecycle", programModule, ops: ["export"] }, { dirs, timeoutMs: TIMEOUT_MS });
+    const exported = await runStack(
+      { projectName: "emqx-release-e2e", stackName: "lifecycle", programModule, ops: ["export"] },
+      { dirs, timeoutMs: TIMEOUT_MS },
+    );
     expect(exported.results[0].ok).toBe(true);
     transcript.push({ source: "stack export", text: exported.stdout + exported.stderr });
     needles = [
@@ -234,16 +284,20 @@ describe("no secret in clear", () => {
     fs.writeFileSync(path.join(dirs.pulumiHome, "planted.json"), JSON.stringify({ planted }));
     const found = scanForSecrets([...sources(), { source: "planted output", text: `...${PASSWORD}...` }], needles);
     fs.rmSync(path.join(dirs.pulumiHome, "planted.json"));
-    expect(found).toEqual(expect.arrayContaining([
-      { label: "private key slice 1 (JSON-escaped)", source: path.join(dirs.pulumiHome, "planted.json") },
-      { label: "password", source: "planted output" },
-    ]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        { label: "private key slice 1 (JSON-escaped)", source: path.join(dirs.pulumiHome, "planted.json") },
+        { label: "password", source: "planted output" },
+      ]),
+    );
   });
 
   test("no password, passphrase or key slice in the export, the engine output, the saved plan, the backend or PULUMI_HOME", () => {
     const all = sources();
     expect(all.filter((s) => s.source.endsWith("upgrade.plan.json"))).toHaveLength(1);
-    expect(all.some((s) => s.source.includes(`${path.sep}backend${path.sep}`) && s.text.includes("ciphertext"))).toBe(true);
+    expect(all.some((s) => s.source.includes(`${path.sep}backend${path.sep}`) && s.text.includes("ciphertext"))).toBe(
+      true,
+    );
     expect(transcript.length).toBeGreaterThanOrEqual(20);
     expect(needles.length).toBeGreaterThanOrEqual(12);
     expect(scanForSecrets(all, needles)).toEqual([]);

@@ -10,10 +10,17 @@ import { compiledPath } from "../../sandbox/run-stack";
 jest.setTimeout(15 * 60 * 1000);
 
 /** Runs a compiled demo to its end: exit code and everything it printed. */
-function runDemo(tsPath: string, env: NodeJS.ProcessEnv): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+function runDemo(
+  tsPath: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   const js = compiledPath(tsPath);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [js], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [js], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -38,8 +45,13 @@ beforeAll(() => {
 
 test("npm run demo (emulator mode): adopts three 4.4.0 nodes, previews and upgrades them, each node then lists 4.4.16 permanent", async () => {
   const r = await runDemo("sandbox/demo.ts", { EMQX_DEMO_MODE: "emulator" });
-  expect({ exitCode: r.exitCode, stderr: r.exitCode === 0 ? "" : r.stderr.slice(-3000) }).toEqual({ exitCode: 0, stderr: "" });
-  expect(r.stdout).toContain("sandbox: three EMQX 4.4.0 nodes (the EMQX CLI emulator) behind real sshd on loopback (EMQX_DEMO_MODE=emulator)");
+  expect({ exitCode: r.exitCode, stderr: r.exitCode === 0 ? "" : r.stderr.slice(-3000) }).toEqual({
+    exitCode: 0,
+    stderr: "",
+  });
+  expect(r.stdout).toContain(
+    "sandbox: three EMQX 4.4.0 nodes (the EMQX CLI emulator) behind real sshd on loopback (EMQX_DEMO_MODE=emulator)",
+  );
   // The CLI itself, run in a copy of examples/sandbox: the commands as typed, then the CLI's own output.
   const preview = section(r.stdout, "pulumi preview --diff, declaring 4.4.16 (the upgrade plan)");
   expect(preview).toContain("$ pulumi preview --diff\nPreviewing update (demo)");
@@ -58,7 +70,10 @@ test("npm run demo (emulator mode): adopts three 4.4.0 nodes, previews and upgra
 
 test("npm run demo:fleet: the rollout's summary lists every node of both clusters as 4.4.0 -> 4.4.16", async () => {
   const r = await runDemo("sandbox/fleet-demo.ts", {});
-  expect({ exitCode: r.exitCode, stderr: r.exitCode === 0 ? "" : r.stderr.slice(-3000) }).toEqual({ exitCode: 0, stderr: "" });
+  expect({ exitCode: r.exitCode, stderr: r.exitCode === 0 ? "" : r.stderr.slice(-3000) }).toEqual({
+    exitCode: 0,
+    stderr: "",
+  });
   expect(section(r.stdout, "pulumi up")).toMatch(/batch 1 of 3 done, every host healthy/);
   expect(JSON.parse(section(r.stdout, "summary (stack output)"))).toEqual({
     "emqx-1": "4.4.0 -> 4.4.16",

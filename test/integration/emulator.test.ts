@@ -7,7 +7,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-  createEmulatedInstall, EmulatedInstallSpec, EmulatorFaults, emulatorVersions, readCallLog, setFaults, treeHash,
+  createEmulatedInstall,
+  EmulatedInstallSpec,
+  EmulatorFaults,
+  emulatorVersions,
+  readCallLog,
+  setFaults,
+  treeHash,
 } from "../../sandbox/emulator/install";
 import { launcherScript } from "../../sandbox/emulator/launcher";
 import { buildPackageZip, packageEntries, packageFileName, PackageSpec } from "../../sandbox/package-zip";
@@ -21,7 +27,11 @@ const BASE = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "emqx-emulato
 fs.chmodSync(BASE, 0o755);
 afterAll(() => fs.rmSync(BASE, { recursive: true, force: true }));
 
-interface Result { code: number | null; stdout: string; stderr: string }
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 let hostCount = 0;
 /** Lays out an install under BASE; emqx_untar_<n> dirs go to a sibling tmp/ instead of /tmp. */
@@ -40,7 +50,11 @@ function faults(root: string, f: EmulatorFaults): void {
   setFaults(root, { untarDir: path.join(path.dirname(root), "tmp"), ...f });
 }
 function run(root: string, args: string[], opts: { bin?: string; uid?: number; gid?: number } = {}): Result {
-  const r = spawnSync(path.join(root, "bin", opts.bin ?? "emqx"), args, { encoding: "utf8", uid: opts.uid, gid: opts.gid });
+  const r = spawnSync(path.join(root, "bin", opts.bin ?? "emqx"), args, {
+    encoding: "utf8",
+    uid: opts.uid,
+    gid: opts.gid,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 function start(root: string, args: string[]): { child: ChildProcess; done: Promise<Result> } {
@@ -56,8 +70,10 @@ const zip = (root: string, spec: PackageSpec): Promise<string> => buildPackageZi
 const read = (root: string, rel: string): string => fs.readFileSync(path.join(root, rel), "utf8");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The `Installed versions:` block: header, `* <vsn>\t<status>` lines, an empty line. */
-const block = (...rows: [string, string][]): string => `Installed versions:\n${rows.map(([v, s]) => `* ${v}\t${s}\n`).join("")}\n`;
-const unzipLine = (...specs: PackageSpec[]): string => `unzip [${specs.map((s) => `"releases/${packageFileName(s)}"`).join(",")}]\n`;
+const block = (...rows: [string, string][]): string =>
+  `Installed versions:\n${rows.map(([v, s]) => `* ${v}\t${s}\n`).join("")}\n`;
+const unzipLine = (...specs: PackageSpec[]): string =>
+  `unzip [${specs.map((s) => `"releases/${packageFileName(s)}"`).join(",")}]\n`;
 
 const PING_FAILED = "Node 'emqx@127.0.0.1' not responding to pings.";
 const Z16: PackageSpec = { version: "4.4.16" };
@@ -68,7 +84,9 @@ const REFUSED_435 = "Cannot upgrade/downgrade to 4.3.5 from 4.4.10\nWe only supp
 type Scripts = "4.4.0" | "4.4.16";
 type PerScripts<T> = T | { "4.4.0": T; "4.4.16": T };
 const pick = <T>(v: PerScripts<T>, s: Scripts): T =>
-  typeof v === "object" && v !== null && !(v instanceof RegExp) && "4.4.0" in (v as object) ? (v as Record<Scripts, T>)[s] : (v as T);
+  typeof v === "object" && v !== null && !(v instanceof RegExp) && "4.4.0" in (v as object)
+    ? (v as Record<Scripts, T>)[s]
+    : (v as T);
 
 // One row of the table. The install runs 4.4.10 (erts 12.1.5) with 4.4.12 `unpacked` and 4.4.5
 // `old`, and bin scripts of the variant; row shape:
@@ -92,131 +110,371 @@ interface Row {
 
 const ROWS: Row[] = [
   // docs/emqx-4.4-hot-upgrade.md §2.4 `unpack <V>`
-  { name: "unpack of an unknown version repacks its zip and unpacks it", zips: [Z16], args: ["unpack", "4.4.16"],
-    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16"\n`, stderr: "", exit: 0 },
-  { name: "unpack of an old release says it is marked old", args: ["unpack", "4.4.5"], stdout: "Release 4.4.5 is marked old.\n", exit: 0 },
-  { name: "unpack of an unpacked release says it is already unpacked", args: ["unpack", "4.4.12"],
-    stdout: "Release 4.4.12 is already unpacked.\n", exit: 0 },
-  { name: "unpack of the current release says it is installed and current", setup: [["upgrade", "--no-permanent", "4.4.12"]],
-    args: ["unpack", "4.4.12"], stdout: "Release 4.4.12 is already installed and current.\n", exit: 0 },
-  { name: "unpack of the permanent release says it is set permanent", args: ["unpack", "4.4.10"],
-    stdout: "Release 4.4.10 is already installed and set permanent.\n", exit: 0 },
-  { name: "fails to unpack without a package: release_package_not_found with a period and the versions block",
-    args: ["unpack", "4.4.17"], stdout: `unzip []\nUnpack failed: release_package_not_found.\n${BASE_BLOCK}`, exit: 2 },
-  { name: "fails to unpack another minor version (validated by the escript only from 4.4.12)", args: ["unpack", "4.3.5"],
+  {
+    name: "unpack of an unknown version repacks its zip and unpacks it",
+    zips: [Z16],
+    args: ["unpack", "4.4.16"],
+    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16"\n`,
+    stderr: "",
+    exit: 0,
+  },
+  {
+    name: "unpack of an old release says it is marked old",
+    args: ["unpack", "4.4.5"],
+    stdout: "Release 4.4.5 is marked old.\n",
+    exit: 0,
+  },
+  {
+    name: "unpack of an unpacked release says it is already unpacked",
+    args: ["unpack", "4.4.12"],
+    stdout: "Release 4.4.12 is already unpacked.\n",
+    exit: 0,
+  },
+  {
+    name: "unpack of the current release says it is installed and current",
+    setup: [["upgrade", "--no-permanent", "4.4.12"]],
+    args: ["unpack", "4.4.12"],
+    stdout: "Release 4.4.12 is already installed and current.\n",
+    exit: 0,
+  },
+  {
+    name: "unpack of the permanent release says it is set permanent",
+    args: ["unpack", "4.4.10"],
+    stdout: "Release 4.4.10 is already installed and set permanent.\n",
+    exit: 0,
+  },
+  {
+    name: "fails to unpack without a package: release_package_not_found with a period and the versions block",
+    args: ["unpack", "4.4.17"],
+    stdout: `unzip []\nUnpack failed: release_package_not_found.\n${BASE_BLOCK}`,
+    exit: 2,
+  },
+  {
+    name: "fails to unpack another minor version (validated by the escript only from 4.4.12)",
+    args: ["unpack", "4.3.5"],
     stdout: { "4.4.0": `unzip []\nUnpack failed: release_package_not_found.\n${BASE_BLOCK}`, "4.4.16": REFUSED_435 },
     stderr: { "4.4.0": "", "4.4.16": "escript: exception error: {relup_not_allowed,unsupported_target_version}" },
-    exit: { "4.4.0": 2, "4.4.16": 127 } },
+    exit: { "4.4.0": 2, "4.4.16": 127 },
+  },
 
   // docs/emqx-4.4-hot-upgrade.md §2.4 `install <V>` / `upgrade <V>` / `downgrade <V>`
-  { name: "upgrade to an unknown version unpacks, installs and makes it permanent", zips: [Z16], args: ["upgrade", "4.4.16"],
-    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nInstalled Release: 4.4.16.\nMade release permanent: "4.4.16"\n`, stderr: "", exit: 0 },
-  { name: "downgrade to an old release switches to it", args: ["downgrade", "4.4.5"],
-    stdout: 'Release 4.4.5 is marked old, switching to it.\nInstalled Release: 4.4.5.\nMade release permanent: "4.4.5"\n', exit: 0 },
-  { name: "install of an unpacked release installs it", args: ["install", "4.4.12"],
-    stdout: 'Release 4.4.12 is already unpacked, now installing.\nInstalled Release: 4.4.12.\nMade release permanent: "4.4.12"\n', exit: 0 },
-  { name: "install of the current release makes it permanent", setup: [["upgrade", "--no-permanent", "4.4.12"]], args: ["install", "4.4.12"],
-    stdout: 'Release 4.4.12 is already installed and current, making permanent.\nMade release permanent: "4.4.12"\n', exit: 0 },
-  { name: "install --no-permanent of the current release does nothing", setup: [["upgrade", "--no-permanent", "4.4.12"]],
-    args: ["install", "--no-permanent", "4.4.12"], stdout: "Release 4.4.12 is already installed and current.\n", exit: 0 },
-  { name: "upgrade to the permanent running release does nothing", args: ["upgrade", "4.4.10"],
-    stdout: "Release 4.4.10 is already installed, running and set permanent.\n", exit: 0 },
-  { name: "install of the permanent release while another is current names the current one, then installs",
-    setup: [["upgrade", "--no-permanent", "4.4.12"]], args: ["install", "4.4.10"],
-    stdout: 'Release 4.4.12 is the currently running version.\nInstalled Release: 4.4.10.\nMade release permanent: "4.4.10"\n', exit: 0 },
-  { name: "fails to upgrade without a package: release_package_not_found without a period", args: ["upgrade", "4.4.17"],
-    stdout: `unzip []\nUnpack failed: release_package_not_found\n${BASE_BLOCK}`, exit: 2 },
-  { name: "fails to install a target whose relup does not cover the running version (exit 3)",
-    zips: [{ version: "4.4.16", relupFrom: ["4.4.15"] }], args: ["upgrade", "4.4.16"],
-    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: release_handler:check_install_release failed: {no_matching_relup,\n${" ".repeat(54)}"4.4.16","4.4.10"}.\n`, exit: 3 },
-  { name: "fails to install a target shipped without a relup file (exit 4)",
-    zips: [{ version: "4.4.16", relupFrom: [] }], args: ["upgrade", "4.4.16"],
-    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: release_handler:install_release failed: {no_matching_relup,"4.4.16",\n${" ".repeat(48)}"4.4.10"}\n`, exit: 4 },
-  { name: "fails after the unpack when release_handler refuses the install (rhFail: old processes, exit 3)",
-    zips: [{ version: "4.4.16" }], faults: { rhFail: { install_release: "{old_processes,emqx_relup}" } }, args: ["upgrade", "4.4.16"],
-    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: unable to install '4.4.16' - old processes still running code from module emqx_relup\n`, exit: 3 },
-  { name: "fails with old processes still running (forced exit 3)", faults: { exit: { upgrade: 3 } }, args: ["upgrade", "4.4.16"],
-    stdout: "ERROR: unable to install '4.4.16' - old processes still running code from module emqx_relup\n", exit: 3 },
-  { name: "fails to upgrade to another minor version (refused by the escript only from 4.4.4)", args: ["upgrade", "4.3.5"],
+  {
+    name: "upgrade to an unknown version unpacks, installs and makes it permanent",
+    zips: [Z16],
+    args: ["upgrade", "4.4.16"],
+    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nInstalled Release: 4.4.16.\nMade release permanent: "4.4.16"\n`,
+    stderr: "",
+    exit: 0,
+  },
+  {
+    name: "downgrade to an old release switches to it",
+    args: ["downgrade", "4.4.5"],
+    stdout:
+      'Release 4.4.5 is marked old, switching to it.\nInstalled Release: 4.4.5.\nMade release permanent: "4.4.5"\n',
+    exit: 0,
+  },
+  {
+    name: "install of an unpacked release installs it",
+    args: ["install", "4.4.12"],
+    stdout:
+      'Release 4.4.12 is already unpacked, now installing.\nInstalled Release: 4.4.12.\nMade release permanent: "4.4.12"\n',
+    exit: 0,
+  },
+  {
+    name: "install of the current release makes it permanent",
+    setup: [["upgrade", "--no-permanent", "4.4.12"]],
+    args: ["install", "4.4.12"],
+    stdout: 'Release 4.4.12 is already installed and current, making permanent.\nMade release permanent: "4.4.12"\n',
+    exit: 0,
+  },
+  {
+    name: "install --no-permanent of the current release does nothing",
+    setup: [["upgrade", "--no-permanent", "4.4.12"]],
+    args: ["install", "--no-permanent", "4.4.12"],
+    stdout: "Release 4.4.12 is already installed and current.\n",
+    exit: 0,
+  },
+  {
+    name: "upgrade to the permanent running release does nothing",
+    args: ["upgrade", "4.4.10"],
+    stdout: "Release 4.4.10 is already installed, running and set permanent.\n",
+    exit: 0,
+  },
+  {
+    name: "install of the permanent release while another is current names the current one, then installs",
+    setup: [["upgrade", "--no-permanent", "4.4.12"]],
+    args: ["install", "4.4.10"],
+    stdout:
+      'Release 4.4.12 is the currently running version.\nInstalled Release: 4.4.10.\nMade release permanent: "4.4.10"\n',
+    exit: 0,
+  },
+  {
+    name: "fails to upgrade without a package: release_package_not_found without a period",
+    args: ["upgrade", "4.4.17"],
+    stdout: `unzip []\nUnpack failed: release_package_not_found\n${BASE_BLOCK}`,
+    exit: 2,
+  },
+  {
+    name: "fails to install a target whose relup does not cover the running version (exit 3)",
+    zips: [{ version: "4.4.16", relupFrom: ["4.4.15"] }],
+    args: ["upgrade", "4.4.16"],
+    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: release_handler:check_install_release failed: {no_matching_relup,\n${" ".repeat(54)}"4.4.16","4.4.10"}.\n`,
+    exit: 3,
+  },
+  {
+    name: "fails to install a target shipped without a relup file (exit 4)",
+    zips: [{ version: "4.4.16", relupFrom: [] }],
+    args: ["upgrade", "4.4.16"],
+    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: release_handler:install_release failed: {no_matching_relup,"4.4.16",\n${" ".repeat(48)}"4.4.10"}\n`,
+    exit: 4,
+  },
+  {
+    name: "fails after the unpack when release_handler refuses the install (rhFail: old processes, exit 3)",
+    zips: [{ version: "4.4.16" }],
+    faults: { rhFail: { install_release: "{old_processes,emqx_relup}" } },
+    args: ["upgrade", "4.4.16"],
+    stdout: `${UNPACKED_16}Unpacked successfully: "4.4.16".\nERROR: unable to install '4.4.16' - old processes still running code from module emqx_relup\n`,
+    exit: 3,
+  },
+  {
+    name: "fails with old processes still running (forced exit 3)",
+    faults: { exit: { upgrade: 3 } },
+    args: ["upgrade", "4.4.16"],
+    stdout: "ERROR: unable to install '4.4.16' - old processes still running code from module emqx_relup\n",
+    exit: 3,
+  },
+  {
+    name: "fails to upgrade to another minor version (refused by the escript only from 4.4.4)",
+    args: ["upgrade", "4.3.5"],
     stdout: { "4.4.0": `unzip []\nUnpack failed: release_package_not_found\n${BASE_BLOCK}`, "4.4.16": REFUSED_435 },
     stderr: { "4.4.0": "", "4.4.16": "escript: exception error: {relup_not_allowed,unsupported_target_version}" },
-    exit: { "4.4.0": 2, "4.4.16": 127 } },
-  { name: "upgrade to 4.5 passes the version check (allowed from 4.4.8)", args: ["upgrade", "4.5.0"],
-    stdout: `unzip []\nUnpack failed: release_package_not_found\n${BASE_BLOCK}`, exit: 2 },
-  { name: "fails to upgrade to a version that is not SemVer", args: ["upgrade", "v4.4.16"],
+    exit: { "4.4.0": 2, "4.4.16": 127 },
+  },
+  {
+    name: "upgrade to 4.5 passes the version check (allowed from 4.4.8)",
+    args: ["upgrade", "4.5.0"],
+    stdout: `unzip []\nUnpack failed: release_package_not_found\n${BASE_BLOCK}`,
+    exit: 2,
+  },
+  {
+    name: "fails to upgrade to a version that is not SemVer",
+    args: ["upgrade", "v4.4.16"],
     stdout: { "4.4.0": `unzip []\nUnpack failed: release_package_not_found\n${BASE_BLOCK}`, "4.4.16": "" },
-    stderr: { "4.4.0": "", "4.4.16": 'escript: exception error: {invalid_semver,"v4.4.16"}' }, exit: { "4.4.0": 2, "4.4.16": 127 } },
-  { name: "fails without a version argument", args: ["upgrade"], stdout: "Missing version argument\nUsage: emqx upgrade {version}\n", stderr: "", exit: 1 },
-  { name: "fails when only --no-permanent is given: the escript crashes", args: ["upgrade", "--no-permanent"],
-    stdout: "", stderr: "escript: exception error: bad argument", exit: 127 },
-  { name: "fails to upgrade on a stopped node", running: false, zips: [Z16], args: ["upgrade", "4.4.16"],
-    stdout: "Node is not running!\n", stderr: PING_FAILED, exit: 1 },
+    stderr: { "4.4.0": "", "4.4.16": 'escript: exception error: {invalid_semver,"v4.4.16"}' },
+    exit: { "4.4.0": 2, "4.4.16": 127 },
+  },
+  {
+    name: "fails without a version argument",
+    args: ["upgrade"],
+    stdout: "Missing version argument\nUsage: emqx upgrade {version}\n",
+    stderr: "",
+    exit: 1,
+  },
+  {
+    name: "fails when only --no-permanent is given: the escript crashes",
+    args: ["upgrade", "--no-permanent"],
+    stdout: "",
+    stderr: "escript: exception error: bad argument",
+    exit: 127,
+  },
+  {
+    name: "fails to upgrade on a stopped node",
+    running: false,
+    zips: [Z16],
+    args: ["upgrade", "4.4.16"],
+    stdout: "Node is not running!\n",
+    stderr: PING_FAILED,
+    exit: 1,
+  },
 
   // docs/emqx-4.4-hot-upgrade.md §2.4 `uninstall <V>`
-  { name: "uninstall of an unknown version is a silent success", args: ["uninstall", "4.4.3"], stdout: "Release 4.4.3 is already uninstalled.\n", exit: 0 },
-  { name: "uninstall of an old release removes it", args: ["uninstall", "4.4.5"],
-    stdout: "Release 4.4.5 is marked old, uninstalling it.\nUninstalled Release: 4.4.5\n", exit: 0 },
-  { name: "uninstall of an unpacked release removes it", args: ["uninstall", "4.4.12"],
-    stdout: "Release 4.4.12 is marked unpacked, uninstalling it\nUninstalled Release: 4.4.12\n", exit: 0 },
-  { name: "fails to uninstall the current release", setup: [["upgrade", "--no-permanent", "4.4.12"]], args: ["uninstall", "4.4.12"],
-    stdout: "Uninstall failed: Release 4.4.12 is marked current.\n", exit: 2 },
-  { name: "fails to uninstall the permanent release", args: ["uninstall", "4.4.10"], stdout: "Uninstall failed: Release 4.4.10 is running.\n", exit: 2 },
-  { name: "fails to remove a release when release_handler cannot (forced exit 3)", faults: { exit: { uninstall: 3 } }, args: ["uninstall", "4.4.5"],
-    stdout: "Release 4.4.5 is marked old, uninstalling it.\nERROR: release_handler:remove_release failed: eacces\n", exit: 3 },
+  {
+    name: "uninstall of an unknown version is a silent success",
+    args: ["uninstall", "4.4.3"],
+    stdout: "Release 4.4.3 is already uninstalled.\n",
+    exit: 0,
+  },
+  {
+    name: "uninstall of an old release removes it",
+    args: ["uninstall", "4.4.5"],
+    stdout: "Release 4.4.5 is marked old, uninstalling it.\nUninstalled Release: 4.4.5\n",
+    exit: 0,
+  },
+  {
+    name: "uninstall of an unpacked release removes it",
+    args: ["uninstall", "4.4.12"],
+    stdout: "Release 4.4.12 is marked unpacked, uninstalling it\nUninstalled Release: 4.4.12\n",
+    exit: 0,
+  },
+  {
+    name: "fails to uninstall the current release",
+    setup: [["upgrade", "--no-permanent", "4.4.12"]],
+    args: ["uninstall", "4.4.12"],
+    stdout: "Uninstall failed: Release 4.4.12 is marked current.\n",
+    exit: 2,
+  },
+  {
+    name: "fails to uninstall the permanent release",
+    args: ["uninstall", "4.4.10"],
+    stdout: "Uninstall failed: Release 4.4.10 is running.\n",
+    exit: 2,
+  },
+  {
+    name: "fails to remove a release when release_handler cannot (forced exit 3)",
+    faults: { exit: { uninstall: 3 } },
+    args: ["uninstall", "4.4.5"],
+    stdout: "Release 4.4.5 is marked old, uninstalling it.\nERROR: release_handler:remove_release failed: eacces\n",
+    exit: 3,
+  },
 
   // docs/emqx-4.4-hot-upgrade.md §2.4 `versions`, §1.1-1.3
-  { name: "versions prints a header, tab-separated lines in release_handler order and an empty line", args: ["versions"],
-    stdout: BASE_BLOCK, stderr: "", exit: 0 },
-  { name: "fails to list versions on a stopped node", running: false, args: ["versions"], stdout: "Node is not running!\n", stderr: PING_FAILED, exit: 1 },
-  { name: "fails to list versions with an extra argument", args: ["versions", "4.4.10"], stdout: "",
-    stderr: "escript: exception error: no function clause matching", exit: 127 },
-  { name: "root_dir prints the root with double quotes", args: ["root_dir"], stdout: (root) => `"${root}"\n`, stderr: "", exit: 0 },
-  { name: "fails to print root_dir on a stopped node", running: false, args: ["root_dir"],
-    stdout: { "4.4.0": "Node is not running!\n", "4.4.16": "" }, stderr: { "4.4.0": PING_FAILED, "4.4.16": "ERROR: node_is_not_running!" }, exit: 1 },
-  { name: "prints the ulimit warning on stdout before root_dir", faults: { ulimitWarning: true }, args: ["root_dir"],
-    stdout: (root) => `!!!!\n!!!! WARNING: ulimit -n is 256; 1024 is the recommended minimum.\n!!!!\n"${root}"\n`, exit: 0 },
-  { name: "ctl status prints the running version (emqx ctl exists only from 4.4.4)", args: ["ctl", "status"],
-    stdout: { "4.4.0": /^Usage: emqx \{start\|.*\|root_dir\}\n$/, "4.4.16": "Node 'emqx@127.0.0.1' 4.4.10 is started\n" },
-    exit: { "4.4.0": 1, "4.4.16": 0 } },
-  { name: "bin/emqx_ctl status prints the running version", bin: "emqx_ctl", args: ["status"], stdout: "Node 'emqx@127.0.0.1' 4.4.10 is started\n", exit: 0 },
-  { name: "fails ctl status on a stopped node", running: false, bin: "emqx_ctl", args: ["status"],
-    stdout: "", stderr: { "4.4.0": PING_FAILED, "4.4.16": "ERROR: node_is_not_running!" }, exit: 1 },
-  { name: "ctl cluster status prints the Erlang map of nodes", only: "4.4.16",
-    faults: { clusterNodes: { running: ["emqx@127.0.0.1", "emqx@10.0.0.2"], stopped: ["emqx@10.0.0.3"] } }, args: ["ctl", "cluster", "status"],
-    stdout: "Cluster status: #{running_nodes => ['emqx@127.0.0.1','emqx@10.0.0.2'],\n                  stopped_nodes => ['emqx@10.0.0.3']}\n", exit: 0 },
-  { name: "ctl cluster status of a single node fits on one line", only: "4.4.16", args: ["ctl", "cluster", "status"],
-    stdout: "Cluster status: #{running_nodes => ['emqx@127.0.0.1'],stopped_nodes => []}\n", exit: 0 },
+  {
+    name: "versions prints a header, tab-separated lines in release_handler order and an empty line",
+    args: ["versions"],
+    stdout: BASE_BLOCK,
+    stderr: "",
+    exit: 0,
+  },
+  {
+    name: "fails to list versions on a stopped node",
+    running: false,
+    args: ["versions"],
+    stdout: "Node is not running!\n",
+    stderr: PING_FAILED,
+    exit: 1,
+  },
+  {
+    name: "fails to list versions with an extra argument",
+    args: ["versions", "4.4.10"],
+    stdout: "",
+    stderr: "escript: exception error: no function clause matching",
+    exit: 127,
+  },
+  {
+    name: "root_dir prints the root with double quotes",
+    args: ["root_dir"],
+    stdout: (root) => `"${root}"\n`,
+    stderr: "",
+    exit: 0,
+  },
+  {
+    name: "fails to print root_dir on a stopped node",
+    running: false,
+    args: ["root_dir"],
+    stdout: { "4.4.0": "Node is not running!\n", "4.4.16": "" },
+    stderr: { "4.4.0": PING_FAILED, "4.4.16": "ERROR: node_is_not_running!" },
+    exit: 1,
+  },
+  {
+    name: "prints the ulimit warning on stdout before root_dir",
+    faults: { ulimitWarning: true },
+    args: ["root_dir"],
+    stdout: (root) => `!!!!\n!!!! WARNING: ulimit -n is 256; 1024 is the recommended minimum.\n!!!!\n"${root}"\n`,
+    exit: 0,
+  },
+  {
+    name: "ctl status prints the running version (emqx ctl exists only from 4.4.4)",
+    args: ["ctl", "status"],
+    stdout: {
+      "4.4.0": /^Usage: emqx \{start\|.*\|root_dir\}\n$/,
+      "4.4.16": "Node 'emqx@127.0.0.1' 4.4.10 is started\n",
+    },
+    exit: { "4.4.0": 1, "4.4.16": 0 },
+  },
+  {
+    name: "bin/emqx_ctl status prints the running version",
+    bin: "emqx_ctl",
+    args: ["status"],
+    stdout: "Node 'emqx@127.0.0.1' 4.4.10 is started\n",
+    exit: 0,
+  },
+  {
+    name: "fails ctl status on a stopped node",
+    running: false,
+    bin: "emqx_ctl",
+    args: ["status"],
+    stdout: "",
+    stderr: { "4.4.0": PING_FAILED, "4.4.16": "ERROR: node_is_not_running!" },
+    exit: 1,
+  },
+  {
+    name: "ctl cluster status prints the Erlang map of nodes",
+    only: "4.4.16",
+    faults: { clusterNodes: { running: ["emqx@127.0.0.1", "emqx@10.0.0.2"], stopped: ["emqx@10.0.0.3"] } },
+    args: ["ctl", "cluster", "status"],
+    stdout:
+      "Cluster status: #{running_nodes => ['emqx@127.0.0.1','emqx@10.0.0.2'],\n                  stopped_nodes => ['emqx@10.0.0.3']}\n",
+    exit: 0,
+  },
+  {
+    name: "ctl cluster status of a single node fits on one line",
+    only: "4.4.16",
+    args: ["ctl", "cluster", "status"],
+    stdout: "Cluster status: #{running_nodes => ['emqx@127.0.0.1'],stopped_nodes => []}\n",
+    exit: 0,
+  },
   { name: "ping prints pong", args: ["ping"], stdout: "pong\n", stderr: "", exit: 0 },
   { name: "fails ping on a stopped node", running: false, args: ["ping"], stdout: "", stderr: PING_FAILED, exit: 1 },
   // relx's one line (4.4.0-4.4.2), the "COMMAND [help]" block (4.4.16+): real captures B08, A08.
-  { name: "fails without a command: usage", args: [], stdout: { "4.4.0": /^Usage: emqx \{start\|/, "4.4.16": /^Usage: emqx COMMAND \[help\]\n/ }, exit: 1 },
-  { name: "help prints the usage", args: ["help"], stdout: { "4.4.0": /^Usage: emqx \{start\|/, "4.4.16": /^Usage: emqx COMMAND \[help\]\n/ }, exit: 0 },
-  { name: "a command's help prints its usage", args: ["upgrade", "help"], stdout: /^Usage: emqx upgrade \[VERSION\]\n/, exit: 0 },
-  { name: "fails when the node was never started (no vm.*.args)", prepare: (root) => fs.rmSync(path.join(root, "data", "configs"), { recursive: true }),
-    args: ["versions"], stdout: "", stderr: "There is no vm.*.args config file found in", exit: 1 },
+  {
+    name: "fails without a command: usage",
+    args: [],
+    stdout: { "4.4.0": /^Usage: emqx \{start\|/, "4.4.16": /^Usage: emqx COMMAND \[help\]\n/ },
+    exit: 1,
+  },
+  {
+    name: "help prints the usage",
+    args: ["help"],
+    stdout: { "4.4.0": /^Usage: emqx \{start\|/, "4.4.16": /^Usage: emqx COMMAND \[help\]\n/ },
+    exit: 0,
+  },
+  {
+    name: "a command's help prints its usage",
+    args: ["upgrade", "help"],
+    stdout: /^Usage: emqx upgrade \[VERSION\]\n/,
+    exit: 0,
+  },
+  {
+    name: "fails when the node was never started (no vm.*.args)",
+    prepare: (root) => fs.rmSync(path.join(root, "data", "configs"), { recursive: true }),
+    args: ["versions"],
+    stdout: "",
+    stderr: "There is no vm.*.args config file found in",
+    exit: 1,
+  },
 ];
 
 describe.each(["4.4.0", "4.4.16"] as Scripts[])("emqx CLI with bin scripts of %s", (scripts) => {
-  test.each(ROWS.filter((r) => !r.only || r.only === scripts).map((r) => [r.name, r] as [string, Row]))("%s", async (_name, row) => {
-    // GIVEN an install running 4.4.10 with 4.4.12 unpacked and 4.4.5 old, and the row's packages
-    const root = newInstall({
-      scriptVersion: scripts, running: row.running,
-      extraReleases: [{ version: "4.4.12", status: "unpacked" }, { version: "4.4.5", status: "old" }],
-    }, row.faults);
-    for (const spec of row.zips ?? []) await zip(root, spec);
-    row.prepare?.(root);
-    for (const args of row.setup ?? []) expect(run(root, args)).toMatchObject({ code: 0 });
-    // WHEN the command runs
-    const r = run(root, row.args, { bin: row.bin });
-    // THEN stdout, stderr and the exit code are the reference's
-    const want = pick(row.stdout, scripts);
-    if (want instanceof RegExp) expect(r.stdout).toMatch(want);
-    else expect(r.stdout).toBe(typeof want === "function" ? want(root) : want);
-    const wantErr = row.stderr === undefined ? undefined : pick(row.stderr, scripts);
-    if (wantErr === "") expect(r.stderr).toBe("");
-    else if (wantErr !== undefined) expect(r.stderr).toContain(wantErr);
-    expect(r.code).toBe(pick(row.exit, scripts));
-  });
+  test.each(ROWS.filter((r) => !r.only || r.only === scripts).map((r) => [r.name, r] as [string, Row]))(
+    "%s",
+    async (_name, row) => {
+      // GIVEN an install running 4.4.10 with 4.4.12 unpacked and 4.4.5 old, and the row's packages
+      const root = newInstall(
+        {
+          scriptVersion: scripts,
+          running: row.running,
+          extraReleases: [
+            { version: "4.4.12", status: "unpacked" },
+            { version: "4.4.5", status: "old" },
+          ],
+        },
+        row.faults,
+      );
+      for (const spec of row.zips ?? []) await zip(root, spec);
+      row.prepare?.(root);
+      for (const args of row.setup ?? []) expect(run(root, args)).toMatchObject({ code: 0 });
+      // WHEN the command runs
+      const r = run(root, row.args, { bin: row.bin });
+      // THEN stdout, stderr and the exit code are the reference's
+      const want = pick(row.stdout, scripts);
+      if (want instanceof RegExp) expect(r.stdout).toMatch(want);
+      else expect(r.stdout).toBe(typeof want === "function" ? want(root) : want);
+      const wantErr = row.stderr === undefined ? undefined : pick(row.stderr, scripts);
+      if (wantErr === "") expect(r.stderr).toBe("");
+      else if (wantErr !== undefined) expect(r.stderr).toContain(wantErr);
+      expect(r.code).toBe(pick(row.exit, scripts));
+    },
+  );
 });
 
 describe("emulated install state", () => {
@@ -224,13 +482,20 @@ describe("emulated install state", () => {
     const root = newInstall({ version: "4.4.0" });
     await zip(root, Z16);
     expect(run(root, ["upgrade", "4.4.16"]).code).toBe(0);
-    expect(emulatorVersions(root)).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }]);
-    expect(read(root, "releases/RELEASES")).toMatch(/"4\.4\.16","12\.3\.2\.2",[\s\S]*permanent\},\n \{release,"emqx","4\.4\.0"[\s\S]*old\}\]\.\n$/);
+    expect(emulatorVersions(root)).toEqual([
+      { version: "4.4.16", status: "permanent" },
+      { version: "4.4.0", status: "old" },
+    ]);
+    expect(read(root, "releases/RELEASES")).toMatch(
+      /"4\.4\.16","12\.3\.2\.2",[\s\S]*permanent\},\n \{release,"emqx","4\.4\.0"[\s\S]*old\}\]\.\n$/,
+    );
     expect(read(root, "releases/start_erl.data")).toBe("12.3.2.2 4.4.16");
     for (const f of ["emqx", "emqx_ctl", "cuttlefish", "nodetool", "install_upgrade.escript"]) {
       expect(read(root, `bin/${f}`)).toBe(launcherScript(f, "4.4.16"));
     }
-    expect(read(root, "releases/emqx_vars").endsWith('## overwritten vars here\nREL_VSN="4.4.16"\nERTS_VSN="12.3.2.2"\n')).toBe(true);
+    expect(
+      read(root, "releases/emqx_vars").endsWith('## overwritten vars here\nREL_VSN="4.4.16"\nERTS_VSN="12.3.2.2"\n'),
+    ).toBe(true);
     // the 4.4.0 escript does not copy no_dot_erlang.boot (added in 4.4.7)
     expect(read(root, "bin/no_dot_erlang.boot")).toContain("of 4.4.0");
     expect(fs.statSync(path.join(root, "bin", "emqx")).mode & 0o111).toBe(0o111);
@@ -263,15 +528,21 @@ describe("emulated install state", () => {
     const untarDir = path.join(path.dirname(root), "tmp", untar);
     expect(fs.readdirSync(untarDir).sort()).toEqual(["emqx", "emqx.zip"]);
     expect(fs.readFileSync(path.join(untarDir, "emqx.zip")).equals(fs.readFileSync(zipFile))).toBe(true);
-    const listing = spawnSync("tar", ["tzf", path.join(root, "releases", "emqx-4.4.16.tar.gz")], { encoding: "utf8" }).stdout;
-    expect(listing.split("\n")).toEqual(expect.arrayContaining(["releases/4.4.16/emqx.rel", "bin/emqx-4.4.16", "lib/emqx-4.4.16/ebin/emqx.app"]));
+    const listing = spawnSync("tar", ["tzf", path.join(root, "releases", "emqx-4.4.16.tar.gz")], {
+      encoding: "utf8",
+    }).stdout;
+    expect(listing.split("\n")).toEqual(
+      expect.arrayContaining(["releases/4.4.16/emqx.rel", "bin/emqx-4.4.16", "lib/emqx-4.4.16/ebin/emqx.app"]),
+    );
     expect(fs.existsSync(path.join(root, "releases", "4.4.16", "relup"))).toBe(true);
     expect(fs.existsSync(path.join(root, "lib", "emqx-4.4.16"))).toBe(true);
     expect(fs.existsSync(path.join(root, "erts-12.3.2.2", "bin", "erl"))).toBe(true);
     expect(fs.existsSync(path.join(root, "releases", "4.4.16", "emqx.tar.gz"))).toBe(false);
     expect(read(root, "releases/emqx_vars")).toBe(varsBefore);
     expect(read(root, "bin/emqx")).toBe(emqxBefore);
-    expect(fs.readdirSync(path.join(path.dirname(root), "tmp")).filter((n) => n.startsWith("emqx_untar_"))).toHaveLength(1);
+    expect(
+      fs.readdirSync(path.join(path.dirname(root), "tmp")).filter((n) => n.startsWith("emqx_untar_")),
+    ).toHaveLength(1);
     expect(run(root, ["versions"]).stdout).toBe(block(["4.4.16", "unpacked"], ["4.4.10", "permanent"]));
   });
 
@@ -289,7 +560,9 @@ describe("emulated install state", () => {
     expect(r.stderr).toContain("escript: exception error: no match of right hand side value {error,enoent}");
     expect(r.code).toBe(127);
     // AND it leaves the tar.gz of the FIRST zip, two untar dirs (the second empty), nothing unpacked
-    const listing = spawnSync("tar", ["tzf", path.join(root, "releases", "emqx-4.4.1.tar.gz")], { encoding: "utf8" }).stdout;
+    const listing = spawnSync("tar", ["tzf", path.join(root, "releases", "emqx-4.4.1.tar.gz")], {
+      encoding: "utf8",
+    }).stdout;
     expect(listing).toContain("releases/4.4.1/emqx.rel");
     expect(listing).not.toContain("releases/4.4.16/");
     expect(fs.existsSync(path.join(root, "releases", "4.4.1"))).toBe(false);
@@ -327,7 +600,9 @@ describe("emulated install state", () => {
   test("upgrade --no-permanent then stop and start: the node boots its permanent release again", async () => {
     const root = newInstall({ scriptVersion: "4.4.16" });
     await zip(root, Z16);
-    expect(run(root, ["upgrade", "--no-permanent", "4.4.16"]).stdout).toBe(`${UNPACKED_16}Unpacked successfully: "4.4.16".\nInstalled Release: 4.4.16.\n`);
+    expect(run(root, ["upgrade", "--no-permanent", "4.4.16"]).stdout).toBe(
+      `${UNPACKED_16}Unpacked successfully: "4.4.16".\nInstalled Release: 4.4.16.\n`,
+    );
     expect(run(root, ["versions"]).stdout).toBe(block(["4.4.16", "current"], ["4.4.10", "permanent"]));
     expect(run(root, ["ctl", "status"]).stdout).toBe("Node 'emqx@127.0.0.1' 4.4.16 is started\n");
     expect(read(root, "releases/RELEASES")).toMatch(/"4\.4\.16"[\s\S]*unpacked\}/);
@@ -351,7 +626,9 @@ describe("emulated install state", () => {
     expect(read(root, "bin/emqx")).toBe(launcherScript("emqx", "4.4.10"));
     expect(read(root, "releases/emqx_vars")).toBe(vars);
     faults(root, {});
-    expect(run(root, ["upgrade", "4.4.16"]).stdout).toBe("Release 4.4.16 is already installed, running and set permanent.\n");
+    expect(run(root, ["upgrade", "4.4.16"]).stdout).toBe(
+      "Release 4.4.16 is already installed, running and set permanent.\n",
+    );
     expect(read(root, "bin/emqx")).toBe(launcherScript("emqx", "4.4.10"));
   });
 
@@ -374,7 +651,9 @@ describe("script-version quirks", () => {
   test("fails to reinstall an unpacked release without its package with 4.4.2-4.4.14 scripts (is_dir bug)", () => {
     const root = newInstall({ scriptVersion: "4.4.10", extraReleases: [{ version: "4.4.12", status: "unpacked" }] });
     const r = run(root, ["install", "4.4.12"]);
-    expect(r.stdout).toBe(`unzip []\nUnpack failed: release_package_not_found\n${block(["4.4.12", "unpacked"], ["4.4.10", "permanent"])}`);
+    expect(r.stdout).toBe(
+      `unzip []\nUnpack failed: release_package_not_found\n${block(["4.4.12", "unpacked"], ["4.4.10", "permanent"])}`,
+    );
     expect(r.code).toBe(2);
   });
 
@@ -393,7 +672,10 @@ describe("script-version quirks", () => {
     expect(v.stdout).toBe("Node is not running!\n");
     expect(v.stderr).toContain('failed_to_find_release_in_RELEASES,"4.4.10"');
     expect(v.code).toBe(1);
-    expect(emulatorVersions(root)).toEqual([{ version: "4.4.16", status: "current" }, { version: "4.4.10", status: "permanent" }]);
+    expect(emulatorVersions(root)).toEqual([
+      { version: "4.4.16", status: "current" },
+      { version: "4.4.10", status: "permanent" },
+    ]);
   });
 
   test("fails root_dir on a stopped node with 4.4.4-4.4.7 scripts: `die` is not defined", () => {
@@ -421,8 +703,12 @@ describe("emulator bookkeeping and faults", () => {
   test("every call lands in calls.log with its argv, exit code and duration, failing ones too", () => {
     const root = newInstall({ scriptVersion: "4.4.16" });
     const calls: [string | undefined, string[]][] = [
-      [undefined, ["versions"]], [undefined, ["upgrade"]], [undefined, ["upgrade", "4.3.5"]], [undefined, ["root_dir"]],
-      [undefined, ["bogus"]], ["emqx_ctl", ["status"]],
+      [undefined, ["versions"]],
+      [undefined, ["upgrade"]],
+      [undefined, ["upgrade", "4.3.5"]],
+      [undefined, ["root_dir"]],
+      [undefined, ["bogus"]],
+      ["emqx_ctl", ["status"]],
     ];
     const codes = calls.map(([bin, args]) => run(root, args, { bin }).code);
     expect(codes).toEqual([0, 1, 127, 0, 1, 0]);
@@ -439,7 +725,15 @@ describe("emulator bookkeeping and faults", () => {
   test("read-only commands leave the tree hash unchanged", () => {
     const root = newInstall({ scriptVersion: "4.4.16" });
     const before = treeHash(root);
-    for (const args of [["versions"], ["root_dir"], ["ping"], ["ctl", "status"], ["upgrade", "4.3.5"], ["upgrade", "4.4.10"]]) run(root, args);
+    for (const args of [
+      ["versions"],
+      ["root_dir"],
+      ["ping"],
+      ["ctl", "status"],
+      ["upgrade", "4.3.5"],
+      ["upgrade", "4.4.10"],
+    ])
+      run(root, args);
     expect(treeHash(root)).toBe(before);
     expect(readCallLog(root)).toHaveLength(6);
   });
@@ -473,7 +767,12 @@ describe("emulator bookkeeping and faults", () => {
         return "";
       }
     };
-    while (lockHolder() === "" || lockHolder() === String(first.child.pid) || !emulatorVersions(root).some((v) => v.version === "4.4.16")) await sleep(20);
+    while (
+      lockHolder() === "" ||
+      lockHolder() === String(first.child.pid) ||
+      !emulatorVersions(root).some((v) => v.version === "4.4.16")
+    )
+      await sleep(20);
     // WHEN `versions` runs meanwhile, it waits for the held call (release_handler is one gen_server)
     const v = run(root, ["versions"]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2500);
@@ -498,7 +797,10 @@ describe("emulator bookkeeping and faults", () => {
     const all = [start(root, ["upgrade", "4.4.16"]), ...Array.from({ length: 8 }, () => start(root, ["versions"]))];
     const results = await Promise.all(all.map((c) => c.done));
     expect(results.map((r) => r.code)).toEqual(Array(9).fill(0));
-    expect(emulatorVersions(root)).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.10", status: "old" }]);
+    expect(emulatorVersions(root)).toEqual([
+      { version: "4.4.16", status: "permanent" },
+      { version: "4.4.10", status: "old" },
+    ]);
     expect(fs.readdirSync(path.join(root, ".emulator")).sort()).toEqual(["calls.log", "faults.json", "state.json"]);
     expect(readCallLog(root)).toHaveLength(9);
   });
@@ -514,11 +816,19 @@ describe("ulimit -n", () => {
   // Transcript A17: `ulimit -n 512; <R>/bin/emqx versions` prints the three-line block first.
   test("below 1024 in the caller, every command prints the warning on stdout before its output", () => {
     const root = newInstall({ scriptVersion: "4.4.16" });
-    const r = spawnSync("prlimit", ["--nofile=512:512", "--", path.join(root, "bin", "emqx"), "versions"], { encoding: "utf8" });
-    expect(r.stdout).toBe(`!!!!\n!!!! WARNING: ulimit -n is 512; 1024 is the recommended minimum.\n!!!!\n${block(["4.4.10", "permanent"])}`);
+    const r = spawnSync("prlimit", ["--nofile=512:512", "--", path.join(root, "bin", "emqx"), "versions"], {
+      encoding: "utf8",
+    });
+    expect(r.stdout).toBe(
+      `!!!!\n!!!! WARNING: ulimit -n is 512; 1024 is the recommended minimum.\n!!!!\n${block(["4.4.10", "permanent"])}`,
+    );
     expect(r.status).toBe(0);
     // At 1024 there is no warning.
-    expect(spawnSync("prlimit", ["--nofile=1024:1024", "--", path.join(root, "bin", "emqx"), "root_dir"], { encoding: "utf8" }).stdout).toBe(`"${root}"\n`);
+    expect(
+      spawnSync("prlimit", ["--nofile=1024:1024", "--", path.join(root, "bin", "emqx"), "root_dir"], {
+        encoding: "utf8",
+      }).stdout,
+    ).toBe(`"${root}"\n`);
   });
 });
 
@@ -529,7 +839,10 @@ describe("RUNNER_USER", () => {
   let login: { uid: number; gid: number };
   beforeAll(() => {
     ensureTestUser(LOGIN_USER, randomBytes(8).toString("hex"));
-    login = { uid: Number(execFileSync("id", ["-u", LOGIN_USER]).toString()), gid: Number(execFileSync("id", ["-g", LOGIN_USER]).toString()) };
+    login = {
+      uid: Number(execFileSync("id", ["-u", LOGIN_USER]).toString()),
+      gid: Number(execFileSync("id", ["-g", LOGIN_USER]).toString()),
+    };
   });
 
   test("fails for a non-root caller who is not RUNNER_USER", () => {
@@ -545,7 +858,10 @@ describe("RUNNER_USER", () => {
     expect(run(root, ["versions"]).stdout).toBe(block(["4.4.10", "permanent"]));
     expect(run(root, ["upgrade", "4.4.16"]).code).toBe(0);
     expect(fs.statSync(path.join(root, "releases", "emqx-4.4.16.tar.gz")).uid).toBe(login.uid);
-    expect(readCallLog(root).map((c) => [c.argv[0], c.user, c.exitCode])).toEqual([["versions", "root", 0], ["upgrade", "root", 0]]);
+    expect(readCallLog(root).map((c) => [c.argv[0], c.user, c.exitCode])).toEqual([
+      ["versions", "root", 0],
+      ["upgrade", "root", 0],
+    ]);
   });
 
   test("root is refused when RUNNER_USER's login shell is nologin, as `su -` refuses on a deb install", () => {
@@ -586,7 +902,10 @@ describe("RUNNER_USER", () => {
 
   test("fails when RUNNER_USER does not exist", () => {
     const root = newInstall({ scriptVersion: "4.4.16", runnerUser: "emqx-no-such-user" });
-    expect(run(root, ["versions"])).toMatchObject({ code: 1, stderr: expect.stringContaining("su: user emqx-no-such-user does not exist") });
+    expect(run(root, ["versions"])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("su: user emqx-no-such-user does not exist"),
+    });
   });
 });
 

@@ -32,7 +32,17 @@ afterEach(async () => {
 afterAll(async () => sshd && sshd.stop());
 
 function target(over: Partial<SshTarget> = {}, server: TestSshd = sshd): SshTarget {
-  return { host: server.host, port: server.port, user: "root", privateKey: server.clientPrivateKey, readyTimeoutMs: 5000, dialAttempts: 1, dialRetryDelayMs: 20, commandTimeoutMs: 10_000, ...over };
+  return {
+    host: server.host,
+    port: server.port,
+    user: "root",
+    privateKey: server.clientPrivateKey,
+    readyTimeoutMs: 5000,
+    dialAttempts: 1,
+    dialRetryDelayMs: 20,
+    commandTimeoutMs: 10_000,
+    ...over,
+  };
 }
 
 async function open(t: SshTarget, log?: (line: string) => void): Promise<SshSession> {
@@ -53,7 +63,9 @@ async function connectError(t: SshTarget, log?: (line: string) => void): Promise
 }
 
 function expectNoSecret(err: Error): void {
-  const keyLines = [sshd.clientPrivateKey, sshd.clientKeyEncrypted ?? ""].flatMap((k) => k.split("\n")).filter((l) => l.length > 20 && !l.startsWith("-----"));
+  const keyLines = [sshd.clientPrivateKey, sshd.clientKeyEncrypted ?? ""]
+    .flatMap((k) => k.split("\n"))
+    .filter((l) => l.length > 20 && !l.startsWith("-----"));
   for (const secret of [PASSWORD, PASSPHRASE, ...keyLines]) {
     expect(err.message).not.toContain(secret);
     expect(String(err.stack)).not.toContain(secret);
@@ -73,7 +85,9 @@ describe("connectSsh: authentication", () => {
   });
 
   it("fails for an encrypted key with a wrong passphrase, without retrying or echoing secrets", async () => {
-    const err = await connectError(target({ privateKey: sshd.clientKeyEncrypted, privateKeyPassword: "wrong-passphrase", dialAttempts: 3 }));
+    const err = await connectError(
+      target({ privateKey: sshd.clientKeyEncrypted, privateKeyPassword: "wrong-passphrase", dialAttempts: 3 }),
+    );
     expect(err.stage).toBe("client-authentication");
     expect(err.message).toMatch(/privateKey cannot be used .*check privateKey and privateKeyPassword/);
     expect(err.attempts).toBe(1);
@@ -87,7 +101,10 @@ describe("connectSsh: authentication", () => {
   it("fails on a wrong password once, not retried, without echoing it", async () => {
     const before = sshd.connectionCount();
     const log: string[] = [];
-    const err = await connectError(target({ user: TEST_USER, privateKey: undefined, password: `${PASSWORD}x`, dialAttempts: 3 }), (l) => log.push(l));
+    const err = await connectError(
+      target({ user: TEST_USER, privateKey: undefined, password: `${PASSWORD}x`, dialAttempts: 3 }),
+      (l) => log.push(l),
+    );
     expect(err.stage).toBe("client-authentication");
     expect(err.message).toMatch(/authentication as emqxtest failed \(tried password\)/);
     expect(err.message).not.toContain(`${PASSWORD}x`);
@@ -121,8 +138,14 @@ describe("connectSsh: host key", () => {
   it.each([
     ["an ed25519 hostKey line", () => ({ hostKey: sshd.hostKeyLine })],
     ["a hostKey fingerprint", () => ({ hostKey: sshd.hostKeyFingerprint })],
-    ["plain known_hosts", () => ({ knownHosts: knownHostsFile(`[${sshd.host}]:${sshd.port} ${sshd.hostKeyLine}`, false) })],
-    ["hashed known_hosts (ssh-keygen -H)", () => ({ knownHosts: knownHostsFile(`[${sshd.host}]:${sshd.port} ${sshd.hostKeyLine}`, true) })],
+    [
+      "plain known_hosts",
+      () => ({ knownHosts: knownHostsFile(`[${sshd.host}]:${sshd.port} ${sshd.hostKeyLine}`, false) }),
+    ],
+    [
+      "hashed known_hosts (ssh-keygen -H)",
+      () => ({ knownHosts: knownHostsFile(`[${sshd.host}]:${sshd.port} ${sshd.hostKeyLine}`, true) }),
+    ],
     ["a pinned fingerprint", () => ({ pinnedFingerprint: sshd.hostKeyFingerprint })],
   ])("accepts %s", async (_, expectation) => {
     const s = await open(target(expectation()));
@@ -132,7 +155,9 @@ describe("connectSsh: host key", () => {
   it("accepts an RSA hostKey although the server prefers to show ed25519", async () => {
     const rsa = sshd.extraHostKeyLines.rsa;
     const s = await open(target({ hostKey: rsa }));
-    expect(s.hostKeyFingerprint).toBe(execFileSync("ssh-keygen", ["-lf", "-"], { input: rsa }).toString().split(" ")[1]);
+    expect(s.hostKeyFingerprint).toBe(
+      execFileSync("ssh-keygen", ["-lf", "-"], { input: rsa }).toString().split(" ")[1],
+    );
   });
 
   it("fails with stage host-key on a mismatch, names both fingerprints, and is not retried", async () => {
@@ -140,13 +165,17 @@ describe("connectSsh: host key", () => {
     const log: string[] = [];
     const err = await connectError(target({ hostKey: OTHER_KEY, dialAttempts: 5 }), (l) => log.push(l));
     expect(err.stage).toBe("host-key");
-    expect(err.message).toContain(`the host presented ssh-ed25519 key ${sshd.hostKeyFingerprint}, which does not match hostKey; expected ${OTHER_FP}.`);
+    expect(err.message).toContain(
+      `the host presented ssh-ed25519 key ${sshd.hostKeyFingerprint}, which does not match hostKey; expected ${OTHER_FP}.`,
+    );
     expect(err.message).toMatch(/update hostKey\/knownHosts/);
     expect([err.attempts, log, sshd.connectionCount() - before]).toEqual([1, [], 1]);
   });
 
   it("fails for a host missing from known_hosts and for a changed pinned fingerprint", async () => {
-    expect((await connectError(target({ knownHosts: `other.example ${OTHER_KEY}\n` }))).message).toMatch(/no entry for \[127\.0\.0\.1\]:\d+/);
+    expect((await connectError(target({ knownHosts: `other.example ${OTHER_KEY}\n` }))).message).toMatch(
+      /no entry for \[127\.0\.0\.1\]:\d+/,
+    );
     expect((await connectError(target({ pinnedFingerprint: OTHER_FP }))).message).toMatch(/pinned on first contact/);
   });
 });
@@ -157,7 +186,11 @@ describe("connectSsh: retries", () => {
     const log: string[] = [];
     const err = await connectError(target({ port, dialAttempts: 3 }), (l) => log.push(l));
     expect(log).toHaveLength(3);
-    log.forEach((line, i) => expect(line).toMatch(new RegExp(`^\\[ssh host=127\\.0\\.0\\.1:${port}\\] attempt ${i + 1}/3 failed: .*ECONNREFUSED`)));
+    log.forEach((line, i) =>
+      expect(line).toMatch(
+        new RegExp(`^\\[ssh host=127\\.0\\.0\\.1:${port}\\] attempt ${i + 1}/3 failed: .*ECONNREFUSED`),
+      ),
+    );
     expect(err.stage).toBe("client-socket");
     expect(err.attempts).toBe(3);
     expect(err.message).toMatch(/after 3 attempts/);
@@ -172,13 +205,28 @@ describe("connectSsh: one bastion hop", () => {
   });
   afterAll(async () => Promise.all([bastion?.stop(), inner?.stop()]));
   const viaBastion = (over: Partial<SshTarget> = {}, proxyOver: Partial<SshTarget> = {}) =>
-    target({ hostKey: inner.hostKeyLine, proxy: { ...target({ hostKey: bastion.hostKeyLine }, bastion), ...proxyOver }, ...over }, inner);
+    target(
+      {
+        hostKey: inner.hostKeyLine,
+        proxy: { ...target({ hostKey: bastion.hostKeyLine }, bastion), ...proxyOver },
+        ...over,
+      },
+      inner,
+    );
 
   it("reaches the target through the bastion: the target's peer is the bastion's sshd", async () => {
     const s = await open(viaBastion());
-    expect([s.hostKeyFingerprint, s.bastionHostKeyFingerprint]).toEqual([inner.hostKeyFingerprint, bastion.hostKeyFingerprint]);
+    expect([s.hostKeyFingerprint, s.bastionHostKeyFingerprint]).toEqual([
+      inner.hostKeyFingerprint,
+      bastion.hostKeyFingerprint,
+    ]);
     const [, sourcePort] = (await s.run(["sh", "-c", "echo $SSH_CONNECTION"])).stdout.trim().split(" ");
-    const owner = execFileSync("ss", ["-Htnp", "state", "established", `( sport = :${sourcePort} and dst ${inner.host} )`]).toString();
+    const owner = execFileSync("ss", [
+      "-Htnp",
+      "state",
+      "established",
+      `( sport = :${sourcePort} and dst ${inner.host} )`,
+    ]).toString();
     expect(owner).toMatch(/users:\(\("sshd"/);
     expect(bastion.readLog()).toMatch(/Accepted publickey for root/);
   });
@@ -191,9 +239,13 @@ describe("connectSsh: one bastion hop", () => {
 
   it("fails with stage proxy after retrying when the bastion cannot reach the target", async () => {
     const log: string[] = [];
-    const err = await connectError(viaBastion({ port: await freePort("127.0.0.3"), dialAttempts: 2 }), (l) => log.push(l));
+    const err = await connectError(viaBastion({ port: await freePort("127.0.0.3"), dialAttempts: 2 }), (l) =>
+      log.push(l),
+    );
     expect([err.stage, err.attempts, log.length]).toEqual(["proxy", 2, 2]);
-    expect(err.message).toMatch(/bastion 127\.0\.0\.2:\d+ could not open a connection to 127\.0\.0\.3:\d+: .*Connection refused/);
+    expect(err.message).toMatch(
+      /bastion 127\.0\.0\.2:\d+ could not open a connection to 127\.0\.0\.3:\d+: .*Connection refused/,
+    );
   });
 });
 
@@ -276,9 +328,12 @@ describe("uploadVerified", () => {
     expect([r.skipped, r.bytesSent]).toEqual([false, content.length]);
     const midUpload = listings.filter((names) => !names.includes(FINAL));
     expect(midUpload.length).toBeGreaterThanOrEqual(5);
-    for (const names of midUpload) expect(names).toEqual([expect.stringMatching(/^\.emqx-release-upload-[0-9a-f]{16}\.part$/)]);
+    for (const names of midUpload)
+      expect(names).toEqual([expect.stringMatching(/^\.emqx-release-upload-[0-9a-f]{16}\.part$/)]);
     expect(listings.flat().filter((n) => MATCHED_BY_EMQX_GLOB.test(n) && n !== FINAL)).toEqual([]);
-    expect(log).toContainEqual(expect.stringMatching(/^upload emqx-4\.4\.16\S+ to 127\.0\.0\.1: 50% \(4\.\d of 8\.0 MiB\)$/));
+    expect(log).toContainEqual(
+      expect.stringMatching(/^upload emqx-4\.4\.16\S+ to 127\.0\.0\.1: 50% \(4\.\d of 8\.0 MiB\)$/),
+    );
     const STAMP = `.${FINAL}.${sha256}.emqx-release-stamp`;
     expect([fs.readdirSync(remoteDir).sort(), sha256Of(path.join(remoteDir, FINAL))]).toEqual([[STAMP, FINAL], sha256]);
 
@@ -307,8 +362,17 @@ describe("uploadVerified", () => {
   it("fails with a checksum mismatch for a wrong sha256 and removes only its own temporary file", async () => {
     fs.writeFileSync(path.join(remoteDir, "other.part"), "not ours");
     const wrong = "0".repeat(64);
-    const err = (await uploadVerified(await open(target()), { localPath, remoteDir, finalName: FINAL, sha256: wrong }).catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(new RegExp(`^checksum mismatch after upload to 127\\.0\\.0\\.1:${remoteDir}/\\.emqx-release-upload-\\w+\\.part: expected sha256 ${wrong}, got ${sha256}`));
+    const err = (await uploadVerified(await open(target()), {
+      localPath,
+      remoteDir,
+      finalName: FINAL,
+      sha256: wrong,
+    }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(
+      new RegExp(
+        `^checksum mismatch after upload to 127\\.0\\.0\\.1:${remoteDir}/\\.emqx-release-upload-\\w+\\.part: expected sha256 ${wrong}, got ${sha256}`,
+      ),
+    );
     expect(fs.readdirSync(remoteDir)).toEqual(["other.part"]);
   });
 
@@ -318,15 +382,25 @@ describe("uploadVerified", () => {
     fs.chmodSync(remoteDir, 0o755);
     const staged = () => fs.readdirSync("/tmp").filter((n) => n.startsWith(".emqx-release-upload-"));
     const before = staged();
-    const r = await uploadVerified(await open(target()), { localPath, remoteDir, finalName: FINAL, sha256, runAs: TEST_USER });
+    const r = await uploadVerified(await open(target()), {
+      localPath,
+      remoteDir,
+      finalName: FINAL,
+      sha256,
+      runAs: TEST_USER,
+    });
     expect([r.skipped, fs.statSync(path.join(remoteDir, FINAL)).uid, staged()]).toEqual([false, uid, before]);
   });
 
   it("fails with a NOPASSWD hint when sudo wants a password", async () => {
     const s = await open(target({ user: TEST_USER, privateKey: undefined, password: PASSWORD }));
-    const err = (await uploadVerified(s, { localPath, remoteDir, finalName: FINAL, sha256, runAs: "root" }).catch((e: unknown) => e)) as Error;
+    const err = (await uploadVerified(s, { localPath, remoteDir, finalName: FINAL, sha256, runAs: "root" }).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(RemoteCommandError.isInstance(err)).toBe(true);
-    expect(err.message).toMatch(/sudo wants a password to run commands as root: set connection\.sudoPassword \(a secret\), or allow emqxtest .*NOPASSWD: \/usr\/bin\/stat, .*\/usr\/bin\/openssl/);
+    expect(err.message).toMatch(
+      /sudo wants a password to run commands as root: set connection\.sudoPassword \(a secret\), or allow emqxtest .*NOPASSWD: \/usr\/bin\/stat, .*\/usr\/bin\/openssl/,
+    );
     expectNoSecret(err);
   });
 });
@@ -339,14 +413,20 @@ test("a test sshd dies with the process that started it, even when that process 
     child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once("exit", (code) => reject(new Error(`the sshd starter exited with ${code}`)));
   });
-  const canConnect = () => new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, "127.0.0.9");
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-    socket.once("error", () => resolve(false));
-  });
+  const canConnect = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.9");
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
   expect(await canConnect()).toBe(true);
   child.kill("SIGKILL");
   let open = true;
-  for (const deadline = Date.now() + 10_000; open && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) open = await canConnect();
+  for (
+    const deadline = Date.now() + 10_000;
+    open && Date.now() < deadline;
+    await new Promise((r) => setTimeout(r, 100))
+  )
+    open = await canConnect();
   expect(open).toBe(false);
 });

@@ -11,7 +11,8 @@ import { parseRelup } from "../../provider/plan/relup";
 function erlFormat(text: string, format: string): string {
   const script = `{ok, Toks, _} = erl_scan:string(${JSON.stringify(text)}), {ok, T} = erl_parse:parse_term(Toks), io:put_chars(io_lib:format(${JSON.stringify(format)}, [T])), halt().`;
   const r = spawnSync("erl", ["-noshell", "-eval", script], { encoding: "utf8" });
-  if (r.error || r.status !== 0) throw new Error(`erl failed (install Debian's erlang-base; .ci/setup does): ${r.error?.message ?? r.stderr}`);
+  if (r.error || r.status !== 0)
+    throw new Error(`erl failed (install Debian's erlang-base; .ci/setup does): ${r.error?.message ?? r.stderr}`);
   return r.stdout;
 }
 
@@ -24,12 +25,15 @@ const ROWS: [string, string[], string[]][] = [
   ["4.4.1", ["4.4.0"], ["4.4.0"]],
 ];
 
-test.each(ROWS)("the relup of a %s package is byte for byte what EMQX's build writes", (version, relupFrom, relupDownTo) => {
-  const text = relupFileText({ version, relupFrom, relupDownTo }) as string;
-  const format = injectsRelup(version) ? "~p." : "~p.~n";
-  expect(text).toBe(erlFormat(text, format));
-  expect(parseRelup(text).downTo).toEqual(relupDownTo);
-});
+test.each(ROWS)(
+  "the relup of a %s package is byte for byte what EMQX's build writes",
+  (version, relupFrom, relupDownTo) => {
+    const text = relupFileText({ version, relupFrom, relupDownTo }) as string;
+    const format = injectsRelup(version) ? "~p." : "~p.~n";
+    expect(text).toBe(erlFormat(text, format));
+    expect(parseRelup(text).downTo).toEqual(relupDownTo);
+  },
+);
 
 test("from 4.4.2 on the relup ends with the dot and no newline; before, with a newline", () => {
   expect(relupFileText({ version: "4.4.2", relupFrom: ["4.4.1"] })?.endsWith("]}.")).toBe(true);

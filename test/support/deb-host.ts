@@ -8,7 +8,14 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createEmulatedInstall, EmulatedInstallSpec, emulatorVersions, readCallLog, setFaults, treeHash } from "../../sandbox/emulator/install";
+import {
+  createEmulatedInstall,
+  EmulatedInstallSpec,
+  emulatorVersions,
+  readCallLog,
+  setFaults,
+  treeHash,
+} from "../../sandbox/emulator/install";
 import { installDeviations } from "../../sandbox/install-check";
 import { startSshd } from "../../sandbox/sshd";
 import type { TestHost } from "../../sandbox/test-host";
@@ -48,7 +55,15 @@ function ensureUser(name: string, args: string[]): void {
 /** The runtime user (a system user without login, as the package's postinst makes it) and the
  * deploy user with its sudoers rule. */
 export function ensureDebUsers(): void {
-  ensureUser(RUNTIME_USER, ["--system", "--user-group", "--no-create-home", "--home-dir", "/var/lib/emqx", "--shell", "/usr/sbin/nologin"]);
+  ensureUser(RUNTIME_USER, [
+    "--system",
+    "--user-group",
+    "--no-create-home",
+    "--home-dir",
+    "/var/lib/emqx",
+    "--shell",
+    "/usr/sbin/nologin",
+  ]);
   ensureUser(DEPLOY_USER, ["-m", "-s", "/bin/sh"]);
   // useradd leaves the password locked ("!"), and sshd without PAM refuses locked accounts even
   // for key logins: "*" means no password, but not locked.
@@ -63,26 +78,39 @@ export function ensureDebUsers(): void {
 
 /** `id -u`/`id -g` of a local user. */
 export function idsOf(user: string): { uid: number; gid: number } {
-  return { uid: Number(execFileSync("id", ["-u", user]).toString()), gid: Number(execFileSync("id", ["-g", user]).toString()) };
+  return {
+    uid: Number(execFileSync("id", ["-u", user]).toString()),
+    gid: Number(execFileSync("id", ["-g", user]).toString()),
+  };
 }
 
 /** Rewrites `RUNNER_<X>_DIR=` lines of emqx_vars to the package install's absolute paths. */
 function packageInstallVars(root: string, dirs: Record<string, string>): void {
   const file = path.join(root, "releases", "emqx_vars");
-  const text = fs.readFileSync(file, "utf8").split("\n").map((line) => {
-    const m = /^(RUNNER_(?:ETC|DATA|LOG)_DIR)=/.exec(line);
-    return m ? `${m[1]}="${dirs[m[1]]}"` : line;
-  });
+  const text = fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .map((line) => {
+      const m = /^(RUNNER_(?:ETC|DATA|LOG)_DIR)=/.exec(line);
+      return m ? `${m[1]}="${dirs[m[1]]}"` : line;
+    });
   fs.writeFileSync(file, text.join("\n"));
 }
 
 /** The install inside `d`: the zip-shaped emulated install, then config, data and logs moved out
  * of the root as a package install has them, owned by the runtime user. */
-function layOut(install: Omit<EmulatedInstallSpec, "root" | "runnerUser">, d: { root: string; etcDir: string; dataDir: string; logDir: string; bin: string }, emqx: { uid: number; gid: number }): void {
+function layOut(
+  install: Omit<EmulatedInstallSpec, "root" | "runnerUser">,
+  d: { root: string; etcDir: string; dataDir: string; logDir: string; bin: string },
+  emqx: { uid: number; gid: number },
+): void {
   createEmulatedInstall({ ...install, root: d.root, runnerUser: RUNTIME_USER });
   // A package install keeps config, data and logs outside the root
   // (copied, not renamed: the root may be a filesystem of its own).
-  for (const [from, to] of [[path.join(d.root, "etc"), d.etcDir], [path.join(d.root, "data"), d.dataDir]]) {
+  for (const [from, to] of [
+    [path.join(d.root, "etc"), d.etcDir],
+    [path.join(d.root, "data"), d.dataDir],
+  ]) {
     fs.cpSync(from, to, { recursive: true });
     fs.rmSync(from, { recursive: true, force: true });
   }
@@ -96,7 +124,11 @@ function layOut(install: Omit<EmulatedInstallSpec, "root" | "runnerUser">, d: { 
 }
 
 /** Starts sshd on `address` and lays out a deb/rpm-shaped install running `install.version`. */
-export async function startDebHost(install: Omit<EmulatedInstallSpec, "root" | "runnerUser">, address: string, options: DebHostOptions = {}): Promise<DebHost> {
+export async function startDebHost(
+  install: Omit<EmulatedInstallSpec, "root" | "runnerUser">,
+  address: string,
+  options: DebHostOptions = {},
+): Promise<DebHost> {
   ensureDebUsers();
   const emqx = idsOf(RUNTIME_USER);
   const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "emqx-deb-")));
@@ -105,7 +137,8 @@ export async function startDebHost(install: Omit<EmulatedInstallSpec, "root" | "
   const etcDir = path.join(base, "etc", "emqx");
   const dataDir = path.join(base, "var", "lib", "emqx");
   const logDir = path.join(base, "var", "log", "emqx");
-  for (const d of [root, path.dirname(etcDir), path.dirname(dataDir), path.join(base, "usr", "bin")]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+  for (const d of [root, path.dirname(etcDir), path.dirname(dataDir), path.join(base, "usr", "bin")])
+    fs.mkdirSync(d, { recursive: true, mode: 0o755 });
   let mounted = false;
   const removeBase = () => {
     if (mounted) execFileSync("umount", ["-l", root], { stdio: "pipe" });
@@ -113,7 +146,9 @@ export async function startDebHost(install: Omit<EmulatedInstallSpec, "root" | "
   };
   try {
     if (options.rootFsKb !== undefined) {
-      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${options.rootFsKb}k,mode=0755`, "tmpfs", root], { stdio: "pipe" });
+      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${options.rootFsKb}k,mode=0755`, "tmpfs", root], {
+        stdio: "pipe",
+      });
       mounted = true;
     }
     layOut(install, { root, etcDir, dataDir, logDir, bin: path.join(base, "usr", "bin") }, emqx);
@@ -134,7 +169,13 @@ export async function startDebHost(install: Omit<EmulatedInstallSpec, "root" | "
   // sshd reads AuthorizedKeysFile as the logging-in user: let the deploy user read it.
   fs.chmodSync(sshd.dir, 0o755);
   fs.chmodSync(path.join(sshd.dir, "authorized_keys"), 0o644);
-  const connection = (user: string) => ({ host: sshd.host, port: sshd.port, user, privateKey: sshd.clientPrivateKey, hostKey: sshd.hostKeyLine });
+  const connection = (user: string) => ({
+    host: sshd.host,
+    port: sshd.port,
+    user,
+    privateKey: sshd.clientPrivateKey,
+    hostKey: sshd.hostKeyLine,
+  });
   return {
     sshd,
     base,

@@ -31,7 +31,11 @@ export interface FaultProxy {
 }
 
 /** Starts a proxy on `listenHost` (an ephemeral port) forwarding to `target`. */
-export async function startFaultProxy(target: { host: string; port: number }, faults: ProxyFaults, listenHost = "127.0.0.1"): Promise<FaultProxy> {
+export async function startFaultProxy(
+  target: { host: string; port: number },
+  faults: ProxyFaults,
+  listenHost = "127.0.0.1",
+): Promise<FaultProxy> {
   const sockets = new Set<net.Socket>();
   const counts: number[] = [];
   let tripped = false;

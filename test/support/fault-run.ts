@@ -32,14 +32,21 @@ export interface FaultOutcome<T> {
 /** Runs `call`, capturing its console.log lines, result or error (with every own field as JSON). */
 export async function underFault<T>(call: () => Promise<T>): Promise<FaultOutcome<T>> {
   const logs: string[] = [];
-  const spy = jest.spyOn(console, "log").mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(" ")));
+  const spy = jest
+    .spyOn(console, "log")
+    .mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(" ")));
   const started = Date.now();
   try {
     const value = await call();
     return { value, logs, ms: Date.now() - started };
   } catch (e) {
     const err = e as Error & Record<string, unknown>;
-    const error = { name: err.name, message: err.message, fields: JSON.stringify({ ...err, cause: undefined }), stack: String(err.stack ?? "") };
+    const error = {
+      name: err.name,
+      message: err.message,
+      fields: JSON.stringify({ ...err, cause: undefined }),
+      stack: String(err.stack ?? ""),
+    };
     return { error, logs, ms: Date.now() - started };
   } finally {
     spy.mockRestore();
@@ -52,7 +59,11 @@ export async function underFault<T>(call: () => Promise<T>): Promise<FaultOutcom
  * slice, place) pair. (`connection` holds the credentials `read` needs to reach the node on
  * refresh; EmqxRelease wraps them in pulumi.secret, so the engine stores them encrypted: the e2e
  * secret scans check that, over state, plans and engine output.) */
-export function leaksIn(outcome: FaultOutcome<unknown>, inputs: Record<string, unknown>, extra: Array<{ source: string; text: string }> = []): { searched: string[]; found: string[] } {
+export function leaksIn(
+  outcome: FaultOutcome<unknown>,
+  inputs: Record<string, unknown>,
+  extra: Array<{ source: string; text: string }> = [],
+): { searched: string[]; found: string[] } {
   const { searched, needles } = carriedSecrets(inputs);
   const value = outcome.value as { outs?: Record<string, unknown>; props?: Record<string, unknown> } | undefined;
   const record = value?.outs ?? value?.props;
@@ -71,7 +82,10 @@ export function leaksIn(outcome: FaultOutcome<unknown>, inputs: Record<string, u
 /** Checks the host's install against what EMQX leaves (install-check.ts), for the row's target
  * version and package; deviations the host had when it started (the test's own set-up, e.g. bin
  * scripts of another version) are not counted. `corrupted` names each remaining deviation. */
-export function installCorruption(h: TestHost, want: Omit<InstallExpectation, "listed">): { checked: string[]; corrupted: string[] } {
+export function installCorruption(
+  h: TestHost,
+  want: Omit<InstallExpectation, "listed">,
+): { checked: string[]; corrupted: string[] } {
   const full = { ...want, listed: emulatorVersions(h.root) };
   const setup = new Set(h.setupDeviations ?? []);
   return { checked: installChecked(full), corrupted: installDeviations(h.root, full).filter((d) => !setup.has(d)) };
@@ -80,7 +94,9 @@ export function installCorruption(h: TestHost, want: Omit<InstallExpectation, "l
 /** What installDeviations checked with these expectations, named as the report names them
  * (INSTALL_CHECKS): the zips only when the target and its package are given. */
 export function installChecked(want: InstallExpectation): string[] {
-  return INSTALL_CHECKS.filter((c) => !c.endsWith(".zip") || (want.version !== undefined && want.packagePath !== undefined));
+  return INSTALL_CHECKS.filter(
+    (c) => !c.endsWith(".zip") || (want.version !== undefined && want.packagePath !== undefined),
+  );
 }
 
 /** Files in `<root>/releases` that EMQX's glob `emqx-*<version>*.zip` matches and that are not
@@ -101,7 +117,12 @@ function sha256(file: string): string {
 }
 
 /** Records the row's leak scan (leaksIn) on its probe and asserts it found nothing. */
-export function expectNoLeaks(probe: RowProbe, outcome: FaultOutcome<unknown>, inputs: Record<string, unknown>, extra: Array<{ source: string; text: string }> = []): void {
+export function expectNoLeaks(
+  probe: RowProbe,
+  outcome: FaultOutcome<unknown>,
+  inputs: Record<string, unknown>,
+  extra: Array<{ source: string; text: string }> = [],
+): void {
   const scan = leaksIn(outcome, inputs, extra);
   probe.secretsLeaked(scan);
   expect(scan.found).toEqual([]);

@@ -17,6 +17,13 @@ export class FixtureRunner implements Runner {
     this.calls.push({ argv, options });
     const joined = argv.join(" ");
     const a = this.answers.find((x) => x.match.test(joined));
-    return { exitCode: 127, signal: null, stdout: "", stderr: `sh: ${argv[0]}: not found`, timedOut: false, ...(a ? { exitCode: 0, stderr: "", ...a.result } : {}) };
+    return {
+      exitCode: 127,
+      signal: null,
+      stdout: "",
+      stderr: `sh: ${argv[0]}: not found`,
+      timedOut: false,
+      ...(a ? { exitCode: 0, stderr: "", ...a.result } : {}),
+    };
   }
 }

@@ -22,9 +22,16 @@ export interface PackedLibrary {
  * dist/provider/ as `prepare`); `--ignore-scripts` keeps `prepare` from deleting and rebuilding
  * dist/provider/ under the other test suites that run from it. */
 export function packLibrary(destDir: string): PackedLibrary {
-  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", destDir], { cwd: REPO_ROOT, encoding: "utf8" });
+  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", destDir], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+  });
   const [packed] = JSON.parse(out) as Array<{ filename: string; version: string; files: Array<{ path: string }> }>;
-  return { tarball: path.join(destDir, packed.filename), files: packed.files.map((f) => f.path).sort(), version: packed.version };
+  return {
+    tarball: path.join(destDir, packed.filename),
+    files: packed.files.map((f) => f.path).sort(),
+    version: packed.version,
+  };
 }
 
 /** A throwaway project with the packed library installed. */

@@ -16,7 +16,9 @@ export interface MockedEngine {
 }
 
 /** Installs the mocks; `outputsOf` gives the outputs the engine returns besides the inputs. */
-export async function mockEngine(outputsOf: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown>): Promise<MockedEngine> {
+export async function mockEngine(
+  outputsOf: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown>,
+): Promise<MockedEngine> {
   const registered: pulumi.runtime.MockResourceArgs[] = [];
   await pulumi.runtime.setMocks(
     {

@@ -41,7 +41,13 @@ export interface Measured {
 
 /** The install files a row must check for "files corrupted" to count as measured (what each
  * means: test/support/install-check.ts). */
-export const INSTALL_CHECKS: readonly string[] = ["releases/emqx-*<V>*.zip", "releases/RELEASES", "releases/start_erl.data", "releases/emqx_vars", "bin/"];
+export const INSTALL_CHECKS: readonly string[] = [
+  "releases/emqx-*<V>*.zip",
+  "releases/RELEASES",
+  "releases/start_erl.data",
+  "releases/emqx_vars",
+  "bin/",
+];
 
 /** Whether the row checked every install file (INSTALL_CHECKS). */
 export function corruptionMeasured(r: Measured): boolean {
@@ -83,7 +89,8 @@ export function parseRecords(text: string, source: string): ReliabilityRecord[] 
     .filter((l) => l.trim() !== "")
     .map((line, i) => {
       const r = JSON.parse(line) as ReliabilityRecord;
-      if (r.kind !== "row" && r.kind !== "probe") throw new Error(`${source}:${i + 1}: not a reliability record: ${line.slice(0, 120)}`);
+      if (r.kind !== "row" && r.kind !== "probe")
+        throw new Error(`${source}:${i + 1}: not a reliability record: ${line.slice(0, 120)}`);
       return r;
     });
 }
@@ -94,7 +101,8 @@ export function joinRows(records: ReliabilityRecord[], outcomes: TestOutcome[]):
   const key = (file: string, title: string) => `${file}\u0000${title}`;
   const outcome = new Map(outcomes.map((o) => [key(o.file, o.title), o]));
   const probes = new Map<string, Measured>();
-  const union = (a: string[] | undefined, b: string[] | undefined) => (a || b ? [...new Set([...(a ?? []), ...(b ?? [])])] : undefined);
+  const union = (a: string[] | undefined, b: string[] | undefined) =>
+    a || b ? [...new Set([...(a ?? []), ...(b ?? [])])] : undefined;
   for (const r of records) {
     if (r.kind !== "probe") continue;
     const p = probes.get(key(r.file, r.case)) ?? {};
@@ -102,7 +110,10 @@ export function joinRows(records: ReliabilityRecord[], outcomes: TestOutcome[]):
     if (r.secretsLeaked !== undefined) p.secretsLeaked = (p.secretsLeaked ?? 0) + r.secretsLeaked;
     const checked = union(p.filesChecked, r.filesChecked);
     const searched = union(p.secretsSearched, r.secretsSearched);
-    if (checked) p.filesChecked = INSTALL_CHECKS.filter((c) => checked.includes(c)).concat(checked.filter((c) => !INSTALL_CHECKS.includes(c)).sort());
+    if (checked)
+      p.filesChecked = INSTALL_CHECKS.filter((c) => checked.includes(c)).concat(
+        checked.filter((c) => !INSTALL_CHECKS.includes(c)).sort(),
+      );
     if (searched) p.secretsSearched = searched.sort();
     probes.set(key(r.file, r.case), p);
   }
@@ -113,7 +124,15 @@ export function joinRows(records: ReliabilityRecord[], outcomes: TestOutcome[]):
     .map((r) => {
       const o = outcome.get(key(r.file, r.case));
       const result = o?.status === "passed" ? "passed" : o?.status === "failed" ? "failed" : "not run";
-      return { area: r.area, case: r.case, expected: r.expected, file: r.file, fullName: o?.fullName ?? r.case, result, ...probes.get(key(r.file, r.case)) };
+      return {
+        area: r.area,
+        case: r.case,
+        expected: r.expected,
+        file: r.file,
+        fullName: o?.fullName ?? r.case,
+        result,
+        ...probes.get(key(r.file, r.case)),
+      };
     });
 }
 
@@ -184,8 +203,12 @@ export function renderReliabilityReport(rows: ReportRow[]): string {
   out.push(`| failed | ${t.failed} |`);
   if (t.notRun > 0) out.push(`| not run | ${t.notRun} |`);
   out.push(`| faults survived | ${t.faultsSurvived} of ${t.faults} |`);
-  out.push(`| files corrupted | ${t.filesCorrupted} (measured in ${t.filesCorruptedMeasuredIn} rows, each checking the whole install) |`);
-  out.push(`| secrets leaked | ${t.secretsLeaked} (measured in ${t.secretsLeakedMeasuredIn} rows, each searching for the credentials it carries) |`);
+  out.push(
+    `| files corrupted | ${t.filesCorrupted} (measured in ${t.filesCorruptedMeasuredIn} rows, each checking the whole install) |`,
+  );
+  out.push(
+    `| secrets leaked | ${t.secretsLeaked} (measured in ${t.secretsLeakedMeasuredIn} rows, each searching for the credentials it carries) |`,
+  );
   for (const { area, title, column } of AREAS) {
     const inArea = rows.filter((r) => r.area === area);
     const passed = inArea.filter((r) => r.result === "passed").length;
@@ -195,7 +218,8 @@ export function renderReliabilityReport(rows: ReportRow[]): string {
       continue;
     }
     out.push(`| ${column} | expected outcome | test | result |`, "|---|---|---|---|");
-    for (const r of inArea) out.push(`| ${cell(r.case)} | ${cell(r.expected)} | ${cell(`${r.file} › ${r.fullName}`)} | ${resultCell(r)} |`);
+    for (const r of inArea)
+      out.push(`| ${cell(r.case)} | ${cell(r.expected)} | ${cell(`${r.file} › ${r.fullName}`)} | ${resultCell(r)} |`);
   }
   return `${out.join("\n")}\n`;
 }
@@ -203,8 +227,10 @@ export function renderReliabilityReport(rows: ReportRow[]): string {
 function resultCell(r: ReportRow): string {
   const measured: string[] = [];
   if (corruptionMeasured(r)) measured.push(`${r.corruptedFiles} files corrupted`);
-  else if (r.corruptedFiles !== undefined) measured.push(`corruption not measured: checked only ${(r.filesChecked ?? []).join(", ") || "nothing"}`);
-  if (secretsMeasured(r)) measured.push(`${r.secretsLeaked} secrets leaked, searched: ${(r.secretsSearched ?? []).join(", ")}`);
+  else if (r.corruptedFiles !== undefined)
+    measured.push(`corruption not measured: checked only ${(r.filesChecked ?? []).join(", ") || "nothing"}`);
+  if (secretsMeasured(r))
+    measured.push(`${r.secretsLeaked} secrets leaked, searched: ${(r.secretsSearched ?? []).join(", ")}`);
   else if (r.secretsLeaked !== undefined) measured.push("leaks not measured: carries no secret");
   return measured.length ? `${r.result} (${measured.join("; ")})` : r.result;
 }

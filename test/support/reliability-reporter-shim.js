@@ -16,8 +16,15 @@ function loadTs(file, cache) {
     fileName: file,
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020, esModuleInterop: true },
   });
-  const localRequire = (spec) => (spec.startsWith(".") ? loadTs(`${path.resolve(path.dirname(file), spec)}.ts`, cache) : require(spec));
-  new Function("exports", "require", "module", "__filename", "__dirname", outputText)(mod.exports, localRequire, mod, file, path.dirname(file));
+  const localRequire = (spec) =>
+    spec.startsWith(".") ? loadTs(`${path.resolve(path.dirname(file), spec)}.ts`, cache) : require(spec);
+  new Function("exports", "require", "module", "__filename", "__dirname", outputText)(
+    mod.exports,
+    localRequire,
+    mod,
+    file,
+    path.dirname(file),
+  );
   return mod.exports;
 }
 

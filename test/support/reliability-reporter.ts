@@ -11,7 +11,17 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { joinRows, parseRecords, renderReliabilityReport, ReliabilityRecord, RUN_DIR_ENV, TestOutcome, totalsOf, UPDATE_ENV, VERDICT_ENV } from "./reliability-report";
+import {
+  joinRows,
+  parseRecords,
+  renderReliabilityReport,
+  ReliabilityRecord,
+  RUN_DIR_ENV,
+  TestOutcome,
+  totalsOf,
+  UPDATE_ENV,
+  VERDICT_ENV,
+} from "./reliability-report";
 
 /** Options from jest.config.js. */
 export interface ReliabilityReporterOptions {
@@ -69,7 +79,9 @@ export class ReliabilityReporter {
       this.report(results);
     } catch (e) {
       // A broken record or an unwritable file fails the run, with the reason, instead of crashing jest.
-      this.error = new Error(`the reliability report could not be written: ${e instanceof Error ? e.message : String(e)}`);
+      this.error = new Error(
+        `the reliability report could not be written: ${e instanceof Error ? e.message : String(e)}`,
+      );
       say(`reliability: FAILED: ${this.error.message}`);
     }
   }
@@ -81,15 +93,29 @@ export class ReliabilityReporter {
       .filter((f) => f.endsWith(".jsonl"))
       .sort()
       .flatMap((f) => parseRecords(fs.readFileSync(path.join(this.runDir, f), "utf8"), path.join(this.runDir, f)));
-    const outcomes: TestOutcome[] = results.testResults.flatMap((s) => s.testResults.map((a) => ({ file: rel(s.testFilePath), title: a.title, fullName: a.fullName, status: a.status })));
+    const outcomes: TestOutcome[] = results.testResults.flatMap((s) =>
+      s.testResults.map((a) => ({ file: rel(s.testFilePath), title: a.title, fullName: a.fullName, status: a.status })),
+    );
     const rows = joinRows(records, outcomes);
     const text = renderReliabilityReport(rows);
     const totals = totalsOf(rows);
 
     const ran = new Set(results.testResults.map((s) => rel(s.testFilePath)));
     const missing = this.testRoots.flatMap((root) => testFilesUnder(this.rootDir, root)).filter((f) => !ran.has(f));
-    const partialBecause = this.testNamePattern ? `a test name filter (-t ${this.testNamePattern})` : missing.length ? `${missing.length} test files did not run (e.g. ${missing[0]})` : "";
-    const verdict: ReliabilityVerdict = { complete: partialBecause === "", stale: false, updated: false, report: "", casesTried: totals.casesTried, passed: totals.passed, detail: partialBecause };
+    const partialBecause = this.testNamePattern
+      ? `a test name filter (-t ${this.testNamePattern})`
+      : missing.length
+        ? `${missing.length} test files did not run (e.g. ${missing[0]})`
+        : "";
+    const verdict: ReliabilityVerdict = {
+      complete: partialBecause === "",
+      stale: false,
+      updated: false,
+      report: "",
+      casesTried: totals.casesTried,
+      passed: totals.passed,
+      detail: partialBecause,
+    };
 
     if (!verdict.complete && rows.length === 0) {
       // Nothing to report (a run of files without rows): leave no directory behind.
@@ -97,7 +123,9 @@ export class ReliabilityReporter {
     } else if (!verdict.complete) {
       verdict.report = path.join(this.runDir, "RELIABILITY.md");
       fs.writeFileSync(verdict.report, text);
-      say(`reliability: partial run (${partialBecause}): ${totals.passed} of ${totals.casesTried} rows passed; report in ${rel(verdict.report)}; RELIABILITY.md is only rewritten by a full run (npm test)`);
+      say(
+        `reliability: partial run (${partialBecause}): ${totals.passed} of ${totals.casesTried} rows passed; report in ${rel(verdict.report)}; RELIABILITY.md is only rewritten by a full run (npm test)`,
+      );
     } else {
       verdict.report = path.join(this.rootDir, "RELIABILITY.md");
       fs.writeFileSync(verdict.report, text);
@@ -105,13 +133,20 @@ export class ReliabilityReporter {
       verdict.stale = committed !== text;
       verdict.updated = verdict.stale && process.env[UPDATE_ENV] === "1";
       if (verdict.stale) {
-        verdict.detail = committed === undefined ? "RELIABILITY.md is not committed (git show HEAD:RELIABILITY.md found nothing)" : `RELIABILITY.md differs from the committed one (${diffSummary(committed, text)})`;
+        verdict.detail =
+          committed === undefined
+            ? "RELIABILITY.md is not committed (git show HEAD:RELIABILITY.md found nothing)"
+            : `RELIABILITY.md differs from the committed one (${diffSummary(committed, text)})`;
       }
       if (verdict.stale && !verdict.updated) {
-        this.error = new Error(`${verdict.detail}: the run rewrote it; review \`git diff RELIABILITY.md\` and commit it (or run \`${UPDATE_ENV}=1 npm test\` to accept it without failing)`);
+        this.error = new Error(
+          `${verdict.detail}: the run rewrote it; review \`git diff RELIABILITY.md\` and commit it (or run \`${UPDATE_ENV}=1 npm test\` to accept it without failing)`,
+        );
         say(`reliability: FAILED: ${this.error.message}`);
       } else {
-        say(`reliability: RELIABILITY.md ${verdict.updated ? "updated (commit it)" : "up to date"}: ${totals.passed} of ${totals.casesTried} rows passed, ${totals.faultsSurvived} of ${totals.faults} faults survived, ${totals.filesCorrupted} files corrupted, ${totals.secretsLeaked} secrets leaked`);
+        say(
+          `reliability: RELIABILITY.md ${verdict.updated ? "updated (commit it)" : "up to date"}: ${totals.passed} of ${totals.casesTried} rows passed, ${totals.faultsSurvived} of ${totals.faults} faults survived, ${totals.filesCorrupted} files corrupted, ${totals.secretsLeaked} secrets leaked`,
+        );
       }
     }
     const json = `${JSON.stringify(verdict, null, 2)}\n`;
@@ -130,7 +165,11 @@ function say(line: string): void {
 
 /** RELIABILITY.md as committed at HEAD, or undefined when git has none. */
 function committedReport(rootDir: string): string | undefined {
-  const r = spawnSync("git", ["show", "HEAD:RELIABILITY.md"], { cwd: rootDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync("git", ["show", "HEAD:RELIABILITY.md"], {
+    cwd: rootDir,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return r.status === 0 ? r.stdout : undefined;
 }
 

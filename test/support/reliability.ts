@@ -38,16 +38,26 @@ function append(record: ReliabilityRecord): void {
 /** The test file being collected, relative to the repository. */
 function currentFile(): string {
   const testPath = expect.getState().testPath;
-  if (!testPath) throw new Error("reliabilityTest must be called while jest collects a test file (at the top level or in describe), not inside a test");
+  if (!testPath)
+    throw new Error(
+      "reliabilityTest must be called while jest collects a test file (at the top level or in describe), not inside a test",
+    );
   return path.relative(REPO_ROOT, testPath).split(path.sep).join("/");
 }
 
 function declare(row: ReliabilityRow): string {
-  if (!AREAS.some((a) => a.area === row.area)) throw new Error(`reliability row ${JSON.stringify(row.case)}: area must be one of ${AREAS.map((a) => a.area).join(", ")}, got ${JSON.stringify(row.area)}`);
-  if (!row.case || !row.expected) throw new Error(`reliability row ${JSON.stringify(row.case)}: case and expected must both be non-empty`);
+  if (!AREAS.some((a) => a.area === row.area))
+    throw new Error(
+      `reliability row ${JSON.stringify(row.case)}: area must be one of ${AREAS.map((a) => a.area).join(", ")}, got ${JSON.stringify(row.area)}`,
+    );
+  if (!row.case || !row.expected)
+    throw new Error(`reliability row ${JSON.stringify(row.case)}: case and expected must both be non-empty`);
   const file = currentFile();
   const cases = declared.get(file) ?? new Set<string>();
-  if (cases.has(row.case)) throw new Error(`reliability row ${JSON.stringify(row.case)} is declared twice in ${file}: each case names one row and one test, make it unique`);
+  if (cases.has(row.case))
+    throw new Error(
+      `reliability row ${JSON.stringify(row.case)} is declared twice in ${file}: each case names one row and one test, make it unique`,
+    );
   cases.add(row.case);
   declared.set(file, cases);
   append({ kind: "row", file, index: cases.size, area: row.area, case: row.case, expected: row.expected });
@@ -56,7 +66,11 @@ function declare(row: ReliabilityRow): string {
 
 /** Declares a jest test (named after the row) that is also a row of RELIABILITY.md; its outcome
  * and probe counts are recorded. */
-export function reliabilityTest(row: ReliabilityRow, fn: (probe: RowProbe) => Promise<void> | void, timeoutMs?: number): void {
+export function reliabilityTest(
+  row: ReliabilityRow,
+  fn: (probe: RowProbe) => Promise<void> | void,
+  timeoutMs?: number,
+): void {
   const file = declare(row);
   test(
     row.case,
@@ -76,7 +90,8 @@ export function reliabilityTest(row: ReliabilityRow, fn: (probe: RowProbe) => Pr
       try {
         await fn(probe);
       } finally {
-        if (m.corruptedFiles !== undefined || m.secretsLeaked !== undefined) append({ kind: "probe", file, case: row.case, ...m });
+        if (m.corruptedFiles !== undefined || m.secretsLeaked !== undefined)
+          append({ kind: "probe", file, case: row.case, ...m });
       }
     },
     timeoutMs,
@@ -84,6 +99,10 @@ export function reliabilityTest(row: ReliabilityRow, fn: (probe: RowProbe) => Pr
 }
 
 /** Table form: one test per row. */
-export function reliabilityEach<T extends ReliabilityRow>(rows: T[], fn: (row: T, probe: RowProbe) => Promise<void> | void, timeoutMs?: number): void {
+export function reliabilityEach<T extends ReliabilityRow>(
+  rows: T[],
+  fn: (row: T, probe: RowProbe) => Promise<void> | void,
+  timeoutMs?: number,
+): void {
   for (const row of rows) reliabilityTest(row, (probe) => fn(row, probe), timeoutMs);
 }

@@ -21,7 +21,12 @@ export interface Finding {
 /** The needle and, when it differs, its JSON-escaped form (the inside of JSON.stringify). */
 export function withJsonEscaped(label: string, value: string): Needle[] {
   const escaped = JSON.stringify(value).slice(1, -1);
-  return escaped === value ? [{ label, value }] : [{ label, value }, { label: `${label} (JSON-escaped)`, value: escaped }];
+  return escaped === value
+    ? [{ label, value }]
+    : [
+        { label, value },
+        { label: `${label} (JSON-escaped)`, value: escaped },
+      ];
 }
 
 /** `count` distinct slices of `length` characters of the key's base64 body: half of them span a
@@ -30,17 +35,22 @@ export function withJsonEscaped(label: string, value: string): Needle[] {
  * bytes look random are taken: the armour, key type names, length fields, comment and padding are
  * the same in many keys, so a slice of them would be found where this key is not. */
 export function keySlices(pem: string, count = 6, length = 20): string[] {
-  const lines = pem.replace(/\r/g, "").split("\n").filter((l) => l !== "" && !l.startsWith("-----"));
+  const lines = pem
+    .replace(/\r/g, "")
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("-----"));
   const joined = lines.join("");
   const bytes = Buffer.from(joined, "base64");
   // The bytes a slice of joined[from, from + length) encodes (whole 4-character groups around it).
-  const random = (from: number) => looksRandom(bytes.subarray(Math.floor(from / 4) * 3, Math.ceil((from + length) / 4) * 3));
+  const random = (from: number) =>
+    looksRandom(bytes.subarray(Math.floor(from / 4) * 3, Math.ceil((from + length) / 4) * 3));
   const slices = new Set<string>();
   let lineEnd = 0;
   for (let i = 0; i + 1 < lines.length && slices.size < Math.ceil(count / 2); i++) {
     lineEnd += lines[i].length;
     const from = lineEnd - length / 2;
-    if (from >= 0 && lines[i + 1].length >= length / 2 && random(from)) slices.add(`${joined.slice(from, lineEnd)}\n${joined.slice(lineEnd, lineEnd + length / 2)}`);
+    if (from >= 0 && lines[i + 1].length >= length / 2 && random(from))
+      slices.add(`${joined.slice(from, lineEnd)}\n${joined.slice(lineEnd, lineEnd + length / 2)}`);
   }
   // Non-overlapping windows inside single lines (tried every 4 characters), spread over the body.
   const windows: string[] = [];
@@ -59,7 +69,8 @@ export function keySlices(pem: string, count = 6, length = 20): string[] {
   // A short key (ed25519) may need windows that overlap: still distinct, still random.
   at = 0;
   for (const l of lines) {
-    for (let k = 2; k + length <= l.length && slices.size < count; k += 4) if (random(at + k)) slices.add(l.slice(k, k + length));
+    for (let k = 2; k + length <= l.length && slices.size < count; k += 4)
+      if (random(at + k)) slices.add(l.slice(k, k + length));
     at += l.length;
   }
   if (slices.size < count) throw new Error(`the key is too short for ${count} distinct slices of ${length} characters`);
@@ -69,9 +80,11 @@ export function keySlices(pem: string, count = 6, length = 20): string[] {
 /** No run of five text characters (key type names, comments), two zero bytes (length fields) or
  * three small bytes (padding 1, 2, 3...). */
 function looksRandom(b: Uint8Array): boolean {
-  const run = (i: number, n: number, test: (c: number) => boolean) => i + n <= b.length && Array.from(b.subarray(i, i + n)).every(test);
+  const run = (i: number, n: number, test: (c: number) => boolean) =>
+    i + n <= b.length && Array.from(b.subarray(i, i + n)).every(test);
   for (let i = 0; i < b.length; i++) {
-    if (run(i, 2, (c) => c === 0) || run(i, 5, (c) => c >= 0x2d && c <= 0x7a) || run(i, 3, (c) => c < 0x10)) return false;
+    if (run(i, 2, (c) => c === 0) || run(i, 5, (c) => c >= 0x2d && c <= 0x7a) || run(i, 3, (c) => c < 0x10))
+      return false;
   }
   return true;
 }
@@ -100,7 +113,8 @@ export function carriedSecrets(inputs: Record<string, unknown> | undefined): { s
       const name = `${prefix}${label}`;
       searched.push(name);
       for (const t of texts) {
-        if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(t)) keySlices(t).forEach((s, i) => needles.push(...withJsonEscaped(`${name} slice ${i}`, s)));
+        if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(t))
+          keySlices(t).forEach((s, i) => needles.push(...withJsonEscaped(`${name} slice ${i}`, s)));
         else needles.push(...withJsonEscaped(name, t));
       }
     }
@@ -134,6 +148,7 @@ export function filesUnder(dir: string): Array<{ source: string; text: string }>
 /** Every (needle, source) pair where the needle occurs. */
 export function scanForSecrets(sources: Array<{ source: string; text: string }>, needles: Needle[]): Finding[] {
   const found: Finding[] = [];
-  for (const s of sources) for (const n of needles) if (n.value && s.text.includes(n.value)) found.push({ label: n.label, source: s.source });
+  for (const s of sources)
+    for (const n of needles) if (n.value && s.text.includes(n.value)) found.push({ label: n.label, source: s.source });
   return found;
 }

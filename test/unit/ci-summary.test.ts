@@ -42,16 +42,48 @@ function results(suites: Array<[string, Array<[string, string]>]>, extra: Record
 }
 
 const run = (over: Partial<SummarizeInput>) =>
-  ci.summarize({ results: results([["t/a.test.ts", [["a works", "passed"], ["b works", "passed"]]]]), verdict: GOOD_VERDICT, allowList: "", floorText: "2\n", root: ROOT, ...over });
+  ci.summarize({
+    results: results([
+      [
+        "t/a.test.ts",
+        [
+          ["a works", "passed"],
+          ["b works", "passed"],
+        ],
+      ],
+    ]),
+    verdict: GOOD_VERDICT,
+    allowList: "",
+    floorText: "2\n",
+    root: ROOT,
+    ...over,
+  });
 
 test("a clean run: each check on its own line, the totals last, RELIABILITY.md not counted as passed", () => {
   const r = run({});
-  expect(r.lines).toEqual(["skipped: 0, todo: 0 (0 allowed by .ci/allowed-skips, 0 not)", "tests run: 2 (floor 2 in .ci/test-floor: ok)", "RELIABILITY.md: up to date", "2 passed, 0 failed"]);
+  expect(r.lines).toEqual([
+    "skipped: 0, todo: 0 (0 allowed by .ci/allowed-skips, 0 not)",
+    "tests run: 2 (floor 2 in .ci/test-floor: ok)",
+    "RELIABILITY.md: up to date",
+    "2 passed, 0 failed",
+  ]);
   expect(r.problems).toEqual([]);
 });
 
 test("fails on a skipped test and on a todo test that the allow-list does not name", () => {
-  const r = run({ results: results([["t/a.test.ts", [["a works", "passed"], ["b works", "passed"], ["c works", "pending"], ["d later", "todo"]]]]) });
+  const r = run({
+    results: results([
+      [
+        "t/a.test.ts",
+        [
+          ["a works", "passed"],
+          ["b works", "passed"],
+          ["c works", "pending"],
+          ["d later", "todo"],
+        ],
+      ],
+    ]),
+  });
   expect(r.failed).toBe(2);
   expect(r.lines[0]).toBe("skipped: 1, todo: 1 (0 allowed by .ci/allowed-skips, 2 not)");
   expect(r.problems).toEqual([
@@ -63,7 +95,16 @@ test("fails on a skipped test and on a todo test that the allow-list does not na
 
 test("accepts a skip the allow-list names with a reason", () => {
   const r = run({
-    results: results([["t/a.test.ts", [["a works", "passed"], ["b works", "passed"], ["c works", "skipped"]]]]),
+    results: results([
+      [
+        "t/a.test.ts",
+        [
+          ["a works", "passed"],
+          ["b works", "passed"],
+          ["c works", "skipped"],
+        ],
+      ],
+    ]),
     allowList: "# comment\n\nt/a.test.ts › c works\tneeds a second host, see issue 9\n",
   });
   expect(r.failed).toBe(0);
@@ -74,7 +115,9 @@ test("fails on an allow-list entry without a reason, and on one that names no sk
   const r = run({ allowList: "t/a.test.ts › c works\nt/a.test.ts › gone\tused to need a host\n" });
   expect(r.failed).toBe(2);
   expect(r.problems[0]).toMatch(/^\.ci\/allowed-skips:1: no reason after a tab/);
-  expect(r.problems[1]).toBe(".ci/allowed-skips lists t/a.test.ts › gone, which is not a skipped or todo test of this run: remove the entry");
+  expect(r.problems[1]).toBe(
+    ".ci/allowed-skips lists t/a.test.ts › gone, which is not a skipped or todo test of this run: remove the entry",
+  );
 });
 
 test("fails when fewer tests ran than the floor, and when the floor file has no number", () => {
@@ -86,15 +129,37 @@ test("fails when fewer tests ran than the floor, and when the floor file has no 
 });
 
 test("a stale or partial RELIABILITY.md fails the run on its own line, counted as a failure only", () => {
-  const stale = run({ verdict: { complete: true, stale: true, updated: false, detail: "RELIABILITY.md differs from the committed file" } });
-  expect(stale.lines.slice(-2)).toEqual(["RELIABILITY.md: FAILED (RELIABILITY.md differs from the committed file)", "2 passed, 1 failed"]);
-  expect(run({ verdict: undefined }).problems).toEqual(["RELIABILITY.md check failed: the reliability reporter wrote no verdict"]);
-  expect(run({ verdict: { ...GOOD_VERDICT, stale: true, updated: true } }).lines).toContain("RELIABILITY.md: rewritten (EMQX_RELIABILITY_UPDATE=1): commit it");
+  const stale = run({
+    verdict: { complete: true, stale: true, updated: false, detail: "RELIABILITY.md differs from the committed file" },
+  });
+  expect(stale.lines.slice(-2)).toEqual([
+    "RELIABILITY.md: FAILED (RELIABILITY.md differs from the committed file)",
+    "2 passed, 1 failed",
+  ]);
+  expect(run({ verdict: undefined }).problems).toEqual([
+    "RELIABILITY.md check failed: the reliability reporter wrote no verdict",
+  ]);
+  expect(run({ verdict: { ...GOOD_VERDICT, stale: true, updated: true } }).lines).toContain(
+    "RELIABILITY.md: rewritten (EMQX_RELIABILITY_UPDATE=1): commit it",
+  );
 });
 
 test("a suite that failed outside its tests counts as one failure; no results at all is one failure", () => {
-  const crashed = results([["t/a.test.ts", [["a works", "passed"], ["b works", "passed"]]]]);
-  crashed.testResults.push({ name: `${ROOT}/t/b.test.ts`, status: "failed", message: "\x1b[31mCannot find module\x1b[0m", assertionResults: [] });
+  const crashed = results([
+    [
+      "t/a.test.ts",
+      [
+        ["a works", "passed"],
+        ["b works", "passed"],
+      ],
+    ],
+  ]);
+  crashed.testResults.push({
+    name: `${ROOT}/t/b.test.ts`,
+    status: "failed",
+    message: "\x1b[31mCannot find module\x1b[0m",
+    assertionResults: [],
+  });
   const r = run({ results: crashed });
   expect(r.failed).toBe(1);
   expect(r.problems[0]).toBe("suite failed outside its tests: t/b.test.ts\nCannot find module");
@@ -103,7 +168,11 @@ test("a suite that failed outside its tests counts as one failure; no results at
 
 test("checks run besides jest (release readiness) get a line each; a failed one fails the run and is never counted as passed", () => {
   const ok = run({ checks: "0\tnode scripts/check-npm-name.js\n0\tnpm publish --dry-run\n" });
-  expect(ok.lines.slice(-3)).toEqual(["node scripts/check-npm-name.js: ok", "npm publish --dry-run: ok", "2 passed, 0 failed"]);
+  expect(ok.lines.slice(-3)).toEqual([
+    "node scripts/check-npm-name.js: ok",
+    "npm publish --dry-run: ok",
+    "2 passed, 0 failed",
+  ]);
   expect(ok.problems).toEqual([]);
   const bad = run({ checks: "0\tnode scripts/check-npm-name.js\n1\tnpm publish --dry-run\n" });
   expect(bad.lines.slice(-2)).toEqual(["npm publish --dry-run: FAILED (exit code 1)", "2 passed, 1 failed"]);

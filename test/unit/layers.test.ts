@@ -8,18 +8,51 @@ import * as ts from "typescript";
 import { REPO_ROOT } from "../../sandbox/engine";
 
 /** Modules that do I/O: plan/ imports none of them. */
-const IO_MODULES = ["fs", "fs/promises", "net", "tls", "dgram", "http", "https", "child_process", "os", "ssh2", "@pulumi/pulumi", "yauzl"];
+const IO_MODULES = [
+  "fs",
+  "fs/promises",
+  "net",
+  "tls",
+  "dgram",
+  "http",
+  "https",
+  "child_process",
+  "os",
+  "ssh2",
+  "@pulumi/pulumi",
+  "yauzl",
+];
 
 /** Row: [provider directory (or file), what it must not import, why]. A specifier is matched by
  * its package name (`@pulumi/pulumi/dynamic` is `@pulumi/pulumi`) or, for a relative import, by the
  * provider/ path it resolves to. */
 const RULES: [string, string[], string][] = [
-  ["plan/", [...IO_MODULES, "provider/ssh/", "provider/emqx/", "provider/package/", "provider/pulumi/"], "plan/ is pure: rules only, usable by every layer"],
-  ["ssh/", ["provider/emqx/", "provider/package/", "provider/pulumi/"], "ssh/ is the transport, the bottom of pulumi/ -> emqx/ -> ssh/"],
+  [
+    "plan/",
+    [...IO_MODULES, "provider/ssh/", "provider/emqx/", "provider/package/", "provider/pulumi/"],
+    "plan/ is pure: rules only, usable by every layer",
+  ],
+  [
+    "ssh/",
+    ["provider/emqx/", "provider/package/", "provider/pulumi/"],
+    "ssh/ is the transport, the bottom of pulumi/ -> emqx/ -> ssh/",
+  ],
   ["emqx/", ["provider/pulumi/"], "emqx/ runs the CLI through the Runner seam; only pulumi/ sits above it"],
-  ["package/", ["provider/ssh/", "provider/emqx/", "provider/pulumi/"], "package/ reads local zips, isolated from the rest"],
-  ["errors.ts", [...IO_MODULES, "provider/ssh/", "provider/emqx/", "provider/package/", "provider/pulumi/"], "every layer imports the errors"],
-  ["runner.ts", [...IO_MODULES, "provider/ssh/", "provider/emqx/", "provider/package/", "provider/pulumi/"], "the Runner seam that both ssh/ and emqx/ import"],
+  [
+    "package/",
+    ["provider/ssh/", "provider/emqx/", "provider/pulumi/"],
+    "package/ reads local zips, isolated from the rest",
+  ],
+  [
+    "errors.ts",
+    [...IO_MODULES, "provider/ssh/", "provider/emqx/", "provider/package/", "provider/pulumi/"],
+    "every layer imports the errors",
+  ],
+  [
+    "runner.ts",
+    [...IO_MODULES, "provider/ssh/", "provider/emqx/", "provider/package/", "provider/pulumi/"],
+    "the Runner seam that both ssh/ and emqx/ import",
+  ],
 ];
 
 /** The only places a module may be imported from, anywhere in provider/ (pulumi/, the glue, reaches
@@ -39,10 +72,28 @@ export function importsOf(file: string, text: string): string[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2020, true);
   const out: string[] = [];
   const visit = (n: ts.Node): void => {
-    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) out.push(n.moduleSpecifier.text);
-    else if (ts.isImportEqualsDeclaration(n) && ts.isExternalModuleReference(n.moduleReference) && ts.isStringLiteral(n.moduleReference.expression)) out.push(n.moduleReference.expression.text);
-    else if (ts.isCallExpression(n) && (n.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(n.expression) && n.expression.text === "require")) && n.arguments[0] && ts.isStringLiteralLike(n.arguments[0])) out.push(n.arguments[0].text);
-    else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) out.push(n.argument.literal.text);
+    if (
+      (ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) &&
+      n.moduleSpecifier &&
+      ts.isStringLiteral(n.moduleSpecifier)
+    )
+      out.push(n.moduleSpecifier.text);
+    else if (
+      ts.isImportEqualsDeclaration(n) &&
+      ts.isExternalModuleReference(n.moduleReference) &&
+      ts.isStringLiteral(n.moduleReference.expression)
+    )
+      out.push(n.moduleReference.expression.text);
+    else if (
+      ts.isCallExpression(n) &&
+      (n.expression.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(n.expression) && n.expression.text === "require")) &&
+      n.arguments[0] &&
+      ts.isStringLiteralLike(n.arguments[0])
+    )
+      out.push(n.arguments[0].text);
+    else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal))
+      out.push(n.argument.literal.text);
     ts.forEachChild(n, visit);
   };
   visit(sf);
@@ -70,7 +121,8 @@ export function violationsOf(file: string, text: string): string[] {
       if (hit) out.push(`${file} imports ${spec}: ${why}`);
     }
     const only = ONLY_IN[t];
-    if (only && out.length === before && !inProvider.startsWith(only)) out.push(`${file} imports ${spec}: only provider/${only} may import ${t}`);
+    if (only && out.length === before && !inProvider.startsWith(only))
+      out.push(`${file} imports ${spec}: only provider/${only} may import ${t}`);
   }
   return [...new Set(out)];
 }
@@ -93,8 +145,16 @@ const CASES: [string, string, string][] = [
   ["provider/ssh/x.ts", 'import { Runner } from "../emqx/runner";', "imports ../emqx/runner: ssh/ is the transport"],
   ["provider/ssh/x.ts", 'import { Client } from "ssh2";', ""],
   ["provider/emqx/x.ts", 'import { Client } from "ssh2";', "only provider/ssh/ may import ssh2"],
-  ["provider/emqx/x.ts", 'import * as pulumi from "@pulumi/pulumi";', "only provider/pulumi/ may import @pulumi/pulumi"],
-  ["provider/emqx/x.ts", 'import { dynamic } from "@pulumi/pulumi/dynamic";', "only provider/pulumi/ may import @pulumi/pulumi"],
+  [
+    "provider/emqx/x.ts",
+    'import * as pulumi from "@pulumi/pulumi";',
+    "only provider/pulumi/ may import @pulumi/pulumi",
+  ],
+  [
+    "provider/emqx/x.ts",
+    'import { dynamic } from "@pulumi/pulumi/dynamic";',
+    "only provider/pulumi/ may import @pulumi/pulumi",
+  ],
   ["provider/emqx/x.ts", 'export { EmqxRelease } from "../pulumi/release";', "emqx/ runs the CLI"],
   ["provider/package/x.ts", 'import { connectSsh } from "../ssh/connect";', "package/ reads local zips"],
   ["provider/plan/x.ts", 'import { Client } from "ssh2";', "imports ssh2: plan/ is pure"],

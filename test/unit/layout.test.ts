@@ -14,9 +14,18 @@ import { REPO_ROOT } from "../../sandbox/engine";
 
 /** Sources without a test file of their own. `kind` is checked against the file's content. */
 const UNTESTED_SOURCES: Record<string, { kind: "re-exports only" | "types only"; reason: string }> = {
-  "provider/index.ts": { kind: "re-exports only", reason: "the one public entry point; what it re-exports is tested where it is defined" },
-  "provider/runner.ts": { kind: "types only", reason: "the Runner seam: an interface, implemented by SshSession and by the tests' fakes" },
-  "provider/ssh/types.ts": { kind: "types only", reason: "the SSH transport's input shapes, filled in by plan/inputs.ts (tested there)" },
+  "provider/index.ts": {
+    kind: "re-exports only",
+    reason: "the one public entry point; what it re-exports is tested where it is defined",
+  },
+  "provider/runner.ts": {
+    kind: "types only",
+    reason: "the Runner seam: an interface, implemented by SshSession and by the tests' fakes",
+  },
+  "provider/ssh/types.ts": {
+    kind: "types only",
+    reason: "the SSH transport's input shapes, filled in by plan/inputs.ts (tested there)",
+  },
 };
 
 /** Test files that belong to no single source. */
@@ -24,11 +33,16 @@ const UNMIRRORED_TESTS: Record<string, string> = {
   "test/unit/layout.test.ts": "this guard: it tests the layout of the tree",
   "test/unit/layers.test.ts": "the layer map of provider/: which directory may import what",
   "test/unit/docs-citations.test.ts": "citations across the tree (code, tests, scripts, README) resolve into docs/",
-  "test/integration/emulator.test.ts": "tests the EMQX 4.4 CLI emulator in sandbox/emulator, which the other integration tests rely on",
-  "test/integration/test-packages.test.ts": "tests that the packages the tests build (sandbox/package-zip.ts) hold files as EMQX's build writes them, against a real erl",
-  "test/unit/ci-summary.test.ts": "tests .ci/summarize.js, the verdict of bash .ci/run (skips, test floor, RELIABILITY.md)",
-  "test/integration/ssh.test.ts": "the SSH transport end to end (connect, session, upload on one real sshd); each of those files also has its mirrored unit test",
-  "test/integration/upstream-build.test.ts": "tests test/upstream/build.sh, which builds the packages whose CLI is EMQX's own (the pins, the packaging)",
+  "test/integration/emulator.test.ts":
+    "tests the EMQX 4.4 CLI emulator in sandbox/emulator, which the other integration tests rely on",
+  "test/integration/test-packages.test.ts":
+    "tests that the packages the tests build (sandbox/package-zip.ts) hold files as EMQX's build writes them, against a real erl",
+  "test/unit/ci-summary.test.ts":
+    "tests .ci/summarize.js, the verdict of bash .ci/run (skips, test floor, RELIABILITY.md)",
+  "test/integration/ssh.test.ts":
+    "the SSH transport end to end (connect, session, upload on one real sshd); each of those files also has its mirrored unit test",
+  "test/integration/upstream-build.test.ts":
+    "tests test/upstream/build.sh, which builds the packages whose CLI is EMQX's own (the pins, the packaging)",
 };
 
 /** Directories of test files that belong to no single source by design: the rows of
@@ -37,7 +51,8 @@ const UNMIRRORED_TESTS: Record<string, string> = {
 const UNMIRRORED_DIRS: Record<string, string> = {
   "test/unit/reliability/": "RELIABILITY.md rows and its generator",
   "test/integration/reliability/": "RELIABILITY.md rows on real sshd hosts",
-  "test/unit/tooling/": "the repo's own tooling outside provider/: scripts/check-npm-name.js, the engine output options of sandbox/",
+  "test/unit/tooling/":
+    "the repo's own tooling outside provider/: scripts/check-npm-name.js, the engine output options of sandbox/",
 };
 
 /** Test files of one source that sit outside the mirror, and where they belong. Accepted until
@@ -81,7 +96,9 @@ function holds(source: string, kind: "re-exports only" | "types only"): boolean 
   return file.statements.every((s) =>
     kind === "re-exports only"
       ? ts.isExportDeclaration(s) && s.moduleSpecifier !== undefined
-      : ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s) || (ts.isImportDeclaration(s) && s.importClause?.isTypeOnly === true),
+      : ts.isInterfaceDeclaration(s) ||
+        ts.isTypeAliasDeclaration(s) ||
+        (ts.isImportDeclaration(s) && s.importClause?.isTypeOnly === true),
   );
 }
 
@@ -100,8 +117,17 @@ test("every source file has a test file at its mirrored path", () => {
 
 test("every test file belongs to a source that exists", () => {
   const orphans = tests
-    .filter((t) => sourceOf(t) === undefined && !(t in UNMIRRORED_TESTS) && !(t in MISPLACED_TESTS) && !Object.keys(UNMIRRORED_DIRS).some((d) => t.startsWith(d)))
-    .map((t) => `${t}: no provider/${t.replace(/^test\/(unit|integration)\//, "").replace(/(\.[^./]+)?\.test\.ts$/, ".ts")} (source gone or renamed?)`);
+    .filter(
+      (t) =>
+        sourceOf(t) === undefined &&
+        !(t in UNMIRRORED_TESTS) &&
+        !(t in MISPLACED_TESTS) &&
+        !Object.keys(UNMIRRORED_DIRS).some((d) => t.startsWith(d)),
+    )
+    .map(
+      (t) =>
+        `${t}: no provider/${t.replace(/^test\/(unit|integration)\//, "").replace(/(\.[^./]+)?\.test\.ts$/, ".ts")} (source gone or renamed?)`,
+    );
   expect(orphans).toEqual([]);
 });
 
@@ -109,18 +135,22 @@ test("every exception still holds: the file exists, is what its reason says, and
   const stale: string[] = [];
   for (const [source, { kind }] of Object.entries(UNTESTED_SOURCES)) {
     if (!sources.includes(source)) stale.push(`${source}: listed as untested but does not exist`);
-    else if (!holds(source, kind)) stale.push(`${source}: listed as ${kind} but declares more: give it ${mirrorsOf(source)[0]}`);
-    else if (tests.some((t) => sourceOf(t) === source)) stale.push(`${source}: has a test now; drop it from UNTESTED_SOURCES`);
+    else if (!holds(source, kind))
+      stale.push(`${source}: listed as ${kind} but declares more: give it ${mirrorsOf(source)[0]}`);
+    else if (tests.some((t) => sourceOf(t) === source))
+      stale.push(`${source}: has a test now; drop it from UNTESTED_SOURCES`);
   }
   for (const t of Object.keys(UNMIRRORED_TESTS)) {
     if (!tests.includes(t)) stale.push(`${t}: listed as unmirrored but does not exist`);
     else if (sourceOf(t) !== undefined) stale.push(`${t}: mirrors ${sourceOf(t)}; drop it from UNMIRRORED_TESTS`);
   }
   for (const d of Object.keys(UNMIRRORED_DIRS)) {
-    if (!tests.some((t) => t.startsWith(d))) stale.push(`${d}: listed as an unmirrored directory but holds no test file: drop it from UNMIRRORED_DIRS`);
+    if (!tests.some((t) => t.startsWith(d)))
+      stale.push(`${d}: listed as an unmirrored directory but holds no test file: drop it from UNMIRRORED_DIRS`);
   }
   for (const [t, target] of Object.entries(MISPLACED_TESTS)) {
-    if (!tests.includes(t)) stale.push(`${t}: listed as misplaced but does not exist (moved to ${target}?): drop it from MISPLACED_TESTS`);
+    if (!tests.includes(t))
+      stale.push(`${t}: listed as misplaced but does not exist (moved to ${target}?): drop it from MISPLACED_TESTS`);
     else if (sourceOf(target) === undefined) stale.push(`${t}: its mirrored path ${target} names no source`);
   }
   expect(stale).toEqual([]);

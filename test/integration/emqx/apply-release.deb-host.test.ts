@@ -46,8 +46,22 @@ test("GIVEN a deb host and a non-root SSH login with sudo WHEN upgrading with ru
   const host = await debHost("127.0.0.80");
   const emqx = idsOf(RUNTIME_USER);
   const untarBefore = untarDirs();
-  const { outs } = await provider.create(await checked({ connection: host.connection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath, runAs: RUNTIME_USER }));
-  expect(outs).toMatchObject({ currentVersion: "4.4.16", permanentVersion: "4.4.16", previousVersion: "4.4.10", rootDir: host.root, lastAction: "upgrade" });
+  const { outs } = await provider.create(
+    await checked({
+      connection: host.connection,
+      version: "4.4.16",
+      packagePath: pkg16,
+      emqxPath: host.emqxPath,
+      runAs: RUNTIME_USER,
+    }),
+  );
+  expect(outs).toMatchObject({
+    currentVersion: "4.4.16",
+    permanentVersion: "4.4.16",
+    previousVersion: "4.4.10",
+    rootDir: host.root,
+    lastAction: "upgrade",
+  });
   // The package in releases/ belongs to the runtime user, as everything EMQX wrote.
   const zip = fs.statSync(path.join(host.root, "releases", path.basename(pkg16)));
   expect([zip.uid, zip.gid]).toEqual([emqx.uid, emqx.gid]);
@@ -60,7 +74,11 @@ test("GIVEN a deb host and a non-root SSH login with sudo WHEN upgrading with ru
   expect(fs.readdirSync(path.join(host.dataDir, "configs"))).toEqual(["vm.2024.01.01.00.00.00.args"]);
   // Housekeeping: the unpack's /tmp/emqx_untar_* directory is gone, nothing else of /tmp changed.
   expect(untarDirs()).toEqual(untarBefore);
-  expect(logged.some((l) => /^\[EmqxRelease host=127\.0\.0\.80\] cleanup: removed \/tmp\/emqx_untar_\d+ \(left by EMQX's unpack\)$/.test(l))).toBe(true);
+  expect(
+    logged.some((l) =>
+      /^\[EmqxRelease host=127\.0\.0\.80\] cleanup: removed \/tmp\/emqx_untar_\d+ \(left by EMQX's unpack\)$/.test(l),
+    ),
+  ).toBe(true);
   // Progress lines per step.
   const steps = logged.map((l) => l.replace(/^\[EmqxRelease host=127\.0\.0\.80\] /, ""));
   expect(steps).toEqual(expect.arrayContaining(["read node", "pre-flight", "upload", "upgrade 4.4.16", "verify"]));
@@ -73,7 +91,15 @@ test("EMQX_RELEASE_LOG_COMMAND_OUTPUT=1 logs each command as run on the node, it
   const host = await debHost("127.0.0.81");
   process.env.EMQX_RELEASE_LOG_COMMAND_OUTPUT = "1";
   try {
-    await provider.create(await checked({ connection: host.connection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath, runAs: RUNTIME_USER }));
+    await provider.create(
+      await checked({
+        connection: host.connection,
+        version: "4.4.16",
+        packagePath: pkg16,
+        emqxPath: host.emqxPath,
+        runAs: RUNTIME_USER,
+      }),
+    );
   } finally {
     delete process.env.EMQX_RELEASE_LOG_COMMAND_OUTPUT;
   }
@@ -88,17 +114,36 @@ test("EMQX_RELEASE_LOG_COMMAND_OUTPUT=1 logs each command as run on the node, it
 test("GIVEN a deb host reached as root and no runAs THEN it refuses, changing nothing: bin/emqx's `su - emqx` meets emqx's nologin shell; the message says to set runAs", async () => {
   const host = await debHost("127.0.0.81");
   const before = host.fingerprint().replace(/calls=\d+/, "");
-  const err = await provider.create(await checked({ connection: host.rootConnection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath })).catch((e) => e);
+  const err = await provider
+    .create(
+      await checked({
+        connection: host.rootConnection,
+        version: "4.4.16",
+        packagePath: pkg16,
+        emqxPath: host.emqxPath,
+      }),
+    )
+    .catch((e) => e);
   expect(err.name).toBe("HostStateError");
   expect(err.message).toContain('answered "This account is currently not available."');
-  expect(err.message).toContain("that user's login shell refuses (a deb/rpm install gives emqx /usr/sbin/nologin). Set runAs to that user");
+  expect(err.message).toContain(
+    "that user's login shell refuses (a deb/rpm install gives emqx /usr/sbin/nologin). Set runAs to that user",
+  );
   expect(host.fingerprint().replace(/calls=\d+/, "")).toBe(before);
   expect(host.calls().map((c) => [c.argv.join(" "), c.user, c.exitCode])).toEqual([["root_dir", "root", 1]]);
 });
 
 test("GIVEN a deb host reached as root (hardened umask 077) with runAs emqx THEN the upload belongs to RUNNER_USER like everything EMQX writes, and the upgrade works", async () => {
   const host = await debHost("127.0.0.81", { umask: 0o077 });
-  const { outs } = await provider.create(await checked({ connection: host.rootConnection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath, runAs: RUNTIME_USER }));
+  const { outs } = await provider.create(
+    await checked({
+      connection: host.rootConnection,
+      version: "4.4.16",
+      packagePath: pkg16,
+      emqxPath: host.emqxPath,
+      runAs: RUNTIME_USER,
+    }),
+  );
   expect(outs).toMatchObject({ currentVersion: "4.4.16", permanentVersion: "4.4.16" });
   expect(fs.statSync(path.join(host.root, "releases", path.basename(pkg16))).uid).toBe(idsOf(RUNTIME_USER).uid);
   expect([...new Set(host.calls().map((c) => c.user))]).toEqual([RUNTIME_USER]);
@@ -108,7 +153,11 @@ test("GIVEN a deb host reached as root (hardened umask 077) with runAs emqx THEN
 test("fails with the runAs fix, changing nothing, when the non-root login runs the CLI as itself", async () => {
   const host = await debHost("127.0.0.82");
   const before = host.fingerprint().replace(/calls=\d+/, "");
-  const err = await provider.create(await checked({ connection: host.connection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath })).catch((e) => e);
+  const err = await provider
+    .create(
+      await checked({ connection: host.connection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath }),
+    )
+    .catch((e) => e);
   expect(err.name).toBe("HostStateError");
   expect(err.message).toContain('answered "You need to be root or use sudo to run this command"');
   expect(err.message).toContain("Set runAs to that user");
@@ -117,7 +166,15 @@ test("fails with the runAs fix, changing nothing, when the non-root login runs t
 });
 
 describe("post-flight on a deb host", () => {
-  const inputsFor = (host: DebHost, over: Record<string, unknown> = {}) => checked({ connection: host.connection, version: "4.4.16", packagePath: pkg16, emqxPath: host.emqxPath, runAs: RUNTIME_USER, ...over });
+  const inputsFor = (host: DebHost, over: Record<string, unknown> = {}) =>
+    checked({
+      connection: host.connection,
+      version: "4.4.16",
+      packagePath: pkg16,
+      emqxPath: host.emqxPath,
+      runAs: RUNTIME_USER,
+      ...over,
+    });
 
   test("fails when `emqx upgrade` exits 0 but `emqx versions` does not show the target permanent", async () => {
     const host = await debHost("127.0.0.80");
@@ -138,8 +195,15 @@ describe("post-flight on a deb host", () => {
     // The rerun does not adopt the broken node: it is refused before anything is written.
     setFaults(host.root, {});
     const rerun = await provider.create(news).catch((e) => e);
-    expect(rerun.message).toContain(`the permanent release is 4.4.16 but the last REL_VSN in ${host.root}/releases/emqx_vars is 4.4.10`);
-    expect(host.calls().map((c) => c.argv[0]).filter((c) => c === "upgrade")).toHaveLength(1);
+    expect(rerun.message).toContain(
+      `the permanent release is 4.4.16 but the last REL_VSN in ${host.root}/releases/emqx_vars is 4.4.10`,
+    );
+    expect(
+      host
+        .calls()
+        .map((c) => c.argv[0])
+        .filter((c) => c === "upgrade"),
+    ).toHaveLength(1);
   });
 
   test("GIVEN a forged half-done permafy (REL_VSN appended, bin/emqx still 4.4.10's) WHEN the node is declared again THEN it is refused, nothing written", async () => {
@@ -155,15 +219,27 @@ describe("post-flight on a deb host", () => {
     expect(err.name).toBe("HostStateError");
     expect(err.message).toContain(`${host.root}/bin/emqx differs from bin/emqx-4.4.16 although 4.4.16 is permanent`);
     expect(host.fingerprint().replace(/calls=\d+/, "")).toBe(before);
-    expect(host.calls().slice(callsBefore).map((c) => c.argv[0])).toEqual(["root_dir", "versions"]);
+    expect(
+      host
+        .calls()
+        .slice(callsBefore)
+        .map((c) => c.argv[0]),
+    ).toEqual(["root_dir", "versions"]);
   });
 
   test("uninstallPrevious is refused, with the reason, after 4.4.10 -> 4.4.16 (ERTS 12.1.5 -> 12.3.2.2, no restart since)", async () => {
     const host = await debHost("127.0.0.80");
     const { outs } = await provider.create(await inputsFor(host, { uninstallPrevious: true }));
-    expect(outs.installedVersions).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.10", status: "old" }]);
+    expect(outs.installedVersions).toEqual([
+      { version: "4.4.16", status: "permanent" },
+      { version: "4.4.10", status: "old" },
+    ]);
     expect(host.calls().map((c) => c.argv[0])).not.toContain("uninstall");
     expect(fs.existsSync(path.join(host.root, "erts-12.1.5"))).toBe(true);
-    expect(logged).toContainEqual(expect.stringContaining("uninstallPrevious refused: the upgrade from 4.4.10 to 4.4.16 crossed an ERTS change (12.1.5 -> 12.3.2.2) and the node has not restarted since"));
+    expect(logged).toContainEqual(
+      expect.stringContaining(
+        "uninstallPrevious refused: the upgrade from 4.4.10 to 4.4.16 crossed an ERTS change (12.1.5 -> 12.3.2.2) and the node has not restarted since",
+      ),
+    );
   });
 });

@@ -28,10 +28,20 @@ afterAll(async () => {
 });
 
 function inputs(version: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { connection: host.connection, version, packagePath: host.releases.zips[version], emqxPath: host.emqxPath, clientImpact: {}, ...extra };
+  return {
+    connection: host.connection,
+    version,
+    packagePath: host.releases.zips[version],
+    emqxPath: host.emqxPath,
+    clientImpact: {},
+    ...extra,
+  };
 }
 
-async function checked(news: Record<string, unknown>, olds: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+async function checked(
+  news: Record<string, unknown>,
+  olds: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   const r = await provider.check(olds, news);
   expect(r.failures).toEqual([]);
   return r.inputs;
@@ -57,22 +67,39 @@ test("GIVEN four MQTT clients publishing QoS 1 every 100 ms WHEN 4.4.0 is hot-up
   const clients = await startClients(host.service.host, host.service.port, 4);
   await clients.waitForAnswers(5);
   const probe = { host: host.service.host, port: host.service.port };
-  state = await provider.create(await checked(inputs("4.4.2", { onGateFailure: "downgrade", clientImpact: { probe } })));
+  state = await provider.create(
+    await checked(inputs("4.4.2", { onGateFailure: "downgrade", clientImpact: { probe } })),
+  );
   await clients.waitForAnswers(Math.max(...clients.records.map((r) => r.answers.length)) + 5);
   const records = await clients.stop();
 
   expectNoMessageLost(records);
   for (const r of records) expect(versionSequence(r)).toEqual(["4.4.0", "4.4.2"]);
   const result = state.outs.lastResult as ReleaseResult;
-  expect(result).toMatchObject({ action: "upgrade", fromVersion: "4.4.0", version: "4.4.2", clientImpact: { passed: true, couldNotTell: false } });
+  expect(result).toMatchObject({
+    action: "upgrade",
+    fromVersion: "4.4.0",
+    version: "4.4.2",
+    clientImpact: { passed: true, couldNotTell: false },
+  });
   expect(result.rolledBack).toBeUndefined();
   // Four MQTT.js clients and the gate's own probe (through a forwarded SSH channel).
   expect(check(result, "connections")).toMatchObject({ verdict: "passed", before: 5, after: 5 });
-  expect(check(result, "probe")).toMatchObject({ verdict: "passed", detail: expect.stringMatching(/^the gate's own MQTT session stayed open/) });
-  expect(check(result, "shutdowns")).toMatchObject({ verdict: "passed", before: { "mqtt:tcp:external": 0 }, after: { "mqtt:tcp:external": 0 } });
+  expect(check(result, "probe")).toMatchObject({
+    verdict: "passed",
+    detail: expect.stringMatching(/^the gate's own MQTT session stayed open/),
+  });
+  expect(check(result, "shutdowns")).toMatchObject({
+    verdict: "passed",
+    before: { "mqtt:tcp:external": 0 },
+    after: { "mqtt:tcp:external": 0 },
+  });
   expect(check(result, "uptime").verdict).toBe("passed");
   expect((check(result, "uptime").after as number) >= (check(result, "uptime").before as number)).toBe(true);
-  expect(check(result, "plugins")).toMatchObject({ verdict: "passed", before: ["emqx_dashboard", "emqx_management", "emqx_recon", "emqx_retainer", "emqx_rule_engine"] });
+  expect(check(result, "plugins")).toMatchObject({
+    verdict: "passed",
+    before: ["emqx_dashboard", "emqx_management", "emqx_recon", "emqx_retainer", "emqx_rule_engine"],
+  });
   expect(logs.some((l) => /client impact passed on attempt 1 .*live connections 5 -> 5 \(\+0%\)/.test(l))).toBe(true);
 });
 
@@ -88,13 +115,23 @@ test("GIVEN clients on 4.4.2 WHEN the bad release 4.4.3 is hot-upgraded THEN the
   await clients.waitForClosed();
   const records = await clients.stop();
 
-  for (const r of records) expect({ client: r.name, closedEarly: r.closedEarly, versions: versionSequence(r) }).toEqual({ client: r.name, closedEarly: "closed by the server", versions: ["4.4.2"] });
+  for (const r of records)
+    expect({ client: r.name, closedEarly: r.closedEarly, versions: versionSequence(r) }).toEqual({
+      client: r.name,
+      closedEarly: "closed by the server",
+      versions: ["4.4.2"],
+    });
   // EMQX's own account: the upgrade went through.
   expect(logs.some((l) => /upgrade 4\.4\.3/.test(l))).toBe(true);
-  expect(error?.message).toMatch(/the client-impact gate failed after upgrade to 4\.4\.3: connections failed: live connections 4 -> 0 \(-100%\), a drop of more than the 10% allowed/);
+  expect(error?.message).toMatch(
+    /the client-impact gate failed after upgrade to 4\.4\.3: connections failed: live connections 4 -> 0 \(-100%\), a drop of more than the 10% allowed/,
+  );
   expect(error?.message).toMatch(/probe failed: the gate's own MQTT session, open before the upgrade, was closed/);
   // Earlier clients that went away without DISCONNECT count as `closed`; the 3 clients and the probe add 4 killed.
-  const [, from, to] = /mqtt:tcp:external shutdown_count (\d+) -> (\d+) \(killed \+4\): 4 connections ended, more than the 1 allowed/.exec(error?.message ?? "") ?? [];
+  const [, from, to] =
+    /mqtt:tcp:external shutdown_count (\d+) -> (\d+) \(killed \+4\): 4 connections ended, more than the 1 allowed/.exec(
+      error?.message ?? "",
+    ) ?? [];
   expect(Number(to) - Number(from)).toBe(4);
   expect(error?.message).toMatch(/It was rolled back: the node runs 4\.4\.2 again/);
   expect(host.versions()).toEqual(["4.4.3 old", "4.4.2 permanent", "4.4.0 old"]);
@@ -114,9 +151,19 @@ test("inside a fleet (__recordFailure) the failed gate and the rollback are reco
   await clients.stop();
 
   const result = outs.lastResult as ReleaseResult;
-  expect(result).toMatchObject({ action: "upgrade", fromVersion: "4.4.2", toVersion: "4.4.3", version: "4.4.2", clientImpact: { passed: false, couldNotTell: false }, rolledBack: { from: "4.4.3", to: "4.4.2" } });
+  expect(result).toMatchObject({
+    action: "upgrade",
+    fromVersion: "4.4.2",
+    toVersion: "4.4.3",
+    version: "4.4.2",
+    clientImpact: { passed: false, couldNotTell: false },
+    rolledBack: { from: "4.4.3", to: "4.4.2" },
+  });
   expect(check(result, "connections")).toMatchObject({ verdict: "failed", before: 2, after: 0 });
-  const shutdowns = check(result, "shutdowns") as ClientImpactCheck & { before: Record<string, number>; after: Record<string, number> };
+  const shutdowns = check(result, "shutdowns") as ClientImpactCheck & {
+    before: Record<string, number>;
+    after: Record<string, number>;
+  };
   expect(shutdowns.verdict).toBe("failed");
   expect(shutdowns.after["mqtt:tcp:external"] - shutdowns.before["mqtt:tcp:external"]).toBe(2);
   expect(shutdowns.detail).toMatch(/\(killed \+2\)/);
@@ -124,6 +171,9 @@ test("inside a fleet (__recordFailure) the failed gate and the rollback are reco
 
   const same = await checked(inputs("4.4.3", { onGateFailure: "downgrade", __recordFailure: true }), outs);
   expect((await provider.diff(state.id, outs, same)).changes).toBe(false);
-  const retry = await checked(inputs("4.4.3", { onGateFailure: "downgrade", __recordFailure: true, retryAfterRollback: true }), outs);
+  const retry = await checked(
+    inputs("4.4.3", { onGateFailure: "downgrade", __recordFailure: true, retryAfterRollback: true }),
+    outs,
+  );
   expect((await provider.diff(state.id, outs, retry)).changes).toBe(true);
 });

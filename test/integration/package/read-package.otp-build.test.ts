@@ -14,11 +14,21 @@ jest.setTimeout(600_000);
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-otp-build-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-function build(cache: string, script = OTP_BUILD_SCRIPT, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+function build(
+  cache: string,
+  script = OTP_BUILD_SCRIPT,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
     execFile("bash", [script], { env: { ...env, EMQX_OTP_CACHE: cache }, encoding: "utf8" }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr, ms: Date.now() - started }));
+      resolve({
+        code: err ? (typeof err.code === "number" ? err.code : 1) : 0,
+        stdout,
+        stderr,
+        ms: Date.now() - started,
+      }),
+    );
   });
 }
 
@@ -77,5 +87,7 @@ test("fails naming the Debian packages when rebar3 is missing", async () => {
   }
   const r = await build(path.join(scratch, "cache-none"), OTP_BUILD_SCRIPT, { ...process.env, PATH: bin });
   expect(r.code).toBe(1);
-  expect(r.stderr).toContain("rebar3 not found: install Debian's erlang-base erlang-dev erlang-tools erlang-crypto erlang-syntax-tools erlang-parsetools rebar3");
+  expect(r.stderr).toContain(
+    "rebar3 not found: install Debian's erlang-base erlang-dev erlang-tools erlang-crypto erlang-syntax-tools erlang-parsetools rebar3",
+  );
 });

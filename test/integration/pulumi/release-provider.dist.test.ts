@@ -41,8 +41,14 @@ function runNode(name: string, script: string, input: unknown): Promise<Props> {
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
     child.on("close", (code) => {
-      const line = stdout.split("\n").reverse().find((l) => l.startsWith("RESULT "));
-      if (code !== 0 || !line) return reject(new Error(`node exited ${code} without a result:\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`));
+      const line = stdout
+        .split("\n")
+        .reverse()
+        .find((l) => l.startsWith("RESULT "));
+      if (code !== 0 || !line)
+        return reject(
+          new Error(`node exited ${code} without a result:\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`),
+        );
       resolve(JSON.parse(line.slice("RESULT ".length)));
     });
     child.stdin.end(JSON.stringify(input));
@@ -124,21 +130,37 @@ function newerSources(src: string): string | undefined {
       if (found) return found;
     } else if (e.name.endsWith(".ts")) {
       const built = path.join(REPO_ROOT, "dist", path.relative(REPO_ROOT, p)).replace(/\.ts$/, ".js");
-      if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(p).mtimeMs) return path.relative(REPO_ROOT, p);
+      if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(p).mtimeMs)
+        return path.relative(REPO_ROOT, p);
     }
   }
   return undefined;
 }
 
 test("the host's sessions get bin/emqx's ulimit warning on every command", () => {
-  const ssh = ["-i", host.sshd.clientPrivateKeyPath, "-p", String(host.sshd.port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", `root@${ADDRESS}`];
+  const ssh = [
+    "-i",
+    host.sshd.clientPrivateKeyPath,
+    "-p",
+    String(host.sshd.port),
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+    `root@${ADDRESS}`,
+  ];
   const out = execFileSync("ssh", [...ssh, host.emqxPath, "root_dir"], { encoding: "utf8" });
   expect(out).toBe(`!!!!\n!!!! WARNING: ulimit -n is 512; 1024 is the recommended minimum.\n!!!!\n"${host.root}"\n`);
 });
 
 test("the dist/ provider, serialized as EmqxRelease registers it, upgrades a real host in a fresh process", async () => {
   const connection = host.connection;
-  const { provider } = await runNode("program", PROGRAM, { dist: DIST, args: { connection, version: "4.4.15", packagePath: pkg15, emqxPath: host.emqxPath } });
+  const { provider } = await runNode("program", PROGRAM, {
+    dist: DIST,
+    args: { connection, version: "4.4.15", packagePath: pkg15, emqxPath: host.emqxPath },
+  });
   expect(provider).toMatch(/^exports\.handler = /);
   const text = provider as string;
   // Pulumi serialized the built JavaScript: no TypeScript transform or test path got in, and none
@@ -152,17 +174,31 @@ test("the dist/ provider, serialized as EmqxRelease registers it, upgrades a rea
 
   const first = { connection, version: "4.4.15", packagePath: pkg15, emqxPath: host.emqxPath };
   const second = { ...first, version: "4.4.16", packagePath: pkg16 };
-  const steps = (await runNode("provider-host", HOST, { modulePath, first, second })) as Record<string, { ok: boolean; value?: Props; error?: Props }>;
-  for (const [name, s] of Object.entries(steps)) if (!s.ok) throw new Error(`${name} failed in the serialized provider: ${JSON.stringify(s.error)}`);
+  const steps = (await runNode("provider-host", HOST, { modulePath, first, second })) as Record<
+    string,
+    { ok: boolean; value?: Props; error?: Props }
+  >;
+  for (const [name, s] of Object.entries(steps))
+    if (!s.ok) throw new Error(`${name} failed in the serialized provider: ${JSON.stringify(s.error)}`);
   expect(steps.check.value).toMatchObject({ failures: [] });
   expect(steps.check2?.value).toMatchObject({ failures: [] });
 
-  expect(steps.create.value).toMatchObject({ id: `${ADDRESS}:${host.sshd.port}`, outs: { lastAction: "upgrade", currentVersion: "4.4.15", permanentVersion: "4.4.15" } });
+  expect(steps.create.value).toMatchObject({
+    id: `${ADDRESS}:${host.sshd.port}`,
+    outs: { lastAction: "upgrade", currentVersion: "4.4.15", permanentVersion: "4.4.15" },
+  });
   expect(steps.diff.value).toMatchObject({ changes: true, replaces: [] });
-  expect(steps.update.value).toMatchObject({ outs: { lastAction: "upgrade", previousVersion: "4.4.15", currentVersion: "4.4.16", permanentVersion: "4.4.16" } });
+  expect(steps.update.value).toMatchObject({
+    outs: { lastAction: "upgrade", previousVersion: "4.4.15", currentVersion: "4.4.16", permanentVersion: "4.4.16" },
+  });
   expect(steps.read.value).toMatchObject({ props: { currentVersion: "4.4.16" } });
   // The node went through both hot upgrades, one each, as EMQX lists them.
-  expect(host.calls().filter((c) => c.argv[0] === "upgrade").map((c) => c.argv.join(" "))).toEqual(["upgrade 4.4.15", "upgrade 4.4.16"]);
+  expect(
+    host
+      .calls()
+      .filter((c) => c.argv[0] === "upgrade")
+      .map((c) => c.argv.join(" ")),
+  ).toEqual(["upgrade 4.4.15", "upgrade 4.4.16"]);
   expect(emulatorVersions(host.root)).toEqual([
     { version: "4.4.16", status: "permanent" },
     { version: "4.4.15", status: "old" },

@@ -28,10 +28,19 @@ afterEach(async () => {
 });
 
 function inputs(version: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { connection: host.connection, version, packagePath: host.releases.zips[version], emqxPath: host.emqxPath, ...overrides };
+  return {
+    connection: host.connection,
+    version,
+    packagePath: host.releases.zips[version],
+    emqxPath: host.emqxPath,
+    ...overrides,
+  };
 }
 
-async function checked(news: Record<string, unknown>, olds: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+async function checked(
+  news: Record<string, unknown>,
+  olds: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   const r = await provider.check(olds, news);
   expect(r.failures).toEqual([]);
   return r.inputs;
@@ -51,13 +60,22 @@ test("the real host answers the provider's reads as EMQX does: versions, quoted 
   expect(host.emqx("versions")).toBe("Installed versions:\n* 4.4.0\tpermanent\n\n");
   expect(host.emqx("root_dir")).toBe(`"${host.root}"\n`);
   expect(host.emqx("ctl", "status")).toBe(`Node '${host.nodeName}' 4.4.0 is started\n`);
-  expect(host.emqx("ctl", "cluster", "status")).toBe(`Cluster status: #{running_nodes => ['${host.nodeName}'],stopped_nodes => []}\n`);
+  expect(host.emqx("ctl", "cluster", "status")).toBe(
+    `Cluster status: #{running_nodes => ['${host.nodeName}'],stopped_nodes => []}\n`,
+  );
   const { outs } = await provider.create(await checked(inputs("4.4.0")));
   expect(outs).toMatchObject({
     lastAction: "adopt",
     rootDir: host.root,
     installedVersions: [{ version: "4.4.0", status: "permanent" }],
-    hostFacts: { osId: host.releases.os, arch: host.releases.arch, otpMajor: Number(host.releases.otp.split(".")[0]), edition: "ce", binScriptsVersion: "4.4.0", relupDownTo: [] },
+    hostFacts: {
+      osId: host.releases.os,
+      arch: host.releases.arch,
+      otpMajor: Number(host.releases.otp.split(".")[0]),
+      edition: "ce",
+      binScriptsVersion: "4.4.0",
+      relupDownTo: [],
+    },
   });
 });
 
@@ -69,14 +87,26 @@ test("hot-upgrades 4.4.0 to 4.4.2 while three MQTT clients publish a QoS 1 messa
   await clients.waitForAnswers(Math.max(...answeredBefore) + 5);
   const records = await clients.stop();
 
-  expect(outs).toMatchObject({ lastAction: "upgrade", previousVersion: "4.4.0", currentVersion: "4.4.2", permanentVersion: "4.4.2" });
-  expect(outs.installedVersions).toEqual([{ version: "4.4.2", status: "permanent" }, { version: "4.4.0", status: "old" }]);
+  expect(outs).toMatchObject({
+    lastAction: "upgrade",
+    previousVersion: "4.4.0",
+    currentVersion: "4.4.2",
+    permanentVersion: "4.4.2",
+  });
+  expect(outs.installedVersions).toEqual([
+    { version: "4.4.2", status: "permanent" },
+    { version: "4.4.0", status: "old" },
+  ]);
   expectNoMessageLost(records);
   for (const r of records) expect(versionSequence(r)).toEqual(["4.4.0", "4.4.2"]);
   // EMQX's traces of a real upgrade: the repacked tarball, the appended emqx_vars, the new scripts.
   expect(fs.existsSync(path.join(host.root, "releases", "emqx-4.4.2.tar.gz"))).toBe(true);
-  expect(fs.readFileSync(path.join(host.root, "releases", "emqx_vars"), "utf8")).toMatch(/REL_VSN="4\.4\.2"\nERTS_VSN="[0-9.]+"\n$/);
-  expect(fs.readFileSync(path.join(host.root, "releases", "start_erl.data"), "utf8")).toBe(`${host.releases.erts} 4.4.2`);
+  expect(fs.readFileSync(path.join(host.root, "releases", "emqx_vars"), "utf8")).toMatch(
+    /REL_VSN="4\.4\.2"\nERTS_VSN="[0-9.]+"\n$/,
+  );
+  expect(fs.readFileSync(path.join(host.root, "releases", "start_erl.data"), "utf8")).toBe(
+    `${host.releases.erts} 4.4.2`,
+  );
   expect(host.emqx("ctl", "status")).toContain(" 4.4.2 is started");
 });
 
@@ -101,7 +131,12 @@ test("revert: declaring the permanent 4.4.0 while a --no-permanent 4.4.1 runs re
   const trial = await provider.create(await checked(inputs("4.4.1", { permanent: false })));
   expect(trial.outs).toMatchObject({ currentVersion: "4.4.1", permanentVersion: "4.4.0" });
   const { outs } = await provider.update(trial.id, trial.outs, await checked(inputs("4.4.0"), trial.outs));
-  expect(outs).toMatchObject({ lastAction: "revert", previousVersion: "4.4.1", currentVersion: "4.4.0", permanentVersion: "4.4.0" });
+  expect(outs).toMatchObject({
+    lastAction: "revert",
+    previousVersion: "4.4.1",
+    currentVersion: "4.4.0",
+    permanentVersion: "4.4.0",
+  });
   expect(host.versions()).toEqual(["4.4.1 unpacked", "4.4.0 permanent"]);
   expect(host.emqx("ctl", "status")).toBe(`Node '${host.nodeName}' 4.4.0 is started\n`);
 });
@@ -117,14 +152,32 @@ test("--no-permanent then a node restart falls back to the permanent release, an
       "4.4.2": await shelf.build({ version: "4.4.2", ...facts }),
     };
     const nodes = [
-      { name: "real", emqxPath: host.emqxPath, connection: host.connection, zips: host.releases.zips, outs: undefined as Record<string, unknown> | undefined, id: "" },
-      { name: "emulator", emqxPath: emulated.emqxPath, connection: emulated.connection, zips: emuZips, outs: undefined as Record<string, unknown> | undefined, id: "" },
+      {
+        name: "real",
+        emqxPath: host.emqxPath,
+        connection: host.connection,
+        zips: host.releases.zips,
+        outs: undefined as Record<string, unknown> | undefined,
+        id: "",
+      },
+      {
+        name: "emulator",
+        emqxPath: emulated.emqxPath,
+        connection: emulated.connection,
+        zips: emuZips,
+        outs: undefined as Record<string, unknown> | undefined,
+        id: "",
+      },
     ];
     const seen: Array<{ step: string; real: string[]; emulator: string[] }> = [];
-    const record = (step: string) => seen.push({ step, real: cliVersions(host.emqxPath), emulator: cliVersions(emulated.emqxPath) });
+    const record = (step: string) =>
+      seen.push({ step, real: cliVersions(host.emqxPath), emulator: cliVersions(emulated.emqxPath) });
     const apply = async (step: string, version: string, extra: Record<string, unknown> = {}) => {
       for (const n of nodes) {
-        const news = await checked({ connection: n.connection, version, packagePath: n.zips[version], emqxPath: n.emqxPath, ...extra }, n.outs ?? {});
+        const news = await checked(
+          { connection: n.connection, version, packagePath: n.zips[version], emqxPath: n.emqxPath, ...extra },
+          n.outs ?? {},
+        );
         if (n.outs) {
           n.outs = (await provider.update(n.id, n.outs, news)).outs;
         } else {
@@ -161,8 +214,18 @@ test("--no-permanent then a node restart falls back to the permanent release, an
     // The restart dropped the client (a restart is not a hot upgrade); the node came back on 4.4.0.
     expect(dropped.closedEarly).toBe("closed by the server");
     expect(versionSequence(dropped)).toEqual(["4.4.1"]);
-    expect(nodes[0].outs).toMatchObject({ currentVersion: "4.4.2", permanentVersion: "4.4.2", previousVersion: "4.4.0", lastAction: "upgrade" });
-    expect(nodes[1].outs).toMatchObject({ currentVersion: "4.4.2", permanentVersion: "4.4.2", previousVersion: "4.4.0", lastAction: "upgrade" });
+    expect(nodes[0].outs).toMatchObject({
+      currentVersion: "4.4.2",
+      permanentVersion: "4.4.2",
+      previousVersion: "4.4.0",
+      lastAction: "upgrade",
+    });
+    expect(nodes[1].outs).toMatchObject({
+      currentVersion: "4.4.2",
+      permanentVersion: "4.4.2",
+      previousVersion: "4.4.0",
+      lastAction: "upgrade",
+    });
   } finally {
     await emulated.stop();
   }
@@ -171,5 +234,8 @@ test("--no-permanent then a node restart falls back to the permanent release, an
 /** `emqx versions` as "<vsn> <status>" strings, in the CLI's order. */
 function cliVersions(emqxPath: string): string[] {
   const out = execFileSync(emqxPath, ["versions"], { encoding: "utf8" });
-  return out.split("\n").filter((l) => l.startsWith("* ")).map((l) => l.slice(2).replace("\t", " "));
+  return out
+    .split("\n")
+    .filter((l) => l.startsWith("* "))
+    .map((l) => l.slice(2).replace("\t", " "));
 }

@@ -8,7 +8,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { emulatorVersions } from "../../../sandbox/emulator/install";
-import { corruptPackages, expectIntactInstall, expectNoLeaks, mutatingCalls, underFault } from "../../support/fault-run";
+import {
+  corruptPackages,
+  expectIntactInstall,
+  expectNoLeaks,
+  mutatingCalls,
+  underFault,
+} from "../../support/fault-run";
 import { reliabilityTest, RowProbe } from "../../support/reliability";
 import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 
@@ -44,12 +50,19 @@ async function checkedInputs(h: TestHost): Promise<Record<string, unknown>> {
 async function refreshShows(h: TestHost, inputs: Record<string, unknown>, listed: string[]): Promise<void> {
   const { props } = await provider.read(`${h.connection.host}:${h.connection.port}`, inputs);
   expect(props.installedVersions).toEqual(emulatorVersions(h.root));
-  expect((props.installedVersions as Array<{ version: string; status: string }>).map((r) => `${r.version} ${r.status}`)).toEqual(listed);
+  expect(
+    (props.installedVersions as Array<{ version: string; status: string }>).map((r) => `${r.version} ${r.status}`),
+  ).toEqual(listed);
 }
 
 /** The failed create: a RemoteCommandError naming the host, the command and EMQX's exit code, with
  * no secret of the row's connection in it; files EMQX would not have left are counted. */
-async function failedCreate(h: TestHost, inputs: Record<string, unknown>, probe: RowProbe, code: number): Promise<string> {
+async function failedCreate(
+  h: TestHost,
+  inputs: Record<string, unknown>,
+  probe: RowProbe,
+  code: number,
+): Promise<string> {
   const r = await underFault(() => provider.create(inputs));
   expect(r.error?.name).toBe("RemoteCommandError");
   const msg = r.error!.message;
@@ -77,14 +90,17 @@ function expectUnpackedLeftovers(h: TestHost): void {
   for (const f of [`releases/${TO}/emqx.rel`, `lib/emqx-${TO}`, `bin/emqx-${TO}`, `releases/emqx-${TO}.tar.gz`]) {
     expect(fs.existsSync(path.join(h.root, f))).toBe(true);
   }
-  expect(fs.readFileSync(path.join(h.root, "releases", "RELEASES"), "utf8")).toMatch(new RegExp(`"${TO.replace(/\./g, "\\.")}"[^]*?unpacked\\}`));
+  expect(fs.readFileSync(path.join(h.root, "releases", "RELEASES"), "utf8")).toMatch(
+    new RegExp(`"${TO.replace(/\./g, "\\.")}"[^]*?unpacked\\}`),
+  );
 }
 
 reliabilityTest(
   {
     area: "fault",
     case: "check_install_release fails after the unpack (exit 3, reason wrapped over two lines)",
-    expected: "RemoteCommandError: exit 3, the whole reason, the running release unchanged, 4.4.16 stays unpacked, `emqx uninstall 4.4.16` to remove it; refresh shows 4.4.16 unpacked, 4.4.0 permanent; the rerun installs the unpacked release: 4.4.16 permanent",
+    expected:
+      "RemoteCommandError: exit 3, the whole reason, the running release unchanged, 4.4.16 stays unpacked, `emqx uninstall 4.4.16` to remove it; refresh shows 4.4.16 unpacked, 4.4.0 permanent; the rerun installs the unpacked release: 4.4.16 permanent",
   },
   async (probe) => {
     const h = await start("4.4.0");
@@ -92,7 +108,9 @@ reliabilityTest(
     const inputs = await checkedInputs(h);
     const msg = await failedCreate(h, inputs, probe, 3);
     expect(msg).toContain("release_handler refused to install 4.4.16 (exit 3)");
-    expect(msg).toContain(`ERROR: release_handler:check_install_release failed: {no_matching_relup,\n${" ".repeat(54)}"4.4.16","4.4.0"}.`);
+    expect(msg).toContain(
+      `ERROR: release_handler:check_install_release failed: {no_matching_relup,\n${" ".repeat(54)}"4.4.16","4.4.0"}.`,
+    );
     expect(msg).toContain("4.4.16 stays unpacked on the node");
     expect(msg).toContain("run `emqx uninstall 4.4.16` on the node");
     expectUnpackedLeftovers(h);
@@ -107,7 +125,8 @@ reliabilityTest(
   {
     area: "fault",
     case: "old_processes after the unpack (exit 3)",
-    expected: "RemoteCommandError: exit 3, old processes, wait and retry, 4.4.16 stays unpacked; refresh shows 4.4.16 unpacked, 4.4.0 permanent; the rerun reaches 4.4.16 permanent",
+    expected:
+      "RemoteCommandError: exit 3, old processes, wait and retry, 4.4.16 stays unpacked; refresh shows 4.4.16 unpacked, 4.4.0 permanent; the rerun reaches 4.4.16 permanent",
   },
   async (probe) => {
     const h = await start("4.4.0");
@@ -127,11 +146,14 @@ reliabilityTest(
   {
     area: "fault",
     case: "install_release: the relup crashes and the node restarts on its permanent release (exit 4)",
-    expected: "RemoteCommandError: exit 4, the relup failed inside the node, do not retry until you know why, 4.4.16 stays unpacked; refresh shows 4.4.16 unpacked, 4.4.0 permanent (the restart re-read RELEASES); the rerun reaches 4.4.16 permanent",
+    expected:
+      "RemoteCommandError: exit 4, the relup failed inside the node, do not retry until you know why, 4.4.16 stays unpacked; refresh shows 4.4.16 unpacked, 4.4.0 permanent (the restart re-read RELEASES); the rerun reaches 4.4.16 permanent",
   },
   async (probe) => {
     const h = await start("4.4.0");
-    h.setFaults({ rhFail: { install_release: `{'EXIT',{undef,[{emqx_relup,post_release_upgrade,["${TO}",[]],[]}]}}` } });
+    h.setFaults({
+      rhFail: { install_release: `{'EXIT',{undef,[{emqx_relup,post_release_upgrade,["${TO}",[]],[]}]}}` },
+    });
     const inputs = await checkedInputs(h);
     const msg = await failedCreate(h, inputs, probe, 4);
     expect(msg).toMatch(/the relup of 4\.4\.16 failed inside the node \(exit 4\).*do not retry until you know why/s);
@@ -149,7 +171,8 @@ reliabilityTest(
   {
     area: "fault",
     case: "bin scripts 4.4.10: check_install_release fails after the unpack, then the rerun",
-    expected: "exit 3, 4.4.16 left unpacked; the rerun refuses before any write and names `emqx uninstall 4.4.16` (scripts 4.4.2-4.4.14 would re-unpack it through create_RELEASES); after that command the next run reaches 4.4.16 permanent",
+    expected:
+      "exit 3, 4.4.16 left unpacked; the rerun refuses before any write and names `emqx uninstall 4.4.16` (scripts 4.4.2-4.4.14 would re-unpack it through create_RELEASES); after that command the next run reaches 4.4.16 permanent",
   },
   async (probe) => {
     const h = await start("4.4.10");
@@ -160,7 +183,9 @@ reliabilityTest(
     h.setFaults({});
     const before = h.fingerprint().split(" ")[0];
     const again = await underFault(() => provider.create(inputs));
-    expect(again.error?.message).toContain("Run `emqx uninstall 4.4.16` on the node (it is only unpacked, nothing runs it), then rerun");
+    expect(again.error?.message).toContain(
+      "Run `emqx uninstall 4.4.16` on the node (it is only unpacked, nothing runs it), then rerun",
+    );
     expect(again.error?.message).toMatch(/nothing was changed$/);
     expect(h.fingerprint().split(" ")[0]).toBe(before);
     expectNoLeaks(probe, again, inputs);
@@ -176,7 +201,8 @@ reliabilityTest(
   {
     area: "fault",
     case: "the disk fills up between the upload and the unpack (exit 127, enospc)",
-    expected: "RemoteCommandError: exit 127, out of disk space while unpacking, nothing installed, what to free; a half-written releases/emqx-4.4.16.tar.gz is left as EMQX leaves it; refresh shows 4.4.0 permanent only; once space is freed the rerun reaches 4.4.16 permanent (EMQX repacks the tarball)",
+    expected:
+      "RemoteCommandError: exit 127, out of disk space while unpacking, nothing installed, what to free; a half-written releases/emqx-4.4.16.tar.gz is left as EMQX leaves it; refresh shows 4.4.0 permanent only; once space is freed the rerun reaches 4.4.16 permanent (EMQX repacks the tarball)",
   },
   async (probe) => {
     const h = await start("4.4.0", 48);
@@ -198,7 +224,8 @@ reliabilityTest(
   {
     area: "fault",
     case: "the uploaded zip is damaged before EMQX unpacks it (exit 127)",
-    expected: "RemoteCommandError: exit 127, the escript's exception; refresh shows 4.4.0 permanent only; the rerun sees the zip changed (its stamp is older), uploads it again and reaches 4.4.16 permanent",
+    expected:
+      "RemoteCommandError: exit 127, the escript's exception; refresh shows 4.4.0 permanent only; the rerun sees the zip changed (its stamp is older), uploads it again and reaches 4.4.16 permanent",
   },
   async (probe) => {
     const h = await start("4.4.0");

@@ -32,7 +32,10 @@ afterEach(async () => {
 });
 
 async function checkedInputs(over: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const r = await provider.check({}, { connection: host.connection, version: TO, packagePath: pkg, emqxPath: host.emqxPath, ...over });
+  const r = await provider.check(
+    {},
+    { connection: host.connection, version: TO, packagePath: pkg, emqxPath: host.emqxPath, ...over },
+  );
   expect(r.failures).toEqual([]);
   return r.inputs;
 }
@@ -50,9 +53,32 @@ async function refreshAgrees(inputs: Record<string, unknown>): Promise<void> {
 // Row: exit code of `emqx upgrade`, faults, what the message must say beyond host/command/code.
 // Only failures that come before EMQX touches the node: exits 2, 3 and 4 come after the unpack on a
 // real node and have their rows, with what they leave behind, in faults-after-unpack.test.ts.
-const EXITS: Array<{ area: "fault"; case: string; expected: string; faults: Parameters<TestHost["setFaults"]>[0]; says: RegExp; code: string }> = [
-  { area: "fault", case: "emqx upgrade exits 1 (node not responding)", expected: "RemoteCommandError: host, `upgrade 4.4.16`, exit 1, EMQX's output, start the node; refresh shows 4.4.0 still running", faults: { exit: { upgrade: 1 } }, says: /not running or not reachable.*emqx start/, code: "1" },
-  { area: "fault", case: "emqx upgrade exits 127 (script crashed)", expected: "RemoteCommandError: exit 127, the escript's exception, permissions/disk; refresh shows 4.4.0 (the escript crashed before unpacking)", faults: { exit: { upgrade: 127 } }, says: /upgrade script crashed \(exit 127\).*badrpc,timeout/s, code: "127" },
+const EXITS: Array<{
+  area: "fault";
+  case: string;
+  expected: string;
+  faults: Parameters<TestHost["setFaults"]>[0];
+  says: RegExp;
+  code: string;
+}> = [
+  {
+    area: "fault",
+    case: "emqx upgrade exits 1 (node not responding)",
+    expected:
+      "RemoteCommandError: host, `upgrade 4.4.16`, exit 1, EMQX's output, start the node; refresh shows 4.4.0 still running",
+    faults: { exit: { upgrade: 1 } },
+    says: /not running or not reachable.*emqx start/,
+    code: "1",
+  },
+  {
+    area: "fault",
+    case: "emqx upgrade exits 127 (script crashed)",
+    expected:
+      "RemoteCommandError: exit 127, the escript's exception, permissions/disk; refresh shows 4.4.0 (the escript crashed before unpacking)",
+    faults: { exit: { upgrade: 127 } },
+    says: /upgrade script crashed \(exit 127\).*badrpc,timeout/s,
+    code: "127",
+  },
 ];
 
 reliabilityEach(EXITS, async (row, probe) => {
@@ -73,13 +99,20 @@ reliabilityEach(EXITS, async (row, probe) => {
 });
 
 reliabilityTest(
-  { area: "fault", case: "emqx upgrade exits 127 after \"Made release permanent\" (half-done permafy)", expected: "error says the permafy is half done and how to repair it by hand; refresh shows 4.4.16 permanent, as release_handler has it" },
+  {
+    area: "fault",
+    case: 'emqx upgrade exits 127 after "Made release permanent" (half-done permafy)',
+    expected:
+      "error says the permafy is half done and how to repair it by hand; refresh shows 4.4.16 permanent, as release_handler has it",
+  },
   async (probe) => {
     host.setFaults({ failAfterPermanent: true });
     const inputs = await checkedInputs();
     const r = await underFault(() => provider.create(inputs));
     expect(r.error?.name).toBe("RemoteCommandError");
-    expect(r.error!.message).toMatch(/made 4\.4\.16 permanent but crashed before updating bin\/ and releases\/emqx_vars \(a half-done permafy, exit 127\)/);
+    expect(r.error!.message).toMatch(
+      /made 4\.4\.16 permanent but crashed before updating bin\/ and releases\/emqx_vars \(a half-done permafy, exit 127\)/,
+    );
     expect(r.error!.message).toContain("re-running the upgrade cannot repair it");
     expectNoLeaks(probe, r, inputs);
     // EMQX itself leaves bin/ and emqx_vars on 4.4.0 here (docs/emqx-4.4-hot-upgrade.md §2.7); anything else is corruption.
@@ -94,7 +127,12 @@ reliabilityTest(
 );
 
 reliabilityTest(
-  { area: "fault", case: "the EMQX node is down", expected: "error before any write: the node is not running, start it; no upload, no emqx command that changes anything" },
+  {
+    area: "fault",
+    case: "the EMQX node is down",
+    expected:
+      "error before any write: the node is not running, start it; no upload, no emqx command that changes anything",
+  },
   async (probe) => {
     host.setFaults({ nodeDown: true });
     const before = host.fingerprint().split(" ")[0];
@@ -109,7 +147,11 @@ reliabilityTest(
 );
 
 reliabilityTest(
-  { area: "fault", case: "the CLI hangs on `emqx versions`", expected: "ends within commandTimeoutMs (+ kill grace), says it timed out; nothing was changed" },
+  {
+    area: "fault",
+    case: "the CLI hangs on `emqx versions`",
+    expected: "ends within commandTimeoutMs (+ kill grace), says it timed out; nothing was changed",
+  },
   async (probe) => {
     host.setFaults({ hangMs: { versions: 60_000 } });
     const inputs = await checkedInputs({ commandTimeoutMs: 2000 });
@@ -122,7 +164,12 @@ reliabilityTest(
 );
 
 reliabilityTest(
-  { area: "fault", case: "the CLI hangs in `emqx ctl status` while verifying an upgrade", expected: "ends within commandTimeoutMs with the node's state in the error; the upgrade is not retried; refresh shows 4.4.16" },
+  {
+    area: "fault",
+    case: "the CLI hangs in `emqx ctl status` while verifying an upgrade",
+    expected:
+      "ends within commandTimeoutMs with the node's state in the error; the upgrade is not retried; refresh shows 4.4.16",
+  },
   async (probe) => {
     host.setFaults({ hangMs: { ctl: 60_000 } });
     const inputs = await checkedInputs({ commandTimeoutMs: 3000 });

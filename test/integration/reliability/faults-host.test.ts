@@ -36,7 +36,8 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(SUDOERS, { force: true }));
 /** A 4.4.0 host that takes password logins, its EMQX root on a tmpfs of `rootFsMiB` if given. */
-const startHost = (rootFsMiB?: number) => startTestHost({ version: FROM }, ADDRESS, { sshd: { passwordAuthentication: true }, rootFsMiB });
+const startHost = (rootFsMiB?: number) =>
+  startTestHost({ version: FROM }, ADDRESS, { sshd: { passwordAuthentication: true }, rootFsMiB });
 beforeEach(async () => {
   host = await startHost();
 });
@@ -44,22 +45,39 @@ afterEach(async () => {
   await host.stop();
 });
 
-async function checkedInputs(connection: Record<string, unknown>, over: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+async function checkedInputs(
+  connection: Record<string, unknown>,
+  over: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   const r = await provider.check({}, { connection, version: TO, packagePath: pkg, emqxPath: host.emqxPath, ...over });
   expect(r.failures).toEqual([]);
   return r.inputs;
 }
 
 const mutating = () => mutatingCalls(host);
-const asSudoUser = (extra: Record<string, unknown> = {}) => ({ host: ADDRESS, port: host.sshd.port, user: SUDO_USER, password: loginPassword, hostKey: host.sshd.hostKeyLine, ...extra });
+const asSudoUser = (extra: Record<string, unknown> = {}) => ({
+  host: ADDRESS,
+  port: host.sshd.port,
+  user: SUDO_USER,
+  password: loginPassword,
+  hostKey: host.sshd.hostKeyLine,
+  ...extra,
+});
 
 reliabilityTest(
-  { area: "fault", case: "sudo wants a password and none is given", expected: "HostStateError within seconds naming connection.sudoPassword and the sudoers line; nothing written, no EMQX command run" },
+  {
+    area: "fault",
+    case: "sudo wants a password and none is given",
+    expected:
+      "HostStateError within seconds naming connection.sudoPassword and the sudoers line; nothing written, no EMQX command run",
+  },
   async (probe) => {
     const before = host.fingerprint().split(" ")[0];
     const inputs = await checkedInputs(asSudoUser(), { runAs: "root" });
     const r = await underFault(() => provider.create(inputs));
-    expect(r.error?.message).toMatch(/sudo wants a password to run commands as root: set connection\.sudoPassword \(a secret\), or allow emqxsudopw/);
+    expect(r.error?.message).toMatch(
+      /sudo wants a password to run commands as root: set connection\.sudoPassword \(a secret\), or allow emqxsudopw/,
+    );
     expect(r.ms).toBeLessThan(15_000);
     expect(mutating()).toEqual([]);
     expect(host.fingerprint().split(" ")[0]).toBe(before);
@@ -68,12 +86,20 @@ reliabilityTest(
 );
 
 reliabilityTest(
-  { area: "credentials", case: "sudoPassword given for a sudo that wants one", expected: "the upgrade completes as root; the password appears in no error, log, output, emulator call log or sshd log" },
+  {
+    area: "credentials",
+    case: "sudoPassword given for a sudo that wants one",
+    expected:
+      "the upgrade completes as root; the password appears in no error, log, output, emulator call log or sshd log",
+  },
   async (probe) => {
     const inputs = await checkedInputs(asSudoUser({ sudoPassword: loginPassword }), { runAs: "root" });
     const r = await underFault(() => provider.create(inputs));
     expect(r.error).toBeUndefined();
-    expect(emulatorVersions(host.root)).toEqual([{ version: TO, status: "permanent" }, { version: FROM, status: "old" }]);
+    expect(emulatorVersions(host.root)).toEqual([
+      { version: TO, status: "permanent" },
+      { version: FROM, status: "old" },
+    ]);
     expect(host.calls().find((c) => c.argv[0] === "upgrade")?.user).toBe("root");
     expectNoLeaks(probe, r, inputs, [
       { source: "emulator call log", text: fs.readFileSync(path.join(host.root, ".emulator", "calls.log"), "utf8") },
@@ -84,7 +110,12 @@ reliabilityTest(
 );
 
 reliabilityTest(
-  { area: "fault", case: "a wrong sudoPassword", expected: "HostStateError or RemoteCommandError within seconds: sudo refused the sudoPassword; never a hang; nothing written; neither password shown" },
+  {
+    area: "fault",
+    case: "a wrong sudoPassword",
+    expected:
+      "HostStateError or RemoteCommandError within seconds: sudo refused the sudoPassword; never a hang; nothing written; neither password shown",
+  },
   async (probe) => {
     const wrong = `wrong-${randomBytes(6).toString("hex")}`;
     const before = host.fingerprint().split(" ")[0];
@@ -114,11 +145,20 @@ function fillUp(dir: string): void {
 }
 
 reliabilityTest(
-  { area: "fault", case: "the disk fills up in the middle of the upload (EMQX root on a tmpfs)", expected: "error says the upload failed and to check free space; no emqx-*4.4.16*.zip, no .part left; no EMQX command; once space is freed the rerun upgrades" },
+  {
+    area: "fault",
+    case: "the disk fills up in the middle of the upload (EMQX root on a tmpfs)",
+    expected:
+      "error says the upload failed and to check free space; no emqx-*4.4.16*.zip, no .part left; no EMQX command; once space is freed the rerun upgrades",
+  },
   async (probe) => {
     await rootOnTmpfs(48);
     const size = fs.statSync(pkg).size;
-    const proxy = await startFaultProxy(host.sshd, { at: { bytes: Math.round(size / 2), run: () => fillUp(host.root) } }, ADDRESS);
+    const proxy = await startFaultProxy(
+      host.sshd,
+      { at: { bytes: Math.round(size / 2), run: () => fillUp(host.root) } },
+      ADDRESS,
+    );
     try {
       const inputs = await checkedInputs({ ...host.connection, port: proxy.port });
       const r = await underFault(() => provider.create(inputs));
@@ -139,7 +179,12 @@ reliabilityTest(
 );
 
 reliabilityTest(
-  { area: "fault", case: "the EMQX root has less free space than the unpack needs (tmpfs)", expected: "refused before any byte is written: names the filesystem, free and needed MiB, what to delete; host untouched" },
+  {
+    area: "fault",
+    case: "the EMQX root has less free space than the unpack needs (tmpfs)",
+    expected:
+      "refused before any byte is written: names the filesystem, free and needed MiB, what to delete; host untouched",
+  },
   async (probe) => {
     await rootOnTmpfs(12);
     const before = host.fingerprint().split(" ")[0];

@@ -36,7 +36,10 @@ afterEach(async () => {
   await host.stop();
 });
 
-async function checkedInputs(connection: Record<string, unknown>, over: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+async function checkedInputs(
+  connection: Record<string, unknown>,
+  over: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   const r = await provider.check({}, { connection, version: TO, packagePath: pkg, emqxPath: host.emqxPath, ...over });
   expect(r.failures).toEqual([]);
   return r.inputs;
@@ -49,7 +52,10 @@ async function rerunSucceeds(): Promise<void> {
   const inputs = await checkedInputs(host.connection);
   const r = await underFault(() => provider.create(inputs));
   expect(r.error).toBeUndefined();
-  expect(emulatorVersions(host.root)).toEqual([{ version: TO, status: "permanent" }, { version: FROM, status: "old" }]);
+  expect(emulatorVersions(host.root)).toEqual([
+    { version: TO, status: "permanent" },
+    { version: FROM, status: "old" },
+  ]);
   expect(partFiles(host.root)).toEqual([]);
   expect(mutating().map((c) => c.argv.join(" "))).toEqual([`upgrade ${TO}`]);
 }
@@ -58,18 +64,25 @@ async function rerunSucceeds(): Promise<void> {
 const CUTS = [0.02, 0.5, 0.98].map((share) => ({
   area: "fault" as const,
   case: `upload cut (TCP reset) at ${Math.round(share * 100)}% of a 5 MiB package`,
-  expected: "SshConnectError naming the host and the lost upload; no emqx-*4.4.16*.zip in releases/; no EMQX command sent; lock released over a new connection; the rerun upgrades",
+  expected:
+    "SshConnectError naming the host and the lost upload; no emqx-*4.4.16*.zip in releases/; no EMQX command sent; lock released over a new connection; the rerun upgrades",
   share,
 }));
 
 reliabilityEach(CUTS, async (row, probe) => {
-  const proxy = await startFaultProxy(host.sshd, { cutAfterBytes: Math.round(row.share * pkgSize) + 64 * 1024 }, ADDRESS);
+  const proxy = await startFaultProxy(
+    host.sshd,
+    { cutAfterBytes: Math.round(row.share * pkgSize) + 64 * 1024 },
+    ADDRESS,
+  );
   try {
     const inputs = await checkedInputs({ ...host.connection, port: proxy.port });
     const r = await underFault(() => provider.create(inputs));
     expect(proxy.tripped()).toBe(true);
     expect(r.error?.name).toBe("SshConnectError");
-    expect(r.error!.message).toMatch(new RegExp(`${ADDRESS.replace(/\./g, "\\.")}:${proxy.port}: the connection was lost while uploading`));
+    expect(r.error!.message).toMatch(
+      new RegExp(`${ADDRESS.replace(/\./g, "\\.")}:${proxy.port}: the connection was lost while uploading`),
+    );
     expect(r.logs.join("\n")).toMatch(/host lock [0-9a-f]{16} released over a new connection/);
     expect(mutating()).toEqual([]);
     expectIntactInstall(probe, host, { version: TO, packagePath: pkg });
@@ -81,14 +94,21 @@ reliabilityEach(CUTS, async (row, probe) => {
 });
 
 reliabilityTest(
-  { area: "fault", case: "upload stalls at 50% (bytes stop, socket stays open)", expected: "fails within commandTimeoutMs saying the upload stalled; nothing half-written under EMQX's glob; the rerun upgrades" },
+  {
+    area: "fault",
+    case: "upload stalls at 50% (bytes stop, socket stays open)",
+    expected:
+      "fails within commandTimeoutMs saying the upload stalled; nothing half-written under EMQX's glob; the rerun upgrades",
+  },
   async (probe) => {
     const proxy = await startFaultProxy(host.sshd, { stallAfterBytes: Math.round(pkgSize / 2) }, ADDRESS);
     try {
       const inputs = await checkedInputs({ ...host.connection, port: proxy.port }, { commandTimeoutMs: 4000 });
       const r = await underFault(() => provider.create(inputs));
       expect(proxy.tripped()).toBe(true);
-      expect(r.error?.message).toMatch(/the upload to \S+ stalled: nothing was acknowledged for 4 s, so the connection was closed/);
+      expect(r.error?.message).toMatch(
+        /the upload to \S+ stalled: nothing was acknowledged for 4 s, so the connection was closed/,
+      );
       // The stall bound, then one reconnect attempt for the lock (the proxy stalls it too: bounded by readyTimeoutMs).
       expect(r.ms).toBeLessThan(4000 + 20_000 * 5 + 2000 * 4 + 10_000);
       expectIntactInstall(probe, host, { version: TO, packagePath: pkg });
@@ -102,7 +122,12 @@ reliabilityTest(
 );
 
 reliabilityTest(
-  { area: "fault", case: "host unreachable (nothing listens on the port)", expected: "SshConnectError after exactly 5 dial attempts, each logged with its reason, within the retry bound; no retry after that" },
+  {
+    area: "fault",
+    case: "host unreachable (nothing listens on the port)",
+    expected:
+      "SshConnectError after exactly 5 dial attempts, each logged with its reason, within the retry bound; no retry after that",
+  },
   async (probe) => {
     const port = await freePort(ADDRESS);
     const inputs = await checkedInputs({ ...host.connection, port });
@@ -118,7 +143,11 @@ reliabilityTest(
 );
 
 reliabilityTest(
-  { area: "fault", case: "a peer that accepts TCP but never speaks SSH", expected: "SshConnectError after readyTimeoutMs per attempt, 5 attempts, bounded; nothing run" },
+  {
+    area: "fault",
+    case: "a peer that accepts TCP but never speaks SSH",
+    expected: "SshConnectError after readyTimeoutMs per attempt, 5 attempts, bounded; nothing run",
+  },
   async (probe) => {
     const silent = net.createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, ADDRESS, () => resolve()));
@@ -138,7 +167,12 @@ reliabilityTest(
 );
 
 reliabilityTest(
-  { area: "fault", case: "connection cut while `emqx upgrade` runs", expected: "SshConnectError; the upgrade is not retried; the lock stays (an EMQX command may still run); refresh then shows the node's truth; the next run names the lock" },
+  {
+    area: "fault",
+    case: "connection cut while `emqx upgrade` runs",
+    expected:
+      "SshConnectError; the upgrade is not retried; the lock stays (an EMQX command may still run); refresh then shows the node's truth; the next run names the lock",
+  },
   async (probe) => {
     host.setFaults({ holdMs: { upgrade: 3000 } });
     const proxy = await startFaultProxy(host.sshd, {}, ADDRESS);
@@ -146,7 +180,8 @@ reliabilityTest(
       const inputs = await checkedInputs({ ...host.connection, port: proxy.port });
       const running = underFault(() => provider.create(inputs));
       // The call log gets its line when a command ends; the process table shows the switch under way.
-      for (const deadline = Date.now() + 60_000; !upgradeRunning() && Date.now() < deadline; ) await new Promise((res) => setTimeout(res, 50));
+      for (const deadline = Date.now() + 60_000; !upgradeRunning() && Date.now() < deadline;)
+        await new Promise((res) => setTimeout(res, 50));
       expect(upgradeRunning()).toBe(true);
       await proxy.close();
       const r = await running;

@@ -48,14 +48,25 @@ async function checkedInputs(h: TestHost, connection: Props): Promise<Props> {
 
 /** Logins sshd accepted and emqx commands the emulator ran so far: both stay put when a host key is refused. */
 function activity(h: TestHost): { logins: number; commands: number } {
-  return { logins: h.sshd.readLog().split("\n").filter((l) => /Accepted publickey/.test(l)).length, commands: h.calls().length };
+  return {
+    logins: h.sshd
+      .readLog()
+      .split("\n")
+      .filter((l) => /Accepted publickey/.test(l)).length,
+    commands: h.calls().length,
+  };
 }
 
 /** The error an operation fails with; searches it (message, fields, stack) and what was logged for
  * the credentials the row's `inputs` carry. */
-async function failure(op: () => Promise<unknown>, inputs: Props, probe: RowProbe): Promise<{ stage: string; message: string }> {
+async function failure(
+  op: () => Promise<unknown>,
+  inputs: Props,
+  probe: RowProbe,
+): Promise<{ stage: string; message: string }> {
   const r = await underFault(op);
-  if (r.error?.name !== "SshConnectError") throw new Error(`expected SshConnectError, got ${r.error ? `${r.error.name}: ${r.error.message}` : "success"}`);
+  if (r.error?.name !== "SshConnectError")
+    throw new Error(`expected SshConnectError, got ${r.error ? `${r.error.name}: ${r.error.message}` : "success"}`);
   expectNoLeaks(probe, r, inputs);
   return { stage: JSON.parse(r.error.fields).stage, message: r.error.message };
 }
@@ -71,18 +82,55 @@ function knownHosts(h: TestHost, hashed: boolean, keyLine = h.sshd.hostKeyLine):
 describe("refused host keys", () => {
   reliabilityEach(
     [
-      { area: "host-identity" as const, case: "hostKey pinned as another key's OpenSSH line", expected: "create fails: SshConnectError stage host-key naming the presented and the expected fingerprint; no login, no command ran", connection: () => ({ hostKey: OTHER_KEY }), fragment: () => `does not match hostKey; expected ${OTHER_FP}` },
-      { area: "host-identity" as const, case: "hostKey pinned as another key's SHA256 fingerprint", expected: "create fails: SshConnectError stage host-key naming both fingerprints; no login, no command ran", connection: () => ({ hostKey: OTHER_FP }), fragment: () => `does not match hostKey; expected ${OTHER_FP}` },
-      { area: "host-identity" as const, case: "knownHosts without an entry for the host", expected: "create fails: SshConnectError stage host-key \"is not in knownHosts\"; no login, no command ran", connection: () => ({ hostKey: undefined, knownHosts: `other.example ${OTHER_KEY}\n` }), fragment: () => `is not in knownHosts (no entry for [${ADDRESS}]:${host.sshd.port})` },
-      { area: "host-identity" as const, case: "knownHosts listing another key for the host", expected: "create fails: SshConnectError stage host-key naming both fingerprints; no login, no command ran", connection: () => ({ hostKey: undefined, knownHosts: knownHosts(host, false, OTHER_KEY) }), fragment: () => `does not match the 1 knownHosts entry for [${ADDRESS}]:${host.sshd.port} (lines 3); expected ${OTHER_FP}` },
-      { area: "host-identity" as const, case: "knownHosts marking the host's own key @revoked", expected: "create fails: SshConnectError stage host-key \"marked @revoked\"; no login, no command ran", connection: () => ({ hostKey: undefined, knownHosts: `${knownHosts(host, false)}@revoked * ${host.sshd.hostKeyLine}\n` }), fragment: () => "is marked @revoked in knownHosts (line 4)" },
+      {
+        area: "host-identity" as const,
+        case: "hostKey pinned as another key's OpenSSH line",
+        expected:
+          "create fails: SshConnectError stage host-key naming the presented and the expected fingerprint; no login, no command ran",
+        connection: () => ({ hostKey: OTHER_KEY }),
+        fragment: () => `does not match hostKey; expected ${OTHER_FP}`,
+      },
+      {
+        area: "host-identity" as const,
+        case: "hostKey pinned as another key's SHA256 fingerprint",
+        expected: "create fails: SshConnectError stage host-key naming both fingerprints; no login, no command ran",
+        connection: () => ({ hostKey: OTHER_FP }),
+        fragment: () => `does not match hostKey; expected ${OTHER_FP}`,
+      },
+      {
+        area: "host-identity" as const,
+        case: "knownHosts without an entry for the host",
+        expected: 'create fails: SshConnectError stage host-key "is not in knownHosts"; no login, no command ran',
+        connection: () => ({ hostKey: undefined, knownHosts: `other.example ${OTHER_KEY}\n` }),
+        fragment: () => `is not in knownHosts (no entry for [${ADDRESS}]:${host.sshd.port})`,
+      },
+      {
+        area: "host-identity" as const,
+        case: "knownHosts listing another key for the host",
+        expected: "create fails: SshConnectError stage host-key naming both fingerprints; no login, no command ran",
+        connection: () => ({ hostKey: undefined, knownHosts: knownHosts(host, false, OTHER_KEY) }),
+        fragment: () =>
+          `does not match the 1 knownHosts entry for [${ADDRESS}]:${host.sshd.port} (lines 3); expected ${OTHER_FP}`,
+      },
+      {
+        area: "host-identity" as const,
+        case: "knownHosts marking the host's own key @revoked",
+        expected: 'create fails: SshConnectError stage host-key "marked @revoked"; no login, no command ran',
+        connection: () => ({
+          hostKey: undefined,
+          knownHosts: `${knownHosts(host, false)}@revoked * ${host.sshd.hostKeyLine}\n`,
+        }),
+        fragment: () => "is marked @revoked in knownHosts (line 4)",
+      },
     ],
     async (row, probe) => {
       const inputs = await checkedInputs(host, row.connection());
       const before = activity(host);
       const err = await failure(() => provider.create(inputs), inputs, probe);
       expect(err.stage).toBe("host-key");
-      expect(err.message).toContain(`the host presented ssh-ed25519 key ${host.sshd.hostKeyFingerprint}, which ${row.fragment()}`);
+      expect(err.message).toContain(
+        `the host presented ssh-ed25519 key ${host.sshd.hostKeyFingerprint}, which ${row.fragment()}`,
+      );
       expect(activity(host)).toEqual(before);
     },
   );
@@ -91,13 +139,29 @@ describe("refused host keys", () => {
 describe("accepted host keys", () => {
   reliabilityEach(
     [
-      { area: "host-identity" as const, case: "knownHosts text with a plain entry for the host", expected: "create connects and adopts the node; hostKeyFingerprint is the host's", connection: () => ({ hostKey: undefined, knownHosts: knownHosts(host, false) }) },
-      { area: "host-identity" as const, case: "knownHosts text with hashed entries (ssh-keygen -H)", expected: "create connects and adopts the node; hostKeyFingerprint is the host's", connection: () => ({ hostKey: undefined, knownHosts: knownHosts(host, true) }) },
-      { area: "host-identity" as const, case: "hostKey pinned as the host's own SHA256 fingerprint", expected: "create connects and adopts the node; no trust-on-first-use warning", connection: () => ({ hostKey: host.sshd.hostKeyFingerprint }) },
+      {
+        area: "host-identity" as const,
+        case: "knownHosts text with a plain entry for the host",
+        expected: "create connects and adopts the node; hostKeyFingerprint is the host's",
+        connection: () => ({ hostKey: undefined, knownHosts: knownHosts(host, false) }),
+      },
+      {
+        area: "host-identity" as const,
+        case: "knownHosts text with hashed entries (ssh-keygen -H)",
+        expected: "create connects and adopts the node; hostKeyFingerprint is the host's",
+        connection: () => ({ hostKey: undefined, knownHosts: knownHosts(host, true) }),
+      },
+      {
+        area: "host-identity" as const,
+        case: "hostKey pinned as the host's own SHA256 fingerprint",
+        expected: "create connects and adopts the node; no trust-on-first-use warning",
+        connection: () => ({ hostKey: host.sshd.hostKeyFingerprint }),
+      },
     ],
     async (row, probe) => {
       const c = row.connection() as Props;
-      if (c.knownHosts) expect(c.knownHosts).toMatch(c.knownHosts && row.case.includes("hashed") ? /^\|1\|/m : /^\[127\.0\.0\.91\]:/m);
+      if (c.knownHosts)
+        expect(c.knownHosts).toMatch(c.knownHosts && row.case.includes("hashed") ? /^\|1\|/m : /^\[127\.0\.0\.91\]:/m);
       const before = activity(host);
       const inputs = await checkedInputs(host, c);
       const r = await underFault(() => provider.create(inputs));
@@ -107,7 +171,11 @@ describe("accepted host keys", () => {
       // The same measure the refusals assert unchanged does move when a connection is accepted.
       expect(activity(host).logins).toBe(before.logins + 1);
       expect(activity(host).commands).toBeGreaterThan(before.commands);
-      expect(outs).toMatchObject({ lastAction: "adopt", currentVersion: "4.4.16", hostKeyFingerprint: host.sshd.hostKeyFingerprint });
+      expect(outs).toMatchObject({
+        lastAction: "adopt",
+        currentVersion: "4.4.16",
+        hostKeyFingerprint: host.sshd.hostKeyFingerprint,
+      });
       expect(r.logs.filter((l) => /trusting the host key/.test(l))).toEqual([]);
     },
   );
@@ -118,7 +186,8 @@ describe("trust on first use", () => {
     {
       area: "host-identity",
       case: "no hostKey or knownHosts: first contact, then the host's key changes",
-      expected: "first create records the fingerprint with a warning; the next update is refused, SshConnectError stage host-key naming the pinned and the new fingerprint; no login, no command ran after the change",
+      expected:
+        "first create records the fingerprint with a warning; the next update is refused, SshConnectError stage host-key naming the pinned and the new fingerprint; no login, no command ran after the change",
     },
     async (probe) => {
       const h = await startTestHost({ version: "4.4.16" }, ADDRESS);
@@ -134,7 +203,9 @@ describe("trust on first use", () => {
         const before = activity(h);
         const err = await failure(() => provider.update(first.id, first.outs, inputs), inputs, probe);
         expect(err.stage).toBe("host-key");
-        expect(err.message).toContain(`the host presented ssh-ed25519 key ${changed}, which does not match the fingerprint pinned on first contact; expected ${pinned}`);
+        expect(err.message).toContain(
+          `the host presented ssh-ed25519 key ${changed}, which does not match the fingerprint pinned on first contact; expected ${pinned}`,
+        );
         expect(activity(h)).toEqual(before);
       } finally {
         await h.stop();
@@ -150,17 +221,24 @@ async function rotateHostKey(h: TestHost): Promise<string> {
   fs.rmSync(key);
   fs.rmSync(`${key}.pub`);
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key], { stdio: "pipe" });
-  const fingerprint = execFileSync("ssh-keygen", ["-lf", `${key}.pub`]).toString().split(" ")[1];
+  const fingerprint = execFileSync("ssh-keygen", ["-lf", `${key}.pub`])
+    .toString()
+    .split(" ")[1];
   process.kill(Number(fs.readFileSync(path.join(h.sshd.dir, "sshd.pid"), "utf8").trim()), "SIGHUP");
   for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
     let served = "";
     try {
-      served = execFileSync("ssh-keyscan", ["-T", "2", "-t", "ed25519", "-p", String(h.sshd.port), h.sshd.host], { stdio: ["ignore", "pipe", "ignore"] }).toString();
+      served = execFileSync("ssh-keyscan", ["-T", "2", "-t", "ed25519", "-p", String(h.sshd.port), h.sshd.host], {
+        stdio: ["ignore", "pipe", "ignore"],
+      }).toString();
     } catch {
       continue; // sshd is restarting
     }
     const line = served.split("\n").find((l) => l.includes("ssh-ed25519"));
-    if (line && execFileSync("ssh-keygen", ["-lf", "-"], { input: line }).toString().split(" ")[1] === fingerprint) return fingerprint;
+    if (line && execFileSync("ssh-keygen", ["-lf", "-"], { input: line }).toString().split(" ")[1] === fingerprint)
+      return fingerprint;
   }
-  throw new Error(`sshd on ${h.sshd.host}:${h.sshd.port} did not serve its new host key ${fingerprint} within 20 s of SIGHUP`);
+  throw new Error(
+    `sshd on ${h.sshd.host}:${h.sshd.port} did not serve its new host key ${fingerprint} within 20 s of SIGHUP`,
+  );
 }

@@ -25,7 +25,17 @@ beforeAll(async () => {
   const password = randomBytes(12).toString("hex");
   sshd = await startSshd({ host: ADDRESS, passwordAuthentication: true });
   ensureTestUser(USER, password);
-  session = await connectSsh({ host: sshd.host, port: sshd.port, user: USER, password, hostKey: sshd.hostKeyLine, readyTimeoutMs: 10_000, dialAttempts: 1, dialRetryDelayMs: 0, commandTimeoutMs: 20_000 });
+  session = await connectSsh({
+    host: sshd.host,
+    port: sshd.port,
+    user: USER,
+    password,
+    hostKey: sshd.hostKeyLine,
+    readyTimeoutMs: 10_000,
+    dialAttempts: 1,
+    dialRetryDelayMs: 0,
+    commandTimeoutMs: 20_000,
+  });
   // The login shell is sh, not bash: what the round trip below relies on.
   expect((await session.run(["sh", "-c", "readlink -f /proc/$PPID/exe"])).stdout.trim()).toMatch(/\/(dash|sh)$/);
 });
@@ -35,9 +45,48 @@ afterAll(async () => {
 });
 
 /** Characters a shell gives meaning to, plus line breaks, escapes and multi-byte ones. */
-const SHELL_CHARS = ["'", '"', "\\", "$", "`", "\n", "\r", "\t", " ", "!", "*", "?", "[", "]", "~", "#", ";", "&", "|", "<", ">", "(", ")", "{", "}", "=", "%", "-", "\u001b", "é", "😀", "\u2028", "\uFEFF"];
+const SHELL_CHARS = [
+  "'",
+  '"',
+  "\\",
+  "$",
+  "`",
+  "\n",
+  "\r",
+  "\t",
+  " ",
+  "!",
+  "*",
+  "?",
+  "[",
+  "]",
+  "~",
+  "#",
+  ";",
+  "&",
+  "|",
+  "<",
+  ">",
+  "(",
+  ")",
+  "{",
+  "}",
+  "=",
+  "%",
+  "-",
+  "\u001b",
+  "é",
+  "😀",
+  "\u2028",
+  "\uFEFF",
+];
 /** One argument: full Unicode (any code point but NUL), or dense in shell metacharacters. */
-const argument = fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.string({ unit: fc.constantFrom(...SHELL_CHARS), maxLength: 60 })).map((s) => s.replace(/\0/g, ""));
+const argument = fc
+  .oneof(
+    fc.string({ unit: "binary", maxLength: 200 }),
+    fc.string({ unit: fc.constantFrom(...SHELL_CHARS), maxLength: 60 }),
+  )
+  .map((s) => s.replace(/\0/g, ""));
 
 /** The login shell (sh) parses the quoted line SshSession.run sends and hands the arguments to a
  * script that prints them (`printf '%s\0' "$@"`, no parsing of its own), then a \x01, then runs the
@@ -58,7 +107,8 @@ reliabilityTest(
   {
     area: "input",
     case: `arbitrary strings as remote command arguments (fast-check, ${RUNS} runs of 1-4 arguments: full Unicode, quotes, newlines, $, backticks, globs)`,
-    expected: "each argument reaches the host's login shell (sh) and bash as one literal word: printf prints it back byte for byte",
+    expected:
+      "each argument reaches the host's login shell (sh) and bash as one literal word: printf prints it back byte for byte",
   },
   async () => {
     await fc.assert(
@@ -78,7 +128,25 @@ reliabilityTest(
     expected: "each printed back literally, no expansion, no assignment, no keyword",
   },
   async () => {
-    const args = ["if", "then", "done", "A=b", "~", "~root", "*", "/*", "-n", "--", "", "'", "$HOME", "$(id)", "`id`", "a\nb", "%s"];
+    const args = [
+      "if",
+      "then",
+      "done",
+      "A=b",
+      "~",
+      "~root",
+      "*",
+      "/*",
+      "-n",
+      "--",
+      "",
+      "'",
+      "$HOME",
+      "$(id)",
+      "`id`",
+      "a\nb",
+      "%s",
+    ];
     expect(await echoed(args)).toBe(expectedEcho(args));
     // Reserved words in command position too: `'if'` runs no command named if, it is no keyword.
     const r = await session.run(["if", "true"]);
@@ -90,7 +158,8 @@ reliabilityTest(
   {
     area: "input",
     case: "a NUL byte anywhere in a remote command argument (fast-check)",
-    expected: "SshSession.run refuses before any exec: EmqxProviderError \"contains a NUL byte\"; the session still works",
+    expected:
+      'SshSession.run refuses before any exec: EmqxProviderError "contains a NUL byte"; the session still works',
   },
   async () => {
     await fc.assert(
@@ -100,7 +169,9 @@ reliabilityTest(
           (e: unknown) => e,
         );
         expect(EmqxProviderError.isInstance(err)).toBe(true);
-        expect((err as Error).message).toMatch(/^cannot pass ".*" to a remote command: it contains a NUL byte, which no shell argument can hold$/s);
+        expect((err as Error).message).toMatch(
+          /^cannot pass ".*" to a remote command: it contains a NUL byte, which no shell argument can hold$/s,
+        );
       }),
       { numRuns: 50 },
     );
@@ -112,11 +183,13 @@ reliabilityTest(
   {
     area: "input",
     case: "a lone UTF-16 surrogate in a remote command argument",
-    expected: "SshSession.run refuses before any exec: EmqxProviderError \"not valid Unicode\"",
+    expected: 'SshSession.run refuses before any exec: EmqxProviderError "not valid Unicode"',
   },
   async () => {
     for (const s of ["x\uD800", "\uDC00y", "a\uDBFFb"]) {
-      await expect(session.run(["printf", "%s", s])).rejects.toThrow(/to a remote command: it is not valid Unicode \(a lone UTF-16 surrogate\)$/);
+      await expect(session.run(["printf", "%s", s])).rejects.toThrow(
+        /to a remote command: it is not valid Unicode \(a lone UTF-16 surrogate\)$/,
+      );
     }
   },
 );

@@ -1,8 +1,21 @@
 // applyRelease and verifyNode on a fake node: a Runner that answers the EMQX CLI, the probe and the
 // lock scripts from a small in-memory model, and records every argv. Each test states what ran
 // on the node and what did not.
-import { EmqxProviderError, HostLockedError, HostStateError, NodeChangedError, RemoteCommandError, UnsupportedUpgradeError } from "../../../provider/errors";
-import { applyRelease, ApplyContext, LocalPackage, readNodeState, verifyNode } from "../../../provider/emqx/apply-release";
+import {
+  EmqxProviderError,
+  HostLockedError,
+  HostStateError,
+  NodeChangedError,
+  RemoteCommandError,
+  UnsupportedUpgradeError,
+} from "../../../provider/errors";
+import {
+  applyRelease,
+  ApplyContext,
+  LocalPackage,
+  readNodeState,
+  verifyNode,
+} from "../../../provider/emqx/apply-release";
 import { EmqxCli, RECORD_PGID_SCRIPT } from "../../../provider/emqx/cli";
 import type { CommandResult, Runner } from "../../../provider/runner";
 import { ReleaseInputs, resolveInputs } from "../../../provider/plan/inputs";
@@ -71,11 +84,14 @@ class FakeNode implements Runner {
     }
     if (argv[0] === "/usr/local/bin/check-mqtt") return { ...ok(""), exitCode: this.checkExit };
     // bin scripts before 4.4.4: no `emqx ctl`, the standalone bin/emqx_ctl (docs/emqx-4.4-hot-upgrade.md §1.2).
-    if (argv[0] === `${ROOT}/bin/emqx_ctl` && argv[1] === "status") return ok(`Node 'emqx@127.0.0.1' ${this.ctlVersion ?? this.running()} is started\n`);
-    if (argv[0] !== EMQX) return { exitCode: 127, signal: null, stdout: "", stderr: `sh: ${argv[0]}: not found\n`, timedOut: false };
+    if (argv[0] === `${ROOT}/bin/emqx_ctl` && argv[1] === "status")
+      return ok(`Node 'emqx@127.0.0.1' ${this.ctlVersion ?? this.running()} is started\n`);
+    if (argv[0] !== EMQX)
+      return { exitCode: 127, signal: null, stdout: "", stderr: `sh: ${argv[0]}: not found\n`, timedOut: false };
     const [cmd, ...rest] = argv.slice(1);
     if (cmd === "root_dir") return ok(`"${ROOT}"\n`);
-    if (cmd === "versions") return ok(`Installed versions:\n${this.installed.map((r) => `* ${r.version}\t${r.status}`).join("\n")}\n\n`);
+    if (cmd === "versions")
+      return ok(`Installed versions:\n${this.installed.map((r) => `* ${r.version}\t${r.status}`).join("\n")}\n\n`);
     if (cmd === "ctl") return ok(`Node 'emqx@127.0.0.1' ${this.ctlVersion ?? this.running()} is started\n`);
     // A restart boots the permanent release; release_handler lists a trial release as unpacked.
     if (cmd === "stop") return ok("ok\n");
@@ -89,14 +105,16 @@ class FakeNode implements Runner {
     const permanent = !rest.includes("--no-permanent");
     if (cmd === "uninstall") this.installed = this.installed.filter((r) => r.version !== version);
     else {
-      if (!this.installed.some((r) => r.version === version && r.status !== "unpacked")) this.untarDirs.push(`/tmp/emqx_untar_${this.untarDirs.length + 1}`);
+      if (!this.installed.some((r) => r.version === version && r.status !== "unpacked"))
+        this.untarDirs.push(`/tmp/emqx_untar_${this.untarDirs.length + 1}`);
       this.switchTo(version, permanent);
     }
     return ok("");
   }
 
   running(): string {
-    return (this.installed.find((r) => r.status === "current") ?? this.installed.find((r) => r.status === "permanent"))!.version;
+    return (this.installed.find((r) => r.status === "current") ?? this.installed.find((r) => r.status === "permanent"))!
+      .version;
   }
 
   private switchTo(version: string, permanent: boolean): void {
@@ -115,12 +133,26 @@ class FakeNode implements Runner {
       ["os-release", body("ID=ubuntu", 'VERSION_ID="20.04"')],
       ["uname", body(this.arch)],
       ["start_erl", `${this.erts[permanent] ?? "12.3.2.2"} ${permanent}`],
-      ["emqx_vars", body(...this.relVsn.map((v) => `REL_VSN="${v}"`), `EMQX_DESCRIPTION='${this.description}'`, `RUNNER_USER="${this.runnerUser}"`)],
+      [
+        "emqx_vars",
+        body(
+          ...this.relVsn.map((v) => `REL_VSN="${v}"`),
+          `EMQX_DESCRIPTION='${this.description}'`,
+          `RUNNER_USER="${this.runnerUser}"`,
+        ),
+      ],
       ["releases", body(...this.releaseFiles)],
       ["relup", running === "4.4.16" ? '{"4.4.16",[{"4.4.0",[],[]}],[{"4.4.0",[],[]}]}.' : ""],
       ["data_dir", body(`${ROOT}/data`)],
       ["patches", body(...this.patches)],
-      ["df", body("Filesystem 1024-blocks Used Available Capacity Mounted on", `/dev/sda1 50000000 1000 ${this.freeKb.root} 1% /`, `tmpfs 4000000 1000 ${this.freeKb.tmp} 1% /tmp`)],
+      [
+        "df",
+        body(
+          "Filesystem 1024-blocks Used Available Capacity Mounted on",
+          `/dev/sda1 50000000 1000 ${this.freeKb.root} 1% /`,
+          `tmpfs 4000000 1000 ${this.freeKb.tmp} 1% /tmp`,
+        ),
+      ],
       ["untar", body(...this.untarDirs)],
       ["bin_sha256", body(`${sha(this.binScripts)}  ${ROOT}/bin/emqx`, `${sha(running)}  ${ROOT}/bin/emqx-${running}`)],
       ["target_dir", ""],
@@ -132,17 +164,35 @@ class FakeNode implements Runner {
   /** The commands run, as "emqx <args>", "lock"/"unlock"/"probe", or the argv itself. */
   commands(): string[] {
     return this.calls.map((a) => {
-      if (a[0] === "sh") return a[2].includes("ACQUIRED") ? "lock" : a[2].includes("rmdir") ? "unlock" : a[2].includes("section os-release") ? "probe" : "cleanup";
+      if (a[0] === "sh")
+        return a[2].includes("ACQUIRED")
+          ? "lock"
+          : a[2].includes("rmdir")
+            ? "unlock"
+            : a[2].includes("section os-release")
+              ? "probe"
+              : "cleanup";
       return a[0] === EMQX ? ["emqx", ...a.slice(1)].join(" ") : a.join(" ");
     });
   }
 }
 
 const want = (over: Partial<ReleaseInputs> = {}) =>
-  resolveInputs({ connection: { host: "10.0.0.7" }, version: "4.4.16", packagePath: `/pkgs/${FILE16}`, emqxPath: EMQX, ...over });
+  resolveInputs({
+    connection: { host: "10.0.0.7" },
+    version: "4.4.16",
+    packagePath: `/pkgs/${FILE16}`,
+    emqxPath: EMQX,
+    ...over,
+  });
 
 function localPackage(fileName = FILE16, relupUpFrom: string[] | null = ["4.4.0"]): LocalPackage {
-  return { path: `/pkgs/${fileName}`, sha256: "ab".repeat(32), name: parsePackageName(fileName) as PackageName, relupUpFrom };
+  return {
+    path: `/pkgs/${fileName}`,
+    sha256: "ab".repeat(32),
+    name: parsePackageName(fileName) as PackageName,
+    relupUpFrom,
+  };
 }
 
 let node: FakeNode;
@@ -171,7 +221,18 @@ beforeEach(() => {
 
 test("upgrades: lock, read, upload into releases/, `emqx upgrade`, verify, unlock", async () => {
   const out = await applyRelease(context(), want(), localPackage());
-  expect(node.commands()).toEqual(["emqx root_dir", "lock", "emqx versions", "probe", "emqx upgrade 4.4.16", "cleanup", "emqx versions", "probe", "emqx ctl status", "unlock"]);
+  expect(node.commands()).toEqual([
+    "emqx root_dir",
+    "lock",
+    "emqx versions",
+    "probe",
+    "emqx upgrade 4.4.16",
+    "cleanup",
+    "emqx versions",
+    "probe",
+    "emqx ctl status",
+    "unlock",
+  ]);
   expect(uploads).toEqual([{ remoteDir: `${ROOT}/releases`, finalName: FILE16, runAs: undefined }]);
   expect(out).toMatchObject({
     action: "upgrade",
@@ -180,10 +241,27 @@ test("upgrades: lock, read, upload into releases/, `emqx upgrade`, verify, unloc
     rootDir: ROOT,
     currentVersion: "4.4.16",
     permanentVersion: "4.4.16",
-    installedVersions: [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }],
-    hostFacts: { osId: "ubuntu20.04", arch: "amd64", otpMajor: 24, edition: "ce", binScriptsVersion: "4.4.16", relupDownTo: ["4.4.0"] },
+    installedVersions: [
+      { version: "4.4.16", status: "permanent" },
+      { version: "4.4.0", status: "old" },
+    ],
+    hostFacts: {
+      osId: "ubuntu20.04",
+      arch: "amd64",
+      otpMajor: 24,
+      edition: "ce",
+      binScriptsVersion: "4.4.16",
+      relupDownTo: ["4.4.0"],
+    },
   });
-  expect(log).toEqual(["read node", "pre-flight", "upload", "upgrade 4.4.16", "cleanup: removed /tmp/emqx_untar_1 (left by EMQX's unpack)", "verify"]);
+  expect(log).toEqual([
+    "read node",
+    "pre-flight",
+    "upload",
+    "upgrade 4.4.16",
+    "cleanup: removed /tmp/emqx_untar_1 (left by EMQX's unpack)",
+    "verify",
+  ]);
 });
 
 test("--no-permanent upgrades with `emqx upgrade --no-permanent` and accepts a current release", async () => {
@@ -193,7 +271,10 @@ test("--no-permanent upgrades with `emqx upgrade --no-permanent` and accepts a c
 });
 
 test("adopts a node already running the target: no upload, no release command", async () => {
-  node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
+  node.installed = [
+    { version: "4.4.16", status: "permanent" },
+    { version: "4.4.0", status: "old" },
+  ];
   node.relVsn.push("4.4.16");
   node.binScripts = "4.4.16";
   const out = await applyRelease(context(), want(), localPackage());
@@ -205,7 +286,10 @@ test("adopts a node already running the target: no upload, no release command", 
 });
 
 test("makes a current release permanent with `emqx install`, without uploading it again", async () => {
-  node.installed = [{ version: "4.4.16", status: "current" }, { version: "4.4.0", status: "permanent" }];
+  node.installed = [
+    { version: "4.4.16", status: "current" },
+    { version: "4.4.0", status: "permanent" },
+  ];
   const out = await applyRelease(context(), want(), localPackage());
   expect(node.commands().filter((c) => MUTATING.test(c))).toEqual(["emqx install 4.4.16"]);
   expect(uploads).toEqual([]);
@@ -213,41 +297,84 @@ test("makes a current release permanent with `emqx install`, without uploading i
 });
 
 test("uploads again when the target is only unpacked, and not when it is an old release", async () => {
-  node.installed = [{ version: "4.4.16", status: "unpacked" }, { version: "4.4.0", status: "permanent" }];
+  node.installed = [
+    { version: "4.4.16", status: "unpacked" },
+    { version: "4.4.0", status: "permanent" },
+  ];
   await applyRelease(context(), want(), localPackage());
   expect(uploads).toHaveLength(1);
 
   node = new FakeNode();
   uploads = [];
-  node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
+  node.installed = [
+    { version: "4.4.16", status: "permanent" },
+    { version: "4.4.0", status: "old" },
+  ];
   node.relVsn = ["4.4.0", "4.4.16"];
   node.binScripts = "4.4.16";
   const file0 = "emqx-4.4.0-otp24.3.4.2-1-ubuntu20.04-amd64.zip";
-  const out = await applyRelease(context(), want({ version: "4.4.0", packagePath: `/pkgs/${file0}`, allowDowngrade: true }), localPackage(file0, null));
+  const out = await applyRelease(
+    context(),
+    want({ version: "4.4.0", packagePath: `/pkgs/${file0}`, allowDowngrade: true }),
+    localPackage(file0, null),
+  );
   expect(uploads).toEqual([]);
   expect(out).toMatchObject({ action: "downgrade", currentVersion: "4.4.0", previousVersion: "4.4.16" });
 });
 
 test("reverts a --no-permanent trial by restarting into the permanent release: no upload, no relup", async () => {
-  node.installed = [{ version: "4.4.16", status: "current" }, { version: "4.4.0", status: "permanent" }];
+  node.installed = [
+    { version: "4.4.16", status: "current" },
+    { version: "4.4.0", status: "permanent" },
+  ];
   const file0 = "emqx-4.4.0-otp24.3.4.2-1-ubuntu20.04-amd64.zip";
-  const out = await applyRelease(context(), want({ version: "4.4.0", packagePath: `/pkgs/${file0}` }), localPackage(file0, null));
-  expect(node.commands().filter((c) => /^emqx (stop|start|upgrade|downgrade|install|uninstall)/.test(c))).toEqual(["emqx stop", "emqx start"]);
+  const out = await applyRelease(
+    context(),
+    want({ version: "4.4.0", packagePath: `/pkgs/${file0}` }),
+    localPackage(file0, null),
+  );
+  expect(node.commands().filter((c) => /^emqx (stop|start|upgrade|downgrade|install|uninstall)/.test(c))).toEqual([
+    "emqx stop",
+    "emqx start",
+  ]);
   expect(uploads).toEqual([]);
-  expect(out).toMatchObject({ action: "revert", previousVersion: "4.4.16", currentVersion: "4.4.0", permanentVersion: "4.4.0", bytesSent: 0 });
-  expect(out.installedVersions).toEqual([{ version: "4.4.16", status: "unpacked" }, { version: "4.4.0", status: "permanent" }]);
+  expect(out).toMatchObject({
+    action: "revert",
+    previousVersion: "4.4.16",
+    currentVersion: "4.4.0",
+    permanentVersion: "4.4.0",
+    bytesSent: 0,
+  });
+  expect(out.installedVersions).toEqual([
+    { version: "4.4.16", status: "unpacked" },
+    { version: "4.4.0", status: "permanent" },
+  ]);
 });
 
 test("runs the declared health gate after the upgrade and reports its outcome", async () => {
-  const out = await applyRelease(context(), want({ healthGate: { command: ["/usr/local/bin/check-mqtt"], deadlineSeconds: 0 } }), localPackage());
-  expect(out.gate).toMatchObject({ passed: true, attempts: 1, detail: "node reports 4.4.16; command `/usr/local/bin/check-mqtt` exited 0" });
+  const out = await applyRelease(
+    context(),
+    want({ healthGate: { command: ["/usr/local/bin/check-mqtt"], deadlineSeconds: 0 } }),
+    localPackage(),
+  );
+  expect(out.gate).toMatchObject({
+    passed: true,
+    attempts: 1,
+    detail: "node reports 4.4.16; command `/usr/local/bin/check-mqtt` exited 0",
+  });
   expect(log).toContain("health gate");
-  expect(node.commands().indexOf("/usr/local/bin/check-mqtt")).toBeGreaterThan(node.commands().indexOf("emqx upgrade 4.4.16"));
+  expect(node.commands().indexOf("/usr/local/bin/check-mqtt")).toBeGreaterThan(
+    node.commands().indexOf("emqx upgrade 4.4.16"),
+  );
 });
 
 test("reports a failed health gate as an outcome, not an error: the node was upgraded", async () => {
   node.checkExit = 1;
-  const out = await applyRelease(context(), want({ healthGate: { command: ["/usr/local/bin/check-mqtt"], deadlineSeconds: 0 } }), localPackage());
+  const out = await applyRelease(
+    context(),
+    want({ healthGate: { command: ["/usr/local/bin/check-mqtt"], deadlineSeconds: 0 } }),
+    localPackage(),
+  );
   expect(out).toMatchObject({ action: "upgrade", currentVersion: "4.4.16", gate: { passed: false, attempts: 1 } });
   expect(out.gate?.detail).toContain("command `/usr/local/bin/check-mqtt` exited 1");
 });
@@ -259,14 +386,29 @@ test("runs no health gate when none is declared", async () => {
 });
 
 test("uninstallPrevious removes every old release after the upgrade and reports what is left", async () => {
-  node.installed = [{ version: "4.4.0", status: "permanent" }, { version: "4.4.1", status: "old" }];
+  node.installed = [
+    { version: "4.4.0", status: "permanent" },
+    { version: "4.4.1", status: "old" },
+  ];
   const out = await applyRelease(context(), want({ uninstallPrevious: true }), localPackage());
-  expect(node.commands().filter((c) => MUTATING.test(c))).toEqual(["emqx upgrade 4.4.16", "emqx uninstall 4.4.0", "emqx uninstall 4.4.1"]);
+  expect(node.commands().filter((c) => MUTATING.test(c))).toEqual([
+    "emqx upgrade 4.4.16",
+    "emqx uninstall 4.4.0",
+    "emqx uninstall 4.4.1",
+  ]);
   expect(out.installedVersions).toEqual([{ version: "4.4.16", status: "permanent" }]);
 });
 
 test("fails when the lock is held, before reading or changing anything else", async () => {
-  node.heldBy = JSON.stringify({ id: "0011223344556677", who: "ops@bastion", pid: 7, operation: "upgrade", version: "4.4.15", startedAt: "2024-01-01T00:00:00.000Z", staleAfter: "2999-01-01T00:00:00.000Z" });
+  node.heldBy = JSON.stringify({
+    id: "0011223344556677",
+    who: "ops@bastion",
+    pid: 7,
+    operation: "upgrade",
+    version: "4.4.15",
+    startedAt: "2024-01-01T00:00:00.000Z",
+    staleAfter: "2999-01-01T00:00:00.000Z",
+  });
   const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
   expect(HostLockedError.isInstance(err)).toBe(true);
   expect(err.message).toContain("ops@bastion");
@@ -307,7 +449,9 @@ test("fails with EMQX's reason and what the node lists now when the upgrade comm
   const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
   expect(RemoteCommandError.isInstance(err)).toBe(true);
   expect(err.exitCode).toBe(4);
-  expect(err.message).toMatch(/^10\.0\.0\.7: `\/opt\/emqx\/bin\/emqx upgrade 4\.4\.16` failed: the relup of 4\.4\.16 failed inside the node \(exit 4\)/);
+  expect(err.message).toMatch(
+    /^10\.0\.0\.7: `\/opt\/emqx\/bin\/emqx upgrade 4\.4\.16` failed: the relup of 4\.4\.16 failed inside the node \(exit 4\)/,
+  );
   expect(err.message).toMatch(/\nthe node now lists: 4\.4\.0 permanent$/);
   expect(err.nodeState).toEqual([{ version: "4.4.0", status: "permanent" }]);
   expect(node.commands()[node.commands().length - 1]).toBe("unlock");
@@ -319,7 +463,8 @@ test("fails with a hint to check by hand when the node cannot be read after a fa
   const realRun = node.run.bind(node);
   let upgraded = false;
   node.run = async (argv) => {
-    if (upgraded && argv[1] === "versions") return { exitCode: 1, signal: null, stdout: "Node is not running!\n", stderr: "", timedOut: false };
+    if (upgraded && argv[1] === "versions")
+      return { exitCode: 1, signal: null, stdout: "Node is not running!\n", stderr: "", timedOut: false };
     if (argv.includes("upgrade")) upgraded = true;
     return realRun(argv);
   };
@@ -331,16 +476,38 @@ test("fails with a hint to check by hand when the node cannot be read after a fa
 describe("pre-flight: refused before anything is written, with the next step", () => {
   // Row: [case, how the node looks, error name, fragment]
   const ROWS: [string, (n: FakeNode) => void, string, string][] = [
-    ["fails for hot patches in data/patches", (n) => (n.patches = ["emqx_mod.beam"]), "HostStateError", `hot patches in ${ROOT}/data/patches (emqx_mod.beam)`],
-    ["fails when /tmp cannot hold the unpacked package", (n) => (n.freeKb.tmp = 100), "HostStateError", "/tmp (holding /tmp) has 0.1 MiB free, but unpacking"],
+    [
+      "fails for hot patches in data/patches",
+      (n) => (n.patches = ["emqx_mod.beam"]),
+      "HostStateError",
+      `hot patches in ${ROOT}/data/patches (emqx_mod.beam)`,
+    ],
+    [
+      "fails when /tmp cannot hold the unpacked package",
+      (n) => (n.freeKb.tmp = 100),
+      "HostStateError",
+      "/tmp (holding /tmp) has 0.1 MiB free, but unpacking",
+    ],
     ["fails for an Edge node", (n) => (n.description = "EMQ X Edge"), "UnsupportedUpgradeError", "runs EMQX Edge"],
-    ["fails after an earlier half-done permafy (emqx_vars behind RELEASES)", (n) => {
-      n.installed = [{ version: "4.4.1", status: "permanent" }, { version: "4.4.0", status: "old" }];
-    }, "HostStateError", "the permanent release is 4.4.1 but the last REL_VSN"],
+    [
+      "fails after an earlier half-done permafy (emqx_vars behind RELEASES)",
+      (n) => {
+        n.installed = [
+          { version: "4.4.1", status: "permanent" },
+          { version: "4.4.0", status: "old" },
+        ];
+      },
+      "HostStateError",
+      "the permanent release is 4.4.1 but the last REL_VSN",
+    ],
   ];
   test.each(ROWS)("%s", async (_name, setup, name, fragment) => {
     setup(node);
-    const err = await applyRelease(context(), want(), { ...localPackage(FILE16, ["4.4.0", "4.4.1"]), sizeBytes: 1024 * 1024, uncompressedBytes: 3 * 1024 * 1024 }).catch((e) => e);
+    const err = await applyRelease(context(), want(), {
+      ...localPackage(FILE16, ["4.4.0", "4.4.1"]),
+      sizeBytes: 1024 * 1024,
+      uncompressedBytes: 3 * 1024 * 1024,
+    }).catch((e) => e);
     expect(err.name).toBe(name);
     expect(err.message).toContain(fragment);
     expect(err.message).toMatch(/nothing was changed$/);
@@ -352,7 +519,10 @@ describe("pre-flight: refused before anything is written, with the next step", (
   });
 
   test("adopting a node whose bin/emqx is not bin/emqx-<permanent> is refused (REL_VSN alone looks fine)", async () => {
-    node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
+    node.installed = [
+      { version: "4.4.16", status: "permanent" },
+      { version: "4.4.0", status: "old" },
+    ];
     node.relVsn.push("4.4.16");
     const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
     expect(err.message).toContain(`${ROOT}/bin/emqx differs from bin/emqx-4.4.16 although 4.4.16 is permanent`);
@@ -360,9 +530,14 @@ describe("pre-flight: refused before anything is written, with the next step", (
   });
 
   test("adopting a node whose permafy stopped half-way is refused instead of hiding it", async () => {
-    node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
+    node.installed = [
+      { version: "4.4.16", status: "permanent" },
+      { version: "4.4.0", status: "old" },
+    ];
     const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
-    expect(err.message).toContain("the permanent release is 4.4.16 but the last REL_VSN in /opt/emqx/releases/emqx_vars is 4.4.0");
+    expect(err.message).toContain(
+      "the permanent release is 4.4.16 but the last REL_VSN in /opt/emqx/releases/emqx_vars is 4.4.0",
+    );
   });
 
   test("uploads as RUNNER_USER when runAs is not set, so EMQX (re-run as that user) can read the package", async () => {
@@ -399,7 +574,10 @@ describe("housekeeping", () => {
   });
 
   test("no cleanup when nothing was unpacked (make permanent)", async () => {
-    node.installed = [{ version: "4.4.16", status: "current" }, { version: "4.4.0", status: "permanent" }];
+    node.installed = [
+      { version: "4.4.16", status: "current" },
+      { version: "4.4.0", status: "permanent" },
+    ];
     await applyRelease(context(), want(), localPackage());
     expect(node.commands()).not.toContain("cleanup");
   });
@@ -412,15 +590,25 @@ test("uninstallPrevious is refused, with the reason, after an upgrade across an 
   node.erts = { "4.4.10": "12.1.5", "4.4.16": "12.3.2.2" };
   const out = await applyRelease(context(), want({ uninstallPrevious: true }), localPackage(FILE16, ["4.4.10"]));
   expect(node.commands().filter((c) => MUTATING.test(c))).toEqual(["emqx upgrade 4.4.16"]);
-  expect(out.installedVersions).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.10", status: "old" }]);
-  expect(log).toContainEqual(expect.stringContaining("uninstallPrevious refused: the upgrade from 4.4.10 to 4.4.16 crossed an ERTS change (12.1.5 -> 12.3.2.2)"));
+  expect(out.installedVersions).toEqual([
+    { version: "4.4.16", status: "permanent" },
+    { version: "4.4.10", status: "old" },
+  ]);
+  expect(log).toContainEqual(
+    expect.stringContaining(
+      "uninstallPrevious refused: the upgrade from 4.4.10 to 4.4.16 crossed an ERTS change (12.1.5 -> 12.3.2.2)",
+    ),
+  );
 });
 
 describe("verifyNode", () => {
   const cli = () => context().cli;
 
   test("passes when versions, ctl status and emqx_vars all show the target", async () => {
-    node.installed = [{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }];
+    node.installed = [
+      { version: "4.4.16", status: "permanent" },
+      { version: "4.4.0", status: "old" },
+    ];
     node.relVsn = ["4.4.0", "4.4.16"];
     node.binScripts = "4.4.16";
     const r = await verifyNode(cli(), ROOT, "4.4.16", true, { binScripts: true });
@@ -436,7 +624,10 @@ describe("verifyNode", () => {
   });
 
   test("fails when the target is only current but permanent was wanted", async () => {
-    node.installed = [{ version: "4.4.16", status: "current" }, { version: "4.4.0", status: "permanent" }];
+    node.installed = [
+      { version: "4.4.16", status: "current" },
+      { version: "4.4.0", status: "permanent" },
+    ];
     await expect(verifyNode(cli(), ROOT, "4.4.16", true)).rejects.toThrow("not 4.4.16 permanent");
     await expect(verifyNode(cli(), ROOT, "4.4.16", false)).resolves.toBeDefined();
   });
@@ -445,7 +636,9 @@ describe("verifyNode", () => {
     node.installed = [{ version: "4.4.16", status: "permanent" }];
     node.relVsn = ["4.4.0", "4.4.16"];
     node.ctlVersion = "4.4.0";
-    await expect(verifyNode(cli(), ROOT, "4.4.16", true)).rejects.toThrow("the node reports 4.4.0 (`emqx ctl status`) although release_handler lists 4.4.16");
+    await expect(verifyNode(cli(), ROOT, "4.4.16", true)).rejects.toThrow(
+      "the node reports 4.4.0 (`emqx ctl status`) although release_handler lists 4.4.16",
+    );
   });
 
   test("fails for a half-done permafy: permanent in RELEASES, emqx_vars still on the old REL_VSN", async () => {
@@ -453,7 +646,9 @@ describe("verifyNode", () => {
     const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
     expect(EmqxProviderError.isInstance(err)).toBe(true);
     expect(NodeChangedError.isInstance(err)).toBe(true);
-    expect(err.message).toContain('4.4.16 is permanent but the last REL_VSN in /opt/emqx/releases/emqx_vars is "4.4.0": a half-done permafy');
+    expect(err.message).toContain(
+      '4.4.16 is permanent but the last REL_VSN in /opt/emqx/releases/emqx_vars is "4.4.0": a half-done permafy',
+    );
     expect(err.message).toMatch(/\nthe node now lists: 4\.4\.16 permanent, 4\.4\.0 old$/);
   });
 });
@@ -463,13 +658,20 @@ describe("verifyNode after a permanent change", () => {
     node.skipBinCopy = true;
     const err = await applyRelease(context(), want(), localPackage()).catch((e) => e);
     expect(err.name).toBe("NodeChangedError");
-    expect(err.nodeState).toEqual([{ version: "4.4.16", status: "permanent" }, { version: "4.4.0", status: "old" }]);
-    expect(err.message).toContain(`4.4.16 is permanent but ${ROOT}/bin/emqx differs from bin/emqx-4.4.16: a half-done permafy`);
+    expect(err.nodeState).toEqual([
+      { version: "4.4.16", status: "permanent" },
+      { version: "4.4.0", status: "old" },
+    ]);
+    expect(err.message).toContain(
+      `4.4.16 is permanent but ${ROOT}/bin/emqx differs from bin/emqx-4.4.16: a half-done permafy`,
+    );
   });
 
   test("after --no-permanent, bin scripts are not expected to change", async () => {
     node.skipBinCopy = true;
-    await expect(applyRelease(context(), want({ permanent: false }), localPackage())).resolves.toMatchObject({ currentVersion: "4.4.16" });
+    await expect(applyRelease(context(), want({ permanent: false }), localPackage())).resolves.toMatchObject({
+      currentVersion: "4.4.16",
+    });
   });
 
   test("asks the node itself with bin/emqx_ctl when the bin scripts predate `emqx ctl` (4.4.0-4.4.3)", async () => {
@@ -482,7 +684,12 @@ describe("verifyNode after a permanent change", () => {
 describe("readNodeState", () => {
   test("reports root, releases and facts without changing anything or taking the lock", async () => {
     const s = await readNodeState(context().cli);
-    expect(s).toMatchObject({ rootDir: ROOT, currentVersion: "4.4.0", permanentVersion: "4.4.0", installedVersions: [{ version: "4.4.0", status: "permanent" }] });
+    expect(s).toMatchObject({
+      rootDir: ROOT,
+      currentVersion: "4.4.0",
+      permanentVersion: "4.4.0",
+      installedVersions: [{ version: "4.4.0", status: "permanent" }],
+    });
     expect(node.commands()).toEqual(["emqx root_dir", "emqx versions", "probe"]);
   });
 

@@ -10,7 +10,9 @@ const CTL_STATUS = `${EMQX} ctl status`;
 const CLUSTER = `${EMQX} ctl cluster status`;
 const CURL = ["curl", "-fsS", "http://127.0.0.1:18083/status"];
 
-const started = (version: string): Partial<CommandResult> => ({ stdout: `Node 'emqx@10.0.0.7' ${version} is started\n` });
+const started = (version: string): Partial<CommandResult> => ({
+  stdout: `Node 'emqx@10.0.0.7' ${version} is started\n`,
+});
 const cluster = (running: string[], stopped: string[]): Partial<CommandResult> => ({
   stdout: `Cluster status: #{running_nodes => [${running.map((n) => `'${n}'`).join(",")}],\n                  stopped_nodes => [${stopped.map((n) => `'${n}'`).join(",")}]}\n`,
 });
@@ -54,11 +56,28 @@ class ScriptedRunner implements Runner {
   }
 }
 
-function setup(script: Record<string, Array<Partial<CommandResult> | Error>>, over: Partial<HealthGateSpec> = {}, runAs?: string, sudoPassword?: string) {
+function setup(
+  script: Record<string, Array<Partial<CommandResult> | Error>>,
+  over: Partial<HealthGateSpec> = {},
+  runAs?: string,
+  sudoPassword?: string,
+) {
   const clock = new FakeClock();
   const runner = new ScriptedRunner(clock, script);
-  const cli = new EmqxCli(runner, { emqxPath: EMQX, runAs, sudoPassword, commandTimeoutMs: 60_000, upgradeTimeoutMs: 400_000 });
-  const gate: HealthGateSpec = { version: "4.4.16", deadlineSeconds: 120, requireClusterRunning: false, binScriptsVersion: "4.4.16", ...over };
+  const cli = new EmqxCli(runner, {
+    emqxPath: EMQX,
+    runAs,
+    sudoPassword,
+    commandTimeoutMs: 60_000,
+    upgradeTimeoutMs: 400_000,
+  });
+  const gate: HealthGateSpec = {
+    version: "4.4.16",
+    deadlineSeconds: 120,
+    requireClusterRunning: false,
+    binScriptsVersion: "4.4.16",
+    ...over,
+  };
   const lines: string[] = [];
   const run = () => runHealthGate(cli, gate, (l) => lines.push(l), clock);
   return { clock, runner, lines, run };
@@ -75,7 +94,8 @@ test("passes on the first attempt when the node reports the version, the command
     attempts: 1,
     durationMs: 3 * COMMAND_MS,
     checks: { version: true, command: true, cluster: true },
-    detail: "node reports 4.4.16; command `curl -fsS http://127.0.0.1:18083/status` exited 0; all 2 cluster nodes running",
+    detail:
+      "node reports 4.4.16; command `curl -fsS http://127.0.0.1:18083/status` exited 0; all 2 cluster nodes running",
   });
   expect(runner.commands()).toEqual([CTL_STATUS, CURL.join(" "), CLUSTER]);
   expect(clock.sleeps).toEqual([]);
@@ -91,7 +111,10 @@ test("reports only the version check when neither a command nor the cluster is a
 
 test("passes on attempt 3 once the cluster's stopped node is back, logging each failed attempt", async () => {
   const { clock, lines, run } = setup(
-    { [CTL_STATUS]: [started("4.4.16")], [CLUSTER]: [cluster(["emqx@a"], ["emqx@b"]), cluster(["emqx@a"], ["emqx@b"]), cluster(["emqx@a", "emqx@b"], [])] },
+    {
+      [CTL_STATUS]: [started("4.4.16")],
+      [CLUSTER]: [cluster(["emqx@a"], ["emqx@b"]), cluster(["emqx@a"], ["emqx@b"]), cluster(["emqx@a", "emqx@b"], [])],
+    },
     { requireClusterRunning: true },
   );
   const r = await run();
@@ -109,11 +132,21 @@ test("fails at the deadline with what was wrong at the last attempt, never sleep
   const start = clock.now();
   const r = await run();
   // Attempts at +0, +2.05, +4.1 and, after a short last sleep, at the deadline itself (+5).
-  expect(r).toEqual({ passed: false, attempts: 4, durationMs: 5000 + COMMAND_MS, checks: { version: false }, detail: "node reports 4.4.0, not 4.4.16" });
+  expect(r).toEqual({
+    passed: false,
+    attempts: 4,
+    durationMs: 5000 + COMMAND_MS,
+    checks: { version: false },
+    detail: "node reports 4.4.0, not 4.4.16",
+  });
   expect(clock.sleeps).toEqual([2000, 2000, 850]);
   expect(start + clock.sleeps.reduce((a, b) => a + b, 0) + 3 * COMMAND_MS).toBe(start + 5000);
-  expect(lines.slice(0, 4)).toEqual([1, 2, 3, 4].map((n) => `health gate attempt ${n}: node reports 4.4.0, not 4.4.16`));
-  expect(lines[4]).toMatch(/^health gate failed after 4 attempts in 5\.\d s \(deadline 5 s\): node reports 4\.4\.0, not 4\.4\.16$/);
+  expect(lines.slice(0, 4)).toEqual(
+    [1, 2, 3, 4].map((n) => `health gate attempt ${n}: node reports 4.4.0, not 4.4.16`),
+  );
+  expect(lines[4]).toMatch(
+    /^health gate failed after 4 attempts in 5\.\d s \(deadline 5 s\): node reports 4\.4\.0, not 4\.4\.16$/,
+  );
 });
 
 test("fails with the command, its exit code and its trimmed stderr; the command runs as argv through runAs with the time left as timeout", async () => {
@@ -141,11 +174,18 @@ test("fails with the command, its exit code and its trimmed stderr; the command 
 const COMMAND_ROWS: [string, Partial<CommandResult>, string][] = [
   ["timed out", { exitCode: null, timedOut: true }, "command `sleep 999` timed out after 1 s"],
   ["killed", { exitCode: null, signal: "SIGKILL" }, "command `sleep 999` was killed by SIGKILL"],
-  ["exit without output, stdout used when stderr is empty", { exitCode: 1, stdout: "\n  not ready  \n" }, "command `sleep 999` exited 1: not ready"],
+  [
+    "exit without output, stdout used when stderr is empty",
+    { exitCode: 1, stdout: "\n  not ready  \n" },
+    "command `sleep 999` exited 1: not ready",
+  ],
   ["exit with nothing printed", { exitCode: 3 }, "command `sleep 999` exited 3"],
 ];
 test.each(COMMAND_ROWS)("fails with a readable detail when the command %s", async (_name, result, detail) => {
-  const { run } = setup({ [CTL_STATUS]: [started("4.4.16")], "sleep 999": [result] }, { command: ["sleep", "999"], deadlineSeconds: 0 });
+  const { run } = setup(
+    { [CTL_STATUS]: [started("4.4.16")], "sleep 999": [result] },
+    { command: ["sleep", "999"], deadlineSeconds: 0 },
+  );
   const r = await run();
   expect(r).toMatchObject({ passed: false, attempts: 1, detail });
 });
@@ -160,14 +200,20 @@ test("uses `emqx versions` and bin/emqx_ctl with bin scripts 4.4.3 (no `emqx ctl
     { binScriptsVersion: "4.4.3", requireClusterRunning: true },
   );
   const r = await run();
-  expect(r).toMatchObject({ passed: true, attempts: 2, detail: "node reports 4.4.16 (`emqx versions`); all 1 cluster nodes running" });
+  expect(r).toMatchObject({
+    passed: true,
+    attempts: 2,
+    detail: "node reports 4.4.16 (`emqx versions`); all 1 cluster nodes running",
+  });
   expect(lines[0]).toBe("health gate attempt 1: node reports 4.4.3, not 4.4.16 (`emqx versions`)");
   expect(new Set(runner.commands())).toEqual(new Set([`${EMQX} versions`, "/opt/emqx/bin/emqx_ctl cluster status"]));
 });
 
 test("treats a node that does not answer, or answers `starting`, as a failed attempt and retries", async () => {
   const down = { exitCode: 1, stderr: "Node 'emqx@10.0.0.7' not responding to pings.\nERROR: node_is_not_running!\n" };
-  const { lines, run } = setup({ [CTL_STATUS]: [down, { stdout: "Node 'emqx@10.0.0.7' 4.4.16 is starting\n" }, started("4.4.16")] });
+  const { lines, run } = setup({
+    [CTL_STATUS]: [down, { stdout: "Node 'emqx@10.0.0.7' 4.4.16 is starting\n" }, started("4.4.16")],
+  });
   const r = await run();
   expect(r).toMatchObject({ passed: true, attempts: 3 });
   expect(lines.slice(0, 2)).toEqual([
@@ -177,10 +223,15 @@ test("treats a node that does not answer, or answers `starting`, as a failed att
 });
 
 test("fails with the parse problem and an output excerpt when the cluster status is unreadable", async () => {
-  const { run } = setup({ [CTL_STATUS]: [started("4.4.16")], [CLUSTER]: [{ stdout: "Cluster status: #{running_nodes => ['emqx@a',\n" }] }, { requireClusterRunning: true, deadlineSeconds: 0 });
+  const { run } = setup(
+    { [CTL_STATUS]: [started("4.4.16")], [CLUSTER]: [{ stdout: "Cluster status: #{running_nodes => ['emqx@a',\n" }] },
+    { requireClusterRunning: true, deadlineSeconds: 0 },
+  );
   const r = await run();
   expect(r.checks).toEqual({ version: true, cluster: false });
-  expect(r.detail).toMatch(/^could not parse the output of `\/opt\/emqx\/bin\/emqx ctl cluster status`: the cluster status is not an Erlang term \(.*\) \(output: Cluster status: #\{running_nodes => \['emqx@a',\)$/);
+  expect(r.detail).toMatch(
+    /^could not parse the output of `\/opt\/emqx\/bin\/emqx ctl cluster status`: the cluster status is not an Erlang term \(.*\) \(output: Cluster status: #\{running_nodes => \['emqx@a',\)$/,
+  );
 });
 
 test("lists every failing check of the attempt, and at most 10 stopped nodes", async () => {
@@ -191,11 +242,19 @@ test("lists every failing check of the attempt, and at most 10 stopped nodes", a
   );
   const r = await run();
   expect(r.checks).toEqual({ version: false, command: false, cluster: false });
-  expect(r.detail).toBe(`node reports 4.4.15, not 4.4.16; command \`false\` exited 1; cluster has stopped nodes: ${stopped.slice(0, 10).join(", ")} and 2 more`);
+  expect(r.detail).toBe(
+    `node reports 4.4.15, not 4.4.16; command \`false\` exited 1; cluster has stopped nodes: ${stopped.slice(0, 10).join(", ")} and 2 more`,
+  );
 });
 
 test("fails by throwing when the SSH connection is lost (not a failed check)", async () => {
-  const lost = new SshConnectError({ host: "10.0.0.7", port: 22, stage: "protocol", attempts: 1, message: "10.0.0.7:22: the connection was lost" });
+  const lost = new SshConnectError({
+    host: "10.0.0.7",
+    port: 22,
+    stage: "protocol",
+    attempts: 1,
+    message: "10.0.0.7:22: the connection was lost",
+  });
   const { run } = setup({ [CTL_STATUS]: [started("4.4.0"), lost] });
   await expect(run()).rejects.toBe(lost);
 });
@@ -203,7 +262,10 @@ test("fails by throwing when the SSH connection is lost (not a failed check)", a
 test("fails by throwing HostStateError when sudo wants a password for the command", async () => {
   const sudo = (args: string[]) => ["sudo", "-n", "-u", "emqx", "--", ...args].join(" ");
   const { run } = setup(
-    { [sudo([EMQX, "ctl", "status"])]: [started("4.4.16")], [sudo(["true"])]: [{ exitCode: 1, stderr: "sudo: a password is required\n" }] },
+    {
+      [sudo([EMQX, "ctl", "status"])]: [started("4.4.16")],
+      [sudo(["true"])]: [{ exitCode: 1, stderr: "sudo: a password is required\n" }],
+    },
     { command: ["true"] },
     "emqx",
   );
@@ -218,7 +280,12 @@ test.each([
   ["with sudoPassword", "pw", ["sudo", "-S", "-k", "-p", "", "-u", "emqx", "--"]],
 ])("names a failed EMQX command as the user would type it, %s", async (_name, sudoPassword, prefix) => {
   const down = { exitCode: 1, stderr: "Node 'emqx@10.0.0.7' not responding to pings.\n" };
-  const { runner, run } = setup({ [[...prefix, EMQX, "ctl", "status"].join(" ")]: [down] }, { deadlineSeconds: 0 }, "emqx", sudoPassword);
+  const { runner, run } = setup(
+    { [[...prefix, EMQX, "ctl", "status"].join(" ")]: [down] },
+    { deadlineSeconds: 0 },
+    "emqx",
+    sudoPassword,
+  );
   const r = await run();
   expect(runner.calls[0].argv.slice(0, prefix.length)).toEqual(prefix);
   expect(r.detail).toBe(`\`${CTL_STATUS}\` exited 1: Node 'emqx@10.0.0.7' not responding to pings.`);

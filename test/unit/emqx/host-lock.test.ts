@@ -34,7 +34,8 @@ let runner: LocalRunner;
 let cli: EmqxCli;
 const lockDir = () => path.join(root, LOCK_DIR_NAME);
 const ownerOnDisk = (): LockOwner => JSON.parse(fs.readFileSync(path.join(lockDir(), "owner"), "utf8"));
-const take = (who: string, holdMs = 600_000) => acquireHostLock(cli, root, { operation: "upgrade", version: "4.4.16", who, holdMs, env: NO_ENV });
+const take = (who: string, holdMs = 600_000) =>
+  acquireHostLock(cli, root, { operation: "upgrade", version: "4.4.16", who, holdMs, env: NO_ENV });
 
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), "host-lock-"));
@@ -60,7 +61,9 @@ test("fails for a second operation while the lock is held, naming the holder, an
   expect(HostLockedError.isInstance(err)).toBe(true);
   expect(err).toMatchObject({ host: "node-a", lockId: first.owner.id });
   expect(err.holder).toBe(`ci@runner-1 (pid ${process.pid}, upgrade 4.4.16, since ${first.owner.startedAt})`);
-  expect(err.message).toMatch(/^node-a: another operation holds the host lock: ci@runner-1 \(pid \d+, upgrade 4\.4\.16, since /);
+  expect(err.message).toMatch(
+    /^node-a: another operation holds the host lock: ci@runner-1 \(pid \d+, upgrade 4\.4\.16, since /,
+  );
   expect(err.message).toContain(`lock ${first.owner.id} in ${lockDir()}`);
   expect(ownerOnDisk().id).toBe(first.owner.id);
 });
@@ -102,21 +105,30 @@ const FOREIGN: [string, string | undefined][] = [
   ["an owner file that is not JSON", "locked by deploy.sh\n"],
   ["JSON without an id", '{"who":"x"}'],
 ];
-test.each(FOREIGN)("fails naming no owner for a lock directory with %s, and does not remove it", async (_name, ownerText) => {
-  fs.mkdirSync(lockDir());
-  if (ownerText !== undefined) fs.writeFileSync(path.join(lockDir(), "owner"), ownerText);
-  const err = await take("ci@runner-1").catch((e) => e);
-  expect(HostLockedError.isInstance(err)).toBe(true);
-  expect(err).toMatchObject({ lockId: "", holder: "unknown" });
-  expect(err.message).toContain(`node-a: ${lockDir()} exists but names no owner`);
-  expect(err.message).toContain("remove that directory by hand");
-  expect(fs.existsSync(lockDir())).toBe(true);
-  expect(runner.calls).toHaveLength(1);
-});
+test.each(FOREIGN)(
+  "fails naming no owner for a lock directory with %s, and does not remove it",
+  async (_name, ownerText) => {
+    fs.mkdirSync(lockDir());
+    if (ownerText !== undefined) fs.writeFileSync(path.join(lockDir(), "owner"), ownerText);
+    const err = await take("ci@runner-1").catch((e) => e);
+    expect(HostLockedError.isInstance(err)).toBe(true);
+    expect(err).toMatchObject({ lockId: "", holder: "unknown" });
+    expect(err.message).toContain(`node-a: ${lockDir()} exists but names no owner`);
+    expect(err.message).toContain("remove that directory by hand");
+    expect(fs.existsSync(lockDir())).toBe(true);
+    expect(runner.calls).toHaveLength(1);
+  },
+);
 
 test("fails with HostStateError, not a 'held' lock, when the lock directory cannot be created", async () => {
   const missing = path.join(root, "no-such-root");
-  const e = await acquireHostLock(cli, missing, { operation: "upgrade", version: "4.4.16", who: "ci", holdMs: 1000, env: NO_ENV }).catch((x) => x);
+  const e = await acquireHostLock(cli, missing, {
+    operation: "upgrade",
+    version: "4.4.16",
+    who: "ci",
+    holdMs: 1000,
+    env: NO_ENV,
+  }).catch((x) => x);
   expect(e).toMatchObject({ name: "HostStateError" });
   expect(e.message).toContain(`cannot create the host lock ${missing}/${LOCK_DIR_NAME}`);
   expect(e.message).toMatch(/No such file or directory/);
@@ -125,9 +137,21 @@ test("fails with HostStateError, not a 'held' lock, when the lock directory cann
 
 test("clears a lock whose id EMQX_RELEASE_CLEAR_LOCK names, even before it is stale; any other id leaves it", async () => {
   const held = await take("ci@runner-1", 600_000);
-  const other = await acquireHostLock(cli, root, { operation: "upgrade", version: "4.4.16", who: "ci@runner-2", holdMs: 1000, env: { EMQX_RELEASE_CLEAR_LOCK: "not-it" } }).catch((x) => x);
+  const other = await acquireHostLock(cli, root, {
+    operation: "upgrade",
+    version: "4.4.16",
+    who: "ci@runner-2",
+    holdMs: 1000,
+    env: { EMQX_RELEASE_CLEAR_LOCK: "not-it" },
+  }).catch((x) => x);
   expect(HostLockedError.isInstance(other)).toBe(true);
   expect(other.message).toContain(`rerun with EMQX_RELEASE_CLEAR_LOCK=${held.owner.id}`);
-  const cleared = await acquireHostLock(cli, root, { operation: "upgrade", version: "4.4.16", who: "ci@runner-2", holdMs: 1000, env: { EMQX_RELEASE_CLEAR_LOCK: held.owner.id } });
+  const cleared = await acquireHostLock(cli, root, {
+    operation: "upgrade",
+    version: "4.4.16",
+    who: "ci@runner-2",
+    holdMs: 1000,
+    env: { EMQX_RELEASE_CLEAR_LOCK: held.owner.id },
+  });
   expect(ownerOnDisk()).toEqual(cleared.owner);
 });

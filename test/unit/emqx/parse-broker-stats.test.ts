@@ -11,13 +11,27 @@ const ARGV = ["emqx", "ctl", "broker", "stats"];
 test("reads every statistic of a 4.4.16 node with the rule engine, the .max partners too", () => {
   const stats = parseBrokerStats(fixture("4.4.16/broker-stats.txt"), ARGV);
   expect(Object.keys(stats)).toHaveLength(28);
-  expect(stats).toMatchObject({ "connections.count": 1204, "live_connections.count": 1187, "live_connections.count.max": 1302, "subscriptions.shared.count.max": 0, "rules.count": 2 });
+  expect(stats).toMatchObject({
+    "connections.count": 1204,
+    "live_connections.count": 1187,
+    "live_connections.count.max": 1302,
+    "subscriptions.shared.count.max": 0,
+    "rules.count": 2,
+  });
 });
 
 // Row: [case, stdout, expected subset]
 const OK_ROWS: [string, string, Record<string, number>][] = [
-  ["a 4.3 node: no live_connections.count", "connections.count             : 3\nconnections.count.max         : 4\n", { "connections.count": 3 }],
-  ["CRLF, colours and the ulimit warning", "!!!!\n!!!! WARNING: ulimit -n is 1024\n!!!!\n\u001b[0mlive_connections.count        : 7\r\n", { "live_connections.count": 7 }],
+  [
+    "a 4.3 node: no live_connections.count",
+    "connections.count             : 3\nconnections.count.max         : 4\n",
+    { "connections.count": 3 },
+  ],
+  [
+    "CRLF, colours and the ulimit warning",
+    "!!!!\n!!!! WARNING: ulimit -n is 1024\n!!!!\n\u001b[0mlive_connections.count        : 7\r\n",
+    { "live_connections.count": 7 },
+  ],
   ["a name that fills all 30 columns", "subscriptions.shared.count.max: 9\n", { "subscriptions.shared.count.max": 9 }],
 ];
 test.each(OK_ROWS)("reads %s", (_c, stdout, expected) => {

@@ -9,7 +9,12 @@ const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "../../fi
 const ARGV = ["emqx", "ctl", "broker"];
 
 test("reads a 4.4.16 node up for 12 days", () => {
-  expect(parseBroker(fixture("4.4.16/broker.txt"), ARGV)).toEqual({ sysdescr: "EMQ X Broker", version: "4.4.16", uptimeSeconds: ((12 * 24 + 3) * 60 + 4) * 60 + 5, datetime: "2026-12-07 05:10:00" });
+  expect(parseBroker(fixture("4.4.16/broker.txt"), ARGV)).toEqual({
+    sysdescr: "EMQ X Broker",
+    version: "4.4.16",
+    uptimeSeconds: ((12 * 24 + 3) * 60 + 4) * 60 + 5,
+    datetime: "2026-12-07 05:10:00",
+  });
 });
 
 // Row: [uptime text, seconds or undefined]
@@ -36,7 +41,10 @@ test("fails naming the missing line when the output is not broker's", () => {
 test("fails on an uptime EMQX would not print", () => {
   let caught: unknown;
   try {
-    parseBroker("sysdescr  : EMQ X Broker\nversion   : 4.4.16\nuptime    : forever\ndatetime  : 2026-12-07 05:10:00\n", ARGV);
+    parseBroker(
+      "sysdescr  : EMQ X Broker\nversion   : 4.4.16\nuptime    : forever\ndatetime  : 2026-12-07 05:10:00\n",
+      ARGV,
+    );
   } catch (e) {
     caught = e;
   }

@@ -16,7 +16,8 @@ function parseError(stdout: string): EmqxOutputParseError {
   } catch (e) {
     caught = e;
   }
-  if (!EmqxOutputParseError.isInstance(caught)) throw new Error(`expected an EmqxOutputParseError, got ${String(caught)}`);
+  if (!EmqxOutputParseError.isInstance(caught))
+    throw new Error(`expected an EmqxOutputParseError, got ${String(caught)}`);
   return caught;
 }
 
@@ -26,7 +27,10 @@ const FIXTURES: [string, object][] = [
   ["4.4.16/cluster-status-wrapped.txt", { runningNodes: ["emqx@10.0.0.1", "emqx@10.0.0.2"], stoppedNodes: [] }],
   [
     "4.4.16/cluster-status-stopped.txt",
-    { runningNodes: ["emqx@node1.example.internal", "emqx@node2.example.internal", "emqx@node3.example.internal"], stoppedNodes: ["emqx@node4.example.internal"] },
+    {
+      runningNodes: ["emqx@node1.example.internal", "emqx@node2.example.internal", "emqx@node3.example.internal"],
+      stoppedNodes: ["emqx@node4.example.internal"],
+    },
   ],
   ["4.4.0/cluster-status-ulimit.txt", { runningNodes: ["emqx@10.0.0.1"], stoppedNodes: ["emqx@10.0.0.2"] }],
 ];
@@ -36,11 +40,31 @@ test.each(FIXTURES)("reads %s", (file, expected) => {
 
 // Row: [case, stdout, expected {runningNodes, stoppedNodes}]
 const OK_ROWS: [string, string, object][] = [
-  ["CRLF and colours", "\u001b[1mCluster status: #{running_nodes => ['emqx@a'],\r\n                  stopped_nodes => []}\u001b[0m\r\n", { runningNodes: ["emqx@a"], stoppedNodes: [] }],
-  ["keys in the other order, spaces after commas", "Cluster status: #{stopped_nodes => ['emqx@b'], running_nodes => ['emqx@a']}\n", { runningNodes: ["emqx@a"], stoppedNodes: ["emqx@b"] }],
-  ["a bare atom node name", "Cluster status: #{running_nodes => [nonode@nohost],stopped_nodes => []}\n", { runningNodes: ["nonode@nohost"], stoppedNodes: [] }],
-  ["a key we do not know is ignored", "Cluster status: #{running_nodes => ['emqx@a'],stopped_nodes => [],other => 1}\n", { runningNodes: ["emqx@a"], stoppedNodes: [] }],
-  ["a line of noise before it", "warning: something\nCluster status: #{running_nodes => ['emqx@a'],stopped_nodes => []}\n", { runningNodes: ["emqx@a"], stoppedNodes: [] }],
+  [
+    "CRLF and colours",
+    "\u001b[1mCluster status: #{running_nodes => ['emqx@a'],\r\n                  stopped_nodes => []}\u001b[0m\r\n",
+    { runningNodes: ["emqx@a"], stoppedNodes: [] },
+  ],
+  [
+    "keys in the other order, spaces after commas",
+    "Cluster status: #{stopped_nodes => ['emqx@b'], running_nodes => ['emqx@a']}\n",
+    { runningNodes: ["emqx@a"], stoppedNodes: ["emqx@b"] },
+  ],
+  [
+    "a bare atom node name",
+    "Cluster status: #{running_nodes => [nonode@nohost],stopped_nodes => []}\n",
+    { runningNodes: ["nonode@nohost"], stoppedNodes: [] },
+  ],
+  [
+    "a key we do not know is ignored",
+    "Cluster status: #{running_nodes => ['emqx@a'],stopped_nodes => [],other => 1}\n",
+    { runningNodes: ["emqx@a"], stoppedNodes: [] },
+  ],
+  [
+    "a line of noise before it",
+    "warning: something\nCluster status: #{running_nodes => ['emqx@a'],stopped_nodes => []}\n",
+    { runningNodes: ["emqx@a"], stoppedNodes: [] },
+  ],
 ];
 test.each(OK_ROWS)("reads %s", (_name, stdout, expected) => {
   expect(parseClusterStatus(stdout, ARGV)).toEqual(expected);
@@ -49,14 +73,38 @@ test.each(OK_ROWS)("reads %s", (_name, stdout, expected) => {
 // Row: [case, stdout, fragment of the message]
 const FAIL_ROWS: [string, string, string][] = [
   ["fails for empty output", "", 'no "Cluster status: #{...}" line'],
-  ["fails for the usage text", "Usage: emqx_ctl status                          # Show broker status\n", 'no "Cluster status: #{...}" line'],
+  [
+    "fails for the usage text",
+    "Usage: emqx_ctl status                          # Show broker status\n",
+    'no "Cluster status: #{...}" line',
+  ],
   ["fails for garbage after the prefix", "Cluster status: running\nall good\n", "not an Erlang term"],
   ["fails for a truncated map", "Cluster status: #{running_nodes => ['emqx@10.0.0.1',\n", "not an Erlang term"],
-  ["fails for an unterminated node name", "Cluster status: #{running_nodes => ['emqx@10.0.0.1],stopped_nodes => []}\n", "not an Erlang term"],
-  ["fails for text after the map", "Cluster status: #{running_nodes => [],stopped_nodes => []}\nok\n", "not an Erlang term"],
-  ["fails for a list instead of a map (the 4.3 shape)", "Cluster status: [{running_nodes,['emqx@a']},{stopped_nodes,[]}]\n", "a list, not a map"],
-  ["fails when stopped_nodes is missing", "Cluster status: #{running_nodes => ['emqx@a']}\n", "no list of node names under stopped_nodes"],
-  ["fails when a node is not an atom", 'Cluster status: #{running_nodes => ["emqx@a"],stopped_nodes => []}\n', "no list of node names under running_nodes"],
+  [
+    "fails for an unterminated node name",
+    "Cluster status: #{running_nodes => ['emqx@10.0.0.1],stopped_nodes => []}\n",
+    "not an Erlang term",
+  ],
+  [
+    "fails for text after the map",
+    "Cluster status: #{running_nodes => [],stopped_nodes => []}\nok\n",
+    "not an Erlang term",
+  ],
+  [
+    "fails for a list instead of a map (the 4.3 shape)",
+    "Cluster status: [{running_nodes,['emqx@a']},{stopped_nodes,[]}]\n",
+    "a list, not a map",
+  ],
+  [
+    "fails when stopped_nodes is missing",
+    "Cluster status: #{running_nodes => ['emqx@a']}\n",
+    "no list of node names under stopped_nodes",
+  ],
+  [
+    "fails when a node is not an atom",
+    'Cluster status: #{running_nodes => ["emqx@a"],stopped_nodes => []}\n',
+    "no list of node names under running_nodes",
+  ],
   ["fails for the node-down message", "Node 'emqx@127.0.0.1' not responding to pings.\n", "Cluster status"],
 ];
 test.each(FAIL_ROWS)("%s", (_name, stdout, fragment) => {
@@ -66,7 +114,9 @@ test.each(FAIL_ROWS)("%s", (_name, stdout, fragment) => {
 });
 
 test("fails with the line (counted from `Cluster status:`) and column of a syntax error, and an excerpt of the output", () => {
-  const err = parseError("!!!!\n!!!! WARNING: ulimit\n!!!!\nCluster status: #{running_nodes => ['emqx@a'],\n                  stopped_nodes => [}\n");
+  const err = parseError(
+    "!!!!\n!!!! WARNING: ulimit\n!!!!\nCluster status: #{running_nodes => ['emqx@a'],\n                  stopped_nodes => [}\n",
+  );
   expect(err.message).toMatch(/line 2, column 37/);
   expect(err.excerpt).toContain("stopped_nodes => [}");
 });
@@ -78,13 +128,18 @@ test("fails quickly on megabytes of output", () => {
   expect(() => parseClusterStatus("Cluster status: " + "#{a => ".repeat(300_000), ARGV)).toThrow(/nesting deeper/);
   expect(() => parseClusterStatus("Cluster status: " + "[".repeat(3_000_000), ARGV)).toThrow(EmqxOutputParseError);
   expect(() => parseClusterStatus("x".repeat(11 * 1024 * 1024), ARGV)).toThrow(EmqxOutputParseError);
-  expect(() => parseClusterStatus("Cluster status: '" + "a".repeat(11 * 1024 * 1024), ARGV)).toThrow(/over the .* limit/);
+  expect(() => parseClusterStatus("Cluster status: '" + "a".repeat(11 * 1024 * 1024), ARGV)).toThrow(
+    /over the .* limit/,
+  );
   expect(Date.now() - start).toBeLessThan(3000);
 });
 
 describe("what EMQX's real scripts printed (test/fixtures/real-4.4)", () => {
   test("A06: one running node", () => {
-    expect(parseClusterStatus(realOutput("A06").stdout, ARGV)).toEqual({ runningNodes: ["emqx@127.0.0.1"], stoppedNodes: [] });
+    expect(parseClusterStatus(realOutput("A06").stdout, ARGV)).toEqual({
+      runningNodes: ["emqx@127.0.0.1"],
+      stoppedNodes: [],
+    });
   });
   test("4.4.0's bin/emqx has no `ctl` (B06): usage, no map", () => {
     expect(realOutput("B06").exitCode).toBe(1);

@@ -9,20 +9,42 @@ const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "../../fi
 const ARGV = ["emqx", "ctl", "status"];
 
 test("reads the 4.4 one-line form", () => {
-  expect(parseCtlStatus(fixture("4.4.16/ctl-status.txt"), ARGV)).toEqual({ node: "emqx@127.0.0.1", version: "4.4.16", status: "started" });
+  expect(parseCtlStatus(fixture("4.4.16/ctl-status.txt"), ARGV)).toEqual({
+    node: "emqx@127.0.0.1",
+    version: "4.4.16",
+    status: "started",
+  });
 });
 
 // Row: [case, stdout, expected {node, version, status} or an error fragment]
 const ROWS: [string, string, object | string][] = [
-  ["a node that is still starting, after the ulimit block", "!!!!\n!!!! WARNING\n!!!!\nNode 'emqx@10.0.0.7' 4.4.3 is starting\n", { node: "emqx@10.0.0.7", version: "4.4.3", status: "starting" }],
-  ["CRLF and colours", "\u001b[1mNode 'emqx@h' 4.4.16 is stopping\u001b[0m\r\n", { node: "emqx@h", version: "4.4.16", status: "stopping" }],
-  ["fails for the old two-line docs sample", "Node 'emqx@127.0.0.1' is started\nemqx v4.0.0 is running\n", "no \"Node '<name>' <version> is <status>\" line"],
+  [
+    "a node that is still starting, after the ulimit block",
+    "!!!!\n!!!! WARNING\n!!!!\nNode 'emqx@10.0.0.7' 4.4.3 is starting\n",
+    { node: "emqx@10.0.0.7", version: "4.4.3", status: "starting" },
+  ],
+  [
+    "CRLF and colours",
+    "\u001b[1mNode 'emqx@h' 4.4.16 is stopping\u001b[0m\r\n",
+    { node: "emqx@h", version: "4.4.16", status: "stopping" },
+  ],
+  [
+    "fails for the old two-line docs sample",
+    "Node 'emqx@127.0.0.1' is started\nemqx v4.0.0 is running\n",
+    "no \"Node '<name>' <version> is <status>\" line",
+  ],
   ["fails for an unknown status", "Node 'emqx@h' 4.4.16 is sleeping\n", "is <status>"],
   ["fails for the node-down message", "Node 'emqx@127.0.0.1' not responding to pings.\n", "is <status>"],
 ];
 test.each(ROWS)("%s", (_name, stdout, expected) => {
   if (typeof expected === "string") {
-    expect(() => parseCtlStatus(stdout, ARGV)).toThrow(expect.objectContaining({ name: "EmqxOutputParseError", __emqxProviderError: true, message: expect.stringContaining(expected) }));
+    expect(() => parseCtlStatus(stdout, ARGV)).toThrow(
+      expect.objectContaining({
+        name: "EmqxOutputParseError",
+        __emqxProviderError: true,
+        message: expect.stringContaining(expected),
+      }),
+    );
   } else {
     expect(parseCtlStatus(stdout, ARGV)).toEqual(expected);
   }

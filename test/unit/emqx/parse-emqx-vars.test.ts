@@ -18,22 +18,35 @@ test("reads emqx_vars as EMQX 4.4.16's template renders it after permafy appende
   for (const file of [text, text.replace(/\n$/, "")]) {
     const r = parseEmqxVars(file);
     expect(r.relVsnHistory).toEqual(["4.4.16", "4.4.17", "4.4.16", "4.4.17"]);
-    expect(r.vars).toMatchObject({ REL_VSN: "4.4.17", ERTS_VSN: "13.1.5", RUNNER_USER: "", EMQX_DESCRIPTION: "EMQX Broker", RUNNER_DATA_DIR: "$RUNNER_ROOT_DIR/data" });
+    expect(r.vars).toMatchObject({
+      REL_VSN: "4.4.17",
+      ERTS_VSN: "13.1.5",
+      RUNNER_USER: "",
+      EMQX_DESCRIPTION: "EMQX Broker",
+      RUNNER_DATA_DIR: "$RUNNER_ROOT_DIR/data",
+    });
   }
 });
 
 test("reads quoted, single-quoted and bare values and skips other lines", () => {
-  expect(parseEmqxVars("RUNNER_USER=emqx\nEMQX_DESCRIPTION='EMQX Enterprise'\nif [ x ]; then\nREL_VSN=\"4.4.1\" # note\n").vars).toEqual({ RUNNER_USER: "emqx", EMQX_DESCRIPTION: "EMQX Enterprise", REL_VSN: "4.4.1" });
+  expect(
+    parseEmqxVars("RUNNER_USER=emqx\nEMQX_DESCRIPTION='EMQX Enterprise'\nif [ x ]; then\nREL_VSN=\"4.4.1\" # note\n")
+      .vars,
+  ).toEqual({ RUNNER_USER: "emqx", EMQX_DESCRIPTION: "EMQX Enterprise", REL_VSN: "4.4.1" });
 });
 
 // Row: [case, text, expected vars]
 const ROWS: [string, string, Record<string, string>][] = [
-  ["CRLF line ends and indentation", "  REL_VSN=\"4.4.2\"\r\nERTS_VSN=\"12.1.5\"\r\n", { REL_VSN: "4.4.2", ERTS_VSN: "12.1.5" }],
-  ["an empty value", "RUNNER_USER=\"\"\n", { RUNNER_USER: "" }],
-  ["skips lower-case names and command substitutions", "rel_vsn=\"1\"\nX=$(id -u)\n", {}],
+  [
+    "CRLF line ends and indentation",
+    '  REL_VSN="4.4.2"\r\nERTS_VSN="12.1.5"\r\n',
+    { REL_VSN: "4.4.2", ERTS_VSN: "12.1.5" },
+  ],
+  ["an empty value", 'RUNNER_USER=""\n', { RUNNER_USER: "" }],
+  ["skips lower-case names and command substitutions", 'rel_vsn="1"\nX=$(id -u)\n', {}],
   // bin/emqx sources the file, so an exported assignment is in force too (4.4.0-4.4.2's template, B41 below).
   ["reads an exported assignment", "export EMQX_DESCRIPTION='EMQ X Broker'\n", { EMQX_DESCRIPTION: "EMQ X Broker" }],
-  ["skips an unterminated quote", "REL_VSN=\"4.4.5\nERTS_VSN=\"12.3.2.2\"\n", { ERTS_VSN: "12.3.2.2" }],
+  ["skips an unterminated quote", 'REL_VSN="4.4.5\nERTS_VSN="12.3.2.2"\n', { ERTS_VSN: "12.3.2.2" }],
 ];
 test.each(ROWS)("%s", (_name, text, expected) => {
   expect(parseEmqxVars(text).vars).toEqual(expected);
@@ -41,8 +54,8 @@ test.each(ROWS)("%s", (_name, text, expected) => {
 
 test("reads megabytes of text quickly", () => {
   const start = Date.now();
-  parseEmqxVars("A".repeat(64) + "=" + "\"".repeat(2_000_000));
-  parseEmqxVars("X=\"" + "a".repeat(3_000_000));
+  parseEmqxVars("A".repeat(64) + "=" + '"'.repeat(2_000_000));
+  parseEmqxVars('X="' + "a".repeat(3_000_000));
   parseEmqxVars("X=a" + " ".repeat(2_000_000) + "b");
   expect(Date.now() - start).toBeLessThan(2000);
 });
@@ -51,12 +64,22 @@ describe("what EMQX's real scripts printed (test/fixtures/real-4.4, `cat release
   test("A41 (4.4.16's template, then upgrade, downgrade, install): the last REL_VSN is in force", () => {
     const { vars, relVsnHistory } = parseEmqxVars(realOutput("A41").stdout);
     expect(relVsnHistory).toEqual(["4.4.16", "4.4.17", "4.4.16", "4.4.17"]);
-    expect(vars).toMatchObject({ REL_VSN: "4.4.17", ERTS_VSN: "13.1.5", EMQX_DESCRIPTION: "EMQX Broker", RUNNER_USER: "", RUNNER_DATA_DIR: "$RUNNER_ROOT_DIR/data" });
+    expect(vars).toMatchObject({
+      REL_VSN: "4.4.17",
+      ERTS_VSN: "13.1.5",
+      EMQX_DESCRIPTION: "EMQX Broker",
+      RUNNER_USER: "",
+      RUNNER_DATA_DIR: "$RUNNER_ROOT_DIR/data",
+    });
   });
 
   test("B41 (4.4.0's template: `export EMQX_DESCRIPTION='EMQ X Broker'`)", () => {
     const { vars, relVsnHistory } = parseEmqxVars(realOutput("B41").stdout);
     expect(relVsnHistory).toEqual(["4.4.0", "4.4.1", "4.4.0", "4.4.1"]);
-    expect(vars).toMatchObject({ REL_VSN: "4.4.1", EMQX_DESCRIPTION: "EMQ X Broker", RUNNER_LOG_DIR: "$RUNNER_ROOT_DIR/log" });
+    expect(vars).toMatchObject({
+      REL_VSN: "4.4.1",
+      EMQX_DESCRIPTION: "EMQ X Broker",
+      RUNNER_LOG_DIR: "$RUNNER_ROOT_DIR/log",
+    });
   });
 });

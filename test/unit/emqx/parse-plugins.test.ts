@@ -9,8 +9,19 @@ const ARGV = ["emqx", "ctl", "plugins", "list"];
 test("reads the plugins of a 4.4.16 node, descriptions with slashes and spaces included", () => {
   const plugins = parsePlugins(fixture("4.4.16/plugins-list.txt"), ARGV);
   expect(plugins).toHaveLength(7);
-  expect(plugins[0]).toEqual({ name: "emqx_auth_http", description: "EMQX Authentication/ACL with HTTP API", active: false });
-  expect(plugins.filter((p) => p.active).map((p) => p.name)).toEqual(["emqx_auth_jwt", "emqx_dashboard", "emqx_management", "emqx_recon", "emqx_retainer", "emqx_rule_engine"]);
+  expect(plugins[0]).toEqual({
+    name: "emqx_auth_http",
+    description: "EMQX Authentication/ACL with HTTP API",
+    active: false,
+  });
+  expect(plugins.filter((p) => p.active).map((p) => p.name)).toEqual([
+    "emqx_auth_jwt",
+    "emqx_dashboard",
+    "emqx_management",
+    "emqx_recon",
+    "emqx_retainer",
+    "emqx_rule_engine",
+  ]);
 });
 
 // Row: [case, stdout]

@@ -14,28 +14,38 @@ test("strips the double quotes nodetool prints", () => {
 
 // Row: [case, stdout, expected root or an error fragment]
 const ROWS: [string, string, string | RegExp][] = [
-  ["ignores the ulimit warning", "!!!!\n!!!! WARNING: ulimit -n is 512; 1024 is the recommended minimum.\n!!!!\n\"/opt/emqx\"\n", "/opt/emqx"],
+  [
+    "ignores the ulimit warning",
+    '!!!!\n!!!! WARNING: ulimit -n is 512; 1024 is the recommended minimum.\n!!!!\n"/opt/emqx"\n',
+    "/opt/emqx",
+  ],
   ["accepts an unquoted absolute path", "/opt/emqx\n", "/opt/emqx"],
-  ["drops trailing slashes", "\"/opt/emqx//\"\n", "/opt/emqx"],
-  ["keeps the root directory itself", "\"/\"\n", "/"],
-  ["takes the last non-blank line", "some banner\n\"/srv/emqx\"\n\n\n", "/srv/emqx"],
-  ["fails for a relative path", "\"emqx\"\n", /absolute path/],
+  ["drops trailing slashes", '"/opt/emqx//"\n', "/opt/emqx"],
+  ["keeps the root directory itself", '"/"\n', "/"],
+  ["takes the last non-blank line", 'some banner\n"/srv/emqx"\n\n\n', "/srv/emqx"],
+  ["fails for a relative path", '"emqx"\n', /absolute path/],
   ["fails for the node-down message", "Node is not running!\n", /absolute path/],
   ["fails for empty output", "", /absolute path/],
-  ["fails for a path with an escaped quote", "\"/opt/em\\\"qx\"\n", /absolute path/],
+  ["fails for a path with an escaped quote", '"/opt/em\\"qx"\n', /absolute path/],
 ];
 test.each(ROWS)("%s", (_name, stdout, expected) => {
   if (typeof expected === "string") {
     expect(parseRootDir(stdout, ARGV)).toBe(expected);
   } else {
-    expect(() => parseRootDir(stdout, ARGV)).toThrow(expect.objectContaining({ name: "EmqxOutputParseError", __emqxProviderError: true, message: expect.stringMatching(expected) }));
+    expect(() => parseRootDir(stdout, ARGV)).toThrow(
+      expect.objectContaining({
+        name: "EmqxOutputParseError",
+        __emqxProviderError: true,
+        message: expect.stringMatching(expected),
+      }),
+    );
   }
 });
 
 test("fails quickly on megabytes of output", () => {
   const start = Date.now();
-  expect(() => parseRootDir("\"/" + "a".repeat(3_000_000), ARGV)).toThrow(EmqxOutputParseError);
-  expect(() => parseRootDir("/" + "/a".repeat(1_000_000) + "\"", ARGV)).toThrow(EmqxOutputParseError);
+  expect(() => parseRootDir('"/' + "a".repeat(3_000_000), ARGV)).toThrow(EmqxOutputParseError);
+  expect(() => parseRootDir("/" + "/a".repeat(1_000_000) + '"', ARGV)).toThrow(EmqxOutputParseError);
   expect(Date.now() - start).toBeLessThan(2000);
 });
 

@@ -17,24 +17,44 @@ test("reads the 4.4.16 output: header, tab-separated lines, trailing blank line"
 });
 
 test("ignores the ulimit warning block bin/emqx prints to stdout", () => {
-  expect(parseVersions(fixture("4.4.0/versions-ulimit.txt"), ARGV)).toEqual([{ version: "4.4.0", status: "permanent" }]);
+  expect(parseVersions(fixture("4.4.0/versions-ulimit.txt"), ARGV)).toEqual([
+    { version: "4.4.0", status: "permanent" },
+  ]);
 });
 
 // Row: [case, stdout, expected "<version> <status>" lines or an error fragment]
 const ROWS: [string, string, string[] | string][] = [
-  ["CRLF line ends", "Installed versions:\r\n* 4.4.16\tcurrent\r\n* 4.4.0\tpermanent\r\n\r\n", ["4.4.16 current", "4.4.0 permanent"]],
-  ["ANSI colours", "\u001b[32mInstalled versions:\u001b[0m\n* 4.4.16\tunpacked\n* 4.4.0\tpermanent\n", ["4.4.16 unpacked", "4.4.0 permanent"]],
+  [
+    "CRLF line ends",
+    "Installed versions:\r\n* 4.4.16\tcurrent\r\n* 4.4.0\tpermanent\r\n\r\n",
+    ["4.4.16 current", "4.4.0 permanent"],
+  ],
+  [
+    "ANSI colours",
+    "\u001b[32mInstalled versions:\u001b[0m\n* 4.4.16\tunpacked\n* 4.4.0\tpermanent\n",
+    ["4.4.16 unpacked", "4.4.0 permanent"],
+  ],
   ["the docs' space separator", "Installed versions:\n* 4.4.16 permanent\n\n", ["4.4.16 permanent"]],
-  ["stops at the blank line after the list", "Installed versions:\n* 4.4.16\tpermanent\n\nsomething else\n", ["4.4.16 permanent"]],
-  ["fails without the header", "Node is not running!\n", "no \"Installed versions:\" line"],
+  [
+    "stops at the blank line after the list",
+    "Installed versions:\n* 4.4.16\tpermanent\n\nsomething else\n",
+    ["4.4.16 permanent"],
+  ],
+  ["fails without the header", "Node is not running!\n", 'no "Installed versions:" line'],
   ["fails for an unknown status", "Installed versions:\n* 4.4.16\tbroken\n", "unexpected line"],
   ["fails for an empty list", "Installed versions:\n\n", "no installed release"],
   ["fails for truncated output", "Installed versions:\n* 4.4.1", "unexpected line"],
-  ["fails for random bytes", "\u0000\u00ff\u0013garbage", "no \"Installed versions:\" line"],
+  ["fails for random bytes", "\u0000\u00ff\u0013garbage", 'no "Installed versions:" line'],
 ];
 test.each(ROWS)("%s", (_name, stdout, expected) => {
   if (typeof expected === "string") {
-    expect(() => parseVersions(stdout, ARGV)).toThrow(expect.objectContaining({ name: "EmqxOutputParseError", __emqxProviderError: true, message: expect.stringContaining(expected) }));
+    expect(() => parseVersions(stdout, ARGV)).toThrow(
+      expect.objectContaining({
+        name: "EmqxOutputParseError",
+        __emqxProviderError: true,
+        message: expect.stringContaining(expected),
+      }),
+    );
   } else {
     expect(parseVersions(stdout, ARGV).map((r) => `${r.version} ${r.status}`)).toEqual(expected);
   }
@@ -43,8 +63,12 @@ test.each(ROWS)("%s", (_name, stdout, expected) => {
 test("fails quickly on megabytes of output", () => {
   const start = Date.now();
   expect(() => parseVersions("* 4.4.16\t" + "x".repeat(4_000_000), ARGV)).toThrow(EmqxOutputParseError);
-  expect(() => parseVersions("Installed versions:\n" + "* 4.4.16\tpermanent\n".repeat(10) + "*".repeat(2_000_000), ARGV)).toThrow(EmqxOutputParseError);
-  expect(() => parseVersions("Installed versions:\n* " + "4.".repeat(1_000_000) + "\t".repeat(1_000_000), ARGV)).toThrow(EmqxOutputParseError);
+  expect(() =>
+    parseVersions("Installed versions:\n" + "* 4.4.16\tpermanent\n".repeat(10) + "*".repeat(2_000_000), ARGV),
+  ).toThrow(EmqxOutputParseError);
+  expect(() =>
+    parseVersions("Installed versions:\n* " + "4.".repeat(1_000_000) + "\t".repeat(1_000_000), ARGV),
+  ).toThrow(EmqxOutputParseError);
   expect(Date.now() - start).toBeLessThan(2000);
 });
 

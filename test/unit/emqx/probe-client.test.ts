@@ -17,8 +17,10 @@ beforeAll(async () => {
     sockets.push(socket);
     const p = parser({ protocolVersion: 4 });
     p.on("packet", (packet: Packet) => {
-      if (packet.cmd === "connect" && behaviour.connack) socket.write(generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
-      if (packet.cmd === "publish" && packet.qos === 1 && behaviour.puback) socket.write(generate({ cmd: "puback", messageId: packet.messageId }));
+      if (packet.cmd === "connect" && behaviour.connack)
+        socket.write(generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
+      if (packet.cmd === "publish" && packet.qos === 1 && behaviour.puback)
+        socket.write(generate({ cmd: "puback", messageId: packet.messageId }));
       if (packet.cmd === "pingreq") socket.write(generate({ cmd: "pingresp" }));
     });
     socket.on("data", (d) => p.parse(d));
@@ -60,5 +62,7 @@ test("a server that takes the publish but never acknowledges it is no answer (ca
 
 test("fails saying so when the server never sends CONNACK", async () => {
   behaviour.connack = false;
-  await expect(openProbe(open, target(), "probe-d", 500)).rejects.toThrow(/^MQTT CONNECT to 127\.0\.0\.1:\d+ failed: connack timeout$|^no CONNACK from 127\.0\.0\.1:\d+ within 500 ms$/);
+  await expect(openProbe(open, target(), "probe-d", 500)).rejects.toThrow(
+    /^MQTT CONNECT to 127\.0\.0\.1:\d+ failed: connack timeout$|^no CONNACK from 127\.0\.0\.1:\d+ within 500 ms$/,
+  );
 });

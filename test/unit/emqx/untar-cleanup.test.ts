@@ -34,7 +34,10 @@ afterAll(() => {
 
 test("removes the new directory holding our package; leaves older ones and other packages' alone", async () => {
   const older = unpackDir("1", ZIP);
-  const before = fs.readdirSync("/tmp").filter((n) => n.startsWith("emqx_untar_")).map((n) => `/tmp/${n}`);
+  const before = fs
+    .readdirSync("/tmp")
+    .filter((n) => n.startsWith("emqx_untar_"))
+    .map((n) => `/tmp/${n}`);
   const ours = unpackDir("2", ZIP);
   const other = unpackDir("3", Buffer.from("another operation's package"));
   const noZip = unpackDir("4", undefined);
@@ -45,7 +48,14 @@ test("removes the new directory holding our package; leaves older ones and other
 });
 
 test("reports a failure instead of throwing: the upgrade's outcome stands", async () => {
-  const failing: Runner = { host: "h", run: async () => ({ exitCode: 1, signal: null, stdout: "", stderr: "sh: permission denied\n", timedOut: false }) };
-  const r = await removeNewUntarDirs(new EmqxCli(failing, { emqxPath: "emqx", commandTimeoutMs: 1, upgradeTimeoutMs: 1 }), [], SHA);
+  const failing: Runner = {
+    host: "h",
+    run: async () => ({ exitCode: 1, signal: null, stdout: "", stderr: "sh: permission denied\n", timedOut: false }),
+  };
+  const r = await removeNewUntarDirs(
+    new EmqxCli(failing, { emqxPath: "emqx", commandTimeoutMs: 1, upgradeTimeoutMs: 1 }),
+    [],
+    SHA,
+  );
   expect(r).toEqual({ error: "exited 1: sh: permission denied" });
 });

@@ -80,6 +80,9 @@ describe("readSidecarSha256", () => {
   it("fails on a sidecar that is a directory", async () => {
     const zipPath = path.join(dir, "dir-sidecar.zip");
     fs.mkdirSync(`${zipPath}.sha256`);
-    await expect(readSidecarSha256(zipPath)).rejects.toMatchObject({ name: "PackageError", reason: expect.stringContaining("cannot read the checksum file") });
+    await expect(readSidecarSha256(zipPath)).rejects.toMatchObject({
+      name: "PackageError",
+      reason: expect.stringContaining("cannot read the checksum file"),
+    });
   });
 });

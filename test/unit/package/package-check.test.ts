@@ -32,13 +32,21 @@ test("describes a good package: name, digest, sizes, relup keys", async () => {
 
 test("accepts a pin in upper case and a matching sidecar", async () => {
   const withSidecar = await buildPackageZip(sub(), { version: "4.4.16", sidecar: true });
-  const r = await checkPackage(withSidecar, "4.4.16", (await checkPackage(withSidecar, "4.4.16", undefined, undefined) as { sha256: string }).sha256.toUpperCase(), undefined);
+  const r = await checkPackage(
+    withSidecar,
+    "4.4.16",
+    ((await checkPackage(withSidecar, "4.4.16", undefined, undefined)) as { sha256: string }).sha256.toUpperCase(),
+    undefined,
+  );
   expect(Array.isArray(r)).toBe(false);
 });
 
 test("reports null relup keys for a package without relup (create decides with the node's facts)", async () => {
   const first = await buildPackageZip(sub(), { version: "4.4.0", relupFrom: [] });
-  expect(await checkPackage(first, "4.4.0", undefined, undefined)).toMatchObject({ relupUpFrom: null, relupDownTo: null });
+  expect(await checkPackage(first, "4.4.0", undefined, undefined)).toMatchObject({
+    relupUpFrom: null,
+    relupDownTo: null,
+  });
 });
 
 test("uses the known digest instead of reading the file again", async () => {
@@ -49,7 +57,10 @@ test("uses the known digest instead of reading the file again", async () => {
 test("fails for a pin that does not match, naming both digests", async () => {
   const pin = "0".repeat(64);
   expect(await checkPackage(pkg, "4.4.16", pin, undefined)).toEqual([
-    { property: "packageSha256", reason: `${path.basename(pkg)} has sha256 ${digest}, not the pinned ${pin}: use the package you pinned, or update packageSha256 after verifying the new one` },
+    {
+      property: "packageSha256",
+      reason: `${path.basename(pkg)} has sha256 ${digest}, not the pinned ${pin}: use the package you pinned, or update packageSha256 after verifying the new one`,
+    },
   ]);
 });
 
@@ -59,26 +70,43 @@ test("fails for a sidecar that does not match, and for the pin too, in one answe
   fs.writeFileSync(`${copy}.sha256`, "f".repeat(64));
   const r = await checkPackage(copy, "4.4.16", "e".repeat(64), undefined);
   expect(r).toEqual([
-    { property: "packagePath", reason: expect.stringContaining(`but its .sha256 file says ${"f".repeat(64)}: the download is corrupt or was replaced`) },
+    {
+      property: "packagePath",
+      reason: expect.stringContaining(
+        `but its .sha256 file says ${"f".repeat(64)}: the download is corrupt or was replaced`,
+      ),
+    },
     { property: "packageSha256", reason: expect.stringContaining(`not the pinned ${"e".repeat(64)}`) },
   ]);
 });
 
 // Row: [case, how to make the path, fragment of the packagePath reason]
 const FAILURES: [string, () => string, string][] = [
-  ["fails for a missing file, naming the working directory", () => path.join(dir, "missing.zip"), `(ENOENT) from ${process.cwd()}`],
+  [
+    "fails for a missing file, naming the working directory",
+    () => path.join(dir, "missing.zip"),
+    `(ENOENT) from ${process.cwd()}`,
+  ],
   ["fails for a directory", () => sub(), "is not a file"],
-  ["fails for a file that is not a zip", () => {
-    const f = path.join(sub(), path.basename(pkg));
-    fs.writeFileSync(f, "not a zip");
-    return f;
-  }, "cannot read it as a zip archive"],
-  ["fails for an unreadable sidecar", () => {
-    const f = path.join(sub(), path.basename(pkg));
-    fs.copyFileSync(pkg, f);
-    fs.writeFileSync(`${f}.sha256`, "not a digest");
-    return f;
-  }, "does not start with a 64-digit hex SHA-256"],
+  [
+    "fails for a file that is not a zip",
+    () => {
+      const f = path.join(sub(), path.basename(pkg));
+      fs.writeFileSync(f, "not a zip");
+      return f;
+    },
+    "cannot read it as a zip archive",
+  ],
+  [
+    "fails for an unreadable sidecar",
+    () => {
+      const f = path.join(sub(), path.basename(pkg));
+      fs.copyFileSync(pkg, f);
+      fs.writeFileSync(`${f}.sha256`, "not a digest");
+      return f;
+    },
+    "does not start with a 64-digit hex SHA-256",
+  ],
 ];
 test.each(FAILURES)("%s", async (_name, make, fragment) => {
   const r = await checkPackage(make(), "4.4.16", undefined, undefined);

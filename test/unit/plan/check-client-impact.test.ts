@@ -6,14 +6,47 @@ import { UNKNOWN_VALUE } from "../../../provider/plan/check-inputs";
 const ROWS: [string, Record<string, unknown>, string[]][] = [
   ["accepts no gate", {}, []],
   ["accepts the defaults ({})", { clientImpact: {} }, []],
-  ["accepts every input", { clientImpact: { deadlineSeconds: 30, maxConnectionDropPercent: 0, maxShutdownGrowthPercent: 2.5, requireSamePlugins: false }, onGateFailure: "downgrade", retryAfterRollback: true }, []],
-  ["skips values unknown in preview", { clientImpact: { maxConnectionDropPercent: UNKNOWN_VALUE }, onGateFailure: UNKNOWN_VALUE }, []],
+  [
+    "accepts every input",
+    {
+      clientImpact: {
+        deadlineSeconds: 30,
+        maxConnectionDropPercent: 0,
+        maxShutdownGrowthPercent: 2.5,
+        requireSamePlugins: false,
+      },
+      onGateFailure: "downgrade",
+      retryAfterRollback: true,
+    },
+    [],
+  ],
+  [
+    "skips values unknown in preview",
+    { clientImpact: { maxConnectionDropPercent: UNKNOWN_VALUE }, onGateFailure: UNKNOWN_VALUE },
+    [],
+  ],
   ["refuses a gate that is not an object", { clientImpact: true }, ["clientImpact"]],
-  ["refuses a percentage over 100", { clientImpact: { maxConnectionDropPercent: 101 } }, ["clientImpact.maxConnectionDropPercent"]],
-  ["refuses a negative percentage", { clientImpact: { maxShutdownGrowthPercent: -1 } }, ["clientImpact.maxShutdownGrowthPercent"]],
-  ["refuses a deadline shorter than two stats ticks", { clientImpact: { deadlineSeconds: 1 } }, ["clientImpact.deadlineSeconds"]],
+  [
+    "refuses a percentage over 100",
+    { clientImpact: { maxConnectionDropPercent: 101 } },
+    ["clientImpact.maxConnectionDropPercent"],
+  ],
+  [
+    "refuses a negative percentage",
+    { clientImpact: { maxShutdownGrowthPercent: -1 } },
+    ["clientImpact.maxShutdownGrowthPercent"],
+  ],
+  [
+    "refuses a deadline shorter than two stats ticks",
+    { clientImpact: { deadlineSeconds: 1 } },
+    ["clientImpact.deadlineSeconds"],
+  ],
   ["refuses a fractional deadline", { clientImpact: { deadlineSeconds: 10.5 } }, ["clientImpact.deadlineSeconds"]],
-  ["refuses an unknown key (a typo)", { clientImpact: { maxConnectionsDropPercent: 5 } }, ["clientImpact.maxConnectionsDropPercent"]],
+  [
+    "refuses an unknown key (a typo)",
+    { clientImpact: { maxConnectionsDropPercent: 5 } },
+    ["clientImpact.maxConnectionsDropPercent"],
+  ],
   ["accepts probe: true and a probe listener", { clientImpact: { probe: true } }, []],
   ["accepts a probe listener", { clientImpact: { probe: { host: "127.0.0.1", port: 11883 } } }, []],
   ["refuses a probe port out of range", { clientImpact: { probe: { port: 70000 } } }, ["clientImpact.probe.port"]],
@@ -27,5 +60,7 @@ test.each(ROWS)("%s", (_c, inputs, properties) => {
 });
 
 test("says what onGateFailure values do", () => {
-  expect(checkClientImpactInputs({ onGateFailure: "rollback" })[0].reason).toMatch(/must be "halt" \(leave the node on the new release\) or "downgrade"/);
+  expect(checkClientImpactInputs({ onGateFailure: "rollback" })[0].reason).toMatch(
+    /must be "halt" \(leave the node on the new release\) or "downgrade"/,
+  );
 });

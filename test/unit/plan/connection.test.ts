@@ -14,12 +14,27 @@ test("resolveEndpoint applies every default and keeps what was given", () => {
     knownHosts: undefined,
     pinnedFingerprint: undefined,
   });
-  expect(resolveEndpoint({ host: "h", port: 2222, user: "ubuntu", readyTimeoutMs: 5000 }, "SHA256:x")).toMatchObject({ port: 2222, user: "ubuntu", readyTimeoutMs: 5000, pinnedFingerprint: "SHA256:x" });
+  expect(resolveEndpoint({ host: "h", port: 2222, user: "ubuntu", readyTimeoutMs: 5000 }, "SHA256:x")).toMatchObject({
+    port: 2222,
+    user: "ubuntu",
+    readyTimeoutMs: 5000,
+    pinnedFingerprint: "SHA256:x",
+  });
 });
 
 test("resolveTarget resolves the bastion too, with its own pinned fingerprint, and the dial policy", () => {
-  const t = resolveTarget({ host: "node", proxy: { host: "bastion", port: 2200 } }, 60_000, { target: "SHA256:t", proxy: "SHA256:p" });
-  expect(t).toMatchObject({ host: "node", port: 22, pinnedFingerprint: "SHA256:t", dialAttempts: CONNECTION_DEFAULTS.dialAttempts, dialRetryDelayMs: CONNECTION_DEFAULTS.dialRetryDelayMs, commandTimeoutMs: 60_000 });
+  const t = resolveTarget({ host: "node", proxy: { host: "bastion", port: 2200 } }, 60_000, {
+    target: "SHA256:t",
+    proxy: "SHA256:p",
+  });
+  expect(t).toMatchObject({
+    host: "node",
+    port: 22,
+    pinnedFingerprint: "SHA256:t",
+    dialAttempts: CONNECTION_DEFAULTS.dialAttempts,
+    dialRetryDelayMs: CONNECTION_DEFAULTS.dialRetryDelayMs,
+    commandTimeoutMs: 60_000,
+  });
   expect(t.proxy).toMatchObject({ host: "bastion", port: 2200, user: "root", pinnedFingerprint: "SHA256:p" });
   expect(resolveTarget({ host: "node" }, 1000).proxy).toBeUndefined();
 });

@@ -1,6 +1,14 @@
 import {
-  ErlangTermSyntaxError, isEndDot, MAX_TERM_TEXT_CHARS, openScanner, parseAdjacentStrings, parseChar, parseNumber,
-  parseQuoted, Scanner, skipSpace,
+  ErlangTermSyntaxError,
+  isEndDot,
+  MAX_TERM_TEXT_CHARS,
+  openScanner,
+  parseAdjacentStrings,
+  parseChar,
+  parseNumber,
+  parseQuoted,
+  Scanner,
+  skipSpace,
 } from "../../../provider/plan/erlang-term-scanner";
 
 /** Runs `read` on a scanner over `text` and returns what it read and where the scanner stopped. */

@@ -1,6 +1,17 @@
 import {
-  asAtom, asInt, asList, asString, asTuple, ErlangTerm, ErlangTermSyntaxError, formatErlangTerm, mapGet,
-  MAX_TERM_DEPTH, parseErlangTerm, parseErlangTerms, tupleTag,
+  asAtom,
+  asInt,
+  asList,
+  asString,
+  asTuple,
+  ErlangTerm,
+  ErlangTermSyntaxError,
+  formatErlangTerm,
+  mapGet,
+  MAX_TERM_DEPTH,
+  parseErlangTerm,
+  parseErlangTerms,
+  tupleTag,
 } from "../../../provider/plan/erlang-term";
 import { packageEntries, relFileText, relupFileText } from "../../../sandbox/package-zip";
 
@@ -43,13 +54,23 @@ describe("parseErlangTerm", () => {
     ["a utf8 binary", '<<"h\u00e9"/utf8>>', { type: "binary", value: "h\u00e9" }],
     ["a binary of bytes", "<<65, 66>>", { type: "binary", value: "AB" }],
     ["an empty binary", "<<>>", { type: "binary", value: "" }],
-    ["a map", "#{a => 1, <<\"k\">> => [x]}", { type: "map", entries: [{ key: atom("a"), value: int(1) }, { key: { type: "binary", value: "k" }, value: list(atom("x")) }] }],
+    [
+      "a map",
+      '#{a => 1, <<"k">> => [x]}',
+      {
+        type: "map",
+        entries: [
+          { key: atom("a"), value: int(1) },
+          { key: { type: "binary", value: "k" }, value: list(atom("x")) },
+        ],
+      },
+    ],
     ["an empty map", "#{ }", { type: "map", entries: [] }],
     ["a pid", "<0.95.0>", { type: "opaque", text: "<0.95.0>" }],
     ["a reference", "#Ref<0.1.2.3>", { type: "opaque", text: "#Ref<0.1.2.3>" }],
     ["a trailing dot", "{a, 1}.", tuple(atom("a"), int(1))],
     ["a trailing dot before a comment", "[a]. % done\n", list(atom("a"))],
-    ["comments and newlines anywhere", "% head\n{ a % first\n ,\n\t\"b\" }\n", tuple(atom("a"), str("b"))],
+    ["comments and newlines anywhere", '% head\n{ a % first\n ,\n\t"b" }\n', tuple(atom("a"), str("b"))],
     ["an integer followed by the end dot", "[1].", list(int(1))],
     ["a UTF-8 BOM", "\ufeff{ok}", tuple(atom("ok"))],
     ["a Latin-1 atom", "\u00e5ngstr\u00f6m", atom("\u00e5ngstr\u00f6m")],
@@ -114,7 +135,11 @@ describe("parseErlangTerms", () => {
   const cases: Array<[string, string, number]> = [
     ["nothing", "", 0],
     ["only comments", "%% coding: utf-8\n", 0],
-    ["a RELEASES file", '%% coding: utf-8\n[{release,"emqx","4.4.16","12.3.2.2",[{kernel,"8.1.3","lib/kernel-8.1.3"}],permanent}].\n', 1],
+    [
+      "a RELEASES file",
+      '%% coding: utf-8\n[{release,"emqx","4.4.16","12.3.2.2",[{kernel,"8.1.3","lib/kernel-8.1.3"}],permanent}].\n',
+      1,
+    ],
     ["several sentences", "{a,1}.\n{b,2.5}.\n", 2],
   ];
   it.each(cases)("parses %s", (_name, text, count) => {
@@ -125,7 +150,13 @@ describe("parseErlangTerms", () => {
     const text = String(packageEntries({ version: "4.4.16" }).find((e) => e.name === "emqx/releases/RELEASES")?.data);
     const [releases] = parseErlangTerms(text);
     const [tag, name, vsn, erts, , status] = asTuple(asList(releases)?.[0], 6) ?? [];
-    expect([asAtom(tag), asString(name), asString(vsn), asString(erts), asAtom(status)]).toEqual(["release", "emqx", "4.4.16", "12.3.2.2", "permanent"]);
+    expect([asAtom(tag), asString(name), asString(vsn), asString(erts), asAtom(status)]).toEqual([
+      "release",
+      "emqx",
+      "4.4.16",
+      "12.3.2.2",
+      "permanent",
+    ]);
   });
 
   it("fails on a sentence without its dot", () => {
@@ -207,10 +238,10 @@ describe("accessors", () => {
 describe("formatErlangTerm", () => {
   // [text, formatted]
   const cases: Array<[string, string]> = [
-    ['{ "4.4.16" , [ a , \'b@c.d\' ] }', '{"4.4.16",[a,\'b@c.d\']}'],
+    ["{ \"4.4.16\" , [ a , 'b@c.d' ] }", "{\"4.4.16\",[a,'b@c.d']}"],
     ['"say \\"hi\\"\\n"', '"say \\"hi\\"\\n"'],
     ["'Upper'", "'Upper'"],
-    ["#{a => <<\"x\">>}", '#{a => <<"x">>}'],
+    ['#{a => <<"x">>}', '#{a => <<"x">>}'],
     ["[1.0, -3, 2.5]", "[1.0,-3,2.5]"],
     ["<0.1.0>", "<0.1.0>"],
   ];

@@ -1,7 +1,11 @@
 // resolveInputs: the one function that applies every default before anything reads the inputs.
 import { DEFAULTS, ReleaseInputs, resolveInputs } from "../../../provider/plan/inputs";
 
-const MINIMAL: ReleaseInputs = { connection: { host: "10.0.0.7" }, version: "4.4.16", packagePath: "./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip" };
+const MINIMAL: ReleaseInputs = {
+  connection: { host: "10.0.0.7" },
+  version: "4.4.16",
+  packagePath: "./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip",
+};
 
 test("applies every default to minimal inputs", () => {
   expect(resolveInputs(MINIMAL)).toEqual({
@@ -40,13 +44,35 @@ test("applies every default to minimal inputs", () => {
 });
 
 test("fills in the client-impact gate's tolerant defaults only when the gate is given", () => {
-  expect(resolveInputs({ ...MINIMAL, clientImpact: {} }).clientImpact).toEqual({ deadlineSeconds: 60, maxConnectionDropPercent: 10, maxShutdownGrowthPercent: 10, requireSamePlugins: true });
-  expect(resolveInputs({ ...MINIMAL, clientImpact: { maxConnectionDropPercent: 0, requireSamePlugins: false }, onGateFailure: "downgrade" })).toMatchObject({
-    clientImpact: { deadlineSeconds: 60, maxConnectionDropPercent: 0, maxShutdownGrowthPercent: 10, requireSamePlugins: false },
+  expect(resolveInputs({ ...MINIMAL, clientImpact: {} }).clientImpact).toEqual({
+    deadlineSeconds: 60,
+    maxConnectionDropPercent: 10,
+    maxShutdownGrowthPercent: 10,
+    requireSamePlugins: true,
+  });
+  expect(
+    resolveInputs({
+      ...MINIMAL,
+      clientImpact: { maxConnectionDropPercent: 0, requireSamePlugins: false },
+      onGateFailure: "downgrade",
+    }),
+  ).toMatchObject({
+    clientImpact: {
+      deadlineSeconds: 60,
+      maxConnectionDropPercent: 0,
+      maxShutdownGrowthPercent: 10,
+      requireSamePlugins: false,
+    },
     onGateFailure: "downgrade",
   });
-  expect(resolveInputs({ ...MINIMAL, clientImpact: { probe: true } }).clientImpact?.probe).toEqual({ host: "127.0.0.1", port: 11883 });
-  expect(resolveInputs({ ...MINIMAL, clientImpact: { probe: { port: 1883 } } }).clientImpact?.probe).toEqual({ host: "127.0.0.1", port: 1883 });
+  expect(resolveInputs({ ...MINIMAL, clientImpact: { probe: true } }).clientImpact?.probe).toEqual({
+    host: "127.0.0.1",
+    port: 11883,
+  });
+  expect(resolveInputs({ ...MINIMAL, clientImpact: { probe: { port: 1883 } } }).clientImpact?.probe).toEqual({
+    host: "127.0.0.1",
+    port: 1883,
+  });
 });
 
 test("the defaults outlast EMQX's own 300 s RPC timeout", () => {
@@ -66,8 +92,25 @@ test("keeps every given value, including false and the command timeout for the S
     commandTimeoutMs: 9000,
     upgradeTimeoutMs: 900_000,
   });
-  expect(r.target).toMatchObject({ host: "h", port: 2222, user: "ubuntu", password: "pw", readyTimeoutMs: 5000, hostKey: "SHA256:abc", commandTimeoutMs: 9000 });
-  expect(r).toMatchObject({ edition: "ee", permanent: false, emqxPath: "/usr/bin/emqx", runAs: "emqx", allowDowngrade: true, uninstallPrevious: true, commandTimeoutMs: 9000, upgradeTimeoutMs: 900_000 });
+  expect(r.target).toMatchObject({
+    host: "h",
+    port: 2222,
+    user: "ubuntu",
+    password: "pw",
+    readyTimeoutMs: 5000,
+    hostKey: "SHA256:abc",
+    commandTimeoutMs: 9000,
+  });
+  expect(r).toMatchObject({
+    edition: "ee",
+    permanent: false,
+    emqxPath: "/usr/bin/emqx",
+    runAs: "emqx",
+    allowDowngrade: true,
+    uninstallPrevious: true,
+    commandTimeoutMs: 9000,
+    upgradeTimeoutMs: 900_000,
+  });
 });
 
 test("lower-cases the pinned package digest", () => {
@@ -75,7 +118,10 @@ test("lower-cases the pinned package digest", () => {
 });
 
 test("resolves the bastion with its own defaults, and pins first-contact fingerprints per hop", () => {
-  const r = resolveInputs({ ...MINIMAL, connection: { host: "10.0.0.7", user: "ops", proxy: { host: "bastion", privateKey: "k" } } }, { target: "SHA256:target", proxy: "SHA256:bastion" });
+  const r = resolveInputs(
+    { ...MINIMAL, connection: { host: "10.0.0.7", user: "ops", proxy: { host: "bastion", privateKey: "k" } } },
+    { target: "SHA256:target", proxy: "SHA256:bastion" },
+  );
   expect(r.target.pinnedFingerprint).toBe("SHA256:target");
   expect(r.target.user).toBe("ops");
   expect(r.target.proxy).toEqual({
@@ -94,6 +140,13 @@ test("resolves the bastion with its own defaults, and pins first-contact fingerp
 });
 
 test("fills in the health gate's defaults only when a health gate is given", () => {
-  expect(resolveInputs({ ...MINIMAL, healthGate: {} }).healthGate).toEqual({ deadlineSeconds: 120, command: undefined, requireClusterRunning: false });
-  expect(resolveInputs({ ...MINIMAL, healthGate: { deadlineSeconds: 30, command: ["true"], requireClusterRunning: true } }).healthGate).toEqual({ deadlineSeconds: 30, command: ["true"], requireClusterRunning: true });
+  expect(resolveInputs({ ...MINIMAL, healthGate: {} }).healthGate).toEqual({
+    deadlineSeconds: 120,
+    command: undefined,
+    requireClusterRunning: false,
+  });
+  expect(
+    resolveInputs({ ...MINIMAL, healthGate: { deadlineSeconds: 30, command: ["true"], requireClusterRunning: true } })
+      .healthGate,
+  ).toEqual({ deadlineSeconds: 30, command: ["true"], requireClusterRunning: true });
 });

@@ -2,7 +2,10 @@ import { matchesEmqxZipGlob, parsePackageName, PackageName } from "../../../prov
 
 // Row: [file name, expected {edition, version, otpMajor, os, arch} or a fragment of the refusal]
 const ROWS: [string, Partial<Record<string, unknown>> | string][] = [
-  ["emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip", { edition: "ce", version: "4.4.16", otp: "24.3.4.2-1", otpMajor: 24, os: "ubuntu20.04", arch: "amd64" }],
+  [
+    "emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip",
+    { edition: "ce", version: "4.4.16", otp: "24.3.4.2-1", otpMajor: 24, os: "ubuntu20.04", arch: "amd64" },
+  ],
   ["emqx-ee-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip", { edition: "ee", version: "4.4.16", os: "ubuntu20.04" }],
   ["emqx-4.4.0-otp24.1.5-3-el8-arm64.zip", { version: "4.4.0", otp: "24.1.5-3", os: "el8", arch: "arm64" }],
   ["emqx-4.4.2-otp25.3-debian12-amd64.zip", { otpMajor: 25, os: "debian12" }],
@@ -28,7 +31,14 @@ describe("parsePackageName", () => {
     }
     expect(typeof r).toBe("object");
     const p = r as PackageName;
-    const flat = { edition: p.edition, version: p.version.raw, otp: p.otp, otpMajor: p.otpMajor, os: p.os, arch: p.arch };
+    const flat = {
+      edition: p.edition,
+      version: p.version.raw,
+      otp: p.otp,
+      otpMajor: p.otpMajor,
+      os: p.os,
+      arch: p.arch,
+    };
     expect(flat).toMatchObject(expected);
   });
 

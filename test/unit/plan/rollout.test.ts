@@ -1,4 +1,10 @@
-import { planRollout, resolveCount, resolveRollout, ROLLOUT_DEFAULTS, RolloutHost } from "../../../provider/plan/rollout";
+import {
+  planRollout,
+  resolveCount,
+  resolveRollout,
+  ROLLOUT_DEFAULTS,
+  RolloutHost,
+} from "../../../provider/plan/rollout";
 
 const hosts = (n: number, cluster?: (i: number) => string | undefined): RolloutHost[] =>
   Array.from({ length: n }, (_, i) => ({ name: `h${i + 1}`, cluster: cluster?.(i) }));
@@ -53,7 +59,16 @@ test.each(REFUSAL_ROWS)("resolveRollout: %s", (_name, options, n, property) => {
 const PLAN_ROWS: [string, RolloutHost[], object, string[][], Record<string, string[]>][] = [
   ["defaults: canary 1, then one at a time", hosts(3), {}, [["h1"], ["h2"], ["h3"]], {}],
   ["canary 1, batches of 2", hosts(5), { batchSize: 2 }, [["h1"], ["h2", "h3"], ["h4", "h5"]], {}],
-  ["no canary, batches of 50%", hosts(4), { canary: 0, batchSize: "50%" }, [["h1", "h2"], ["h3", "h4"]], {}],
+  [
+    "no canary, batches of 50%",
+    hosts(4),
+    { canary: 0, batchSize: "50%" },
+    [
+      ["h1", "h2"],
+      ["h3", "h4"],
+    ],
+    {},
+  ],
   ["canary larger than the fleet", hosts(2), { canary: 5 }, [["h1", "h2"]], {}],
   ["one host", hosts(1), { batchSize: 10 }, [["h1"]], {}],
   [
@@ -87,16 +102,24 @@ test.each(PLAN_ROWS)("planRollout: %s", (_name, hs, options, batches, after) => 
   const waits = Object.fromEntries(plan.hosts.filter((h) => h.after.length > 0).map((h) => [h.name, h.after]));
   expect(waits).toEqual(after);
   // Every host is planned once, in the batch the batches list says.
-  for (const [i, names] of batches.entries()) for (const n of names) expect(plan.hosts.find((h) => h.name === n)?.batch).toBe(i + 1);
+  for (const [i, names] of batches.entries())
+    for (const n of names) expect(plan.hosts.find((h) => h.name === n)?.batch).toBe(i + 1);
 });
 
 test("planRollout: the batch a host falls in depends only on its position, not on its name", () => {
   const a = planRollout(hosts(4), { batchSize: 2 });
-  const renamed = planRollout(hosts(4).map((h) => ({ name: `x-${h.name}` })), { batchSize: 2 });
+  const renamed = planRollout(
+    hosts(4).map((h) => ({ name: `x-${h.name}` })),
+    { batchSize: 2 },
+  );
   expect(Array.isArray(a) || Array.isArray(renamed)).toBe(false);
-  expect((a as { hosts: { batch: number }[] }).hosts.map((h) => h.batch)).toEqual((renamed as { hosts: { batch: number }[] }).hosts.map((h) => h.batch));
+  expect((a as { hosts: { batch: number }[] }).hosts.map((h) => h.batch)).toEqual(
+    (renamed as { hosts: { batch: number }[] }).hosts.map((h) => h.batch),
+  );
 });
 
 test("planRollout fails with the rollout refusals", () => {
-  expect(planRollout(hosts(2), { batchSize: "x" })).toEqual([expect.objectContaining({ property: "rollout.batchSize" })]);
+  expect(planRollout(hosts(2), { batchSize: "x" })).toEqual([
+    expect.objectContaining({ property: "rollout.batchSize" }),
+  ]);
 });

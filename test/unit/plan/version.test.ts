@@ -1,4 +1,11 @@
-import { binScriptsAtLeast, checkVersionFamily, compareVersions, hasCtlCommand, parseEmqxVersion, EmqxVersion } from "../../../provider/plan/version";
+import {
+  binScriptsAtLeast,
+  checkVersionFamily,
+  compareVersions,
+  hasCtlCommand,
+  parseEmqxVersion,
+  EmqxVersion,
+} from "../../../provider/plan/version";
 
 // Row: [input, expected "ok" or a fragment of the refusal]
 const PARSE_ROWS: [unknown, string][] = [

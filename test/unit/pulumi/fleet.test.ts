@@ -12,7 +12,17 @@ let pkg: string;
 beforeAll(async () => {
   engine = await mockEngine((args) =>
     args.type === "pulumi-nodejs:dynamic/emqx:EmqxRelease"
-      ? { currentVersion: args.inputs.version, lastResult: { action: "upgrade", fromVersion: "4.4.15", toVersion: args.inputs.version, version: args.inputs.version, durationMs: 5, finishedAt: "t" } }
+      ? {
+          currentVersion: args.inputs.version,
+          lastResult: {
+            action: "upgrade",
+            fromVersion: "4.4.15",
+            toVersion: args.inputs.version,
+            version: args.inputs.version,
+            durationMs: 5,
+            finishedAt: "t",
+          },
+        }
       : {},
   );
   registered = engine.registered;
@@ -21,7 +31,8 @@ beforeAll(async () => {
 afterAll(() => engine.cleanup());
 
 /** Waits until the mocks have seen every child of the fleet. */
-const settle = (f: EmqxFleet) => valueOf(pulumi.all([...Object.values(f.releases).map((r) => r.urn), ...f.gates.map((g) => g.urn)]));
+const settle = (f: EmqxFleet) =>
+  valueOf(pulumi.all([...Object.values(f.releases).map((r) => r.urn), ...f.gates.map((g) => g.urn)]));
 const inputsOf = (name: string) => engine.inputsOf(name);
 
 function args(overrides: Partial<EmqxFleetArgs> = {}): EmqxFleetArgs {
@@ -66,14 +77,21 @@ test("each node gets connectionDefaults under its own fields, the shared inputs,
 });
 
 test("the gates carry the batch, the budget, the pause (none after the last batch) and the members so far", async () => {
-  const fleet = new EmqxFleet("f3", args({ rollout: { canary: 1, batchSize: 2, pauseSeconds: 30, maxFailures: "50%" } }));
+  const fleet = new EmqxFleet(
+    "f3",
+    args({ rollout: { canary: 1, batchSize: 2, pauseSeconds: 30, maxFailures: "50%" } }),
+  );
   await settle(fleet);
   const g1 = inputsOf("f3-gate-1");
   const g2 = inputsOf("f3-gate-2");
   expect(g1).toMatchObject({ fleet: "f3", batch: 1, batchCount: 2, maxFailures: 1, pauseSeconds: 30 });
   expect((g1.members as { name: string }[]).map((m) => m.name)).toEqual(["a"]);
   expect(g2).toMatchObject({ batch: 2, pauseSeconds: 0 });
-  expect((g2.members as { name: string; batch: number }[]).map((m) => [m.name, m.batch])).toEqual([["a", 1], ["b", 2], ["c", 2]]);
+  expect((g2.members as { name: string; batch: number }[]).map((m) => [m.name, m.batch])).toEqual([
+    ["a", 1],
+    ["b", 2],
+    ["c", 2],
+  ]);
   expect((g2.members as { result: { version: string } }[])[2].result.version).toBe("4.4.16");
 });
 
@@ -97,12 +115,17 @@ test("promote: false upgrades the canary with --no-permanent and marks the later
 });
 
 test("fails at construction for duplicate host names, naming the property", () => {
-  const hosts = [{ name: "a", connection: { host: "10.0.0.1" } }, { name: "a", connection: { host: "10.0.0.2" } }];
+  const hosts = [
+    { name: "a", connection: { host: "10.0.0.1" } },
+    { name: "a", connection: { host: "10.0.0.2" } },
+  ];
   expect(() => new EmqxFleet("f6", args({ hosts }))).toThrow(/hosts\[1\]\.name "a" is used by two hosts/);
 });
 
 test("fails at construction for a malformed rollout", () => {
-  expect(() => new EmqxFleet("f7", args({ rollout: { batchSize: "half" } }))).toThrow(/rollout\.batchSize must be a whole number >= 0 or a percentage/);
+  expect(() => new EmqxFleet("f7", args({ rollout: { batchSize: "half" } }))).toThrow(
+    /rollout\.batchSize must be a whole number >= 0 or a percentage/,
+  );
 });
 
 test("logs every host's refusal at once, grouped, without the engine stopping at the first", async () => {
@@ -123,7 +146,9 @@ test("logs every host's refusal at once, grouped, without the engine stopping at
   expect(errors).toEqual([
     expect.stringMatching(/^EmqxFleet f8: connection\.host \(host a\): must be a host name or IP/),
     expect.stringMatching(/^EmqxFleet f8: version \(all 3 hosts\): EmqxRelease manages EMQX 4\.4 only/),
-    expect.stringMatching(/^EmqxFleet f8: packagePath \(all 3 hosts\): .* is the package of EMQX 4\.4\.16, but version is "4\.5\.0"/),
+    expect.stringMatching(
+      /^EmqxFleet f8: packagePath \(all 3 hosts\): .* is the package of EMQX 4\.4\.16, but version is "4\.5\.0"/,
+    ),
     expect.stringMatching(/^EmqxFleet f8: emqxPath \(all 3 hosts\): must be a command name/),
     "EmqxFleet f8: hosts: b, c all point at 10.0.0.2:2222: each node must be listed once",
     expect.stringMatching(/^EmqxFleet f8: 5 refusal\(s\) above; no host was contacted/),

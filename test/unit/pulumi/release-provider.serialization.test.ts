@@ -61,7 +61,12 @@ beforeAll(async () => {
   containsSecrets = serialized.containsSecrets;
   const packagePath = await buildPackageZip(dir, { version: "4.4.16" });
   // Nothing listens on port 1; and without credentials connecting fails before dialing anyway.
-  valid = { connection: { host: "127.0.0.1", port: 1, user: "root" }, version: "4.4.16", packagePath, emqxPath: "/opt/emqx/bin/emqx" };
+  valid = {
+    connection: { host: "127.0.0.1", port: 1, user: "root" },
+    version: "4.4.16",
+    packagePath,
+    emqxPath: "/opt/emqx/bin/emqx",
+  };
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -76,7 +81,8 @@ function callSerialized(calls: Call[]): Promise<Outcome[]> {
     child.on("error", reject);
     child.on("close", (code) => {
       const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
-      if (!line) return reject(new Error(`the serialized provider printed no result (exit ${code}):\n${stdout}\n${stderr}`));
+      if (!line)
+        return reject(new Error(`the serialized provider printed no result (exit ${code}):\n${stdout}\n${stderr}`));
       resolve(JSON.parse(line.slice(RESULT_PREFIX.length)));
     });
     child.stdin.end(JSON.stringify({ modulePath, calls }));
@@ -92,13 +98,23 @@ async function callHere(calls: Call[]): Promise<Outcome[]> {
       out.push({ ok: true, value: JSON.parse(JSON.stringify((await method.apply(provider, c.args)) ?? null)) });
     } catch (e) {
       const err = e as Error;
-      out.push({ ok: false, error: JSON.parse(JSON.stringify({ ...err, name: err.name, message: err.message, cause: undefined })) });
+      out.push({
+        ok: false,
+        error: JSON.parse(JSON.stringify({ ...err, name: err.name, message: err.message, cause: undefined })),
+      });
     }
   }
   return out;
 }
 
-const FACTS = { osId: "debian12", arch: "amd64", otpMajor: 24, edition: "ce", binScriptsVersion: "4.4.0", relupDownTo: [] };
+const FACTS = {
+  osId: "debian12",
+  arch: "amd64",
+  otpMajor: 24,
+  edition: "ce",
+  binScriptsVersion: "4.4.0",
+  relupDownTo: [],
+};
 
 test("serializes without capturing secrets", () => {
   expect(containsSecrets).toBe(false);
@@ -107,7 +123,15 @@ test("serializes without capturing secrets", () => {
 
 test("check, diff and the errors of create behave the same once serialized", async () => {
   const checked = (await provider.check({}, valid)).inputs;
-  const state = { ...checked, version: "4.4.0", packageSha256: "aa".repeat(32), currentVersion: "4.4.0", permanentVersion: "4.4.0", installedVersions: [{ version: "4.4.0", status: "permanent" }], hostFacts: FACTS };
+  const state = {
+    ...checked,
+    version: "4.4.0",
+    packageSha256: "aa".repeat(32),
+    currentVersion: "4.4.0",
+    permanentVersion: "4.4.0",
+    installedVersions: [{ version: "4.4.0", status: "permanent" }],
+    hostFacts: FACTS,
+  };
   const calls: Call[] = [
     { method: "check", args: [{}, valid] },
     { method: "check", args: [{}, { ...valid, version: "4.4.x" }] },
@@ -117,23 +141,71 @@ test("check, diff and the errors of create behave the same once serialized", asy
     { method: "diff", args: ["127.0.0.1:1", { ...state, hostFacts: { ...FACTS, arch: "arm64" } }, checked] },
     { method: "create", args: [{ ...checked, version: "4.4" }] },
     { method: "create", args: [checked] },
-    { method: "create", args: [{ ...checked, connection: { host: "127.0.0.1", port: 1, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n" } }] },
+    {
+      method: "create",
+      args: [
+        {
+          ...checked,
+          connection: {
+            host: "127.0.0.1",
+            port: 1,
+            privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+          },
+        },
+      ],
+    },
   ];
   const [there, here] = await Promise.all([callSerialized(calls), callHere(calls)]);
   expect(there.map(comparable)).toEqual(here.map(comparable));
 
   const [ok, badVersion, badPin, update, replace, refused, invalid, noAuth, badKey] = there;
   // check: a real package read with yauzl and hashed, no failures.
-  expect(ok).toMatchObject({ ok: true, value: { failures: [], inputs: { __package: { fileName: path.basename(valid.packagePath as string), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), relupUpFrom: expect.arrayContaining(["4.4.0"]) } } } });
-  expect(badVersion).toMatchObject({ ok: true, value: { failures: expect.arrayContaining([expect.objectContaining({ property: "version" })]) } });
-  expect(badPin).toMatchObject({ ok: true, value: { failures: [expect.objectContaining({ property: "packageSha256", reason: expect.stringContaining("not the pinned 0000") })] } });
+  expect(ok).toMatchObject({
+    ok: true,
+    value: {
+      failures: [],
+      inputs: {
+        __package: {
+          fileName: path.basename(valid.packagePath as string),
+          sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+          relupUpFrom: expect.arrayContaining(["4.4.0"]),
+        },
+      },
+    },
+  });
+  expect(badVersion).toMatchObject({
+    ok: true,
+    value: { failures: expect.arrayContaining([expect.objectContaining({ property: "version" })]) },
+  });
+  expect(badPin).toMatchObject({
+    ok: true,
+    value: {
+      failures: [
+        expect.objectContaining({ property: "packageSha256", reason: expect.stringContaining("not the pinned 0000") }),
+      ],
+    },
+  });
   expect(update).toEqual({ ok: true, value: { changes: true, replaces: [], deleteBeforeReplace: true } });
   expect(replace).toMatchObject({ ok: true, value: { replaces: ["connection"] } });
   // Errors keep their subclass name, message, fields and brand.
-  expectError(refused, "UnsupportedUpgradeError", /^127\.0\.0\.1 is arm64 but emqx-4\.4\.16-.* is built for amd64/, { from: "4.4.0", to: "4.4.16", property: "packagePath" });
+  expectError(refused, "UnsupportedUpgradeError", /^127\.0\.0\.1 is arm64 but emqx-4\.4\.16-.* is built for amd64/, {
+    from: "4.4.0",
+    to: "4.4.16",
+    property: "packagePath",
+  });
   expectError(invalid, "InvalidInputError", /^version: /, { property: "version" });
-  expectError(noAuth, "SshConnectError", /^127\.0\.0\.1:1: no privateKey, password or agentSocketPath given for user root$/, { host: "127.0.0.1", port: 1, stage: "client-authentication" });
-  expectError(badKey, "SshConnectError", /^127\.0\.0\.1:1: privateKey cannot be used \(.+\); check privateKey and privateKeyPassword$/, { stage: "client-authentication" });
+  expectError(
+    noAuth,
+    "SshConnectError",
+    /^127\.0\.0\.1:1: no privateKey, password or agentSocketPath given for user root$/,
+    { host: "127.0.0.1", port: 1, stage: "client-authentication" },
+  );
+  expectError(
+    badKey,
+    "SshConnectError",
+    /^127\.0\.0\.1:1: privateKey cannot be used \(.+\); check privateKey and privateKeyPassword$/,
+    { stage: "client-authentication" },
+  );
 });
 
 /** An outcome without what only the child records (whether the error is an Error, its text). */
@@ -159,10 +231,18 @@ describe("serialized errors (regressions)", () => {
   test("answers the calls that show them", async () => {
     const spec = { version: "4.4.16" };
     const damaged = path.join(fs.mkdtempSync(path.join(dir, "damaged-")), packageFileName(spec));
-    await writeZip(damaged, packageEntries(spec).map((e) => (e.name.endsWith("/relup") ? { ...e, data: '{"4.4.16",[{"4.4.0",' } : e)));
+    await writeZip(
+      damaged,
+      packageEntries(spec).map((e) => (e.name.endsWith("/relup") ? { ...e, data: '{"4.4.16",[{"4.4.0",' } : e)),
+    );
     const news = { ...valid, packagePath: damaged };
     const here = await provider.check({}, news);
-    expect(here.failures).toEqual([expect.objectContaining({ property: "packagePath", reason: expect.stringContaining("is not a valid Erlang term") })]);
+    expect(here.failures).toEqual([
+      expect.objectContaining({
+        property: "packagePath",
+        reason: expect.stringContaining("is not a valid Erlang term"),
+      }),
+    ]);
     damagedHere = JSON.parse(JSON.stringify(here));
     [thrown, damagedThere] = await callSerialized([
       { method: "create", args: [{ ...valid, version: "4.4" }] },

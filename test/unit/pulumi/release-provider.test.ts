@@ -11,7 +11,14 @@ import { buildPackageZip } from "../../../sandbox/package-zip";
 
 type Props = Record<string, unknown>;
 const provider = new EmqxReleaseProvider();
-const FACTS = { osId: "debian12", arch: "amd64", otpMajor: 24, edition: "ce", binScriptsVersion: "4.4.0", relupDownTo: [] };
+const FACTS = {
+  osId: "debian12",
+  arch: "amd64",
+  otpMajor: 24,
+  edition: "ce",
+  binScriptsVersion: "4.4.0",
+  relupDownTo: [],
+};
 let dir: string;
 let pkg16: string;
 let inputs: Props;
@@ -19,13 +26,26 @@ let inputs: Props;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "release-provider-"));
   pkg16 = await buildPackageZip(dir, { version: "4.4.16" });
-  inputs = { connection: { host: "10.0.0.7", port: 22, user: "root", password: "pw" }, version: "4.4.16", packagePath: pkg16 };
+  inputs = {
+    connection: { host: "10.0.0.7", port: 22, user: "root", password: "pw" },
+    version: "4.4.16",
+    packagePath: pkg16,
+  };
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** State after a create that left the node on `version`. */
 function stateAt(version: string, over: Props = {}): Props {
-  return { ...inputs, version, packageSha256: "aa".repeat(32), currentVersion: version, permanentVersion: version, installedVersions: [{ version, status: "permanent" }], hostFacts: FACTS, ...over };
+  return {
+    ...inputs,
+    version,
+    packageSha256: "aa".repeat(32),
+    currentVersion: version,
+    permanentVersion: version,
+    installedVersions: [{ version, status: "permanent" }],
+    hostFacts: FACTS,
+    ...over,
+  };
 }
 
 describe("check", () => {
@@ -59,13 +79,17 @@ describe("check", () => {
   test("fails for a package that is not there, naming the path", async () => {
     const missing = path.join(dir, "gone", path.basename(pkg16));
     const r = await provider.check({}, { ...inputs, packagePath: missing });
-    expect(r.failures).toEqual([{ property: "packagePath", reason: expect.stringContaining(`cannot read ${missing} (ENOENT)`) }]);
+    expect(r.failures).toEqual([
+      { property: "packagePath", reason: expect.stringContaining(`cannot read ${missing} (ENOENT)`) },
+    ]);
   });
 
   test("fails for a downgrade against the previous declaration unless allowDowngrade is set", async () => {
     const pkg15 = await buildPackageZip(fs.mkdtempSync(path.join(dir, "p-")), { version: "4.4.15" });
     const down = { ...inputs, version: "4.4.15", packagePath: pkg15 };
-    expect((await provider.check(inputs, down)).failures).toEqual([expect.objectContaining({ property: "version", reason: expect.stringContaining("set allowDowngrade: true") })]);
+    expect((await provider.check(inputs, down)).failures).toEqual([
+      expect.objectContaining({ property: "version", reason: expect.stringContaining("set allowDowngrade: true") }),
+    ]);
     expect((await provider.check(inputs, { ...down, allowDowngrade: true })).failures).toEqual([]);
   });
 
@@ -81,7 +105,11 @@ describe("diff", () => {
 
   test("reports an update for a new version and nothing for the same declaration", async () => {
     const news = await checked();
-    expect(await provider.diff("id", stateAt("4.4.0"), news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    expect(await provider.diff("id", stateAt("4.4.0"), news)).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
     const same = stateAt("4.4.16", { packageSha256: (news.__package as Props).sha256 });
     expect(await provider.diff("id", same, news)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: true });
   });
@@ -92,7 +120,9 @@ describe("diff", () => {
   });
 
   test("fails at plan time when the recorded host facts rule the new package out", async () => {
-    const err = await provider.diff("id", stateAt("4.4.0", { hostFacts: { ...FACTS, osId: "el8" } }), await checked()).catch((e) => e);
+    const err = await provider
+      .diff("id", stateAt("4.4.0", { hostFacts: { ...FACTS, osId: "el8" } }), await checked())
+      .catch((e) => e);
     expect(UnsupportedUpgradeError.isInstance(err)).toBe(true);
     expect(err).toMatchObject({ from: "4.4.0", to: "4.4.16", property: "packagePath" });
     expect(err.message).toMatch(/^10\.0\.0\.7 is el8 but emqx-4\.4\.16-.* is built for debian12/);
@@ -100,18 +130,31 @@ describe("diff", () => {
 
   test("never fails for an unchanged declaration (refresh calls diff with the old one)", async () => {
     const news = await checked();
-    const drifted = stateAt("4.4.16", { packageSha256: (news.__package as Props).sha256, currentVersion: "4.4.0", hostFacts: { ...FACTS, arch: "arm64" } });
+    const drifted = stateAt("4.4.16", {
+      packageSha256: (news.__package as Props).sha256,
+      currentVersion: "4.4.0",
+      hostFacts: { ...FACTS, arch: "arm64" },
+    });
     expect(await provider.diff("id", drifted, news)).toMatchObject({ changes: true, replaces: [] });
   });
 
-  test("does not judge a node whose failure was recorded before it was ever read (currentVersion \"\")", async () => {
-    const recorded = stateAt("", { hostFacts: {}, version: "4.4.15", lastResult: { action: "none", error: "lock held" } });
-    await expect(provider.diff("id", recorded, await checked())).resolves.toMatchObject({ changes: true, replaces: [] });
+  test('does not judge a node whose failure was recorded before it was ever read (currentVersion "")', async () => {
+    const recorded = stateAt("", {
+      hostFacts: {},
+      version: "4.4.15",
+      lastResult: { action: "none", error: "lock held" },
+    });
+    await expect(provider.diff("id", recorded, await checked())).resolves.toMatchObject({
+      changes: true,
+      replaces: [],
+    });
   });
 
   test("does not judge a change whose package check could not run (unknown in preview)", async () => {
     const news = { ...inputs, packagePath: UNKNOWN_VALUE };
-    await expect(provider.diff("id", stateAt("4.4.0", { hostFacts: { ...FACTS, arch: "arm64" } }), news)).resolves.toMatchObject({ changes: true });
+    await expect(
+      provider.diff("id", stateAt("4.4.0", { hostFacts: { ...FACTS, arch: "arm64" } }), news),
+    ).resolves.toMatchObject({ changes: true });
   });
 });
 
@@ -122,7 +165,9 @@ describe("create and update before connecting", () => {
     const err = await provider.create({ ...inputs, version: "v4.4.16" }).catch((e) => e);
     expect(InvalidInputError.isInstance(err)).toBe(true);
     expect(err.property).toBe("version");
-    await expect(provider.update("id", stateAt("4.4.0"), { ...inputs, emqxPath: "emqx; rm -rf /" })).rejects.toThrow(/^emqxPath: /);
+    await expect(provider.update("id", stateAt("4.4.0"), { ...inputs, emqxPath: "emqx; rm -rf /" })).rejects.toThrow(
+      /^emqxPath: /,
+    );
   });
 
   test("fails with InvalidInputError when the package no longer matches its pinned digest", async () => {

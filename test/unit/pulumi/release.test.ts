@@ -38,20 +38,33 @@ function placesOf(value: unknown, needle: string, at = "", inSecret = false): { 
 }
 
 test("registers as pulumi-nodejs:dynamic/emqx:EmqxRelease with the provider serialized into its inputs", async () => {
-  const { inputs } = await register("token", { connection: { host: "10.0.0.7", password: "pw-token" }, version: "4.4.16", packagePath: pkg });
+  const { inputs } = await register("token", {
+    connection: { host: "10.0.0.7", password: "pw-token" },
+    version: "4.4.16",
+    packagePath: pkg,
+  });
   expect(registered.find((x) => x.name === "token")!.type).toBe("pulumi-nodejs:dynamic/emqx:EmqxRelease");
   expect(inputs.__provider).toMatch(/^exports\.handler = /);
   expect(inputs).toMatchObject({ version: "4.4.16", packagePath: pkg });
 });
 
 test("hashes the package in the program and passes the digest to check", async () => {
-  const { inputs } = await register("digest", { connection: { host: "10.0.0.7", password: "pw-digest" }, version: "4.4.16", packagePath: pulumi.output(pkg) });
+  const { inputs } = await register("digest", {
+    connection: { host: "10.0.0.7", password: "pw-digest" },
+    version: "4.4.16",
+    packagePath: pulumi.output(pkg),
+  });
   expect(inputs.__packageDigest).toBe(createHash("sha256").update("package bytes").digest("hex"));
 });
 
 test("sends every credential, of the node and of the bastion, only as a secret", async () => {
   const { inputs } = await register("secrets", {
-    connection: { host: "10.0.0.7", privateKey: "KEY-node", privateKeyPassword: "PASS-node", proxy: { host: "bastion", password: "PW-bastion" } },
+    connection: {
+      host: "10.0.0.7",
+      privateKey: "KEY-node",
+      privateKeyPassword: "PASS-node",
+      proxy: { host: "bastion", password: "PW-bastion" },
+    },
     version: "4.4.16",
     packagePath: pkg,
   });
@@ -64,12 +77,20 @@ test("sends every credential, of the node and of the bastion, only as a secret",
 });
 
 test("keeps a connection given as an output secret as a whole", async () => {
-  const { inputs } = await register("output-conn", { connection: pulumi.output({ host: "10.0.0.7", password: "PW-output" }), version: "4.4.16", packagePath: pkg });
+  const { inputs } = await register("output-conn", {
+    connection: pulumi.output({ host: "10.0.0.7", password: "PW-output" }),
+    version: "4.4.16",
+    packagePath: pkg,
+  });
   expect(placesOf(inputs, "PW-output")).toEqual([{ at: ".connection.value.password", secret: true }]);
 });
 
 test("marks the connection output secret and exposes the provider's outputs", async () => {
-  const { resource } = await register("outputs", { connection: { host: "10.0.0.7", password: "pw-outputs" }, version: "4.4.16", packagePath: pkg });
+  const { resource } = await register("outputs", {
+    connection: { host: "10.0.0.7", password: "pw-outputs" },
+    version: "4.4.16",
+    packagePath: pkg,
+  });
   expect(await pulumi.isSecret((resource as unknown as { connection: pulumi.Output<unknown> }).connection)).toBe(true);
   expect(await valueOf(resource.currentVersion)).toBe("4.4.16");
   expect(await valueOf(resource.lastAction)).toBe("upgrade");

@@ -6,7 +6,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
-import { CONNECTION_DEFAULTS, CONNECTION_SECRET_FIELDS, type ConnectionInputs } from "../../../provider/plan/connection";
+import {
+  CONNECTION_DEFAULTS,
+  CONNECTION_SECRET_FIELDS,
+  type ConnectionInputs,
+} from "../../../provider/plan/connection";
 import type { ReleaseInputs } from "../../../provider/plan/inputs";
 import type { ConnectionArgs, EmqxReleaseArgs } from "../../../provider/pulumi/release";
 
@@ -23,11 +27,23 @@ test("every connection input and default is in the README's inputs table", () =>
   const readme = fs.readFileSync(path.join(__dirname, "../../../README.md"), "utf8");
   // Record<keyof ConnectionInputs, true> must name every key: the compiler sees to that.
   const keys: Record<keyof ConnectionInputs, true> = {
-    host: true, port: true, user: true, privateKey: true, privateKeyPassword: true, password: true, sudoPassword: true,
-    agentSocketPath: true, hostKey: true, knownHosts: true, readyTimeoutMs: true, proxy: true,
+    host: true,
+    port: true,
+    user: true,
+    privateKey: true,
+    privateKeyPassword: true,
+    password: true,
+    sudoPassword: true,
+    agentSocketPath: true,
+    hostKey: true,
+    knownHosts: true,
+    readyTimeoutMs: true,
+    proxy: true,
   };
   // A row names a key as `connection.<key>`, or after a slash in a shared row (`privateKey` / `password`).
-  const missing = Object.keys(keys).filter((k) => !readme.includes(`\`connection.${k}\``) && !readme.includes(`/ \`${k}\``));
+  const missing = Object.keys(keys).filter(
+    (k) => !readme.includes(`\`connection.${k}\``) && !readme.includes(`/ \`${k}\``),
+  );
   expect(missing).toEqual([]);
   for (const k of CONNECTION_SECRET_FIELDS) expect(Object.keys(keys)).toContain(k);
   expect(readme).toContain(`| \`connection.port\` | \`${CONNECTION_DEFAULTS.port}\` |`);

@@ -2,7 +2,14 @@
 import { RolloutHaltedError } from "../../../provider/errors";
 import { RolloutGateProvider } from "../../../provider/pulumi/rollout-gate";
 
-const ok = { action: "upgrade", fromVersion: "4.4.15", toVersion: "4.4.16", version: "4.4.16", durationMs: 1, finishedAt: "t" };
+const ok = {
+  action: "upgrade",
+  fromVersion: "4.4.15",
+  toVersion: "4.4.16",
+  version: "4.4.16",
+  durationMs: 1,
+  finishedAt: "t",
+};
 const gate = (over: Record<string, unknown> = {}) => ({
   fleet: "f",
   batch: 1,
@@ -23,7 +30,9 @@ afterEach(() => jest.restoreAllMocks());
 test("diff: a new result of any member re-runs the gate; the same results do not", async () => {
   const p = new RolloutGateProvider();
   expect(await p.diff("id", gate(), gate())).toEqual({ changes: false });
-  expect(await p.diff("id", gate(), gate({ members: [{ name: "a", batch: 1, result: { ...ok, finishedAt: "t2" } }] }))).toEqual({ changes: true });
+  expect(
+    await p.diff("id", gate(), gate({ members: [{ name: "a", batch: 1, result: { ...ok, finishedAt: "t2" } }] })),
+  ).toEqual({ changes: true });
   expect(await p.diff("id", gate(), gate({ maxFailures: 1 }))).toEqual({ changes: true });
 });
 

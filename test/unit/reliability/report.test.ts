@@ -1,28 +1,77 @@
 // The RELIABILITY.md generator (test/support/reliability-report.ts): rows and jest verdicts in,
 // deterministic Markdown out.
 import {
-  cell, corruptionMeasured, INSTALL_CHECKS, joinRows, parseRecords, ReliabilityRecord, renderReliabilityReport, ReportRow,
-  secretsMeasured, TestOutcome, totalsOf,
+  cell,
+  corruptionMeasured,
+  INSTALL_CHECKS,
+  joinRows,
+  parseRecords,
+  ReliabilityRecord,
+  renderReliabilityReport,
+  ReportRow,
+  secretsMeasured,
+  TestOutcome,
+  totalsOf,
 } from "../../support/reliability-report";
 
-const row = (file: string, index: number, area: ReportRow["area"], c: string, expected = `${c}: refused`): ReliabilityRecord => ({ kind: "row", file, index, area, case: c, expected });
-const outcome = (file: string, title: string, status: string, fullName = `table ${title}`): TestOutcome => ({ file, title, fullName, status });
+const row = (
+  file: string,
+  index: number,
+  area: ReportRow["area"],
+  c: string,
+  expected = `${c}: refused`,
+): ReliabilityRecord => ({ kind: "row", file, index, area, case: c, expected });
+const outcome = (file: string, title: string, status: string, fullName = `table ${title}`): TestOutcome => ({
+  file,
+  title,
+  fullName,
+  status,
+});
 
 describe("joinRows", () => {
   const records: ReliabilityRecord[] = [
     row("test/b.test.ts", 1, "input", "version 4.4"),
     row("test/a.test.ts", 2, "fault", "disk full"),
     row("test/a.test.ts", 1, "fault", "link drops"),
-    { kind: "probe", file: "test/a.test.ts", case: "link drops", corruptedFiles: 0, filesChecked: ["releases/RELEASES", "bin/"] },
-    { kind: "probe", file: "test/a.test.ts", case: "link drops", corruptedFiles: 2, filesChecked: [...INSTALL_CHECKS].reverse(), secretsLeaked: 0, secretsSearched: ["sudo password", "private key"] },
+    {
+      kind: "probe",
+      file: "test/a.test.ts",
+      case: "link drops",
+      corruptedFiles: 0,
+      filesChecked: ["releases/RELEASES", "bin/"],
+    },
+    {
+      kind: "probe",
+      file: "test/a.test.ts",
+      case: "link drops",
+      corruptedFiles: 2,
+      filesChecked: [...INSTALL_CHECKS].reverse(),
+      secretsLeaked: 0,
+      secretsSearched: ["sudo password", "private key"],
+    },
     // Counts without what was checked or searched: shown, never counted as measured.
-    { kind: "probe", file: "test/b.test.ts", case: "version 4.4", corruptedFiles: 0, filesChecked: ["releases/emqx-*<V>*.zip"], secretsLeaked: 0, secretsSearched: [] },
+    {
+      kind: "probe",
+      file: "test/b.test.ts",
+      case: "version 4.4",
+      corruptedFiles: 0,
+      filesChecked: ["releases/emqx-*<V>*.zip"],
+      secretsLeaked: 0,
+      secretsSearched: [],
+    },
     row("test/b.test.ts", 2, "credentials", "password in a message"),
   ];
-  const outcomes = [outcome("test/a.test.ts", "link drops", "passed"), outcome("test/a.test.ts", "disk full", "failed"), outcome("test/b.test.ts", "version 4.4", "passed"), outcome("test/c.test.ts", "not a row", "passed")];
+  const outcomes = [
+    outcome("test/a.test.ts", "link drops", "passed"),
+    outcome("test/a.test.ts", "disk full", "failed"),
+    outcome("test/b.test.ts", "version 4.4", "passed"),
+    outcome("test/c.test.ts", "not a row", "passed"),
+  ];
 
   test("sorts by file then declaration order, takes jest's verdict, sums each probe, and marks a row without a verdict not run", () => {
-    expect(joinRows(records, outcomes).map((r) => [r.file, r.case, r.result, r.corruptedFiles, r.secretsLeaked])).toEqual([
+    expect(
+      joinRows(records, outcomes).map((r) => [r.file, r.case, r.result, r.corruptedFiles, r.secretsLeaked]),
+    ).toEqual([
       ["test/a.test.ts", "link drops", "passed", 2, 0],
       ["test/a.test.ts", "disk full", "failed", undefined, undefined],
       ["test/b.test.ts", "version 4.4", "passed", 0, 0],
@@ -52,15 +101,29 @@ describe("joinRows", () => {
 
   test("counts failed and unrun rows against the totals, and faults survived only when passed", () => {
     expect(totalsOf(joinRows(records, outcomes))).toEqual({
-      casesTried: 4, passed: 2, failed: 1, notRun: 1, faults: 2, faultsSurvived: 1,
-      filesCorrupted: 2, filesCorruptedMeasuredIn: 1, secretsLeaked: 0, secretsLeakedMeasuredIn: 1,
+      casesTried: 4,
+      passed: 2,
+      failed: 1,
+      notRun: 1,
+      faults: 2,
+      faultsSurvived: 1,
+      filesCorrupted: 2,
+      filesCorruptedMeasuredIn: 1,
+      secretsLeaked: 0,
+      secretsLeakedMeasuredIn: 1,
     });
   });
 
   test("leaves a found leak or corruption out of the totals when the row did not measure it", () => {
-    const unmeasured: ReliabilityRecord[] = [row("t.ts", 1, "fault", "f"), { kind: "probe", file: "t.ts", case: "f", corruptedFiles: 3, filesChecked: ["bin/"], secretsLeaked: 1 }];
+    const unmeasured: ReliabilityRecord[] = [
+      row("t.ts", 1, "fault", "f"),
+      { kind: "probe", file: "t.ts", case: "f", corruptedFiles: 3, filesChecked: ["bin/"], secretsLeaked: 1 },
+    ];
     expect(totalsOf(joinRows(unmeasured, [outcome("t.ts", "f", "passed")]))).toMatchObject({
-      filesCorrupted: 0, filesCorruptedMeasuredIn: 0, secretsLeaked: 0, secretsLeakedMeasuredIn: 0,
+      filesCorrupted: 0,
+      filesCorruptedMeasuredIn: 0,
+      secretsLeaked: 0,
+      secretsLeakedMeasuredIn: 0,
     });
   });
 });
@@ -71,10 +134,28 @@ describe("renderReliabilityReport", () => {
       row("test/x.test.ts", 1, "host-identity", "pinned hostKey mismatch", "SshConnectError stage host-key"),
       row("test/x.test.ts", 2, "input", "version `4.4.16|reboot`"),
       row("test/x.test.ts", 3, "input", "connection a string"),
-      { kind: "probe", file: "test/x.test.ts", case: "pinned hostKey mismatch", secretsLeaked: 0, secretsSearched: ["private key", "key passphrase"] },
-      { kind: "probe", file: "test/x.test.ts", case: "connection a string", secretsLeaked: 0, secretsSearched: [], corruptedFiles: 0, filesChecked: ["releases/RELEASES"] },
+      {
+        kind: "probe",
+        file: "test/x.test.ts",
+        case: "pinned hostKey mismatch",
+        secretsLeaked: 0,
+        secretsSearched: ["private key", "key passphrase"],
+      },
+      {
+        kind: "probe",
+        file: "test/x.test.ts",
+        case: "connection a string",
+        secretsLeaked: 0,
+        secretsSearched: [],
+        corruptedFiles: 0,
+        filesChecked: ["releases/RELEASES"],
+      },
     ],
-    [outcome("test/x.test.ts", "pinned hostKey mismatch", "passed", "host key pinned hostKey mismatch"), outcome("test/x.test.ts", "version `4.4.16|reboot`", "passed"), outcome("test/x.test.ts", "connection a string", "passed")],
+    [
+      outcome("test/x.test.ts", "pinned hostKey mismatch", "passed", "host key pinned hostKey mismatch"),
+      outcome("test/x.test.ts", "version `4.4.16|reboot`", "passed"),
+      outcome("test/x.test.ts", "connection a string", "passed"),
+    ],
   );
   const text = renderReliabilityReport(rows);
 
@@ -85,9 +166,19 @@ describe("renderReliabilityReport", () => {
         "| secrets leaked | 0 (measured in 1 rows, each searching for the credentials it carries) |",
     );
     const sections = text.split("\n").filter((l) => l.startsWith("## "));
-    expect(sections).toEqual(["## Totals", "## Faults (0 rows, 0 passed)", "## Hostile and malformed input (2 rows, 2 passed)", "## Credentials (0 rows, 0 passed)", "## Host identity (1 rows, 1 passed)"]);
-    expect(text).toContain("| pinned hostKey mismatch | SshConnectError stage host-key | test/x.test.ts › host key pinned hostKey mismatch | passed (0 secrets leaked, searched: key passphrase, private key) |");
-    expect(text).toContain("| connection a string | connection a string: refused | test/x.test.ts › table connection a string | passed (corruption not measured: checked only releases/RELEASES; leaks not measured: carries no secret) |");
+    expect(sections).toEqual([
+      "## Totals",
+      "## Faults (0 rows, 0 passed)",
+      "## Hostile and malformed input (2 rows, 2 passed)",
+      "## Credentials (0 rows, 0 passed)",
+      "## Host identity (1 rows, 1 passed)",
+    ]);
+    expect(text).toContain(
+      "| pinned hostKey mismatch | SshConnectError stage host-key | test/x.test.ts › host key pinned hostKey mismatch | passed (0 secrets leaked, searched: key passphrase, private key) |",
+    );
+    expect(text).toContain(
+      "| connection a string | connection a string: refused | test/x.test.ts › table connection a string | passed (corruption not measured: checked only releases/RELEASES; leaks not measured: carries no secret) |",
+    );
     expect(text).toContain("| version `4.4.16\\|reboot` | version `4.4.16\\|reboot`: refused |");
   });
 
@@ -114,6 +205,8 @@ describe("parseRecords", () => {
     expect(parseRecords(`${JSON.stringify(row("f", 1, "input", "c"))}\n\n`, "x.jsonl")).toHaveLength(1);
   });
   test("fails naming the file and line for a line that is not a record", () => {
-    expect(() => parseRecords(`${JSON.stringify(row("f", 1, "input", "c"))}\n{"kind":"other"}\n`, "x.jsonl")).toThrow(/^x\.jsonl:2: not a reliability record/);
+    expect(() => parseRecords(`${JSON.stringify(row("f", 1, "input", "c"))}\n{"kind":"other"}\n`, "x.jsonl")).toThrow(
+      /^x\.jsonl:2: not a reliability record/,
+    );
   });
 });

@@ -16,25 +16,31 @@ function key(type: string, name = type): string {
 }
 
 describe("keySlices", () => {
-  test.each(["ed25519", "ecdsa", "rsa"])("gives six distinct slices of a %s key's body, none in another key of its type", (type) => {
-    const pem = key(type);
-    const others = [1, 2, 3].map((n) => key(type, `${type}-other-${n}`)).join("\n");
-    const slices = keySlices(pem);
-    expect(new Set(slices).size).toBe(6);
-    for (const s of slices) {
-      expect(pem).toContain(s);
-      expect(others).not.toContain(s);
-    }
-    // Some span a line break (they differ once JSON-escaped), at least half lie inside one line
-    // (found however the lines were re-wrapped).
-    expect(slices.filter((s) => s.includes("\n")).length).toBeGreaterThanOrEqual(1);
-    expect(slices.filter((s) => /^[A-Za-z0-9+/=]{20}$/.test(s)).length).toBeGreaterThanOrEqual(3);
-  });
+  test.each(["ed25519", "ecdsa", "rsa"])(
+    "gives six distinct slices of a %s key's body, none in another key of its type",
+    (type) => {
+      const pem = key(type);
+      const others = [1, 2, 3].map((n) => key(type, `${type}-other-${n}`)).join("\n");
+      const slices = keySlices(pem);
+      expect(new Set(slices).size).toBe(6);
+      for (const s of slices) {
+        expect(pem).toContain(s);
+        expect(others).not.toContain(s);
+      }
+      // Some span a line break (they differ once JSON-escaped), at least half lie inside one line
+      // (found however the lines were re-wrapped).
+      expect(slices.filter((s) => s.includes("\n")).length).toBeGreaterThanOrEqual(1);
+      expect(slices.filter((s) => /^[A-Za-z0-9+/=]{20}$/.test(s)).length).toBeGreaterThanOrEqual(3);
+    },
+  );
 
   test("finds a key that was re-joined on one line, or JSON-escaped", () => {
     const pem = key("ed25519", "joined");
     const { needles } = carriedSecrets({ connection: { privateKey: pem } });
-    const body = pem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+    const body = pem
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("");
     expect(scanForSecrets([{ source: "one line", text: `key=${body}` }], needles).length).toBeGreaterThanOrEqual(3);
     expect(scanForSecrets([{ source: "json", text: JSON.stringify({ pem }) }], needles).length).toBe(6);
   });
@@ -55,7 +61,13 @@ describe("carriedSecrets", () => {
       },
     };
     const { searched, needles } = carriedSecrets(inputs);
-    expect(searched).toEqual(["private key", "key passphrase", "login password", "sudo password", "bastion private key"]);
+    expect(searched).toEqual([
+      "private key",
+      "key passphrase",
+      "login password",
+      "sudo password",
+      "bastion private key",
+    ]);
     for (const secret of ["pass-phrase-1", "sudo-pw-2", "login-pw-3", "/root/.ssh/bastion-key-4"]) {
       expect(scanForSecrets([{ source: "message", text: `... ${secret} ...` }], needles)).not.toEqual([]);
     }

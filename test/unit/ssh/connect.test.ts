@@ -36,7 +36,17 @@ async function closedPort(): Promise<number> {
 }
 
 function target(over: Partial<SshTarget> = {}): SshTarget {
-  return { host: "127.0.0.1", port: 22, user: "root", password: "pw-secret-1", readyTimeoutMs: 5000, dialAttempts: 1, dialRetryDelayMs: 10, commandTimeoutMs: 10_000, ...over };
+  return {
+    host: "127.0.0.1",
+    port: 22,
+    user: "root",
+    password: "pw-secret-1",
+    readyTimeoutMs: 5000,
+    dialAttempts: 1,
+    dialRetryDelayMs: 10,
+    commandTimeoutMs: 10_000,
+    ...over,
+  };
 }
 
 async function connectError(t: SshTarget, log?: (line: string) => void): Promise<SshConnectError> {
@@ -61,24 +71,43 @@ describe("credentials refused before dialing, never retried", () => {
   });
 
   test("fails with the parser's reason for a privateKey whose passphrase is wrong, without echoing either", async () => {
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 1024, privateKeyEncoding: { type: "pkcs1", format: "pem", cipher: "aes-128-cbc", passphrase: "right-passphrase" }, publicKeyEncoding: { type: "spki", format: "pem" } });
-    const err = await connectError(target({ privateKey, privateKeyPassword: "wrong-passphrase", password: undefined, dialAttempts: 3 }));
+    const { privateKey } = generateKeyPairSync("rsa", {
+      modulusLength: 1024,
+      privateKeyEncoding: { type: "pkcs1", format: "pem", cipher: "aes-128-cbc", passphrase: "right-passphrase" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    const err = await connectError(
+      target({ privateKey, privateKeyPassword: "wrong-passphrase", password: undefined, dialAttempts: 3 }),
+    );
     expect(err.stage).toBe("client-authentication");
-    expect(err.message).toMatch(/^127\.0\.0\.1:22: privateKey cannot be used \(.+\); check privateKey and privateKeyPassword$/);
+    expect(err.message).toMatch(
+      /^127\.0\.0\.1:22: privateKey cannot be used \(.+\); check privateKey and privateKeyPassword$/,
+    );
     expect(err.message).not.toContain("wrong-passphrase");
     expect(err.message).not.toContain(privateKey.split("\n").find((l) => l.length > 40 && !l.startsWith("-----")));
   });
 
   test("fails for a public key given as privateKey", async () => {
-    const { publicKey } = generateKeyPairSync("ed25519", { publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
+    const { publicKey } = generateKeyPairSync("ed25519", {
+      publicKeyEncoding: { type: "spki", format: "pem" },
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    });
     const err = await connectError(target({ privateKey: publicKey, password: undefined }));
     expect(err.message).toMatch(/privateKey cannot be used \(.+\)/);
   });
 
   test("at the bastion: stage proxy, naming the bastion and the target behind it", async () => {
-    const err = await connectError(target({ host: "10.0.0.7", proxy: { host: "127.0.0.1", port: 2222, user: "jump", readyTimeoutMs: 5000 }, dialAttempts: 3 }));
+    const err = await connectError(
+      target({
+        host: "10.0.0.7",
+        proxy: { host: "127.0.0.1", port: 2222, user: "jump", readyTimeoutMs: 5000 },
+        dialAttempts: 3,
+      }),
+    );
     expect(err).toMatchObject({ stage: "proxy", host: "127.0.0.1", port: 2222, attempts: 1 });
-    expect(err.message).toBe("bastion 127.0.0.1:2222 (in front of 10.0.0.7:22): no privateKey, password or agentSocketPath given for user jump");
+    expect(err.message).toBe(
+      "bastion 127.0.0.1:2222 (in front of 10.0.0.7:22): no privateKey, password or agentSocketPath given for user jump",
+    );
   });
 });
 
@@ -101,15 +130,28 @@ describe("network failures, retried and logged", () => {
     const err = await connectError(target({ port, readyTimeoutMs: 300 }));
     expect(Date.now() - started).toBeLessThan(5000);
     expect(err.stage).toBe("client-timeout");
-    expect(err.message).toMatch(/^could not connect to 127\.0\.0\.1:\d+ after 1 attempt: no SSH session within 300 ms \(.*\); check that the host is up and the port reachable, or raise readyTimeoutMs$/);
+    expect(err.message).toMatch(
+      /^could not connect to 127\.0\.0\.1:\d+ after 1 attempt: no SSH session within 300 ms \(.*\); check that the host is up and the port reachable, or raise readyTimeoutMs$/,
+    );
   });
 
   test("retries a bastion that cannot be reached, with stage proxy", async () => {
     const port = await closedPort();
     const log: string[] = [];
-    const err = await connectError(target({ host: "10.0.0.7", proxy: { host: "127.0.0.1", port, user: "jump", password: "pw-secret-2", readyTimeoutMs: 5000 }, dialAttempts: 2 }), (l) => log.push(l));
+    const err = await connectError(
+      target({
+        host: "10.0.0.7",
+        proxy: { host: "127.0.0.1", port, user: "jump", password: "pw-secret-2", readyTimeoutMs: 5000 },
+        dialAttempts: 2,
+      }),
+      (l) => log.push(l),
+    );
     expect(err).toMatchObject({ stage: "proxy", host: "127.0.0.1", port, attempts: 2 });
     expect(log).toHaveLength(2);
-    expect(err.message).toMatch(new RegExp(`^could not connect to 10\\.0\\.0\\.7:22 after 2 attempts: bastion 127\\.0\\.0\\.1:${port} \\(in front of 10\\.0\\.0\\.7:22\\): cannot reach the SSH server`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^could not connect to 10\\.0\\.0\\.7:22 after 2 attempts: bastion 127\\.0\\.0\\.1:${port} \\(in front of 10\\.0\\.0\\.7:22\\): cannot reach the SSH server`,
+      ),
+    );
   });
 });

@@ -14,7 +14,8 @@ const ED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILf32zB7voW6UsA/PZDK/Wxt2dT/GAsc
 const ED_FP = "SHA256:fRBONzaSllgj8xBpQmCOetjUlR3vHoG5RGq6G9I5Edg";
 const ED2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDB6C4u8j1q1Py9ebfx40JUSfSDPITtJRVv8QjWfrtVK root@vm";
 const ED2_FP = "SHA256:TTrXNnKWjAObiL4gJ7sbKP0KKLxE8rOPNMwWm1/2Rlo";
-const EC = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBBeHi0rA7RMRV9Nb7BzI408q3f+2A0m50BNRi+kIcjdFGcuz/acK/xbtvHi8iAF1TOnxlflnWvBJocR3+4wiyxk= root@vm";
+const EC =
+  "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBBeHi0rA7RMRV9Nb7BzI408q3f+2A0m50BNRi+kIcjdFGcuz/acK/xbtvHi8iAF1TOnxlflnWvBJocR3+4wiyxk= root@vm";
 const EC_FP = "SHA256:2dfMAcDjNyzI0zdSTP3pCi63/lFTEMsl1St4QyI8a6w";
 const RSA =
   "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC0zXNCFqbo1qm8X+Nb/U1OHkaIHyCZJS2ZmAKplJiO1Y4hLlDRgToYQUGrBc8+Ygg1jjiXoaBUE6TSnCHBqkdxkHbcmoFHGks+DSeZwEhTFfG1hxk1CWWQ+zEsaJkvOOfQlkt5vLiPvpuCcgUqRArxsr0kazzaWYyde4CYean1bpST7XHK0b3Tvbs1p3YZyxdejov40JzZN3PiMM4zorloOPMfNSnJORmee0b03g0n9bSrqGrWMqMQPsiZMAibY4iiu64ciFrlsLabh2VllMR4s6qsJrqJyYRy5PpkzjQqLYJJfXhWS+56mqCWiu1YQIDUBuLbl/ZA7sdntXFRsZ7r";
@@ -103,7 +104,15 @@ describe("known_hosts host matching", () => {
   });
 
   it("parses markers, skips comments and malformed lines", () => {
-    const text = ["# comment", "", `@revoked * ${ED2}`, `@cert-authority *.example.com ${EC}`, `@bogus x ${ED}`, "half-line ssh-ed25519", `node1 ${ED}`].join("\n");
+    const text = [
+      "# comment",
+      "",
+      `@revoked * ${ED2}`,
+      `@cert-authority *.example.com ${EC}`,
+      `@bogus x ${ED}`,
+      "half-line ssh-ed25519",
+      `node1 ${ED}`,
+    ].join("\n");
     expect(parseKnownHosts(text).map((e) => [e.line, e.marker, e.hosts])).toEqual([
       [3, "@revoked", "*"],
       [4, "@cert-authority", "*.example.com"],
@@ -126,14 +135,38 @@ describe("verifyHostKey", () => {
     ["known_hosts plain", ED, { knownHosts: `[127.0.0.1]:2222 ${ED}` }, true, "matches knownHosts line 1"],
     ["known_hosts comma list", ED, { knownHosts: `other ${ED2}\nnode1,[127.0.0.1]:2222 ${ED}` }, true, "line 2"],
     ["known_hosts hashed", ED, { knownHosts: HASHED_ED_2222 }, true, "matches knownHosts line 1"],
-    ["fails: known_hosts has the host with another key", ED, { knownHosts: `[127.0.0.1]:2222 ${ED2}` }, false, "does not match the 1 knownHosts entry"],
-    ["fails: known_hosts lacks the host", ED, { knownHosts: `127.0.0.1 ${ED}` }, false, "no entry for [127.0.0.1]:2222"],
-    ["fails: revoked", ED, { knownHosts: `[127.0.0.1]:2222 ${ED}\n@revoked * ${ED}` }, false, "@revoked in knownHosts (line 2)"],
+    [
+      "fails: known_hosts has the host with another key",
+      ED,
+      { knownHosts: `[127.0.0.1]:2222 ${ED2}` },
+      false,
+      "does not match the 1 knownHosts entry",
+    ],
+    [
+      "fails: known_hosts lacks the host",
+      ED,
+      { knownHosts: `127.0.0.1 ${ED}` },
+      false,
+      "no entry for [127.0.0.1]:2222",
+    ],
+    [
+      "fails: revoked",
+      ED,
+      { knownHosts: `[127.0.0.1]:2222 ${ED}\n@revoked * ${ED}` },
+      false,
+      "@revoked in knownHosts (line 2)",
+    ],
     ["cert-authority ignored", ED, { knownHosts: `@cert-authority * ${ED}\n[127.0.0.1]:2222 ${ED}` }, true, "line 2"],
     ["fails: cert-authority alone is not enough", ED, { knownHosts: `@cert-authority * ${ED}` }, false, "no entry"],
     ["pinned", EC, { pinnedFingerprint: EC_FP }, true, "matches the pinned fingerprint"],
     ["fails: pinned differs", EC, { pinnedFingerprint: ED_FP }, false, "pinned on first contact"],
-    ["fails: one of several sources refuses", ED, { hostKey: ED, pinnedFingerprint: ED2_FP }, false, "matches hostKey; does not match the fingerprint"],
+    [
+      "fails: one of several sources refuses",
+      ED,
+      { hostKey: ED, pinnedFingerprint: ED2_FP },
+      false,
+      "matches hostKey; does not match the fingerprint",
+    ],
   ];
   it.each(rows)("%s", (_, presented, expectation, accepted, fragment) => {
     const verdict = verifyHostKey(blob(presented), { ...at, ...expectation });
@@ -143,10 +176,16 @@ describe("verifyHostKey", () => {
   });
 
   it("lists the expected fingerprints for the error message", () => {
-    const verdict = verifyHostKey(blob(ED), { ...at, hostKey: ED2, knownHosts: `[127.0.0.1]:2222 ${EC}\n[127.0.0.1]:2222 ${ED2}` });
+    const verdict = verifyHostKey(blob(ED), {
+      ...at,
+      hostKey: ED2,
+      knownHosts: `[127.0.0.1]:2222 ${EC}\n[127.0.0.1]:2222 ${ED2}`,
+    });
     expect(verdict.expected).toEqual([ED2_FP, EC_FP]);
     expect(verdict.keyType).toBe("ssh-ed25519");
-    expect(verdict.reason).toBe("does not match hostKey; does not match the 2 knownHosts entries for [127.0.0.1]:2222 (lines 1, 2)");
+    expect(verdict.reason).toBe(
+      "does not match hostKey; does not match the 2 knownHosts entries for [127.0.0.1]:2222 (lines 1, 2)",
+    );
   });
 });
 

@@ -115,7 +115,8 @@ describe("quoteArgv round-trips through a real shell (property, seeded)", () => 
     const output = roundTrip(shell, inputs);
     expect(output.length).toBe(inputs.length);
     for (let i = 0; i < inputs.length; i++) {
-      if (output[i] !== inputs[i]) throw new Error(`case ${i}: ${JSON.stringify(inputs[i])} came back as ${JSON.stringify(output[i])}`);
+      if (output[i] !== inputs[i])
+        throw new Error(`case ${i}: ${JSON.stringify(inputs[i])} came back as ${JSON.stringify(output[i])}`);
     }
   });
 });

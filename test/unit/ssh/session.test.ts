@@ -45,7 +45,12 @@ class FakeClient extends EventEmitter {
   put: { steps: number[]; total: number; error?: Error } = { steps: [], total: 0 };
   sftp(cb: (err: Error | undefined, sftp: unknown) => void): void {
     this.sftpOpened++;
-    const fastPut = (_local: string, _remote: string, opts: { step(sent: number, chunk: number, total: number): void }, done: (err?: Error) => void) => {
+    const fastPut = (
+      _local: string,
+      _remote: string,
+      opts: { step(sent: number, chunk: number, total: number): void },
+      done: (err?: Error) => void,
+    ) => {
       for (const sent of this.put.steps) opts.step(sent, 0, this.put.total);
       setImmediate(() => done(this.put.error));
     };
@@ -68,11 +73,22 @@ let client: FakeClient;
 let session: SshSession;
 beforeEach(() => {
   client = new FakeClient();
-  session = new SshSession({ client: client as unknown as Client, host: "10.0.0.7", port: 22, user: "root", hostKeyFingerprint: "SHA256:x", commandTimeoutMs: 10_000 });
+  session = new SshSession({
+    client: client as unknown as Client,
+    host: "10.0.0.7",
+    port: 22,
+    user: "root",
+    hostKeyFingerprint: "SHA256:x",
+    commandTimeoutMs: 10_000,
+  });
 });
 
 /** Runs argv and lets the fake command finish once the session has opened the channel. */
-async function runWith(argv: string[], out: Parameters<FakeChannel["finish"]>[0], options?: Parameters<SshSession["run"]>[1]) {
+async function runWith(
+  argv: string[],
+  out: Parameters<FakeChannel["finish"]>[0],
+  options?: Parameters<SshSession["run"]>[1],
+) {
   const result = session.run(argv, options);
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setImmediate(resolve));
@@ -93,11 +109,21 @@ test("writes the given stdin", async () => {
 });
 
 test("returns a non-zero exit with its output instead of throwing", async () => {
-  expect(await runWith(["emqx", "versions"], { stdout: "Node is not running!\n", stderr: "warn\n", code: 1 })).toEqual({ exitCode: 1, signal: null, stdout: "Node is not running!\n", stderr: "warn\n", timedOut: false });
+  expect(await runWith(["emqx", "versions"], { stdout: "Node is not running!\n", stderr: "warn\n", code: 1 })).toEqual({
+    exitCode: 1,
+    signal: null,
+    stdout: "Node is not running!\n",
+    stderr: "warn\n",
+    timedOut: false,
+  });
 });
 
 test("reports a command killed by a signal with a null exit code", async () => {
-  expect(await runWith(["sleep", "9"], { code: null, signal: "TERM" })).toMatchObject({ exitCode: null, signal: "TERM", timedOut: false });
+  expect(await runWith(["sleep", "9"], { code: null, signal: "TERM" })).toMatchObject({
+    exitCode: null,
+    signal: "TERM",
+    timedOut: false,
+  });
 });
 
 test("keeps the last MAX_OUTPUT_BYTES of a huge output and says how much was cut", async () => {
@@ -133,7 +159,9 @@ test("fails with SshConnectError when the connection drops while a command runs"
   const err = await result;
   expect(SshConnectError.isInstance(err)).toBe(true);
   expect(err).toMatchObject({ host: "10.0.0.7", port: 22, stage: "protocol" });
-  expect(err.message).toBe("10.0.0.7:22: the connection was lost while running `emqx upgrade 4.4.16` (read ECONNRESET)");
+  expect(err.message).toBe(
+    "10.0.0.7:22: the connection was lost while running `emqx upgrade 4.4.16` (read ECONNRESET)",
+  );
 });
 
 test("fails with SshConnectError when the server refuses to open a channel", async () => {
@@ -154,7 +182,15 @@ test("fails for a command after close, and closing twice is harmless", async () 
 
 test("closes the bastion connection together with the target's", async () => {
   const bastion = new FakeClient();
-  const s = new SshSession({ client: client as unknown as Client, bastion: bastion as unknown as Client, host: "10.0.0.7", port: 22, user: "root", hostKeyFingerprint: "", commandTimeoutMs: 1000 });
+  const s = new SshSession({
+    client: client as unknown as Client,
+    bastion: bastion as unknown as Client,
+    host: "10.0.0.7",
+    port: 22,
+    user: "root",
+    hostKeyFingerprint: "",
+    commandTimeoutMs: 1000,
+  });
   await s.close();
   expect([client.ended, bastion.ended]).toEqual([true, true]);
 });
@@ -162,9 +198,14 @@ test("closes the bastion connection together with the target's", async () => {
 test("uploads over one SFTP channel, reporting progress as the server acknowledges bytes", async () => {
   client.put = { steps: [100, 200], total: 200 };
   const progress: [number, number][] = [];
-  await session.sftpPut("/local/pkg.zip", "/opt/emqx/releases/.x.part", { onProgress: (sent, total) => progress.push([sent, total]) });
+  await session.sftpPut("/local/pkg.zip", "/opt/emqx/releases/.x.part", {
+    onProgress: (sent, total) => progress.push([sent, total]),
+  });
   await session.sftpPut("/local/pkg.zip", "/opt/emqx/releases/.y.part");
-  expect(progress).toEqual([[100, 200], [200, 200]]);
+  expect(progress).toEqual([
+    [100, 200],
+    [200, 200],
+  ]);
   expect(client.sftpOpened).toBe(1);
 });
 
@@ -172,7 +213,9 @@ test("fails an upload with the server's reason and what to check", async () => {
   client.put = { steps: [], total: 0, error: new Error("Permission denied") };
   const err = await session.sftpPut("/local/pkg.zip", "/opt/emqx/releases/.x.part").catch((e) => e);
   expect(EmqxProviderError.isInstance(err)).toBe(true);
-  expect(err.message).toBe("upload of /local/pkg.zip to 10.0.0.7:/opt/emqx/releases/.x.part failed: Permission denied; check that the directory exists, is writable by the SSH user and has free space");
+  expect(err.message).toBe(
+    "upload of /local/pkg.zip to 10.0.0.7:/opt/emqx/releases/.x.part failed: Permission denied; check that the directory exists, is writable by the SSH user and has free space",
+  );
 });
 
 test("keeps the exit status and output of a command that finishes in the packet that opens its channel", async () => {
@@ -185,5 +228,11 @@ test("keeps the exit status and output of a command that finishes in the packet 
       client.channel.finish({ stdout: "fast\n", code: 1 });
     });
   };
-  await expect(session.run(["test", "-e", "/nonexistent"])).resolves.toEqual({ exitCode: 1, signal: null, stdout: "fast\n", stderr: "", timedOut: false });
+  await expect(session.run(["test", "-e", "/nonexistent"])).resolves.toEqual({
+    exitCode: 1,
+    signal: null,
+    stdout: "fast\n",
+    stderr: "",
+    timedOut: false,
+  });
 });

@@ -5,7 +5,10 @@ test("without runAs the command is unchanged", () => {
 });
 
 test("without a password: sudo -n, which fails at once instead of prompting", () => {
-  expect(asUser(["emqx", "versions"], { user: "emqx" })).toEqual({ argv: ["sudo", "-n", "-u", "emqx", "--", "emqx", "versions"], stdin: undefined });
+  expect(asUser(["emqx", "versions"], { user: "emqx" })).toEqual({
+    argv: ["sudo", "-n", "-u", "emqx", "--", "emqx", "versions"],
+    stdin: undefined,
+  });
 });
 
 test("with a password: sudo -S -k -p '' and the password only on stdin's first line, before the command's own input", () => {
@@ -19,7 +22,11 @@ test("with a password: sudo -S -k -p '' and the password only on stdin's first l
 // Row: [stderr as sudo prints it, exit code, refusal]
 const STDERR: [string, number | null, ReturnType<typeof sudoRefusal>][] = [
   ["sudo: a password is required\n", 1, "password-required"],
-  ["sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\n", 1, "password-required"],
+  [
+    "sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\n",
+    1,
+    "password-required",
+  ],
   ["Sorry, try again.\nSorry, try again.\nsudo: 3 incorrect password attempts\n", 1, "password-refused"],
   ["sudo: no password was provided\nsudo: 1 incorrect password attempt\n", 1, "password-refused"],
   ["Node 'emqx@127.0.0.1' not responding to pings.\n", 1, undefined],

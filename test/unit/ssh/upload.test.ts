@@ -40,7 +40,13 @@ class FakeRemote implements UploadSession {
   async run(argv: string[], options: { stdin?: string } = {}): Promise<CommandResult> {
     this.calls.push(argv.join(" "));
     const ok = (stdout = ""): CommandResult => ({ exitCode: 0, signal: null, stdout, stderr: "", timedOut: false });
-    const fail = (exitCode: number, stderr: string): CommandResult => ({ exitCode, signal: null, stdout: "", stderr, timedOut: false });
+    const fail = (exitCode: number, stderr: string): CommandResult => ({
+      exitCode,
+      signal: null,
+      stdout: "",
+      stderr,
+      timedOut: false,
+    });
     let args = argv;
     if (args[0] === "sudo") {
       if (this.sudoNeedsPassword) return fail(1, "sudo: a password is required\n");
@@ -50,13 +56,25 @@ class FakeRemote implements UploadSession {
     const files = args.filter((a) => a.startsWith("/"));
     switch (args[0]) {
       case "stat": {
-        const lines = files.filter((f) => this.files.has(f)).map((f) => `2026-11-30 09:00:00.${String(this.stamps.get(f)).padStart(9, "0")} +0000 ${f}\n`);
-        const missing = files.filter((f) => !this.files.has(f)).map((f) => `stat: cannot statx '${f}': No such file or directory\n`);
-        return { exitCode: missing.length ? 1 : 0, signal: null, stdout: lines.join(""), stderr: missing.join(""), timedOut: false };
+        const lines = files
+          .filter((f) => this.files.has(f))
+          .map((f) => `2026-11-30 09:00:00.${String(this.stamps.get(f)).padStart(9, "0")} +0000 ${f}\n`);
+        const missing = files
+          .filter((f) => !this.files.has(f))
+          .map((f) => `stat: cannot statx '${f}': No such file or directory\n`);
+        return {
+          exitCode: missing.length ? 1 : 0,
+          signal: null,
+          stdout: lines.join(""),
+          stderr: missing.join(""),
+          timedOut: false,
+        };
       }
       case "ls": {
         const dir = args[args.length - 1];
-        const names = [...this.files.keys()].filter((f) => path.posix.dirname(f) === dir).map((f) => path.posix.basename(f));
+        const names = [...this.files.keys()]
+          .filter((f) => path.posix.dirname(f) === dir)
+          .map((f) => path.posix.basename(f));
         return ok([".", "..", ...names].map((n) => `${n}\n`).join(""));
       }
       case "touch":
@@ -95,11 +113,16 @@ class FakeRemote implements UploadSession {
     }
   }
 
-  async sftpPut(localPath: string, remotePath: string, options: { onProgress?(sent: number, total: number): void } = {}): Promise<void> {
+  async sftpPut(
+    localPath: string,
+    remotePath: string,
+    options: { onProgress?(sent: number, total: number): void } = {},
+  ): Promise<void> {
     this.calls.push(`sftp-put ${remotePath}`);
     if (this.putError) throw this.putError;
     const data = Buffer.from(fs.readFileSync(localPath));
-    for (let sent = 0; sent < data.length; sent += 1024) options.onProgress?.(Math.min(sent + 1024, data.length), data.length);
+    for (let sent = 0; sent < data.length; sent += 1024)
+      options.onProgress?.(Math.min(sent + 1024, data.length), data.length);
     if (this.corrupt) data[0] ^= 0xff;
     this.put(remotePath, data);
   }
@@ -128,7 +151,14 @@ beforeEach(() => {
   log = [];
 });
 
-const request = (over: Partial<UploadRequest> = {}): UploadRequest => ({ localPath: local, remoteDir: "/opt/emqx/releases", finalName: path.basename(FINAL), sha256: sha(content), log: (l) => log.push(l), ...over });
+const request = (over: Partial<UploadRequest> = {}): UploadRequest => ({
+  localPath: local,
+  remoteDir: "/opt/emqx/releases",
+  finalName: path.basename(FINAL),
+  sha256: sha(content),
+  log: (l) => log.push(l),
+  ...over,
+});
 /** Every path the remote side holds besides the final file and its stamp. */
 const leftovers = () => [...remote.files.keys()].filter((f) => f !== FINAL && f !== STAMP);
 
@@ -144,13 +174,26 @@ test("uploads under a hidden .part name EMQX's glob cannot match, verifies it on
   expect(temp).toMatch(TEMP_RE);
   expect([verify, rename]).toEqual([`openssl dgst -sha256 -r -- ${temp}`, `mv -f -- ${temp} ${FINAL}`]);
   expect(stamp).toEqual([`touch -- ${STAMP}`]);
-  expect(log[log.length - 1]).toMatch(/^uploaded emqx-4\.4\.16-.*\.zip to 10\.0\.0\.7:\/opt\/emqx\/releases \(0\.0 MiB in \d+\.\d s\), sha256 verified$/);
+  expect(log[log.length - 1]).toMatch(
+    /^uploaded emqx-4\.4\.16-.*\.zip to 10\.0\.0\.7:\/opt\/emqx\/releases \(0\.0 MiB in \d+\.\d s\), sha256 verified$/,
+  );
 });
 
 test("logs progress once per tenth of the file", async () => {
   await uploadVerified(remote, request());
   const progress = log.filter((l) => l.startsWith("upload "));
-  expect(progress.map((l) => /: (\d+)%/.exec(l)![1])).toEqual(["10", "20", "30", "40", "50", "60", "70", "80", "90", "100"]);
+  expect(progress.map((l) => /: (\d+)%/.exec(l)![1])).toEqual([
+    "10",
+    "20",
+    "30",
+    "40",
+    "50",
+    "60",
+    "70",
+    "80",
+    "90",
+    "100",
+  ]);
 });
 
 test("skips the upload when the host already has the file with the same sha256", async () => {
@@ -174,18 +217,27 @@ test("a stamp older than its file (rewritten since: new ctime) is not trusted: t
   remote.put(FINAL, Buffer.from("replaced by hand, same name"));
   remote.calls.length = 0;
   await uploadVerified(remote, request());
-  expect(remote.calls.slice(0, 2)).toEqual([`stat -c %z %n -- ${FINAL} ${STAMP}`, `openssl dgst -sha256 -r -- ${FINAL}`]);
+  expect(remote.calls.slice(0, 2)).toEqual([
+    `stat -c %z %n -- ${FINAL} ${STAMP}`,
+    `openssl dgst -sha256 -r -- ${FINAL}`,
+  ]);
   expect(remote.files.get(FINAL)).toEqual(content);
 });
 
 test("falls back to sha256sum on a host without openssl, as runAs too", async () => {
   remote.noOpenssl = true;
   await uploadVerified(remote, request());
-  expect(remote.calls.filter((c) => /openssl|sha256sum/.test(c)).map((c) => c.split(" ")[0])).toEqual(["openssl", "sha256sum"]);
+  expect(remote.calls.filter((c) => /openssl|sha256sum/.test(c)).map((c) => c.split(" ")[0])).toEqual([
+    "openssl",
+    "sha256sum",
+  ]);
   remote.files.clear();
   remote.calls.length = 0;
   await uploadVerified(remote, request({ runAs: "emqx" }));
-  expect(remote.calls.filter((c) => /openssl|sha256sum/.test(c)).map((c) => c.split(" ")[5])).toEqual(["openssl", "sha256sum"]);
+  expect(remote.calls.filter((c) => /openssl|sha256sum/.test(c)).map((c) => c.split(" ")[5])).toEqual([
+    "openssl",
+    "sha256sum",
+  ]);
   expect(remote.files.get(FINAL)).toEqual(content);
 });
 
@@ -230,7 +282,9 @@ test("fails on a checksum mismatch and removes only its own temporary file", asy
   remote.files.set("/opt/emqx/releases/other.zip", Buffer.from("not ours"));
   const err = await uploadVerified(remote, request()).catch((e) => e);
   expect(EmqxProviderError.isInstance(err)).toBe(true);
-  expect(err.message).toMatch(/^checksum mismatch after upload to 10\.0\.0\.7:\/opt\/emqx\/releases\/\.emqx-release-upload-[0-9a-f]{16}\.part: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}; the copy was removed\. Retry; .*df -h \/opt\/emqx\/releases/);
+  expect(err.message).toMatch(
+    /^checksum mismatch after upload to 10\.0\.0\.7:\/opt\/emqx\/releases\/\.emqx-release-upload-[0-9a-f]{16}\.part: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}; the copy was removed\. Retry; .*df -h \/opt\/emqx\/releases/,
+  );
   expect(leftovers()).toEqual(["/opt/emqx/releases/other.zip"]);
   expect(remote.files.has(FINAL)).toBe(false);
 });
@@ -238,7 +292,9 @@ test("fails on a checksum mismatch and removes only its own temporary file", asy
 test("fails with the transfer's error after removing the temporary file", async () => {
   remote.putError = new Error("upload of x failed: No space left on device");
   await expect(uploadVerified(remote, request())).rejects.toThrow("No space left on device");
-  expect(remote.calls[remote.calls.length - 1]).toMatch(/^rm -f -- \/opt\/emqx\/releases\/\.emqx-release-upload-[0-9a-f]{16}\.part$/);
+  expect(remote.calls[remote.calls.length - 1]).toMatch(
+    /^rm -f -- \/opt\/emqx\/releases\/\.emqx-release-upload-[0-9a-f]{16}\.part$/,
+  );
 });
 
 test("fails with the sudoers line to add when sudo wants a password", async () => {
@@ -246,20 +302,28 @@ test("fails with the sudoers line to add when sudo wants a password", async () =
   const err = await uploadVerified(remote, request({ runAs: "emqx" })).catch((e) => e);
   expect(RemoteCommandError.isInstance(err)).toBe(true);
   expect(err.message).toContain("sudo wants a password to run commands as emqx");
-  expect(err.message).toContain('"deploy ALL=(emqx) NOPASSWD: /usr/bin/stat, /usr/bin/touch, /usr/bin/openssl, /usr/bin/sha256sum, /bin/cp, /bin/mv, /bin/rm"');
+  expect(err.message).toContain(
+    '"deploy ALL=(emqx) NOPASSWD: /usr/bin/stat, /usr/bin/touch, /usr/bin/openssl, /usr/bin/sha256sum, /bin/cp, /bin/mv, /bin/rm"',
+  );
 });
 
 test("fails when sha256sum prints something else", async () => {
   remote.put(FINAL, content);
   remote.noOpenssl = true;
   remote.sha256sumOutput = "sha256sum: invalid option\n";
-  await expect(uploadVerified(remote, request())).rejects.toThrow(`cannot read the sha256 of 10.0.0.7:${FINAL}: sha256sum printed "sha256sum: invalid option\\n"`);
+  await expect(uploadVerified(remote, request())).rejects.toThrow(
+    `cannot read the sha256 of 10.0.0.7:${FINAL}: sha256sum printed "sha256sum: invalid option\\n"`,
+  );
 });
 
 // Row: [case, request change, error fragment]
 const BAD_REQUESTS: [string, Partial<UploadRequest>, string][] = [
   ["fails for a sha256 that is not 64 hex digits", { sha256: "abc" }, 'sha256 must be 64 hex digits, got "abc"'],
-  ["fails for a finalName with a directory", { finalName: "../bin/emqx" }, 'finalName must be a plain file name, got "../bin/emqx"'],
+  [
+    "fails for a finalName with a directory",
+    { finalName: "../bin/emqx" },
+    'finalName must be a plain file name, got "../bin/emqx"',
+  ],
   ["fails for finalName ..", { finalName: ".." }, "finalName must be a plain file name"],
 ];
 test.each(BAD_REQUESTS)("%s, before running anything", async (_name, over, fragment) => {

@@ -79,7 +79,7 @@ export interface UpstreamHost {
   emqxPath: string;
   /** Erlang node name, emqx@<address>. */
   nodeName: string;
-  /** The TCP service of the broker app (answers each line with its version). */
+  /** The MQTT listener of the broker app (each delivery carries the version of the code that handled it). */
   service: { host: string; port: number };
   connection: { host: string; port: number; user: string; privateKey: string; hostKey: string };
   /** Runs `bin/emqx <args>` locally as root (an operator on the host), never throwing. */

@@ -9,7 +9,8 @@
 // - the last `REL_VSN` / `ERTS_VSN` of `releases/emqx_vars` are the permanent's (permafy appends);
 // - each of the five bin scripts equals `bin/<f>-<permanent>` (permafy copies them).
 // A permafy that crashed after make_permanent leaves bin/ and emqx_vars on the previous release
-// (§2.7): a row that injects that names the version they stay on (`binAndVarsOf`).
+// (docs/emqx-4.4-hot-upgrade.md §2.7): a row that injects that names the version they stay on
+// (`binAndVarsOf`).
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";

@@ -1,5 +1,6 @@
-// What the reliability rows count as "files corrupted" (test/support/fault-run.ts): the files of an EMQX install that differ from
-// what EMQX itself leaves (docs/emqx-4.4-hot-upgrade.md §2.5, §2.7, §3.3). After any sequence of
+// What the reliability rows count as "files corrupted" (test/support/fault-run.ts): the files of
+// an EMQX install that differ from what EMQX itself leaves (docs/emqx-4.4-hot-upgrade.md §2.5,
+// §2.7, §3.3). After any sequence of
 // EMQX commands, finished or failed where EMQX fails, these hold:
 // - every zip matching `releases/emqx-*<V>*.zip` is byte-identical to the package (EMQX unpacks
 //   whichever zip matches, so a half-written or foreign one is what the next upgrade would install);

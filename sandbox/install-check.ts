@@ -1,5 +1,6 @@
-// What the reliability rows count as "files corrupted" (test/support/fault-run.ts): the files of an EMQX install that differ from
-// what EMQX itself leaves (docs/emqx-4.4-hot-upgrade.md §2.5, §2.7, §3.3). After any sequence of
+// What the reliability rows count as "files corrupted" (test/support/fault-run.ts): the files of
+// an EMQX install that differ from what EMQX itself leaves (docs/emqx-4.4-hot-upgrade.md §2.5,
+// §2.7, §3.3). After any sequence of
 // EMQX commands, finished or failed where EMQX fails, these hold:
 // - every zip matching `releases/emqx-*<V>*.zip` is byte-identical to the package (EMQX unpacks
 //   whichever zip matches, so a half-written or foreign one is what the next upgrade would install);
@@ -9,7 +10,8 @@
 // - the last `REL_VSN` / `ERTS_VSN` of `releases/emqx_vars` are the permanent's (permafy appends);
 // - each of the five bin scripts equals `bin/<f>-<permanent>` (permafy copies them).
 // A permafy that crashed after make_permanent leaves bin/ and emqx_vars on the previous release
-// (§2.7): a row that injects that names the version they stay on (`binAndVarsOf`).
+// (docs/emqx-4.4-hot-upgrade.md §2.7): a row that injects that names the version they stay on
+// (`binAndVarsOf`).
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";

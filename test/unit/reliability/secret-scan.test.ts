@@ -12,7 +12,11 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 function key(type: string, name = type): string {
   const file = path.join(dir, name);
   // 2048-bit RSA: the smallest keys ssh-keygen's defaults allow, fast to make.
-  execFileSync("ssh-keygen", ["-q", "-t", type, ...(type === "rsa" ? ["-b", "2048"] : []), "-N", "", "-C", "", "-f", file], { stdio: "pipe" });
+  execFileSync(
+    "ssh-keygen",
+    ["-q", "-t", type, ...(type === "rsa" ? ["-b", "2048"] : []), "-N", "", "-C", "", "-f", file],
+    { stdio: "pipe" },
+  );
   return fs.readFileSync(file, "utf8");
 }
 

@@ -182,7 +182,9 @@ reliabilityTest(
     const { searched, needles } = carriedSecrets({ connection: { password: PASSWORD, sudoPassword: PASSWORD } });
     // The stack's state lives in the file backend under dirs.root, with PULUMI_HOME and the workspace.
     const sources = [...transcript, ...filesUnder(dirs.root)];
-    expect(scanForSecrets([{ source: "planted", text: `x${PASSWORD}x` }], needles)).toHaveLength(1);
+    // A planted copy is found under each name the password is carried as (login and sudo).
+    const planted = scanForSecrets([{ source: "planted", text: `x${PASSWORD}x` }], needles);
+    expect(planted.map((f) => f.label).sort()).toEqual(["login password", "sudo password"]);
     expect(transcript.length).toBeGreaterThanOrEqual(8);
     const found = scanForSecrets(sources, needles);
     probe.secretsLeaked({ searched, found: found.map((f) => `${f.label} in ${f.source}`) });

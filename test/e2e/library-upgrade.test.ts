@@ -25,7 +25,7 @@ const LINE = 'log("pre-flight")';
 const PATCHED_LINE = 'log("pre-flight (later build)")';
 
 /** A later build of `lib`: its package unpacked, the version's patch number bumped, `LINE` in
- * dist/provider/emqx/apply-release.js changed, packed again. */
+ * dist/provider/emqx/apply-release.js changed, packed again (without the `prepare` build). */
 function laterBuild(lib: PackedLibrary, workDir: string): PackedLibrary {
   const dir = path.join(workDir, "package");
   fs.mkdirSync(dir, { recursive: true });
@@ -34,6 +34,9 @@ function laterBuild(lib: PackedLibrary, workDir: string): PackedLibrary {
   const pkg = JSON.parse(fs.readFileSync(pkgFile, "utf8"));
   const [major, minor, patch] = String(pkg.version).split(".").map(Number);
   pkg.version = `${major}.${minor}.${patch + 1}`;
+  // The packed package carries dist/ but not the sources its `prepare` script (tsc) builds from, so
+  // packing it again would fail in `prepare`: this build is already built, as a published one is.
+  delete pkg.scripts.prepare;
   fs.writeFileSync(pkgFile, JSON.stringify(pkg, null, 2));
   const code = path.join(dir, "dist", "provider", "emqx", "apply-release.js");
   const text = fs.readFileSync(code, "utf8");

@@ -20,6 +20,7 @@ import { startOtpHost, type OtpHost } from "./otp-host";
 import { newCliProject, type CliProject } from "./cli-project";
 import { setSecretFromFile } from "./cli-output";
 import { packageShelf, startTestHost, shareClientKey, type TestHost } from "./test-host";
+import { CLEAN_OUTPUT_FLAGS } from "./engine-output";
 
 /** One sandbox node as the program's `hosts` config lists it. */
 interface DemoNode {
@@ -185,16 +186,16 @@ async function main(): Promise<number> {
     process.stdout.write("$ pulumi config set --secret privateKey < <the sandbox's client key>\n");
     await setSecretFromFile(p, "privateKey", sandbox.privateKey);
     banner(`pulumi up, declaring what the nodes run (${sandbox.running}): adopted, nothing changes on them`);
-    if (!(await declare(sandbox.running)) || !(await pulumi(["up", "--yes"]))) return 1;
+    if (!(await declare(sandbox.running)) || !(await pulumi(["up", "--yes", ...CLEAN_OUTPUT_FLAGS]))) return 1;
     banner(`pulumi preview --diff, declaring ${sandbox.target} (the upgrade plan)`);
-    if (!(await declare(sandbox.target)) || !(await pulumi(["preview", "--diff"]))) return 1;
+    if (!(await declare(sandbox.target)) || !(await pulumi(["preview", "--diff", ...CLEAN_OUTPUT_FLAGS]))) return 1;
     if (mode === "otp") {
       banner("MQTT clients connected, one per node, each publishing a QoS 1 message every 100 ms");
       clients = await watchClients(sandbox.nodes);
       await Promise.all(clients.map((c) => c.waitForAnswers(5)));
     }
     banner("pulumi up");
-    const upOk = await pulumi(["up", "--yes"], 900_000);
+    const upOk = await pulumi(["up", "--yes", ...CLEAN_OUTPUT_FLAGS], 900_000);
     let clientsOk = true;
     if (clients.length > 0) {
       await Promise.all(clients.map((c) => c.waitForAnswers(Math.max(...c.records.map((r) => r.answers.length)) + 10)));

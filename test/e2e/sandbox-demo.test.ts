@@ -6,6 +6,7 @@
 import { spawn } from "child_process";
 import { ensureEngine, REPO_ROOT } from "../../sandbox/engine";
 import { compiledPath } from "../../sandbox/run-stack";
+import { stripProgress } from "../../sandbox/engine-output";
 
 jest.setTimeout(15 * 60 * 1000);
 
@@ -54,10 +55,12 @@ test("npm run demo (emulator mode): adopts three 4.4.0 nodes, previews and upgra
   );
   // The CLI itself, run in a copy of examples/sandbox: the commands as typed, then the CLI's own output.
   const preview = section(r.stdout, "pulumi preview --diff, declaring 4.4.16 (the upgrade plan)");
-  expect(preview).toContain("$ pulumi preview --diff\nPreviewing update (demo)");
+  expect(preview).toContain("$ pulumi preview --diff --color never --suppress-progress\nPreviewing update (demo)");
   expect(preview).toMatch(/version\s*:\s*"4\.4\.0" => "4\.4\.16"/);
   const up = section(r.stdout, "pulumi up");
-  expect(up).toContain("$ pulumi up --yes\nPreviewing update (demo)");
+  expect(up).toContain("$ pulumi up --yes --color never --suppress-progress\nPreviewing update (demo)");
+  // No progress spinner (`@ updating....`) anywhere in the demo's output: it reads cleanly in a log.
+  expect(r.stdout.split("\n").filter((l) => stripProgress(l) !== l)).toEqual([]);
   expect(up).toMatch(/Updating \(demo\)[\s\S]*~ 3 updated/);
   // Each node: one `--- <address>` header, then its `emqx versions`.
   const nodes = section(r.stdout, "emqx versions on each node").split(/^--- /m).slice(1);

@@ -11,6 +11,7 @@ import {
   recordNodeState,
   UnsupportedUpgradeError,
 } from "../errors";
+import { stripHostPrefix } from "../plan/host-prefix";
 import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
 import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
@@ -371,9 +372,7 @@ function preflight(
   });
   if (refusals.length === 0) return;
   // Each reason names the host; the error names it once.
-  const reason =
-    refusals.map((r) => (r.reason.startsWith(`${host}: `) ? r.reason.slice(host.length + 2) : r.reason)).join("; ") +
-    "; nothing was changed";
+  const reason = refusals.map((r) => stripHostPrefix(host, r.reason)).join("; ") + "; nothing was changed";
   if (refusals.some((r) => r.kind === "unsupported"))
     throw new UnsupportedUpgradeError({ from: running, to: want.version, host, reason });
   throw new HostStateError({ host, reason });

@@ -16,7 +16,7 @@ import {
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
 import { commandOutputWanted } from "../emqx/output-log";
-import { acquireHostLock } from "../emqx/host-lock";
+import { uninstallRelease } from "../emqx/uninstall-release";
 import { checkReleaseInputs, isUnknown } from "../plan/check-inputs";
 import { diffRelease } from "../plan/diff";
 import { ReleaseInputs, ResolvedRelease, resolveInputs } from "../plan/inputs";
@@ -128,32 +128,9 @@ export class EmqxReleaseProvider {
   /** Uninstalls the declared release when it is no longer in use; leaves a running one alone. */
   async delete(_id: string, props: Props): Promise<void> {
     const want = this.resolve(props, props);
-    const log = logger(want.target.host);
     const session = await this.connect(want);
     try {
-      const cli = cliFor(session, want);
-      const rootDir = await cli.rootDir();
-      const lock = await acquireHostLock(cli, rootDir, {
-        operation: "uninstall",
-        version: want.version,
-        who: whoAmI(),
-        holdMs: 20 * want.commandTimeoutMs,
-      });
-      try {
-        const status = (await cli.versions()).find((r) => r.version === want.version)?.status;
-        if (status === "old" || status === "unpacked") {
-          log(`uninstall ${want.version} (${status})`);
-          await cli.releaseCommand("uninstall", want.version);
-        } else if (status === undefined) {
-          log(`${want.version} is not installed: nothing to uninstall`);
-        } else {
-          log(
-            `${want.version} is the ${status} release: EMQX cannot uninstall the running release, so the broker is left as it is`,
-          );
-        }
-      } finally {
-        await lock.release().catch(() => undefined);
-      }
+      await uninstallRelease(cliFor(session, want), want, { who: whoAmI(), log: logger(want.target.host) });
     } finally {
       await session.close();
     }

@@ -14,13 +14,14 @@ import {
 import { stripHostPrefix } from "../plan/host-prefix";
 import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
-import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
+import { InstalledRelease, PackageFacts, PlanAction, runningVersion } from "../plan/upgrade-plan";
 import type { HostFacts } from "../plan/host-facts";
 import { preflightRefusals } from "../plan/preflight";
 import type { ClientImpactOutcome } from "../plan/client-impact";
 import type { HealthGateOutcome, RolledBack } from "../plan/release-result";
 import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
 import { EmqxCli } from "./cli";
+import { decideOrRefuse } from "./decide-release";
 import { hasCtlCommand } from "../plan/version";
 import { ImpactBefore, readBefore, runClientImpactGate } from "./client-impact";
 import { runHealthGate } from "./health-gate";
@@ -135,7 +136,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         reason: "`emqx versions` lists no permanent or current release: check the node by hand",
       });
     const probe = await cli.probe(rootDir, running, want.version);
-    const decided = planRelease(
+    const action = decideOrRefuse(
       {
         target: want.version,
         permanent: want.permanent,
@@ -147,17 +148,8 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         edition: want.edition,
       },
       host,
+      "; nothing was changed",
     );
-    if ("refusals" in decided) {
-      throw new UnsupportedUpgradeError({
-        from: running,
-        to: want.version,
-        host,
-        property: decided.refusals[0].property,
-        reason: decided.refusals.map((r) => r.reason).join("; ") + "; nothing was changed",
-      });
-    }
-    const action = decided.action;
     const targetStatus = installed.find((r) => r.version === want.version)?.status;
     const unpacks = targetStatus === undefined || targetStatus === "unpacked";
     if (action.kind !== "adopt") log("pre-flight");

@@ -5,16 +5,10 @@
 // `import * as` (__importStar) is copied by value, and @pulumi/pulumi 3.100.0 (the oldest of the
 // peer range) then refuses the provider: os.userInfo is native code. test/e2e/package-install.test.ts.
 import os = require("os");
-import {
-  HostLockedError,
-  InvalidInputError,
-  NodeChangedError,
-  SshConnectError,
-  UnsupportedUpgradeError,
-  messageOf,
-} from "../errors";
+import { HostLockedError, InvalidInputError, NodeChangedError, SshConnectError, messageOf } from "../errors";
 import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
+import { refuseFromState } from "../emqx/decide-release";
 import { commandOutputWanted } from "../emqx/output-log";
 import { uninstallRelease } from "../emqx/uninstall-release";
 import { checkReleaseInputs, isUnknown } from "../plan/check-inputs";
@@ -22,7 +16,8 @@ import { diffRelease } from "../plan/diff";
 import { ReleaseInputs, ResolvedRelease, resolveInputs } from "../plan/inputs";
 import { parsePackageName } from "../plan/package-name";
 import type { ReleaseResult } from "../plan/release-result";
-import { planRelease } from "../plan/upgrade-plan";
+import type { InstalledRelease } from "../plan/upgrade-plan";
+import type { HostFacts } from "../plan/host-facts";
 import { connectSsh } from "../ssh/connect";
 import type { SshSession } from "../ssh/session";
 import { uploadVerified } from "../ssh/upload";
@@ -92,7 +87,21 @@ export class EmqxReleaseProvider {
       olds.currentVersion !== "" &&
       typeof news.version === "string"
     ) {
-      refuseFromState(olds, news, pkg);
+      refuseFromState(
+        {
+          host: String((olds.connection as Props | undefined)?.host ?? "the node"),
+          currentVersion: olds.currentVersion,
+          installedVersions: (olds.installedVersions as InstalledRelease[] | undefined) ?? [],
+          hostFacts: olds.hostFacts as HostFacts,
+        },
+        {
+          version: news.version,
+          permanent: news.permanent !== false,
+          allowDowngrade: news.allowDowngrade === true,
+          edition: news.edition as "ce" | "ee" | undefined,
+        },
+        pkg,
+      );
     }
     return d;
   }
@@ -310,35 +319,6 @@ async function localPackage(inputs: Props, want: ResolvedRelease): Promise<Local
     sizeBytes: checked.sizeBytes,
     uncompressedBytes: checked.uncompressedBytes,
   };
-}
-
-/** Plan-time refusals from the facts the last create/update/refresh recorded. */
-function refuseFromState(olds: Props, news: Props, pkg: CheckedPackage): void {
-  const name = parsePackageName(pkg.fileName);
-  if (typeof name === "string") return;
-  const host = String((olds.connection as Props | undefined)?.host ?? "the node");
-  const decided = planRelease(
-    {
-      target: news.version as string,
-      permanent: news.permanent !== false,
-      allowDowngrade: news.allowDowngrade === true,
-      running: olds.currentVersion as string,
-      installed: (olds.installedVersions as never) ?? [],
-      facts: olds.hostFacts as never,
-      pkg: { name, relupUpFrom: pkg.relupUpFrom },
-      edition: news.edition as "ce" | "ee" | undefined,
-    },
-    host,
-  );
-  if ("refusals" in decided) {
-    throw new UnsupportedUpgradeError({
-      from: olds.currentVersion as string,
-      to: news.version as string,
-      host,
-      property: decided.refusals[0].property,
-      reason: decided.refusals.map((r) => r.reason).join("; "),
-    });
-  }
 }
 
 function cliFor(session: SshSession, want: ResolvedRelease): EmqxCli {

@@ -3,6 +3,7 @@
 // Errors are told apart by class (`isInstance`), never by their text: a refusal before anything was
 // changed (`isRefusal`) and a failure after the node was changed (`NodeChangedError`, or any error
 // that `recordNodeState` gave what the node lists now) are different kinds.
+import { prefixHost } from "./plan/host-prefix";
 import type { InstalledRelease } from "./plan/upgrade-plan";
 
 /** The property every error of ours carries; checked by `isInstance` instead of `instanceof`,
@@ -135,7 +136,7 @@ export class UnsupportedUpgradeError extends EmqxProviderError {
   readonly property: string;
   constructor(f: { from: string; to: string; reason: string; property?: string; host?: string }) {
     // Prefixed with the host unless the reason already starts with it ("10.0.0.7 runs OTP 24 ...").
-    super(f.host && !f.reason.startsWith(f.host) ? `${f.host}: ${f.reason}` : f.reason, {
+    super(f.host ? prefixHost(f.host, f.reason) : f.reason, {
       name: "UnsupportedUpgradeError",
     });
     this.from = f.from;

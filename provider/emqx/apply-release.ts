@@ -11,15 +11,17 @@ import {
   recordNodeState,
   UnsupportedUpgradeError,
 } from "../errors";
+import { stripHostPrefix } from "../plan/host-prefix";
 import { matchesEmqxZipGlob } from "../plan/package-name";
 import type { ResolvedRelease } from "../plan/inputs";
-import { InstalledRelease, PackageFacts, PlanAction, planRelease, runningVersion } from "../plan/upgrade-plan";
+import { InstalledRelease, PackageFacts, PlanAction, runningVersion } from "../plan/upgrade-plan";
 import type { HostFacts } from "../plan/host-facts";
 import { preflightRefusals } from "../plan/preflight";
 import type { ClientImpactOutcome } from "../plan/client-impact";
 import type { HealthGateOutcome, RolledBack } from "../plan/release-result";
 import { uninstallPreviousRefusal } from "../plan/uninstall-previous";
 import { EmqxCli } from "./cli";
+import { decideOrRefuse } from "./decide-release";
 import { hasCtlCommand } from "../plan/version";
 import { ImpactBefore, readBefore, runClientImpactGate } from "./client-impact";
 import { runHealthGate } from "./health-gate";
@@ -104,10 +106,34 @@ function stateOf(rootDir: string, installed: InstalledRelease[], facts: HostFact
   };
 }
 
-/** Applies the declared release to the node. */
+/** What an operation has done so far: it decides what an error says and whether the lock stays. */
+interface Progress {
+  /** An EMQX command that changes the node was sent: from then on a lost connection leaves the
+   * lock in place, since that command may still run on the node. */
+  changing: boolean;
+  /** The first byte was written (the upload, or a revert's restart): from then on every error, a
+   * refusal too (sudo refusing the health gate's command), says what the node lists now. */
+  wrote: boolean;
+  /** The release command that timed out, if one did: the lock then stays. */
+  keepLock?: string;
+  /** The client-impact gate's "before"; its probe client is ended when the operation ends. */
+  impactBefore?: ImpactBefore;
+}
+
+/** The node as read under the lock, before anything is written, and what the plan decided. */
+interface NodeBefore {
+  rootDir: string;
+  running: string;
+  installed: InstalledRelease[];
+  probe: ProbeResult;
+  /** The target is not unpacked on the node yet: the package is uploaded and unpacked. */
+  unpacks: boolean;
+}
+
+/** Applies the declared release to the node: lock, read, refuse before any write, then the action
+ * the plan decided (adopt, revert, or a hot change: upgrade, downgrade, make-permanent). */
 export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg: LocalPackage): Promise<ApplyOutcome> {
   const { cli, log } = ctx;
-  const host = cli.host;
   log("read node");
   const rootDir = await cli.rootDir();
   const lock = await acquireHostLock(cli, rootDir, {
@@ -116,190 +142,232 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
     who: ctx.who,
     holdMs: want.upgradeTimeoutMs + 20 * want.commandTimeoutMs,
   });
-  // Set once an EMQX command that changes the node has been sent: from then on a lost connection
-  // leaves the lock in place, since that command may still run on the node.
-  let changing = false;
-  /** The release command that timed out, if one did: the lock then stays. */
-  let keepLock: string | undefined;
-  // Set once the first byte is written (the upload, or a revert's restart): from then on every
-  // error, a refusal too (sudo refusing the health gate's command), says what the node lists now.
-  let wrote = false;
-  let impactBefore: ImpactBefore | undefined;
+  const progress: Progress = { changing: false, wrote: false };
   try {
-    const installed = await cli.versions();
-    const running = runningVersion(installed);
-    if (!running)
-      throw new HostStateError({
-        host,
-        reason: "`emqx versions` lists no permanent or current release: check the node by hand",
-      });
-    const probe = await cli.probe(rootDir, running, want.version);
-    const decided = planRelease(
-      {
-        target: want.version,
-        permanent: want.permanent,
-        allowDowngrade: want.allowDowngrade,
-        running,
-        installed,
-        facts: probe.facts,
-        pkg,
-        edition: want.edition,
-      },
-      host,
-    );
-    if ("refusals" in decided) {
-      throw new UnsupportedUpgradeError({
-        from: running,
-        to: want.version,
-        host,
-        property: decided.refusals[0].property,
-        reason: decided.refusals.map((r) => r.reason).join("; ") + "; nothing was changed",
-      });
-    }
-    const action = decided.action;
-    const targetStatus = installed.find((r) => r.version === want.version)?.status;
-    const unpacks = targetStatus === undefined || targetStatus === "unpacked";
-    if (action.kind !== "adopt") log("pre-flight");
-    preflight(host, running, want, action, probe, { rootDir, installed, unpacks, pkg });
-    if (action.kind === "adopt") {
-      log(`already at ${want.version}: adopting, nothing to do`);
-      const gate = await healthGate(ctx, want, probe.facts.binScriptsVersion);
-      return { ...stateOf(rootDir, installed, probe.facts), action: "adopt", bytesSent: 0, gate };
-    }
-    if (action.kind === "revert") {
-      log(
-        `revert: ${running} was installed with --no-permanent and ${want.version} is still permanent: restarting the node so it boots ${want.version} (MQTT clients reconnect)`,
-      );
-      changing = wrote = true;
-      await cli.restart();
-      log("verify");
-      const after = await verifyNode(cli, rootDir, want.version, true);
-      const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
-      return {
-        ...stateOf(rootDir, after.installed, after.facts),
-        action: "revert",
-        previousVersion: running,
-        bytesSent: 0,
-        gate,
-      };
-    }
-    let bytesSent = 0;
-    if (unpacks) {
-      const others = probe.releaseFiles.filter((f) => matchesEmqxZipGlob(f, want.version) && f !== pkg.name.fileName);
-      if (others.length > 0) {
-        throw new HostStateError({
-          host,
-          reason: `${rootDir}/releases holds ${others.join(", ")}, which EMQX's glob emqx-*${want.version}*.zip also matches; EMQX would unpack the last one in sort order, not ${pkg.name.fileName}. This provider does not delete files it did not upload: move those files out of releases/ (or run \`emqx uninstall\` for releases you no longer need) and rerun; nothing was changed`,
-        });
-      }
-      log("upload");
-      wrote = true;
-      const up = await ctx.upload({
-        remoteDir: `${rootDir}/releases`,
-        finalName: pkg.name.fileName,
-        runAs: want.runAs ?? uploadOwner(cli, probe),
-      });
-      // The uploader logs what it did (sent, or skipped as already there): once, not here again.
-      bytesSent = up.bytesSent;
-    }
-    // The client-impact gate's "before", read right before the hot code change.
-    const impactSpec =
-      want.clientImpact && (action.kind === "upgrade" || action.kind === "downgrade")
-        ? { ...want.clientImpact, binScriptsVersion: probe.facts.binScriptsVersion }
-        : undefined;
-    impactBefore = impactSpec ? await readBefore(cli, impactSpec, log, ctx.forward) : undefined;
-    const command = action.kind === "make-permanent" ? "install" : action.kind;
-    log(`${command} ${want.version}${action.kind !== "make-permanent" && !action.permanent ? " --no-permanent" : ""}`);
-    try {
-      changing = wrote = true;
-      await cli.releaseCommand(
-        command,
-        want.version,
-        action.kind === "make-permanent" ? true : action.permanent,
-        `${rootDir}/${LOCK_DIR_NAME}/${PGID_FILE}`,
-      );
-    } catch (e) {
-      // Timed out: release_handler may still be switching inside the node; the lock stays.
-      if ((e as { timedOut?: unknown }).timedOut === true) keepLock = `\`emqx ${command} ${want.version}\``;
-      throw e;
-    } finally {
-      if (unpacks) await cleanUp(ctx, probe.untarDirs, pkg.sha256);
-    }
-
-    log("verify");
-    const permanentChange = action.kind === "make-permanent" || action.permanent;
-    const after = await verifyNode(cli, rootDir, want.version, want.permanent, { binScripts: permanentChange });
-    let finalInstalled = after.installed;
-    // Gates before uninstallPrevious: a failed gate may need the previous release to go back to.
-    const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
-    const clientImpact =
-      impactSpec && impactBefore ? await runClientImpactGate(cli, impactSpec, impactBefore, log) : undefined;
-    if ((gate && !gate.passed) || (clientImpact && !clientImpact.passed)) {
-      const rb = await rollBackAfterFailedGate(ctx, want, {
-        rootDir,
-        action: action.kind,
-        from: want.version,
-        to: running,
-        installed: finalInstalled,
-        facts: after.facts,
-      });
-      const state = rb.after
-        ? stateOf(rootDir, rb.after.installed, rb.after.facts)
-        : stateOf(rootDir, finalInstalled, after.facts);
-      if (want.uninstallPrevious) log("uninstallPrevious skipped: a gate failed");
-      return {
-        ...state,
-        action: action.kind,
-        previousVersion: running,
-        bytesSent,
-        gate,
-        clientImpact,
-        rolledBack: rb.rolledBack,
-        rollbackRefused: rb.rollbackRefused,
-      };
-    }
-    if (want.uninstallPrevious) {
-      const old = finalInstalled.filter((r) => r.status === "old").map((r) => r.version);
-      const refusal = uninstallPreviousRefusal({
-        host,
-        action: action.kind,
-        from: running,
-        to: want.version,
-        ertsBefore: probe.ertsVersion,
-        ertsAfter: after.probe.ertsVersion,
-        old,
-      });
-      if (refusal) log(refusal);
-      else {
-        for (const v of old) {
-          log(`uninstall ${v}`);
-          await cli.releaseCommand("uninstall", v);
-        }
-        finalInstalled = await cli.versions();
-      }
-    }
-    return {
-      ...stateOf(rootDir, finalInstalled, after.facts),
-      action: action.kind,
-      previousVersion: running,
-      bytesSent,
-      gate,
-      clientImpact,
-    };
+    const { node, action } = await readAndDecide(ctx, want, pkg, rootDir);
+    if (action.kind === "adopt") return await adopt(ctx, want, node);
+    if (action.kind === "revert") return await revert(ctx, want, node, progress);
+    return await hotChange(ctx, want, pkg, node, action, progress);
   } catch (e) {
     // A refusal before the first write changed nothing and says so; anything else gets what the
     // node lists now (best effort).
-    if (EmqxProviderError.isInstance(e) && (wrote || !isRefusal(e)))
+    if (EmqxProviderError.isInstance(e) && (progress.wrote || !isRefusal(e)))
       recordNodeState(e, await cli.versions().catch(() => null));
     throw e;
   } finally {
-    await impactBefore?.probe?.end();
-    if (keepLock)
+    await progress.impactBefore?.probe?.end();
+    if (progress.keepLock)
       ctx.log(
-        `${keepLock} timed out while EMQX may still be switching: the host lock ${lock.owner.id} stays until someone checks the node (\`emqx versions\`), then sets ${CLEAR_LOCK_ENV}=${lock.owner.id} for the next run`,
+        `${progress.keepLock} timed out while EMQX may still be switching: the host lock ${lock.owner.id} stays until someone checks the node (\`emqx versions\`), then sets ${CLEAR_LOCK_ENV}=${lock.owner.id} for the next run`,
       );
-    else await releaseLock(ctx, lock, changing);
+    else await releaseLock(ctx, lock, progress.changing);
   }
+}
+
+/** Reads the node (releases, probe), decides the action and runs the pre-flight checks: every
+ * refusal happens here, before anything is written. */
+async function readAndDecide(
+  ctx: ApplyContext,
+  want: ResolvedRelease,
+  pkg: LocalPackage,
+  rootDir: string,
+): Promise<{ node: NodeBefore; action: PlanAction }> {
+  const { cli, log } = ctx;
+  const host = cli.host;
+  const installed = await cli.versions();
+  const running = runningVersion(installed);
+  if (!running)
+    throw new HostStateError({
+      host,
+      reason: "`emqx versions` lists no permanent or current release: check the node by hand",
+    });
+  const probe = await cli.probe(rootDir, running, want.version);
+  const action = decideOrRefuse(
+    {
+      target: want.version,
+      permanent: want.permanent,
+      allowDowngrade: want.allowDowngrade,
+      running,
+      installed,
+      facts: probe.facts,
+      pkg,
+      edition: want.edition,
+    },
+    host,
+    "; nothing was changed",
+  );
+  const targetStatus = installed.find((r) => r.version === want.version)?.status;
+  const unpacks = targetStatus === undefined || targetStatus === "unpacked";
+  if (action.kind !== "adopt") log("pre-flight");
+  preflight(host, running, want, action, probe, { rootDir, installed, unpacks, pkg });
+  return { node: { rootDir, running, installed, probe, unpacks }, action };
+}
+
+/** The node already runs the target as declared: nothing to change; the health gate still runs. */
+async function adopt(ctx: ApplyContext, want: ResolvedRelease, node: NodeBefore): Promise<ApplyOutcome> {
+  ctx.log(`already at ${want.version}: adopting, nothing to do`);
+  const gate = await healthGate(ctx, want, node.probe.facts.binScriptsVersion);
+  return { ...stateOf(node.rootDir, node.installed, node.probe.facts), action: "adopt", bytesSent: 0, gate };
+}
+
+/** The node runs a --no-permanent release and the target is still permanent: restart it, so it
+ * boots the target (docs/emqx-4.4-hot-upgrade.md §4). */
+async function revert(
+  ctx: ApplyContext,
+  want: ResolvedRelease,
+  node: NodeBefore,
+  progress: Progress,
+): Promise<ApplyOutcome> {
+  const { cli, log } = ctx;
+  log(
+    `revert: ${node.running} was installed with --no-permanent and ${want.version} is still permanent: restarting the node so it boots ${want.version} (MQTT clients reconnect)`,
+  );
+  progress.changing = progress.wrote = true;
+  await cli.restart();
+  log("verify");
+  const after = await verifyNode(cli, node.rootDir, want.version, true);
+  const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
+  return {
+    ...stateOf(node.rootDir, after.installed, after.facts),
+    action: "revert",
+    previousVersion: node.running,
+    bytesSent: 0,
+    gate,
+  };
+}
+
+/** upgrade, downgrade or make-permanent (`emqx install`): upload when the target is not unpacked,
+ * run the release command, verify, run the gates (rolling back when they fail and it is asked
+ * for), then uninstall the previous release when asked. */
+async function hotChange(
+  ctx: ApplyContext,
+  want: ResolvedRelease,
+  pkg: LocalPackage,
+  node: NodeBefore,
+  action: Exclude<PlanAction, { kind: "adopt" | "revert" }>,
+  progress: Progress,
+): Promise<ApplyOutcome> {
+  const { cli, log } = ctx;
+  const { rootDir, running, probe } = node;
+  const bytesSent = node.unpacks ? await uploadPackage(ctx, want, pkg, node, progress) : 0;
+  // The client-impact gate's "before", read right before the hot code change.
+  const impactSpec =
+    want.clientImpact && (action.kind === "upgrade" || action.kind === "downgrade")
+      ? { ...want.clientImpact, binScriptsVersion: probe.facts.binScriptsVersion }
+      : undefined;
+  progress.impactBefore = impactSpec ? await readBefore(cli, impactSpec, log, ctx.forward) : undefined;
+  await runReleaseCommand(ctx, want, pkg, node, action, progress);
+
+  log("verify");
+  const permanentChange = action.kind === "make-permanent" || action.permanent;
+  const after = await verifyNode(cli, rootDir, want.version, want.permanent, { binScripts: permanentChange });
+  // Gates before uninstallPrevious: a failed gate may need the previous release to go back to.
+  const gate = await healthGate(ctx, want, after.facts.binScriptsVersion);
+  const clientImpact =
+    impactSpec && progress.impactBefore
+      ? await runClientImpactGate(cli, impactSpec, progress.impactBefore, log)
+      : undefined;
+  const outcome = { action: action.kind, previousVersion: running, bytesSent, gate, clientImpact };
+  if ((gate && !gate.passed) || (clientImpact && !clientImpact.passed)) {
+    const rb = await rollBackAfterFailedGate(ctx, want, {
+      rootDir,
+      action: action.kind,
+      from: want.version,
+      to: running,
+      installed: after.installed,
+      facts: after.facts,
+    });
+    const state = rb.after
+      ? stateOf(rootDir, rb.after.installed, rb.after.facts)
+      : stateOf(rootDir, after.installed, after.facts);
+    if (want.uninstallPrevious) log("uninstallPrevious skipped: a gate failed");
+    return { ...state, ...outcome, rolledBack: rb.rolledBack, rollbackRefused: rb.rollbackRefused };
+  }
+  const installed = want.uninstallPrevious ? await uninstallPrevious(ctx, want, node, action, after) : after.installed;
+  return { ...stateOf(rootDir, installed, after.facts), ...outcome };
+}
+
+/** Uploads the package into releases/ (verified), after refusing other zips there that EMQX's glob
+ * would pick instead. Returns the bytes sent. */
+async function uploadPackage(
+  ctx: ApplyContext,
+  want: ResolvedRelease,
+  pkg: LocalPackage,
+  node: NodeBefore,
+  progress: Progress,
+): Promise<number> {
+  const { rootDir, probe } = node;
+  const others = probe.releaseFiles.filter((f) => matchesEmqxZipGlob(f, want.version) && f !== pkg.name.fileName);
+  if (others.length > 0) {
+    throw new HostStateError({
+      host: ctx.cli.host,
+      reason: `${rootDir}/releases holds ${others.join(", ")}, which EMQX's glob emqx-*${want.version}*.zip also matches; EMQX would unpack the last one in sort order, not ${pkg.name.fileName}. This provider does not delete files it did not upload: move those files out of releases/ (or run \`emqx uninstall\` for releases you no longer need) and rerun; nothing was changed`,
+    });
+  }
+  ctx.log("upload");
+  progress.wrote = true;
+  const up = await ctx.upload({
+    remoteDir: `${rootDir}/releases`,
+    finalName: pkg.name.fileName,
+    runAs: want.runAs ?? uploadOwner(ctx.cli, probe),
+  });
+  // The uploader logs what it did (sent, or skipped as already there): once, not here again.
+  return up.bytesSent;
+}
+
+/** `emqx upgrade|downgrade [--no-permanent] <V>` or `emqx install <V>` (make-permanent), recording
+ * its process group under the lock; then removes what the unpack left in /tmp. */
+async function runReleaseCommand(
+  ctx: ApplyContext,
+  want: ResolvedRelease,
+  pkg: LocalPackage,
+  node: NodeBefore,
+  action: Exclude<PlanAction, { kind: "adopt" | "revert" }>,
+  progress: Progress,
+): Promise<void> {
+  const command = action.kind === "make-permanent" ? "install" : action.kind;
+  const permanent = action.kind === "make-permanent" ? true : action.permanent;
+  ctx.log(`${command} ${want.version}${permanent ? "" : " --no-permanent"}`);
+  try {
+    progress.changing = progress.wrote = true;
+    await ctx.cli.releaseCommand(command, want.version, permanent, `${node.rootDir}/${LOCK_DIR_NAME}/${PGID_FILE}`);
+  } catch (e) {
+    // Timed out: release_handler may still be switching inside the node; the lock stays.
+    if ((e as { timedOut?: unknown }).timedOut === true) progress.keepLock = `\`emqx ${command} ${want.version}\``;
+    throw e;
+  } finally {
+    if (node.unpacks) await cleanUp(ctx, node.probe.untarDirs, pkg.sha256);
+  }
+}
+
+/** uninstallPrevious: uninstalls the releases now `old`, unless plan/uninstall-previous refuses
+ * (logged). Returns what the node lists afterwards. */
+async function uninstallPrevious(
+  ctx: ApplyContext,
+  want: ResolvedRelease,
+  node: NodeBefore,
+  action: PlanAction,
+  after: { installed: InstalledRelease[]; probe: ProbeResult },
+): Promise<InstalledRelease[]> {
+  const old = after.installed.filter((r) => r.status === "old").map((r) => r.version);
+  const refusal = uninstallPreviousRefusal({
+    host: ctx.cli.host,
+    action: action.kind,
+    from: node.running,
+    to: want.version,
+    ertsBefore: node.probe.ertsVersion,
+    ertsAfter: after.probe.ertsVersion,
+    old,
+  });
+  if (refusal) {
+    ctx.log(refusal);
+    return after.installed;
+  }
+  for (const v of old) {
+    ctx.log(`uninstall ${v}`);
+    await ctx.cli.releaseCommand("uninstall", v);
+  }
+  return ctx.cli.versions();
 }
 
 /** Releases the host lock. When the connection was lost before any EMQX command changed the node
@@ -371,9 +439,7 @@ function preflight(
   });
   if (refusals.length === 0) return;
   // Each reason names the host; the error names it once.
-  const reason =
-    refusals.map((r) => (r.reason.startsWith(`${host}: `) ? r.reason.slice(host.length + 2) : r.reason)).join("; ") +
-    "; nothing was changed";
+  const reason = refusals.map((r) => stripHostPrefix(host, r.reason)).join("; ") + "; nothing was changed";
   if (refusals.some((r) => r.kind === "unsupported"))
     throw new UnsupportedUpgradeError({ from: running, to: want.version, host, reason });
   throw new HostStateError({ host, reason });

@@ -5,6 +5,8 @@
 // (SshConnectError, a sudo that wants a password) still throw.
 import { EmqxOutputParseError, RemoteCommandError } from "../errors";
 import { describeCommandEnd } from "../plan/command-status";
+import type { ResolvedHealthGate } from "../plan/health-gate";
+import type { HealthGateOutcome } from "../plan/release-result";
 import { runningVersion } from "../plan/upgrade-plan";
 import { commandOf } from "../ssh/sudo";
 import { EmqxCli } from "./cli";
@@ -21,31 +23,20 @@ const DETAIL_OUTPUT_CHARS = 400;
 /** At most this many node names go into the detail. */
 const MAX_LISTED_NODES = 10;
 
-/** What the gate checks on one node (the release's `healthGate`, defaults applied, plus node facts). */
-export interface HealthGateSpec {
+/** What the gate checks on one node: the release's `healthGate` with its defaults applied
+ * (plan/health-gate.ts), plus the node's facts. */
+export interface HealthGateSpec extends ResolvedHealthGate {
   /** The version the node must report. */
   version: string;
-  /** Give up when the checks have not all passed this long after the first attempt started. An
-   * attempt in progress is not interrupted: its EMQX commands are bounded by the CLI's command
-   * timeout, the user command by the time left. */
-  deadlineSeconds: number;
-  /** argv run on the node (as `runAs`, when set) that must exit 0. Never passed through a shell. */
-  command?: string[];
-  /** Require `stopped_nodes` of `emqx ctl cluster status` to be empty. */
-  requireClusterRunning: boolean;
   /** Version of the node's bin scripts: `emqx ctl` from 4.4.4, else `emqx versions`/`emqx_ctl`. */
   binScriptsVersion: string;
 }
 
-/** How the gate ended. `checks` holds each check's result at the last attempt (`command` and
- * `cluster` only when the gate asks for them). */
-export interface HealthGateResult {
-  passed: boolean;
-  durationMs: number;
-  attempts: number;
+/** How the gate ended: the outcome recorded in `lastResult.gate` (plan/release-result.ts), and
+ * `checks`, each check's result at the last attempt (`command` and `cluster` only when the gate
+ * asks for them). */
+export interface HealthGateResult extends HealthGateOutcome {
   checks: { version: boolean; command?: boolean; cluster?: boolean };
-  /** What passed, or what was wrong at the last attempt: e.g. "node reports 4.4.0, not 4.4.16". */
-  detail: string;
 }
 
 /** Time, as the gate sees it (tests pass a fake one so nothing really waits). */

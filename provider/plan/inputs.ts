@@ -1,13 +1,7 @@
 // The resource's input shapes as the provider receives them (plain values, secrets unwrapped),
 // and the one function that applies every default.
 import { CONNECTION_DEFAULTS, ConnectionInputs, resolveTarget, SshTarget } from "./connection";
-
-/** Health gate run on the node right after it was upgraded (used by EmqxFleet). */
-export interface HealthGateInputs {
-  deadlineSeconds?: number;
-  command?: string[];
-  requireClusterRunning?: boolean;
-}
+import { HealthGateInputs, ResolvedHealthGate, resolveHealthGate } from "./health-gate";
 
 /** Client-impact gate: the node's clients before and after a hot upgrade (plan/client-impact). */
 export interface ClientImpactInputs {
@@ -48,7 +42,6 @@ export const DEFAULTS = {
   commandTimeoutMs: 60_000,
   // EMQX's escript gives every RPC 300 s (docs/emqx-4.4-hot-upgrade.md §2.1); ours must outlast it to see its answer.
   upgradeTimeoutMs: 600_000,
-  healthGateDeadlineSeconds: 120,
   // EMQX promises "most" clients (docs/emqx-4.4-observability.md §1): tolerant by default.
   clientImpactDeadlineSeconds: 60,
   maxConnectionDropPercent: 10,
@@ -76,7 +69,7 @@ export interface ResolvedRelease {
   uninstallPrevious: boolean;
   commandTimeoutMs: number;
   upgradeTimeoutMs: number;
-  healthGate?: { deadlineSeconds: number; command?: string[]; requireClusterRunning: boolean };
+  healthGate?: ResolvedHealthGate;
   clientImpact?: {
     deadlineSeconds: number;
     maxConnectionDropPercent: number;
@@ -106,13 +99,7 @@ export function resolveInputs(i: ReleaseInputs, pinned?: { target?: string; prox
     uninstallPrevious: i.uninstallPrevious ?? DEFAULTS.uninstallPrevious,
     commandTimeoutMs,
     upgradeTimeoutMs: i.upgradeTimeoutMs ?? DEFAULTS.upgradeTimeoutMs,
-    healthGate: i.healthGate
-      ? {
-          deadlineSeconds: i.healthGate.deadlineSeconds ?? DEFAULTS.healthGateDeadlineSeconds,
-          command: i.healthGate.command,
-          requireClusterRunning: i.healthGate.requireClusterRunning ?? false,
-        }
-      : undefined,
+    healthGate: resolveHealthGate(i.healthGate),
     ...resolveClientImpact(i),
   };
 }

@@ -2,11 +2,12 @@
 // fleet's gates read it; `diff` retries a host whose last result failed.
 import type { ClientImpactOutcome } from "./client-impact";
 
-/** The health gate's outcome as recorded in outputs. */
+/** The health gate's outcome as recorded in outputs (the gate's inputs: plan/health-gate.ts). */
 export interface HealthGateOutcome {
   passed: boolean;
   durationMs: number;
   attempts: number;
+  /** What passed, or what was wrong at the last attempt: e.g. "node reports 4.4.0, not 4.4.16". */
   detail: string;
 }
 

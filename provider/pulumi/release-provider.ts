@@ -5,32 +5,35 @@
 // `import * as` (__importStar) is copied by value, and @pulumi/pulumi 3.100.0 (the oldest of the
 // peer range) then refuses the provider: os.userInfo is native code. test/e2e/package-install.test.ts.
 import os = require("os");
-import {
-  HostLockedError,
-  InvalidInputError,
-  NodeChangedError,
-  SshConnectError,
-  UnsupportedUpgradeError,
-  messageOf,
-} from "../errors";
-import { ApplyOutcome, applyRelease, readNodeState, LocalPackage } from "../emqx/apply-release";
+import { HostLockedError, InvalidInputError, NodeChangedError, SshConnectError, messageOf } from "../errors";
+import { ApplyOutcome, applyRelease, readNodeState, LocalPackage, NodeState } from "../emqx/apply-release";
 import { EmqxCli } from "../emqx/cli";
+import { refuseFromState } from "../emqx/decide-release";
 import { commandOutputWanted } from "../emqx/output-log";
-import { acquireHostLock } from "../emqx/host-lock";
+import { uninstallRelease } from "../emqx/uninstall-release";
 import { checkReleaseInputs, isUnknown } from "../plan/check-inputs";
 import { diffRelease } from "../plan/diff";
-import { ReleaseInputs, ResolvedRelease, resolveInputs } from "../plan/inputs";
+import { ResolvedRelease, resolveInputs } from "../plan/inputs";
 import { parsePackageName } from "../plan/package-name";
 import type { ReleaseResult } from "../plan/release-result";
-import { planRelease } from "../plan/upgrade-plan";
+import type { HostFacts } from "../plan/host-facts";
 import { connectSsh } from "../ssh/connect";
 import type { SshSession } from "../ssh/session";
 import { uploadVerified } from "../ssh/upload";
-import { CheckedPackage, checkPackage } from "../package/package-check";
+import { checkPackage } from "../package/package-check";
+import {
+  PropertyBag,
+  RecordedState,
+  recordedState,
+  ReleaseOutputs,
+  ReleaseProps,
+  releaseProps,
+  ReleaseProviderInputs,
+  ReleaseState,
+} from "./release-state";
 
-type Props = Record<string, unknown>;
-
-/** The provider object; constructible with no arguments so tests can call its methods directly. */
+/** The provider object; constructible with no arguments so tests can call its methods directly.
+ * The engine's bags become typed inputs and state in pulumi/release-state.ts, and only there. */
 export class EmqxReleaseProvider {
   /** Test-only: replaces the resolved upgradeTimeoutMs, so a test can watch an `emqx upgrade`
    * outlive it without waiting 300 s. EmqxRelease constructs its provider without it and the
@@ -41,11 +44,15 @@ export class EmqxReleaseProvider {
     this.testUpgradeTimeoutMs = testOnly.upgradeTimeoutMs;
   }
 
-  /** Refuses malformed inputs and packages that do not fit the request; reads only local files. */
-  async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: { property: string; reason: string }[] }> {
+  /** Refuses malformed inputs and packages that do not fit the request; reads only local files.
+   * The one method that takes the bags as they are: it is what judges them. */
+  async check(
+    olds: PropertyBag,
+    news: PropertyBag,
+  ): Promise<{ inputs: PropertyBag; failures: { property: string; reason: string }[] }> {
     const prior = olds && typeof olds.version === "string" ? olds : undefined;
     const failures = checkReleaseInputs(news, prior);
-    const inputs: Props = { ...news };
+    const inputs: PropertyBag = { ...news };
     delete inputs.__packageDigest;
     const pkgPath = news.packagePath;
     const version = news.version;
@@ -73,10 +80,12 @@ export class EmqxReleaseProvider {
    * plan time, changes the state's host facts already show to be impossible. */
   async diff(
     _id: string,
-    olds: Props,
-    news: Props,
+    oldBag: PropertyBag,
+    newBag: PropertyBag,
   ): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
-    const pkg = news.__package as CheckedPackage | undefined;
+    const olds = recordedState(oldBag);
+    const news = recordedState(newBag);
+    const pkg = news.__package;
     const d = diffRelease(olds, news, pkg?.sha256);
     const declaredChanged = news.version !== olds.version || (pkg !== undefined && pkg.sha256 !== olds.packageSha256);
     // Only a changed declaration is judged: refresh calls diff with the old declaration, which
@@ -92,31 +101,49 @@ export class EmqxReleaseProvider {
       olds.currentVersion !== "" &&
       typeof news.version === "string"
     ) {
-      refuseFromState(olds, news, pkg);
+      refuseFromState(
+        {
+          host: String(olds.connection?.host ?? "the node"),
+          currentVersion: olds.currentVersion,
+          installedVersions: olds.installedVersions ?? [],
+          hostFacts: olds.hostFacts as HostFacts,
+        },
+        {
+          version: news.version,
+          permanent: news.permanent !== false,
+          allowDowngrade: news.allowDowngrade === true,
+          edition: news.edition,
+        },
+        pkg,
+      );
     }
     return d;
   }
 
   /** Upgrades the node to the declared release. */
-  async create(inputs: Props): Promise<{ id: string; outs: Props }> {
+  async create(bag: PropertyBag): Promise<{ id: string; outs: ReleaseState }> {
+    const inputs = releaseProps(bag);
     const want = this.resolve(inputs, undefined);
     const outs = await this.apply(inputs, want, undefined);
     return { id: `${want.target.host}:${want.target.port}`, outs };
   }
 
   /** Same as create, keeping the host key recorded on first contact. */
-  async update(_id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
+  async update(_id: string, oldBag: PropertyBag, newBag: PropertyBag): Promise<{ outs: ReleaseState }> {
+    const news = releaseProps(newBag);
+    const olds = recordedState(oldBag);
     const want = this.resolve(news, olds);
     return { outs: await this.apply(news, want, olds) };
   }
 
   /** Reports what the node runs now (`pulumi refresh`). */
-  async read(id: string, props: Props): Promise<{ id: string; props: Props }> {
+  async read(id: string, bag: PropertyBag): Promise<{ id: string; props: ReleaseProps }> {
+    const props = releaseProps(bag);
     return { id, props: { ...props, ...(await this.readNode(this.resolve(props, props))) } };
   }
 
   /** What the node runs now, and the host key seen: one connection, no side effect. */
-  private async readNode(want: ResolvedRelease): Promise<Props> {
+  private async readNode(want: ResolvedRelease): Promise<NodeState & { hostKeyFingerprint: string }> {
     const session = await this.connect(want);
     try {
       return { ...(await readNodeState(cliFor(session, want))), hostKeyFingerprint: session.hostKeyFingerprint };
@@ -126,49 +153,26 @@ export class EmqxReleaseProvider {
   }
 
   /** Uninstalls the declared release when it is no longer in use; leaves a running one alone. */
-  async delete(_id: string, props: Props): Promise<void> {
+  async delete(_id: string, bag: PropertyBag): Promise<void> {
+    const props = releaseProps(bag);
     const want = this.resolve(props, props);
-    const log = logger(want.target.host);
     const session = await this.connect(want);
     try {
-      const cli = cliFor(session, want);
-      const rootDir = await cli.rootDir();
-      const lock = await acquireHostLock(cli, rootDir, {
-        operation: "uninstall",
-        version: want.version,
-        who: whoAmI(),
-        holdMs: 20 * want.commandTimeoutMs,
-      });
-      try {
-        const status = (await cli.versions()).find((r) => r.version === want.version)?.status;
-        if (status === "old" || status === "unpacked") {
-          log(`uninstall ${want.version} (${status})`);
-          await cli.releaseCommand("uninstall", want.version);
-        } else if (status === undefined) {
-          log(`${want.version} is not installed: nothing to uninstall`);
-        } else {
-          log(
-            `${want.version} is the ${status} release: EMQX cannot uninstall the running release, so the broker is left as it is`,
-          );
-        }
-      } finally {
-        await lock.release().catch(() => undefined);
-      }
+      await uninstallRelease(cliFor(session, want), want, { who: whoAmI(), log: logger(want.target.host) });
     } finally {
       await session.close();
     }
   }
 
-  private resolve(inputs: Props, olds: Props | undefined): ResolvedRelease {
-    const failures = checkReleaseInputs(inputs);
-    if (failures.length) throw new InvalidInputError(failures[0]);
-    const c = inputs.connection as ReleaseInputs["connection"];
+  /** Applies every default; `olds` gives the host key pinned on first contact. */
+  private resolve(inputs: ReleaseProviderInputs, olds: RecordedState | undefined): ResolvedRelease {
+    const c = inputs.connection;
     const trustOnFirstUse = !c.hostKey && !c.knownHosts;
     const pinned =
       trustOnFirstUse && olds && typeof olds.hostKeyFingerprint === "string"
         ? { target: olds.hostKeyFingerprint }
         : undefined;
-    const resolved = resolveInputs(inputs as unknown as ReleaseInputs, pinned);
+    const resolved = resolveInputs(inputs, pinned);
     return this.testUpgradeTimeoutMs === undefined
       ? resolved
       : { ...resolved, upgradeTimeoutMs: this.testUpgradeTimeoutMs };
@@ -182,12 +186,16 @@ export class EmqxReleaseProvider {
    * error; inside a fleet (`__recordFailure`) every failure is recorded in `lastResult` instead,
    * with what the node runs now, so the fleet's gate can judge the batch against maxFailures and
    * the next `up` retries the host. */
-  private async apply(inputs: Props, want: ResolvedRelease, olds: Props | undefined): Promise<Props> {
+  private async apply(
+    inputs: ReleaseProps,
+    want: ResolvedRelease,
+    olds: RecordedState | undefined,
+  ): Promise<ReleaseState> {
     const started = Date.now();
     const fromVersion = typeof olds?.currentVersion === "string" ? olds.currentVersion : "";
-    const outs: Props = { ...inputs };
+    const outs: ReleaseProps = { ...inputs };
     delete outs.__package;
-    let applied: { props: Props; outcome: ApplyOutcome };
+    let applied: { outputs: Omit<ReleaseOutputs, "lastResult">; outcome: ApplyOutcome };
     try {
       applied = await this.applyOnce(inputs, want);
     } catch (e) {
@@ -241,28 +249,34 @@ export class EmqxReleaseProvider {
         reason: `the client-impact gate failed after ${outcome.action} to ${want.version}: ${outcome.clientImpact.detail}. ${now}`,
       });
     }
-    return { ...outs, ...applied.props, lastResult };
+    return { ...outs, ...applied.outputs, lastResult };
   }
 
   /** What the node runs, for a failure record; the previous outputs when the node cannot be read. */
-  private async readQuietly(want: ResolvedRelease, olds: Props | undefined, reachable: boolean): Promise<Props> {
-    const keep = (k: string) => (olds && olds[k] !== undefined ? olds[k] : "");
-    const fallback: Props = {
-      rootDir: keep("rootDir"),
+  private async readQuietly(
+    want: ResolvedRelease,
+    olds: RecordedState | undefined,
+    reachable: boolean,
+  ): Promise<Omit<ReleaseOutputs, "lastResult">> {
+    const fallback: Omit<ReleaseOutputs, "lastResult"> = {
+      rootDir: olds?.rootDir ?? "",
       installedVersions: olds?.installedVersions ?? [],
-      currentVersion: keep("currentVersion"),
-      permanentVersion: keep("permanentVersion"),
-      previousVersion: keep("previousVersion"),
+      currentVersion: olds?.currentVersion ?? "",
+      permanentVersion: olds?.permanentVersion ?? "",
+      previousVersion: olds?.previousVersion ?? "",
       hostFacts: olds?.hostFacts ?? {},
-      packageSha256: keep("packageSha256"),
-      hostKeyFingerprint: keep("hostKeyFingerprint"),
-      lastAction: keep("lastAction"),
+      packageSha256: olds?.packageSha256 ?? "",
+      hostKeyFingerprint: olds?.hostKeyFingerprint ?? "",
+      lastAction: olds?.lastAction ?? "",
     };
     if (!reachable) return fallback;
     return { ...fallback, ...(await this.readNode(want).catch(() => ({}))) };
   }
 
-  private async applyOnce(inputs: Props, want: ResolvedRelease): Promise<{ props: Props; outcome: ApplyOutcome }> {
+  private async applyOnce(
+    inputs: ReleaseProps,
+    want: ResolvedRelease,
+  ): Promise<{ outputs: Omit<ReleaseOutputs, "lastResult">; outcome: ApplyOutcome }> {
     const log = logger(want.target.host);
     const pkg = await localPackage(inputs, want);
     const session = await this.connect(want);
@@ -297,18 +311,18 @@ export class EmqxReleaseProvider {
         want,
         pkg,
       );
-      const props: Props = {
+      const outputs: Omit<ReleaseOutputs, "lastResult"> = {
         rootDir: outcome.rootDir,
         installedVersions: outcome.installedVersions,
         currentVersion: outcome.currentVersion,
         permanentVersion: outcome.permanentVersion,
-        previousVersion: outcome.previousVersion ?? (inputs.previousVersion as string | undefined) ?? "",
+        previousVersion: outcome.previousVersion ?? inputs.previousVersion ?? "",
         hostFacts: outcome.hostFacts,
         packageSha256: pkg.sha256,
         hostKeyFingerprint: session.hostKeyFingerprint,
         lastAction: outcome.action,
       };
-      return { props, outcome };
+      return { outputs, outcome };
     } finally {
       await session.close();
     }
@@ -316,8 +330,8 @@ export class EmqxReleaseProvider {
 }
 
 /** The package as check recorded it, re-read when create runs without a check (tests, old state). */
-async function localPackage(inputs: Props, want: ResolvedRelease): Promise<LocalPackage> {
-  let checked = inputs.__package as CheckedPackage | undefined;
+async function localPackage(inputs: ReleaseProviderInputs, want: ResolvedRelease): Promise<LocalPackage> {
+  let checked = inputs.__package;
   if (!checked) {
     const r = await checkPackage(want.packagePath, want.version, want.packageSha256, undefined);
     if (Array.isArray(r)) throw new InvalidInputError(r[0]);
@@ -333,35 +347,6 @@ async function localPackage(inputs: Props, want: ResolvedRelease): Promise<Local
     sizeBytes: checked.sizeBytes,
     uncompressedBytes: checked.uncompressedBytes,
   };
-}
-
-/** Plan-time refusals from the facts the last create/update/refresh recorded. */
-function refuseFromState(olds: Props, news: Props, pkg: CheckedPackage): void {
-  const name = parsePackageName(pkg.fileName);
-  if (typeof name === "string") return;
-  const host = String((olds.connection as Props | undefined)?.host ?? "the node");
-  const decided = planRelease(
-    {
-      target: news.version as string,
-      permanent: news.permanent !== false,
-      allowDowngrade: news.allowDowngrade === true,
-      running: olds.currentVersion as string,
-      installed: (olds.installedVersions as never) ?? [],
-      facts: olds.hostFacts as never,
-      pkg: { name, relupUpFrom: pkg.relupUpFrom },
-      edition: news.edition as "ce" | "ee" | undefined,
-    },
-    host,
-  );
-  if ("refusals" in decided) {
-    throw new UnsupportedUpgradeError({
-      from: olds.currentVersion as string,
-      to: news.version as string,
-      host,
-      property: decided.refusals[0].property,
-      reason: decided.refusals.map((r) => r.reason).join("; "),
-    });
-  }
 }
 
 function cliFor(session: SshSession, want: ResolvedRelease): EmqxCli {

@@ -2,12 +2,16 @@
 // This module runs in the user's program; only the provider object is serialized into state.
 import * as pulumi from "@pulumi/pulumi";
 import { CONNECTION_SECRET_FIELDS, type ConnectionInputs } from "../plan/connection";
+import type { HealthGateInputs } from "../plan/health-gate";
 import type { ReleaseResult } from "../plan/release-result";
 import { packageDigest } from "./package-digest";
 import { EmqxReleaseProvider } from "./release-provider";
 
+/** One value as a pulumi.Input; a list takes an Input for each element too. `[V]` keeps a union
+ * such as `boolean` whole (an Output<boolean> must fit). */
+type InputOf<V> = [V] extends [(infer E)[]] ? pulumi.Input<pulumi.Input<E>[]> : pulumi.Input<V>;
 /** Every field of `T` as a pulumi.Input; optional fields stay optional and keep their TSDoc. */
-type Inputs<T> = { [K in keyof T]: pulumi.Input<Exclude<T[K], undefined>> };
+type Inputs<T> = { [K in keyof T]: InputOf<Exclude<T[K], undefined>> };
 
 /** How to reach one node over SSH: the fields, defaults and docs of plan/connection.ts
  * `ConnectionInputs`, each a pulumi.Input. Same names as @pulumi/command's `remote.ConnectionArgs`. */
@@ -67,16 +71,9 @@ export interface EmqxReleaseArgs {
   __recordFailure?: boolean;
 }
 
-/** The health gate of one node. */
-export interface HealthGateArgs {
-  /** How long the gate may take to pass. @default 120 */
-  deadlineSeconds?: pulumi.Input<number>;
-  /** A command run on the node (as `runAs`), an argv list, no shell; exit 0 passes.
-   * @example ["curl", "-fsS", "http://127.0.0.1:18083/status"] @default none */
-  command?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Every member of the node's cluster must be running (`emqx ctl cluster status`). @default false */
-  requireClusterRunning?: pulumi.Input<boolean>;
-}
+/** The health gate of one node: the fields, defaults and docs of plan/health-gate.ts
+ * `HealthGateInputs`, each a pulumi.Input. */
+export type HealthGateArgs = Inputs<HealthGateInputs>;
 
 /** The client-impact gate of one node. EMQX promises that "most" clients stay connected through a
  * hot upgrade (docs/emqx-4.4-observability.md §1), so the defaults tolerate ordinary churn. */

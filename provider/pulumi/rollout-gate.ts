@@ -9,8 +9,6 @@ import { sameValue } from "../plan/diff";
 import { GateMember, judgeRollout } from "../plan/rollout-gate";
 import type { ReleaseResult } from "../plan/release-result";
 
-type Props = Record<string, unknown>;
-
 /** Inputs of one gate. */
 export interface RolloutGateInputs {
   fleet: string;
@@ -27,24 +25,32 @@ export interface RolloutGateInputs {
   batchHosts?: Array<{ name: string; cluster?: string }>;
 }
 
-/** The gate's provider: plain object, serialized into state by value. */
+/** A gate's state: its inputs echoed, and the hosts it counted as failed. */
+export interface RolloutGateState extends RolloutGateInputs {
+  failedHosts: string[];
+}
+
+/** The inputs a change of which runs the gate again (`batchHosts` is for preview readers only). */
+const JUDGED_INPUTS = ["fleet", "batch", "batchCount", "maxFailures", "pauseSeconds", "members"] as const;
+
+/** The gate's provider: plain object, serialized into state by value. EmqxFleet is the only
+ * writer of its inputs (no user input reaches it unchecked), so the engine's bags are read as
+ * RolloutGateInputs as they are. */
 export class RolloutGateProvider {
-  async diff(_id: string, olds: Props, news: Props): Promise<{ changes: boolean }> {
-    const keys = ["fleet", "batch", "batchCount", "maxFailures", "pauseSeconds", "members"];
-    return { changes: keys.some((k) => !sameValue(olds[k], news[k])) };
+  async diff(_id: string, olds: RolloutGateInputs, news: RolloutGateInputs): Promise<{ changes: boolean }> {
+    return { changes: JUDGED_INPUTS.some((k) => !sameValue(olds[k], news[k])) };
   }
 
-  async create(inputs: Props): Promise<{ id: string; outs: Props }> {
+  async create(inputs: RolloutGateInputs): Promise<{ id: string; outs: RolloutGateState }> {
     const outs = await this.judge(inputs);
     return { id: `${inputs.fleet}-gate-${inputs.batch}`, outs };
   }
 
-  async update(_id: string, _olds: Props, news: Props): Promise<{ outs: Props }> {
+  async update(_id: string, _olds: RolloutGateInputs, news: RolloutGateInputs): Promise<{ outs: RolloutGateState }> {
     return { outs: await this.judge(news) };
   }
 
-  private async judge(inputs: Props): Promise<Props> {
-    const i = inputs as unknown as RolloutGateInputs;
+  private async judge(i: RolloutGateInputs): Promise<RolloutGateState> {
     const verdict = judgeRollout(i.fleet, i.batch, i.batchCount, i.members as GateMember[], i.maxFailures);
     if (verdict.halt)
       throw new RolloutHaltedError({
@@ -58,7 +64,7 @@ export class RolloutGateProvider {
       console.log(`[EmqxFleet] ${i.fleet}: pausing ${i.pauseSeconds} s before batch ${i.batch + 1}`);
       await new Promise((resolve) => setTimeout(resolve, i.pauseSeconds * 1000));
     }
-    return { ...inputs, failedHosts: verdict.failed.map((f) => f.name) };
+    return { ...i, failedHosts: verdict.failed.map((f) => f.name) };
   }
 }
 

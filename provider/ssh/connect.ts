@@ -7,6 +7,7 @@ import { EmqxProviderError, SshConnectError, SshConnectStage } from "../errors";
 import { HostKeyVerdict, preferredHostKeyAlgorithms, verifyHostKey } from "./host-key";
 import { SshSession } from "./session";
 import type { SshEndpoint, SshTarget } from "../plan/connection";
+import { stripHostPrefix } from "../plan/host-prefix";
 import { ProgressLogger } from "./types";
 
 /** ssh2 reports a refused `forwardOut` with the SSH channel-open reason code; 2 is "connect
@@ -25,7 +26,7 @@ export async function connectSsh(target: SshTarget, log: ProgressLogger = () => 
       const err = e as SshConnectError;
       if (!SshConnectError.isInstance(err) || !isNetworkFailure(err)) throw err;
       const hostPort = `${target.host}:${target.port}`;
-      const reason = err.message.startsWith(`${hostPort}: `) ? err.message.slice(hostPort.length + 2) : err.message;
+      const reason = stripHostPrefix(hostPort, err.message);
       log(`[ssh host=${hostPort}] attempt ${attempt}/${attempts} failed: ${reason}`);
       if (attempt >= attempts) {
         const message = `could not connect to ${hostPort} after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${reason}`;

@@ -34,10 +34,13 @@ export type PackageUploader = (f: {
   remoteDir: string;
   finalName: string;
   runAs?: string;
+  /** The download tools the node has (host probe), for a package the node fetches itself. */
+  downloaders: Array<"curl" | "wget">;
 }) => Promise<{ skipped: boolean; bytesSent: number }>;
 
 /** The package as check described it. */
 export interface LocalPackage extends PackageFacts {
+  /** The local path, or the URL the node downloads it from. */
   path: string;
   sha256: string;
   /** Size of the zip; with `uncompressedBytes`, what the free-space check needs (skipped when unknown). */
@@ -198,6 +201,7 @@ export async function applyRelease(ctx: ApplyContext, want: ResolvedRelease, pkg
         remoteDir: `${rootDir}/releases`,
         finalName: pkg.name.fileName,
         runAs: want.runAs ?? uploadOwner(cli, probe),
+        downloaders: probe.downloaders,
       });
       // The uploader logs what it did (sent, or skipped as already there): once, not here again.
       bytesSent = up.bytesSent;
@@ -368,6 +372,7 @@ function preflight(
     diskFree: probe.diskFree,
     targetDirFiles: probe.targetDirFiles,
     pkg: { fileName: n.pkg.name.fileName, sizeBytes: n.pkg.sizeBytes, uncompressedBytes: n.pkg.uncompressedBytes },
+    download: want.packageUrl !== undefined ? { tools: probe.downloaders } : undefined,
   });
   if (refusals.length === 0) return;
   // Each reason names the host; the error names it once.

@@ -43,7 +43,7 @@ export const PROBE_SCRIPT = [
   'section target_dir; [ -n "$target" ] && ls -1a "$root/releases/$target" 2>/dev/null',
   "section whoami; id -un",
   // What a node can download a packageUrl with (ssh/download.ts), as the user the probe runs as.
-  "section downloaders; command -v curl wget 2>/dev/null",
+  'section downloaders; for t in curl wget; do command -v "$t"; done 2>/dev/null',
   "section end",
 ].join("\n");
 

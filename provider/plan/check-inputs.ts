@@ -10,7 +10,6 @@ import { checkPackageSource, packageFileName, packageProperty } from "./package-
 
 export { UNKNOWN_VALUE, isUnknown } from "./unknown-value";
 
-
 // Host names, IPv4 and IPv6 literals: letters, digits, dots, colons, hyphens, underscores; not
 // starting with a hyphen, which no host name does and which reads as an option (`-oProxyCommand`).
 const HOST_RE = /^[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,252}$/;

@@ -112,7 +112,8 @@ export function checkPackageSource(news: Record<string, unknown>): Refusal[] {
       );
   }
   for (const k of ["packageHeaders", "packageProxy"])
-    if (news[k] !== undefined && packageUrl === undefined) add(k, "applies to packageUrl only; packagePath is uploaded");
+    if (news[k] !== undefined && packageUrl === undefined)
+      add(k, "applies to packageUrl only; packagePath is uploaded");
   out.push(...checkHeaders(news.packageHeaders), ...checkProxy(news.packageProxy));
   if (base !== undefined) out.push(...checkName(base, packageProperty(news), news.version, news.edition));
   return out;

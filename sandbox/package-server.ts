@@ -9,7 +9,15 @@ import * as net from "net";
 
 /** What one path serves. */
 export type Route =
-  { file: string; cutAfterBytes?: number; stallAfterBytes?: number } | { redirect: string } | { status: number };
+  | {
+      file: string;
+      cutAfterBytes?: number;
+      stallAfterBytes?: number;
+      /** With stallAfterBytes: called once the first bytes are out; the rest follows when it resolves. */
+      resumeWhen?: () => Promise<void>;
+    }
+  | { redirect: string }
+  | { status: number };
 
 /** One answered request. */
 export interface ServedRequest {
@@ -109,6 +117,11 @@ export async function startPackageServer(address = "127.0.0.1"): Promise<Package
     entry.bodyBytes += cut;
     res.write(body.subarray(0, cut), () => {
       if (route.cutAfterBytes !== undefined) setTimeout(() => req.socket.destroy(), 50);
+      else if (route.resumeWhen)
+        void route.resumeWhen().then(() => {
+          entry.bodyBytes += body.length - cut;
+          res.end(body.subarray(cut));
+        });
     });
   });
   server.on("connection", (s) => {

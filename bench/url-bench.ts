@@ -40,6 +40,7 @@ export async function benchUrl(setup: UrlBenchSetup, log: (line: string) => void
       server.reset();
       const relays = await Promise.all(hosts.map((h) => startCountingRelay({ host: ADDRESS, port: h.sshd.port })));
       const provider = new EmqxReleaseProvider();
+      const checkReads: Array<{ bytesFetched?: number; requests?: number }> = [];
       const started = Date.now();
       try {
         for (let i = 0; i < hosts.length; i += PARALLEL) {
@@ -59,6 +60,7 @@ export async function benchUrl(setup: UrlBenchSetup, log: (line: string) => void
               };
               const c = await provider.check({}, news);
               if (c.failures.length) throw new Error(`check: ${JSON.stringify(c.failures)}`);
+              checkReads.push(c.inputs.__package as { bytesFetched?: number; requests?: number });
               await provider.create(c.inputs);
             }),
           );
@@ -67,6 +69,8 @@ export async function benchUrl(setup: UrlBenchSetup, log: (line: string) => void
           ms: Date.now() - started,
           up: relays.reduce((n, r) => n + r.upBytes(), 0),
           served: server.bytesSent(),
+          checkBytes: checkReads[0]?.bytesFetched ?? 0,
+          checkRequests: checkReads[0]?.requests ?? 0,
         };
       } finally {
         await Promise.all(relays.map((r) => r.close()));
@@ -99,6 +103,10 @@ export async function benchUrl(setup: UrlBenchSetup, log: (line: string) => void
           met: viaUrl.up < size,
         },
         { what: `package server -> nodes, packageUrl`, value: mib(viaUrl.served) },
+        {
+          what: "check (preview) of the remote package, per node",
+          value: `${(viaUrl.checkBytes / 1024).toFixed(0)} KiB in ${viaUrl.checkRequests} range requests (${((viaUrl.checkBytes / size) * 100).toFixed(2)}% of the zip)`,
+        },
       ],
       details: [
         `${n} emulator nodes behind real sshd on ${ADDRESS}, ${PARALLEL} at a time, EmqxReleaseProvider check + create per node (no engine), each SSH connection through a counting TCP relay. ` +

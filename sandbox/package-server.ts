@@ -5,6 +5,7 @@
 // Every answer is logged with the bytes of body sent.
 import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
 import * as net from "net";
 
 /** What one path serves. */
@@ -45,8 +46,11 @@ export interface PackageServer {
   stop(): Promise<void>;
 }
 
-/** Starts the server on `address` (a free port). */
-export async function startPackageServer(address = "127.0.0.1"): Promise<PackageServer> {
+/** Starts the server on `address` (a free port); HTTPS with `tls` (PEM key and certificate). */
+export async function startPackageServer(
+  address = "127.0.0.1",
+  tls?: { key: string; cert: string },
+): Promise<PackageServer> {
   const routes = new Map<string, Route>();
   const sockets = new Set<net.Socket>();
   const state: PackageServer = {
@@ -61,7 +65,7 @@ export async function startPackageServer(address = "127.0.0.1"): Promise<Package
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const proxied = /^https?:\/\//.test(req.url ?? "");
     const pathname = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     const entry: ServedRequest = {
@@ -123,7 +127,8 @@ export async function startPackageServer(address = "127.0.0.1"): Promise<Package
           res.end(body.subarray(cut));
         });
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   server.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
@@ -133,7 +138,7 @@ export async function startPackageServer(address = "127.0.0.1"): Promise<Package
     server.listen(0, address, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
-  state.url = (pathname) => `http://${address}:${port}${pathname}`;
+  state.url = (pathname) => `${tls ? "https" : "http"}://${address}:${port}${pathname}`;
   return state;
 }
 

@@ -181,6 +181,25 @@ test("a node with wget only downloads with wget; an Authorization header reaches
   }
 });
 
+test("a node downloads through packageProxy: a host only the proxy can reach", async () => {
+  const direct = await provider.check({}, news(host, { packageProxy: server.url("") }));
+  expect(direct.failures).toEqual([]);
+  const viaProxy = { ...direct.inputs, packageUrl: `http://packages.invalid/pkgs/${name}` };
+  // The host was upgraded by an earlier test: a fresh node.
+  const fresh = await startTestHost({ version: FROM }, ADDRESS);
+  try {
+    server.reset();
+    const out = await underFault(() =>
+      provider.create({ ...viaProxy, connection: fresh.connection, emqxPath: fresh.emqxPath }),
+    );
+    expect(out.error).toBeUndefined();
+    expect(emulatorVersions(fresh.root)[0]).toEqual({ version: TO, status: "permanent" });
+    expect(server.log).toEqual([expect.objectContaining({ path: `/pkgs/${name}`, proxied: true, status: 200 })]);
+  } finally {
+    await fresh.stop();
+  }
+});
+
 test("check against a server without range support downloads the package once into the cache, then reads the cache", async () => {
   server.ranges = false;
   const cacheDir = process.env.EMQX_RELEASE_CACHE_DIR as string;

@@ -5,6 +5,7 @@
 import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
 import { PackageServer, Route, startPackageServer } from "../../../sandbox/package-server";
@@ -160,6 +161,63 @@ reliabilityTest(
     expect(mutatingCalls(host)).toEqual([]);
     expectIntactInstall(probe, host, { version: TO });
     expectNoLeaks(probe, r, inputs);
+  },
+);
+
+reliabilityTest(
+  {
+    area: "fault",
+    case: "packageUrl: the server's TLS certificate is not trusted (self-signed)",
+    expected:
+      "check refuses packageUrl naming TLS; the node's download fails naming TLS and the trust store; certificate checks never turned off; nothing under the package's name",
+  },
+  async (probe) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-tls-"));
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        `/CN=${ADDRESS}`,
+        "-addext",
+        `subjectAltName=IP:${ADDRESS}`,
+        "-keyout",
+        path.join(dir, "key.pem"),
+        "-out",
+        path.join(dir, "cert.pem"),
+      ],
+      { stdio: "pipe" },
+    );
+    const tlsServer = await startPackageServer(ADDRESS, {
+      key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"),
+      cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"),
+    });
+    try {
+      tlsServer.route(`/ok/${name}`, { file: pkg });
+      const url = tlsServer.url(`/ok/${name}`);
+      const refused = await provider.check(
+        {},
+        { ...(await inputsFor(host, undefined)), __package: undefined, packageUrl: url },
+      );
+      expect(refused.failures).toEqual([
+        {
+          property: "packageUrl",
+          reason: expect.stringMatching(/TLS: 127\.0\.0\.174:\d+'s certificate is not trusted/),
+        },
+      ]);
+      const inputs = { ...(await inputsFor(host, undefined)), packageUrl: url };
+      await expectCleanFailure(probe, host, inputs, /TLS: the node does not trust 127\.0\.0\.174:\d+'s certificate/);
+      expect(tlsServer.log.filter((l) => l.status === 200)).toEqual([]);
+    } finally {
+      await tlsServer.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   },
 );
 

@@ -167,9 +167,9 @@ export async function downloadVerified(session: TransferSession, req: DownloadRe
     throw e;
   }
   const durationMs = Date.now() - started;
-  const size = bytesReceived !== undefined ? ` (${(bytesReceived / (1024 * 1024)).toFixed(1)} MiB` : " (";
+  const size = bytesReceived !== undefined ? `${(bytesReceived / (1024 * 1024)).toFixed(1)} MiB in ` : "";
   log(
-    `downloaded ${req.finalName} on ${host} into ${req.remoteDir}${size} in ${(durationMs / 1000).toFixed(1)} s), sha256 verified`,
+    `downloaded ${req.finalName} on ${host} into ${req.remoteDir} (${size}${(durationMs / 1000).toFixed(1)} s), sha256 verified`,
   );
   return { skipped: false, bytesReceived, durationMs };
 }

@@ -1,6 +1,6 @@
 // `npm run bench`: runs the benchmarks of the "OpenSSH speed on the wire, no wasted work at fleet
 // scale" issue, prints a table, and writes BENCHMARKS.md. Knobs (environment):
-//   BENCH_ONLY=upload,preview,rollout   which benchmarks (default all; `upload` covers 1 and 2)
+//   BENCH_ONLY=upload,preview,rollout,url   which benchmarks (default all; `upload` covers 1 and 2)
 //   BENCH_RUNS=7            runs of each upload measurement (median reported)
 //   BENCH_PREVIEW_RUNS=5    runs of each preview
 //   BENCH_ROLLOUT_RUNS=1    runs of each rollout configuration
@@ -18,9 +18,10 @@ import { BenchSection, consoleTable, markdownReport } from "./report";
 import { benchRollout } from "./rollout-bench";
 import { envCount } from "./stats";
 import { benchUpload } from "./upload-bench";
+import { benchUrl } from "./url-bench";
 
 const PACKAGE_BYTES = 100 * 1024 * 1024;
-const ALL = ["upload", "preview", "rollout"];
+const ALL = ["upload", "preview", "rollout", "url"];
 
 function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
         ),
       );
     }
+    if (only.includes("url")) sections.push(await benchUrl({ shelf, hostCount: 20, packageMiB: 20 }, log));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
     fs.rmSync(shelf.dir, { recursive: true, force: true });

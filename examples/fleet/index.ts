@@ -5,6 +5,10 @@
 //   pulumi config set --secret privateKey < ~/.ssh/id_ed25519   # from stdin: a key as an argument reads as flags
 //   pulumi config set version 4.4.16
 //   pulumi config set packagePath ./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip
+//   # or let every node download it (the runner then sends no package bytes):
+//   #   pulumi config set packageUrl https://packages.internal/emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip
+//   #   pulumi config set packageSha256 <the package's .sha256>
+//   #   pulumi config set --secret packageHeaders '{"Authorization":"Bearer ..."}'   # optional
 //   pulumi config set rollout '{"canary":1,"batchSize":"25%","maxFailures":0}'    # optional
 //   pulumi config set healthGate '{"deadlineSeconds":120,"requireClusterRunning":true}'  # optional
 //   pulumi config set clientImpact '{"maxConnectionDropPercent":10}'   # optional: did clients stay?
@@ -38,7 +42,10 @@ const fleet = new EmqxFleet(config.get("fleetName") ?? "emqx", {
   })),
   connectionDefaults: { user: config.get("user") ?? "root", privateKey: config.requireSecret("privateKey") },
   version: config.require("version"),
-  packagePath: config.require("packagePath"),
+  packagePath: config.get("packagePath"),
+  packageUrl: config.get("packageUrl"),
+  packageSha256: config.get("packageSha256"),
+  packageHeaders: config.getSecretObject<Record<string, string>>("packageHeaders"),
   emqxPath: config.get("emqxPath"),
   rollout: config.getObject<FleetRolloutArgs>("rollout"),
   healthGate: config.getObject<HealthGateArgs>("healthGate"),

@@ -36,10 +36,13 @@ export type PackageUploader = (f: {
   remoteDir: string;
   finalName: string;
   runAs?: string;
+  /** The download tools the node has (host probe), for a package the node fetches itself. */
+  downloaders: Array<"curl" | "wget">;
 }) => Promise<{ skipped: boolean; bytesSent: number }>;
 
 /** The package as check described it. */
 export interface LocalPackage extends PackageFacts {
+  /** The local path, or the URL the node downloads it from. */
   path: string;
   sha256: string;
   /** Size of the zip; with `uncompressedBytes`, what the free-space check needs (skipped when unknown). */
@@ -310,6 +313,7 @@ async function uploadPackage(
     remoteDir: `${rootDir}/releases`,
     finalName: pkg.name.fileName,
     runAs: want.runAs ?? uploadOwner(ctx.cli, probe),
+    downloaders: probe.downloaders,
   });
   // The uploader logs what it did (sent, or skipped as already there): once, not here again.
   return up.bytesSent;
@@ -436,6 +440,7 @@ function preflight(
     diskFree: probe.diskFree,
     targetDirFiles: probe.targetDirFiles,
     pkg: { fileName: n.pkg.name.fileName, sizeBytes: n.pkg.sizeBytes, uncompressedBytes: n.pkg.uncompressedBytes },
+    download: want.packageUrl !== undefined ? { tools: probe.downloaders } : undefined,
   });
   if (refusals.length === 0) return;
   // Each reason names the host; the error names it once.

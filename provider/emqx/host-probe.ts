@@ -1,7 +1,8 @@
 // One round trip that reads every host fact the rules need, with no side effect: OS, arch,
 // start_erl.data, emqx_vars, the names in releases/, the running release's relup, hot patches (in
 // RUNNER_DATA_DIR, /var/lib/emqx on deb/rpm), free space of the root and /tmp, EMQX's
-// /tmp/emqx_untar_* directories, whether bin/emqx is bin/emqx-<running>, the target's directory.
+// /tmp/emqx_untar_* directories, whether bin/emqx is bin/emqx-<running>, the target's directory,
+// and whether curl or wget is there.
 import { randomBytes } from "crypto";
 import { EmqxOutputParseError } from "../errors";
 import { HostFacts, editionFromDescription, mapArch, osIdFromOsRelease, otpMajorFromErts } from "../plan/host-facts";
@@ -41,6 +42,8 @@ export const PROBE_SCRIPT = [
   'section bin_sha256; sha256sum "$root/bin/emqx" "$root/bin/emqx-$running" 2>/dev/null',
   'section target_dir; [ -n "$target" ] && ls -1a "$root/releases/$target" 2>/dev/null',
   "section whoami; id -un",
+  // What a node can download a packageUrl with (ssh/download.ts), as the user the probe runs as.
+  'section downloaders; for t in curl wget; do command -v "$t"; done 2>/dev/null',
   "section end",
 ].join("\n");
 
@@ -80,6 +83,8 @@ export interface ProbeResult {
   targetDirFiles: string[];
   /** The user the probe ran as (the SSH user, or `runAs`). */
   user: string;
+  /** The download tools on the PATH, curl first (a packageUrl needs one of them). */
+  downloaders: Array<"curl" | "wget">;
 }
 
 /** Splits the probe's output into its sections by the run's marker (see PROBE_SCRIPT). Text before
@@ -171,5 +176,6 @@ export function parseProbe(stdout: string, argv: string[], marker: string): Prob
     binEmqxIsRunning,
     targetDirFiles: lines(s.target_dir).filter((f) => f !== "." && f !== ".."),
     user: (s.whoami ?? "").trim(),
+    downloaders: (["curl", "wget"] as const).filter((t) => lines(s.downloaders).some((l) => l.endsWith(`/${t}`))),
   };
 }

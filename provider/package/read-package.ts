@@ -44,13 +44,24 @@ const TOP = "emqx/";
 
 // Reads the manifest of the EMQX package zip at `zipPath`, which must hold release `version`.
 export async function readPackageManifest(zipPath: string, version: string): Promise<PackageManifest> {
+  return readManifest(() => openZip(zipPath), zipPath, version);
+}
+
+/** Reads the manifest of the zip `open` opens (a local file, or a remote one read by HTTP ranges);
+ * `label` names it in errors. */
+export async function readManifest(
+  open: () => Promise<yauzl.ZipFile>,
+  label: string,
+  version: string,
+): Promise<PackageManifest> {
   const fail = (reason: string, cause?: unknown): never => {
-    throw new PackageError({ path: zipPath, reason, cause });
+    throw new PackageError({ path: label, reason, cause });
   };
   let zip: yauzl.ZipFile;
   try {
-    zip = await openZip(zipPath);
+    zip = await open();
   } catch (e) {
+    if (PackageError.isInstance(e)) throw e;
     if ((e as NodeJS.ErrnoException).code === "ENOENT")
       return fail("the file does not exist: check the path, or download the package first", e);
     return fail(
@@ -197,13 +208,19 @@ async function readTerm(zip: yauzl.ZipFile, entry: yauzl.Entry, fail: Fail): Pro
   }
 }
 
-/** yauzl.open with lazy entries and size validation, as a promise. */
+/** How every zip is opened: lazy entries, size validation, closed by us. */
+export const ZIP_OPTIONS: yauzl.Options = {
+  lazyEntries: true,
+  autoClose: false,
+  validateEntrySizes: true,
+  strictFileNames: false,
+};
+
+/** yauzl.open with ZIP_OPTIONS, as a promise. */
 function openZip(zipPath: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.open(
-      zipPath,
-      { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false },
-      (err, zip) => (err || !zip ? reject(err ?? new Error("no zip file")) : resolve(zip)),
+    yauzl.open(zipPath, ZIP_OPTIONS, (err, zip) =>
+      err || !zip ? reject(err ?? new Error("no zip file")) : resolve(zip),
     );
   });
 }

@@ -5,17 +5,10 @@ import { CONNECTION_SECRET_FIELDS } from "./connection";
 import { parsePackageName } from "./package-name";
 import { checkClientImpactInputs } from "./check-client-impact";
 import type { Refusal } from "./upgrade-plan";
+import { isUnknown } from "./unknown-value";
+import { checkPackageSource, packageFileName, packageProperty } from "./package-source";
 
-/** The sentinel Pulumi passes for values not known during preview (pulumi.runtime.unknownValue). */
-export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/** True when a value (or anything inside it) is unknown during preview. */
-export function isUnknown(v: unknown): boolean {
-  if (v === UNKNOWN_VALUE) return true;
-  if (Array.isArray(v)) return v.some(isUnknown);
-  if (v && typeof v === "object") return Object.values(v as Record<string, unknown>).some(isUnknown);
-  return false;
-}
+export { UNKNOWN_VALUE, isUnknown } from "./unknown-value";
 
 // Host names, IPv4 and IPv6 literals: letters, digits, dots, colons, hyphens, underscores; not
 // starting with a hyphen, which no host name does and which reads as an option (`-oProxyCommand`).
@@ -25,8 +18,6 @@ const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 // A command name or absolute path without shell metacharacters or whitespace, not starting with a
 // hyphen (a program name never does; `-s` would read as an option to whatever runs it).
 const PATH_RE = /^[A-Za-z0-9_./+][A-Za-z0-9_./+-]{0,254}$/;
-/** Longest packagePath looked at (PATH_MAX on Linux). */
-const MAX_PACKAGE_PATH_LENGTH = 4096;
 const SHA256_RE = /^[0-9a-fA-F]{64}$/;
 const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 const KEY_LINE_RE =
@@ -170,40 +161,7 @@ export function checkReleaseInputs(news: Record<string, unknown>, olds?: Record<
     r.add("edition", `must be "ce" (EMQX) or "ee" (EMQX Enterprise), got ${JSON.stringify(news.edition)}`);
   }
 
-  const pkgPath = news.packagePath;
-  if (pkgPath === undefined)
-    r.add(
-      "packagePath",
-      "is required: the local path of the EMQX package zip, e.g. ./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip",
-    );
-  else if (!isUnknown(pkgPath)) {
-    if (typeof pkgPath === "string" && pkgPath.length > MAX_PACKAGE_PATH_LENGTH) {
-      r.add(
-        "packagePath",
-        `is ${pkgPath.length} characters long; a file path has at most ${MAX_PACKAGE_PATH_LENGTH}: give the package zip's path, e.g. ./emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip`,
-      );
-    } else if (typeof pkgPath !== "string" || pkgPath.length === 0 || /[\0\n\r]/.test(pkgPath)) {
-      r.add("packagePath", "must be a file path without NUL or newline characters");
-    } else {
-      const base = pkgPath.split("/").pop() as string;
-      const name = parsePackageName(base);
-      if (typeof name === "string") r.add("packagePath", name);
-      else {
-        if (typeof version === "string" && !isUnknown(version) && name.version.raw !== version) {
-          r.add(
-            "packagePath",
-            `${base} is the package of EMQX ${name.version.raw}, but version is "${version}": point packagePath at the ${version} package or change version`,
-          );
-        }
-        if ((news.edition === "ce" || news.edition === "ee") && name.edition !== news.edition) {
-          r.add(
-            "edition",
-            `is "${news.edition}" but ${base} is ${name.edition === "ee" ? "an Enterprise (emqx-ee-)" : "an open-source (emqx-)"} package`,
-          );
-        }
-      }
-    }
-  }
+  for (const f of checkPackageSource(news)) r.add(f.property, f.reason);
 
   const sha = news.packageSha256;
   if (sha !== undefined && !isUnknown(sha) && (typeof sha !== "string" || !SHA256_RE.test(sha))) {
@@ -258,12 +216,10 @@ export function checkReleaseInputs(news: Record<string, unknown>, olds?: Record<
         );
       }
     }
-    const oldName =
-      typeof olds.packagePath === "string" ? parsePackageName(olds.packagePath.split("/").pop() as string) : undefined;
-    const newName =
-      typeof pkgPath === "string" && !isUnknown(pkgPath)
-        ? parsePackageName(pkgPath.split("/").pop() as string)
-        : undefined;
+    const oldBase = packageFileName(olds);
+    const newBase = packageFileName(news);
+    const oldName = oldBase === undefined ? undefined : parsePackageName(oldBase);
+    const newName = newBase === undefined ? undefined : parsePackageName(newBase);
     if (
       oldName &&
       newName &&
@@ -272,7 +228,7 @@ export function checkReleaseInputs(news: Record<string, unknown>, olds?: Record<
       oldName.edition !== newName.edition
     ) {
       r.add(
-        "packagePath",
+        packageProperty(news),
         `changes the edition from ${oldName.edition.toUpperCase()} to ${newName.edition.toUpperCase()}: hot upgrade between EMQX and EMQX Enterprise is not allowed`,
       );
     }

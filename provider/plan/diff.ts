@@ -32,6 +32,10 @@ export function pointsElsewhere(oldConn: unknown, newConn: unknown): boolean {
   return o.host !== n.host || endpointPort(o) !== endpointPort(n);
 }
 
+/** Inputs that say how a node fetches the package, not which package: a rotated token or another
+ * proxy changes nothing on the node. */
+const HOW_TO_FETCH = ["packageHeaders", "packageProxy"];
+
 /** Input keys whose values differ between the state (`olds`, outputs echo inputs) and `news`.
  * `packageSha256` is compared as the digest of the new package against the one recorded. */
 export function changedKeys(
@@ -43,7 +47,7 @@ export function changedKeys(
   const keys = Object.keys(news).filter((k) => !k.startsWith("__"));
   const out: string[] = [];
   for (const k of keys) {
-    if (k === "packageSha256") continue;
+    if (k === "packageSha256" || HOW_TO_FETCH.includes(k)) continue;
     if (!sameValue(olds[k], news[k])) out.push(k);
   }
   if (newDigest !== undefined && newDigest !== olds.packageSha256) out.push("packageSha256");

@@ -16,7 +16,12 @@ export interface ClientImpactInputs {
 export interface ReleaseInputs {
   connection: ConnectionInputs;
   version: string;
-  packagePath: string;
+  /** One of packagePath and packageUrl (plan/package-source.ts). */
+  packagePath?: string;
+  packageUrl?: string;
+  /** Request headers of the download (secrets). */
+  packageHeaders?: Record<string, string>;
+  packageProxy?: string;
   edition?: "ce" | "ee";
   packageSha256?: string;
   permanent?: boolean;
@@ -57,7 +62,11 @@ export const DEFAULTS = {
 export interface ResolvedRelease {
   target: SshTarget;
   version: string;
-  packagePath: string;
+  /** Exactly one of packagePath and packageUrl is set. */
+  packagePath?: string;
+  packageUrl?: string;
+  packageHeaders?: Record<string, string>;
+  packageProxy?: string;
   edition?: "ce" | "ee";
   packageSha256?: string;
   permanent: boolean;
@@ -89,6 +98,9 @@ export function resolveInputs(i: ReleaseInputs, pinned?: { target?: string; prox
     target: resolveTarget(c, commandTimeoutMs, pinned),
     version: i.version,
     packagePath: i.packagePath,
+    packageUrl: i.packageUrl,
+    packageHeaders: i.packageHeaders,
+    packageProxy: i.packageProxy,
     edition: i.edition,
     packageSha256: i.packageSha256?.toLowerCase(),
     permanent: i.permanent ?? DEFAULTS.permanent,

@@ -40,6 +40,8 @@ export interface PreflightInput {
   targetDirFiles: string[];
   /** The package: zip size and the sum of its uncompressed entries (undefined when unknown). */
   pkg: { fileName: string; sizeBytes?: number; uncompressedBytes?: number };
+  /** Set when the node downloads the package itself (packageUrl): the tools the probe found. */
+  download?: { tools: string[] };
 }
 
 /** A pre-flight refusal: `unsupported` when no host change makes the request possible, `host-state`
@@ -105,8 +107,19 @@ export function preflightRefusals(i: PreflightInput): PreflightRefusal[] {
       reason: `${i.host}: hot patches in ${i.dataDir}/patches (${summarize(i.hotPatches)}): they come first in the code path, so they would keep shadowing ${i.target}'s modules after the upgrade; EMQX's docs say to delete them before upgrading. Check that ${i.target} contains their fixes, remove ${i.dataDir}/patches/*.beam, then rerun`,
     });
   }
-  if (i.unpacks) out.push(...spaceRefusals(i));
+  if (i.unpacks) out.push(...spaceRefusals(i), ...downloadRefusals(i));
   return out;
+}
+
+/** A node asked to download the package needs curl or wget. */
+function downloadRefusals(i: PreflightInput): PreflightRefusal[] {
+  if (!i.download || i.download.tools.length > 0) return [];
+  return [
+    {
+      kind: "host-state",
+      reason: `${i.host}: packageUrl asks the node to download ${i.pkg.fileName}, but neither curl nor wget is on its PATH: install one (apt-get install curl, dnf install curl), or give packagePath to upload the package from the runner instead`,
+    },
+  ];
 }
 
 /** EMQX's unpack copies the zip into /tmp/emqx_untar_<n>/ and unzips it there, then repacks it

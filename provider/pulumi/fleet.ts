@@ -50,7 +50,17 @@ export interface EmqxFleetArgs {
   /** Connection fields shared by every host (user, privateKey, proxy, ...). @default none */
   connectionDefaults?: pulumi.Input<Partial<ConnectionArgs> & { proxy?: pulumi.Input<ConnectionArgs> }>;
   version: pulumi.Input<string>;
-  packagePath: pulumi.Input<string>;
+  /** See EmqxRelease: the runner uploads this zip to every node. Give this or `packageUrl`. */
+  packagePath?: pulumi.Input<string>;
+  /** See EmqxRelease: every node downloads the zip itself (needs `packageSha256`); the runner sends
+   * no package bytes. Give this or `packagePath`. */
+  packageUrl?: pulumi.Input<string>;
+  /** See EmqxRelease. Required with `packageUrl`. @default not pinned */
+  packageSha256?: pulumi.Input<string>;
+  /** See EmqxRelease (secret request headers of the download). @default none */
+  packageHeaders?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** See EmqxRelease. @default the download tool's own */
+  packageProxy?: pulumi.Input<string>;
   /** @default from the package name */
   edition?: pulumi.Input<"ce" | "ee">;
   /** @default true */
@@ -108,7 +118,15 @@ function mergeConnection(
 }
 
 // Inputs the fleet holds still on hosts after the canary during a trial (`promote: false`).
-const HELD_INPUTS = ["version", "packagePath", "permanent", "edition", "__packageDigest"];
+const HELD_INPUTS = [
+  "version",
+  "packagePath",
+  "packageUrl",
+  "packageSha256",
+  "permanent",
+  "edition",
+  "__packageDigest",
+];
 
 /** A fleet of EMQX 4.4 nodes upgraded in a canary-first, batched, health-gated rollout. */
 export class EmqxFleet extends pulumi.ComponentResource {
@@ -168,6 +186,10 @@ export class EmqxFleet extends pulumi.ComponentResource {
             connection: connections.get(hostName)!,
             version: args.version,
             packagePath: args.packagePath,
+            packageUrl: args.packageUrl,
+            packageSha256: args.packageSha256,
+            packageHeaders: args.packageHeaders,
+            packageProxy: args.packageProxy,
             edition: args.edition,
             permanent: trial ? false : args.permanent,
             emqxPath: args.hosts.find((h) => h.name === hostName)?.emqxPath ?? args.emqxPath,
@@ -247,6 +269,8 @@ export class EmqxFleet extends pulumi.ComponentResource {
     const shared = pulumi.all([
       args.version,
       args.packagePath,
+      args.packageUrl,
+      args.packageSha256,
       args.edition,
       args.permanent,
       args.emqxPath,
@@ -257,13 +281,19 @@ export class EmqxFleet extends pulumi.ComponentResource {
       pulumi
         .all([shared, connections.get(h.name)!, h.emqxPath])
         .apply(
-          ([[version, packagePath, edition, permanent, emqxPath, runAs, healthGate], connection, ownEmqxPath]) => ({
+          ([
+            [version, packagePath, packageUrl, packageSha256, edition, permanent, emqxPath, runAs, healthGate],
+            connection,
+            ownEmqxPath,
+          ]) => ({
             name: h.name,
             connection: connection as Record<string, unknown>,
             refusals: checkReleaseInputs({
               connection,
               version,
               packagePath,
+              packageUrl,
+              packageSha256,
               edition,
               permanent,
               emqxPath: ownEmqxPath ?? emqxPath,

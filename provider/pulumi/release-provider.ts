@@ -13,14 +13,17 @@ import { commandOutputWanted } from "../emqx/output-log";
 import { uninstallRelease } from "../emqx/uninstall-release";
 import { checkReleaseInputs, isUnknown } from "../plan/check-inputs";
 import { diffRelease } from "../plan/diff";
-import { ResolvedRelease, resolveInputs } from "../plan/inputs";
+import { DEFAULTS, ResolvedRelease, resolveInputs } from "../plan/inputs";
 import { parsePackageName } from "../plan/package-name";
 import type { ReleaseResult } from "../plan/release-result";
 import type { HostFacts } from "../plan/host-facts";
 import { connectSsh } from "../ssh/connect";
 import type { SshSession } from "../ssh/session";
+import { downloadVerified } from "../ssh/download";
 import { uploadVerified } from "../ssh/upload";
-import { checkPackage } from "../package/package-check";
+import { CheckedPackage, checkPackage } from "../package/package-check";
+import { checkRemotePackage } from "../package/remote-package";
+import type { Refusal } from "../plan/upgrade-plan";
 import {
   PropertyBag,
   RecordedState,
@@ -56,7 +59,11 @@ export class EmqxReleaseProvider {
     delete inputs.__packageDigest;
     const pkgPath = news.packagePath;
     const version = news.version;
-    if (
+    if (failures.length === 0 && typeof news.packageUrl === "string") {
+      const remote = await checkUrlPackage(news);
+      if (Array.isArray(remote)) failures.push(...remote);
+      else if (remote) inputs.__package = remote;
+    } else if (
       failures.length === 0 &&
       typeof pkgPath === "string" &&
       typeof version === "string" &&
@@ -297,16 +304,34 @@ export class EmqxReleaseProvider {
           },
           who: whoAmI(),
           forward: (host, port) => session.forwardOut(host, port),
-          upload: (f) =>
-            uploadVerified(session, {
-              localPath: want.packagePath,
+          upload: async (f) => {
+            if (want.packageUrl === undefined)
+              return uploadVerified(session, {
+                localPath: want.packagePath as string,
+                remoteDir: f.remoteDir,
+                finalName: f.finalName,
+                sha256: pkg.sha256,
+                runAs: f.runAs,
+                sudoPassword: want.sudoPassword,
+                log,
+              });
+            const got = await downloadVerified(session, {
+              url: want.packageUrl,
+              headers: want.packageHeaders,
+              proxy: want.packageProxy,
+              // pre-flight refused a node with neither (plan/preflight.ts)
+              tool: f.downloaders[0] ?? "curl",
               remoteDir: f.remoteDir,
               finalName: f.finalName,
               sha256: pkg.sha256,
+              stallTimeoutMs: want.commandTimeoutMs,
+              timeoutMs: want.upgradeTimeoutMs,
               runAs: f.runAs,
               sudoPassword: want.sudoPassword,
               log,
-            }),
+            });
+            return { skipped: got.skipped, bytesSent: 0 };
+          },
         },
         want,
         pkg,
@@ -329,18 +354,41 @@ export class EmqxReleaseProvider {
   }
 }
 
+/** The inputs checkUrlPackage reads: from check's raw bag or from typed inputs alike. */
+type UrlPackageFields = "packageUrl" | "version" | "packageSha256" | "packageHeaders" | "commandTimeoutMs";
+
+/** check's look at a packageUrl: undefined while something it needs is unknown (preview). */
+async function checkUrlPackage(news: { [K in UrlPackageFields]?: unknown }): Promise<
+  CheckedPackage | Refusal[] | undefined
+> {
+  const { packageUrl, version, packageSha256, packageHeaders, commandTimeoutMs } = news;
+  if ([packageUrl, version, packageSha256, packageHeaders].some(isUnknown)) return undefined;
+  return checkRemotePackage({
+    url: packageUrl as string,
+    version: version as string,
+    sha256: packageSha256 as string,
+    headers: packageHeaders as Record<string, string> | undefined,
+    idleTimeoutMs: typeof commandTimeoutMs === "number" ? commandTimeoutMs : DEFAULTS.commandTimeoutMs,
+  });
+}
+
 /** The package as check recorded it, re-read when create runs without a check (tests, old state). */
 async function localPackage(inputs: ReleaseProviderInputs, want: ResolvedRelease): Promise<LocalPackage> {
   let checked = inputs.__package;
+  const property = want.packageUrl !== undefined ? "packageUrl" : "packagePath";
   if (!checked) {
-    const r = await checkPackage(want.packagePath, want.version, want.packageSha256, undefined);
+    const r =
+      want.packageUrl !== undefined
+        ? await checkUrlPackage(inputs)
+        : await checkPackage(want.packagePath as string, want.version, want.packageSha256, undefined);
+    if (r === undefined) throw new InvalidInputError({ property, reason: "is not known" });
     if (Array.isArray(r)) throw new InvalidInputError(r[0]);
     checked = r;
   }
   const name = parsePackageName(checked.fileName);
-  if (typeof name === "string") throw new InvalidInputError({ property: "packagePath", reason: name });
+  if (typeof name === "string") throw new InvalidInputError({ property, reason: name });
   return {
-    path: want.packagePath,
+    path: want.packageUrl ?? (want.packagePath as string),
     sha256: checked.sha256,
     name,
     relupUpFrom: checked.relupUpFrom,

@@ -24,11 +24,24 @@ export interface EmqxReleaseArgs {
   /** EMQX 4.4 version the node must run, e.g. "4.4.16". */
   version: pulumi.Input<string>;
   /** Local path of the package zip, named as EMQX names it
-   * (`emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip`, Enterprise `emqx-ee-...`). */
-  packagePath: pulumi.Input<string>;
+   * (`emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip`, Enterprise `emqx-ee-...`); the runner
+   * uploads it to the node. Give this or `packageUrl`. */
+  packagePath?: pulumi.Input<string>;
+  /** http(s) URL of the package zip, its path ending in the package's name; the node downloads it
+   * itself (curl or wget), so the runner sends no package bytes. Needs `packageSha256`. `check`
+   * (preview) reads the zip's central directory, `emqx.rel` and `relup` by HTTP range requests.
+   * Give this or `packagePath`. @example "https://packages.internal/emqx/emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip" */
+  packageUrl?: pulumi.Input<string>;
+  /** Request headers of the download, e.g. `{ Authorization: "Bearer ..." }`: kept secret in state,
+   * never in argv on the node or in logs. @default none */
+  packageHeaders?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** HTTP proxy the node downloads `packageUrl` through, e.g. "http://proxy.internal:3128".
+   * @default the download tool's own (http_proxy/https_proxy of the SSH session) */
+  packageProxy?: pulumi.Input<string>;
   /** "ce" or "ee". @default taken from the package name */
   edition?: pulumi.Input<"ce" | "ee">;
-  /** Pinned sha256 of the package (also checked against a `<zip>.sha256` file beside it).
+  /** Pinned sha256 of the package (also checked against a `<zip>.sha256` file beside a
+   * `packagePath`); required with `packageUrl`, where each node checks its download against it.
    * @default not pinned (the sidecar, when present, is still checked) */
   packageSha256?: pulumi.Input<string>;
   /** Make the release permanent (`emqx upgrade`), or keep the old one permanent so a restart
@@ -147,8 +160,11 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
     const props: Record<string, unknown> = {
       ...args,
       connection: secretCredentials(args.connection),
+      ...(args.packageHeaders !== undefined ? { packageHeaders: pulumi.secret(args.packageHeaders) } : {}),
       // Hashed here, once per (path, size, mtime) in this process, not once per node in check.
-      __packageDigest: pulumi.output(args.packagePath).apply((p) => packageDigest(p)),
+      ...(args.packagePath !== undefined
+        ? { __packageDigest: pulumi.output(args.packagePath).apply((p) => packageDigest(p)) }
+        : {}),
       currentVersion: undefined,
       permanentVersion: undefined,
       installedVersions: undefined,
@@ -164,7 +180,10 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
       PROVIDER,
       name,
       props,
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      {
+        ...opts,
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "packageHeaders"],
+      },
       "emqx",
       "EmqxRelease",
     );

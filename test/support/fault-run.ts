@@ -67,7 +67,8 @@ export function leaksIn(
   const { searched, needles } = carriedSecrets(inputs);
   const value = outcome.value as { outs?: Record<string, unknown>; props?: Record<string, unknown> } | undefined;
   const record = value?.outs ?? value?.props;
-  const outputs = record ? { ...record, connection: undefined } : value;
+  // packageHeaders, like connection, is a pulumi secret (encrypted in state): left out here.
+  const outputs = record ? { ...record, connection: undefined, packageHeaders: undefined } : value;
   const sources = [
     { source: "error message", text: outcome.error?.message ?? "" },
     { source: "error fields", text: outcome.error?.fields ?? "" },

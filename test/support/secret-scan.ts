@@ -121,6 +121,12 @@ export function carriedSecrets(inputs: Record<string, unknown> | undefined): { s
     if (prefix === "") visit(c.proxy, "bastion ");
   };
   visit(inputs?.connection, "");
+  // The download's request headers (packageUrl): secrets like the connection's.
+  for (const [name, value] of Object.entries((inputs?.packageHeaders ?? {}) as Record<string, unknown>)) {
+    if (typeof value !== "string" || value.length < 4) continue;
+    searched.push(`packageHeaders.${name}`);
+    needles.push(...withJsonEscaped(`packageHeaders.${name}`, value));
+  }
   return { searched, needles };
 }
 

@@ -41,7 +41,7 @@ const RULES: [string, string[], string][] = [
   [
     "package/",
     ["provider/ssh/", "provider/emqx/", "provider/pulumi/"],
-    "package/ reads local zips, isolated from the rest",
+    "package/ reads package zips (local files, or remote ones by HTTP range requests), isolated from the rest",
   ],
   [
     "errors.ts",
@@ -156,7 +156,7 @@ const CASES: [string, string, string][] = [
     "only provider/pulumi/ may import @pulumi/pulumi",
   ],
   ["provider/emqx/x.ts", 'export { EmqxRelease } from "../pulumi/release";', "emqx/ runs the CLI"],
-  ["provider/package/x.ts", 'import { connectSsh } from "../ssh/connect";', "package/ reads local zips"],
+  ["provider/package/x.ts", 'import { connectSsh } from "../ssh/connect";', "package/ reads package zips"],
   ["provider/plan/x.ts", 'import { Client } from "ssh2";', "imports ssh2: plan/ is pure"],
   ["provider/pulumi/x.ts", 'import * as pulumi from "@pulumi/pulumi";', ""],
   ["provider/pulumi/x.ts", 'import yauzl from "yauzl";', "only provider/package/ may import yauzl"],

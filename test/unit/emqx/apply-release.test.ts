@@ -233,7 +233,7 @@ test("upgrades: lock, read, upload into releases/, `emqx upgrade`, verify, unloc
     "emqx ctl status",
     "unlock",
   ]);
-  expect(uploads).toEqual([{ remoteDir: `${ROOT}/releases`, finalName: FILE16, runAs: undefined }]);
+  expect(uploads).toEqual([{ remoteDir: `${ROOT}/releases`, finalName: FILE16, runAs: undefined, downloaders: [] }]);
   expect(out).toMatchObject({
     action: "upgrade",
     previousVersion: "4.4.0",
@@ -543,7 +543,7 @@ describe("pre-flight: refused before anything is written, with the next step", (
   test("uploads as RUNNER_USER when runAs is not set, so EMQX (re-run as that user) can read the package", async () => {
     node.runnerUser = "emqx";
     await applyRelease(context(), want(), localPackage());
-    expect(uploads).toEqual([{ remoteDir: `${ROOT}/releases`, finalName: FILE16, runAs: "emqx" }]);
+    expect(uploads).toEqual([{ remoteDir: `${ROOT}/releases`, finalName: FILE16, runAs: "emqx", downloaders: [] }]);
   });
 
   test("logged in as RUNNER_USER itself: uploads as that login, no sudo", async () => {

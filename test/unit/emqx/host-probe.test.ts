@@ -30,6 +30,7 @@ function probeOutput(over: Record<string, string | undefined> = {}): string {
     bin_sha256: `${"a".repeat(64)}  /opt/emqx/bin/emqx\n${"a".repeat(64)}  /opt/emqx/bin/emqx-4.4.10\n`,
     target_dir: ".\n..\nemqx.tar.gz\n",
     whoami: "emqx\n",
+    downloaders: "/usr/bin/curl\n",
     end: "",
   };
   Object.assign(sections, over);
@@ -71,6 +72,7 @@ test("reads every fact of the node from the probe's sections", () => {
     binEmqxIsRunning: true,
     targetDirFiles: ["emqx.tar.gz"],
     user: "emqx",
+    downloaders: ["curl"],
   });
 });
 
@@ -97,6 +99,8 @@ const ROWS: [string, Record<string, string | undefined>, object][] = [
     { facts: expect.objectContaining({ arch: "arm64", osId: "el8" }) },
   ],
   ["an empty releases/ and no patches directory", { releases: "", patches: "" }, { releaseFiles: [], hotPatches: [] }],
+  ["wget only (command -v prints its path)", { downloaders: "/usr/local/bin/wget\n" }, { downloaders: ["wget"] }],
+  ["neither curl nor wget", { downloaders: "" }, { downloaders: [] }],
   ["CRLF line ends", { uname: "x86_64\r\n" }, { facts: expect.objectContaining({ arch: "amd64" }) }],
   [
     "bin/emqx differs from bin/emqx-<running> (a half-done permafy)",

@@ -121,6 +121,13 @@ const ROWS: [string, Partial<PreflightInput>, string][] = [
     "host-state: /usr/lib/emqx/releases/4.4.16/emqx.tar.gz is left from an earlier failed attempt",
   ],
   ["bin scripts 4.4.2+ recreate that link themselves", { targetDirFiles: ["emqx.tar.gz"] }, ""],
+  [
+    "fails for a packageUrl on a node with neither curl nor wget",
+    { download: { tools: [] } },
+    "host-state: 10.0.0.7: packageUrl asks the node to download emqx-4.4.16-otp24.3.4.2-1-debian12-amd64.zip, but neither curl nor wget is on its PATH: install one",
+  ],
+  ["a packageUrl on a node with wget goes ahead", { download: { tools: ["wget"] } }, ""],
+  ["no download needed when the target is already installed", { download: { tools: [] }, unpacks: false }, ""],
 ];
 
 test.each(ROWS)("%s", (_name, over, expected) => {

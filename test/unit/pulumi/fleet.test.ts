@@ -154,3 +154,23 @@ test("logs every host's refusal at once, grouped, without the engine stopping at
     expect.stringMatching(/^EmqxFleet f8: 5 refusal\(s\) above; no host was contacted/),
   ]);
 });
+
+test("passes packageUrl, packageSha256 and a secret packageHeaders to every host", async () => {
+  const fleet = new EmqxFleet("furl", {
+    hosts: [
+      { name: "a", connection: { host: "10.9.0.1" } },
+      { name: "b", connection: { host: "10.9.0.2" } },
+    ],
+    connectionDefaults: { password: "pw" },
+    version: "4.4.16",
+    packageUrl: "https://packages.example/emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip",
+    packageSha256: "b".repeat(64),
+    packageHeaders: { Authorization: "Bearer fleet-token" },
+  });
+  await valueOf(fleet.releases.b.urn);
+  for (const n of ["furl-a", "furl-b"]) {
+    const inputs = registered.find((x) => x.name === n)!.inputs as Record<string, unknown>;
+    expect(inputs).toMatchObject({ packageUrl: expect.stringMatching(/^https:/), packageSha256: "b".repeat(64) });
+    expect(JSON.stringify(inputs.packageHeaders)).toContain("1b47061264138c4ac30d75fd1eb44270");
+  }
+});

@@ -96,3 +96,18 @@ test("marks the connection output secret and exposes the provider's outputs", as
   expect(await valueOf(resource.lastAction)).toBe("upgrade");
   expect(await valueOf(resource.version)).toBe("4.4.16");
 });
+
+test("with packageUrl: packageHeaders only as a secret, no program-side digest (the runner hashes nothing)", async () => {
+  const { inputs } = await register("url", {
+    connection: { host: "10.0.0.7", password: "pw-url" },
+    version: "4.4.16",
+    packageUrl: "https://packages.example/emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip",
+    packageSha256: "a".repeat(64),
+    packageHeaders: { Authorization: "Bearer TOKEN-url" },
+  });
+  const places = placesOf(inputs, "Bearer TOKEN-url");
+  expect(places.length).toBeGreaterThan(0);
+  expect(places.filter((p) => !p.secret)).toEqual([]);
+  expect(inputs.__packageDigest).toBeUndefined();
+  expect(inputs).toMatchObject({ packageUrl: expect.stringMatching(/^https:/), packageSha256: "a".repeat(64) });
+});

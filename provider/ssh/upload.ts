@@ -73,15 +73,20 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
   }
   if (existing !== undefined) log(`${finalPath} on ${host} has sha256 ${existing}, not ${want}; replacing it`);
 
-  // Callers upload under the host lock, so a temporary file of ours found now belongs to an upload
-  // that was cut off (connection lost, provider killed): remove it before adding another.
-  for (const f of await remote.interruptedUploads(req.remoteDir)) {
-    await remote.check(["rm", "-f", "--", f], `remove ${f}, left by an interrupted upload`, true);
-    log(`removed ${f}, left by an interrupted upload`);
-  }
-
   const size = (await fs.promises.stat(req.localPath)).size;
   const tempPath = path.posix.join(req.remoteDir, `.emqx-release-upload-${randomBytes(8).toString("hex")}.part`);
+  // Callers upload under the host lock, so a temporary file of ours found now, other than the one
+  // this upload writes, belongs to an upload that was cut off (connection lost, provider killed):
+  // removed on a second channel while the transfer runs (one round trip fewer, BENCHMARKS.md §1),
+  // and waited for before the new file is verified.
+  const sweep = (async () => {
+    for (const f of await remote.interruptedUploads(req.remoteDir)) {
+      if (f === tempPath) continue;
+      await remote.check(["rm", "-f", "--", f], `remove ${f}, left by an interrupted upload`, true);
+      log(`removed ${f}, left by an interrupted upload`);
+    }
+  })();
+  sweep.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   const onProgress = progressLogger(log, `upload ${req.finalName} to ${host}`);
   let staged: string | undefined;
   try {
@@ -96,6 +101,7 @@ export async function uploadVerified(session: UploadSession, req: UploadRequest)
       await remote.check(["chmod", "0644", staged], "make the staging file readable", false);
       await remote.check(["cp", "--", staged, tempPath], `copy the package into ${req.remoteDir}`, true);
     }
+    await sweep;
     const got = await remote.sha256(tempPath);
     if (got !== want) {
       throw new EmqxProviderError(

@@ -10,7 +10,7 @@ import { ensureEngine, offlineEnv } from "../sandbox/engine";
 import { installPackedLibrary } from "../test/support/installed-package";
 import { compiledPath, DRIVER_JS, newStackDir, runStack, RunStackResult, StackDirs } from "../sandbox/run-stack";
 import * as pulumi from "@pulumi/pulumi";
-import { EmqxReleaseProvider } from "../provider/pulumi/release-provider";
+import { RELEASE_PROVIDER } from "../provider/pulumi/release";
 import { BenchSection } from "./report";
 import { mebibytes, median, ratio, runList, seconds } from "./stats";
 
@@ -193,7 +193,7 @@ export async function benchPreview(setup: PreviewBenchSetup, log: (line: string)
       },
     );
     // Every resource carries its serialized provider: its size as installed, and from this repo.
-    const serialized = await pulumi.runtime.serializeFunction(() => new EmqxReleaseProvider(), {
+    const serialized = await pulumi.runtime.serializeFunction(() => RELEASE_PROVIDER, {
       isFactoryFunction: true,
       allowSecrets: false,
     });
@@ -254,8 +254,7 @@ export async function benchPreview(setup: PreviewBenchSetup, log: (line: string)
         reads
           ? `Traced run (${sizes[0]} hosts; strace -f -y over the driver, the CLI and the provider process): the package was opened ${reads.opens} times and ${mebibytes(reads.bytes)} ` +
             `were read from it, by ${[...reads.readers].map(([pid, b]) => `pid ${pid}: ${mebibytes(b)}`).join(", ")}. The program hashes it once ` +
-            "(provider/pulumi/package-digest.ts); the provider process reads the zip's central directory and two small entries once per " +
-            "(path, size, mtime, sha256) and answers every other host's check from that (provider/package/package-check.ts)."
+            "(provider/pulumi/package-digest.ts); each host's check reads only the zip's central directory and two small entries."
           : `Traced run: ${traceNote}.`,
         "",
         `Serialized providers (every resource carries its own in its inputs, through gRPC from the program to the engine and on to the ` +
@@ -294,9 +293,9 @@ function serializedTrivialBytes(): number {
  * process loading the installed library, as the program would). */
 function serializedProviderBytes(projectDir: string): number {
   const script =
-    'const p = require.resolve("pulumi-emqx-release/dist/provider/pulumi/release-provider.js", { paths: [process.cwd()] });' +
-    "const { EmqxReleaseProvider } = require(p);" +
-    'require("@pulumi/pulumi").runtime.serializeFunction(() => new EmqxReleaseProvider(), { isFactoryFunction: true, allowSecrets: false })' +
+    'const p = require.resolve("pulumi-emqx-release/dist/provider/pulumi/release.js", { paths: [process.cwd()] });' +
+    "const { RELEASE_PROVIDER } = require(p);" +
+    'require("@pulumi/pulumi").runtime.serializeFunction(() => RELEASE_PROVIDER, { isFactoryFunction: true, allowSecrets: false })' +
     ".then((s) => console.log(s.text.length));";
   return Number(execFileSync(process.execPath, ["-e", script], { cwd: projectDir, encoding: "utf8" }).trim());
 }

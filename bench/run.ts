@@ -2,9 +2,14 @@
 // scale" issue, prints a table, and writes BENCHMARKS.md. Knobs (environment):
 //   BENCH_ONLY=upload,preview,rollout,url   which benchmarks (default all; `upload` covers 1 and 2)
 //   BENCH_RUNS=7            runs of each upload measurement (median reported)
-//   BENCH_PREVIEW_RUNS=5    runs of each preview
-//   BENCH_ROLLOUT_RUNS=1    runs of each rollout configuration
-//   BENCH_HOSTS=1,10,40     rollout fleet sizes;  BENCH_BATCHES=1,5,10  rollout batch sizes
+//   BENCH_PREVIEW_SIZES=100,300,1000:1  fleet sizes previewed (each against as many trivial
+//                           resources), <hosts>:<runs> where a size gets other than BENCH_PREVIEW_RUNS
+//                           runs (1000 hosts: one run, ~7 min of fleet and trivial previews here)
+//   BENCH_PREVIEW_RUNS=3    runs of each preview size
+//   BENCH_ROLLOUT_RUNS=3    runs of each rollout configuration (and of the engine start-up)
+//   BENCH_ROLLOUTS=1x1,10x1,10x5,10x10,40x5,40x10  rollouts as <hosts>x<batch> (1x1 required: one
+//                           host's upgrade is the unit of the ideal; 40x1 is left out by default: it
+//                           is 40 serial upgrades, ~3 min a run, and adds nothing 10x1 does not show)
 //   BENCH_OUT=BENCHMARKS.md where to write the report ("-": do not write)
 import * as fs from "fs";
 import * as os from "os";
@@ -27,13 +32,32 @@ function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
-function envList(name: string, fallback: number[]): number[] {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const list = raw.split(",").map((s) => Number(s.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n <= 0))
-    throw new Error(`${name} must be a comma-separated list of positive integers, got ${JSON.stringify(raw)}`);
-  return list;
+/** "100,1000:1" with 3 runs -> [{hosts: 100, runs: 3}, {hosts: 1000, runs: 1}]. */
+function previewSizes(raw: string, runs: number): Array<{ hosts: number; runs: number }> {
+  return raw.split(",").map((item) => {
+    const m = /^\s*(\d+)(?::(\d+))?\s*$/.exec(item);
+    const hosts = Number(m?.[1]);
+    const n = m?.[2] === undefined ? runs : Number(m[2]);
+    if (!m || hosts < 1 || n < 1)
+      throw new Error(
+        `BENCH_PREVIEW_SIZES: ${JSON.stringify(item)} is not <hosts> or <hosts>:<runs> (example: 100,1000:1)`,
+      );
+    return { hosts, runs: n };
+  });
+}
+
+/** "1x1,10x5" -> [{hosts: 1, batch: 1}, {hosts: 10, batch: 5}]. */
+function rolloutConfigs(raw: string): Array<{ hosts: number; batch: number }> {
+  return raw.split(",").map((item) => {
+    const m = /^\s*(\d+)x(\d+)\s*$/.exec(item);
+    const hosts = Number(m?.[1]);
+    const batch = Number(m?.[2]);
+    if (!m || hosts < 1 || batch < 1 || batch > hosts)
+      throw new Error(
+        `BENCH_ROLLOUTS: ${JSON.stringify(item)} is not <hosts>x<batch> with 1 <= batch <= hosts (example: 1x1,10x5)`,
+      );
+    return { hosts, batch };
+  });
 }
 
 async function main(): Promise<void> {
@@ -64,7 +88,13 @@ async function main(): Promise<void> {
     }
     if (only.includes("preview")) {
       sections.push(
-        await benchPreview({ packagePath: await big(), hostCount: 100, runs: envCount("BENCH_PREVIEW_RUNS", 5) }, log),
+        await benchPreview(
+          {
+            packagePath: await big(),
+            sizes: previewSizes(process.env.BENCH_PREVIEW_SIZES ?? "100,300,1000:1", envCount("BENCH_PREVIEW_RUNS", 3)),
+          },
+          log,
+        ),
       );
     }
     if (only.includes("rollout")) {
@@ -72,9 +102,8 @@ async function main(): Promise<void> {
         await benchRollout(
           {
             shelf,
-            hostCounts: envList("BENCH_HOSTS", [1, 10, 40]),
-            batchSizes: envList("BENCH_BATCHES", [1, 5, 10]),
-            runs: envCount("BENCH_ROLLOUT_RUNS", 1),
+            configs: rolloutConfigs(process.env.BENCH_ROLLOUTS ?? "1x1,10x1,10x5,10x10,40x5,40x10"),
+            runs: envCount("BENCH_ROLLOUT_RUNS", 3),
           },
           log,
         ),
@@ -93,8 +122,8 @@ async function main(): Promise<void> {
       "BENCH_RUNS",
       "BENCH_PREVIEW_RUNS",
       "BENCH_ROLLOUT_RUNS",
-      "BENCH_HOSTS",
-      "BENCH_BATCHES",
+      "BENCH_ROLLOUTS",
+      "BENCH_PREVIEW_SIZES",
     ]
       .filter((k) => process.env[k])
       .map((k) => `${k}=${process.env[k]} `)

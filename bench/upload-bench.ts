@@ -230,8 +230,10 @@ export async function benchUpload(setup: UploadBenchSetup, log: (line: string) =
       `A ${mebibytes(size)} package zip (incompressible padding) goes to a fresh OpenSSH sshd on ${sshd.host} (the test harness's sshd: ` +
         "ed25519 keys, internal-sftp), into an empty directory each time. `scp` is OpenSSH's own (SFTP protocol, its default cipher, " +
         "process start and handshake included). Ours is `connectSsh` + `uploadVerified` + `close` in a fresh node process " +
-        "(module loading excluded, handshake included): one `stat`, SFTP upload to a temporary name (16 writes of 130000 bytes in flight), " +
-        "`openssl dgst -sha256` on the host, `mv` into place, `touch` of the stamp. " +
+        "(module loading excluded, handshake included): one `stat`, an `ls` for leftovers of interrupted uploads, SFTP upload to a " +
+        "temporary name (16 writes of 130000 bytes in flight), `openssl dgst -sha256` on the host, `mv` into place, " +
+        "`touch` of the stamp. What scp does not do (hash the file on the host, rename it into place, stamp it) is the gap between " +
+        "the SFTP transfer alone and ours. " +
         "The three run in turn, the order reversed every other run. RSS is the child's VmRSS after a full GC before connecting (idle) " +
         "and its VmHWM (peak, reset at that point) after closing.",
       "",

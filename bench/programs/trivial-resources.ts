@@ -2,7 +2,7 @@
 // @default 100), each with a check, a diff and a create that do nothing but echo their inputs.
 import * as pulumi from "@pulumi/pulumi";
 
-const trivialProvider: pulumi.dynamic.ResourceProvider = {
+export const trivialProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     return { inputs: news };
   },

@@ -167,6 +167,7 @@ export class EmqxFleet extends pulumi.ComponentResource {
     this.releases = {};
     this.gates = [];
     const batchOf = new Map(plan.hosts.map((h) => [h.name, h] as const));
+    const memberOf = new Map<string, pulumi.Output<{ name: string; batch: number; result: ReleaseResultOutput }>>();
     // During a trial (`promote: false`) the canary batch runs --no-permanent and every other is held.
     const isTrial = (batch: number) => !promote && batch === 1 && plan.rollout.canary > 0;
     const isHeld = (batch: number) => !promote && !isTrial(batch);
@@ -203,13 +204,16 @@ export class EmqxFleet extends pulumi.ComponentResource {
           { parent: this, dependsOn, ignoreChanges: held ? HELD_INPUTS : undefined },
         );
       }
-      const members = plan.hosts
-        .filter((h) => h.batch <= batch)
-        .map((h) =>
-          pulumi
-            .all([this.releases[h.name].lastResult])
-            .apply(([result]) => ({ name: h.name, batch: h.batch, result })),
+      // Each host's member entry is made once, when its batch is laid out, and shared by every
+      // later gate: one Output per host, not one per host and gate (BENCHMARKS.md §3).
+      for (const hostName of names) {
+        const h = batchOf.get(hostName)!;
+        memberOf.set(
+          hostName,
+          this.releases[hostName].lastResult.apply((result) => ({ name: h.name, batch: h.batch, result })),
         );
+      }
+      const members = plan.hosts.filter((h) => h.batch <= batch).map((h) => memberOf.get(h.name)!);
       this.gates.push(
         new EmqxRolloutGate(
           `${name}-gate-${batch}`,

@@ -6,6 +6,7 @@ import type { HealthGateInputs } from "../plan/health-gate";
 import type { ReleaseResult } from "../plan/release-result";
 import { packageDigest } from "./package-digest";
 import { EmqxReleaseProvider } from "./release-provider";
+import type { PropertyBag } from "./release-state";
 
 /** One value as a pulumi.Input; a list takes an Input for each element too. `[V]` keeps a union
  * such as `boolean` whole (an Output<boolean> must fit). */
@@ -117,8 +118,20 @@ export interface InstalledVersion {
   status: "permanent" | "current" | "old" | "unpacked";
 }
 
-// One provider instance for every EmqxRelease: Pulumi caches its serialization by identity.
-const PROVIDER = new EmqxReleaseProvider();
+// The provider every EmqxRelease carries: Pulumi serializes it into each resource's inputs and
+// state, the engine moves that text through every step and writes it into every snapshot it
+// saves, so its size is paid per host, per step (BENCHMARKS.md §3). Each method builds an
+// EmqxReleaseProvider from its module and calls it: from an installed library Pulumi serializes
+// that module as a require() (under 1 KiB), where the class by value was 20 KiB. One object for
+// every EmqxRelease: Pulumi caches its serialization by identity. Exported for the benchmark and tests.
+export const RELEASE_PROVIDER = {
+  check: (olds: PropertyBag, news: PropertyBag) => new EmqxReleaseProvider().check(olds, news),
+  diff: (id: string, olds: PropertyBag, news: PropertyBag) => new EmqxReleaseProvider().diff(id, olds, news),
+  create: (inputs: PropertyBag) => new EmqxReleaseProvider().create(inputs),
+  update: (id: string, olds: PropertyBag, news: PropertyBag) => new EmqxReleaseProvider().update(id, olds, news),
+  read: (id: string, props: PropertyBag) => new EmqxReleaseProvider().read(id, props),
+  delete: (id: string, props: PropertyBag) => new EmqxReleaseProvider().delete(id, props),
+};
 
 /** Wraps credential fields in pulumi.secret so they are encrypted in state, in inputs and outputs. */
 function secretCredentials(conn: EmqxReleaseArgs["connection"]): EmqxReleaseArgs["connection"] {
@@ -158,7 +171,9 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: EmqxReleaseArgs, opts?: pulumi.CustomResourceOptions) {
     const props: Record<string, unknown> = {
-      ...args,
+      // Inputs left undefined (a fleet passes every optional one) are dropped: each key of props
+      // becomes an output property with its own promises in the program (BENCHMARKS.md §3).
+      ...Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined)),
       connection: secretCredentials(args.connection),
       ...(args.packageHeaders !== undefined ? { packageHeaders: pulumi.secret(args.packageHeaders) } : {}),
       // Hashed here, once per (path, size, mtime) in this process, not once per node in check.
@@ -177,7 +192,7 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
     };
     if (args.packageSha256 === undefined) props.packageSha256 = undefined;
     super(
-      PROVIDER,
+      RELEASE_PROVIDER,
       name,
       props,
       {

@@ -1,5 +1,6 @@
-// The provider as Pulumi runs it: serialized by value the way `dynamic.Resource` does
-// (`serializeFunction(() => provider, { allowSecrets: true })`), loaded in a fresh node process
+// The provider as Pulumi runs it: the object EmqxRelease hands to `dynamic.Resource`
+// (RELEASE_PROVIDER), serialized the way `dynamic.Resource` does (`serializeFunction(() => provider,
+// { allowSecrets: true })`; from this repo every module by value), loaded in a fresh node process
 // the way the dynamic provider host does (`requireFromString(text).handler()`, resolving modules
 // from its working directory), and called there. Each call must behave exactly as it does on the
 // provider in this process: same results, same error names, messages and fields.
@@ -11,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { runtime } from "@pulumi/pulumi";
 import { EmqxProviderError } from "../../../provider/errors";
+import { RELEASE_PROVIDER } from "../../../provider/pulumi/release";
 import { EmqxReleaseProvider } from "../../../provider/pulumi/release-provider";
 import { REPO_ROOT } from "../../../sandbox/engine";
 import { buildPackageZip, packageEntries, packageFileName } from "../../../sandbox/package-zip";
@@ -55,7 +57,7 @@ let valid: Props;
 beforeAll(async () => {
   jest.spyOn(console, "log").mockImplementation(() => undefined);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "provider-serialization-"));
-  const serialized = await runtime.serializeFunction(() => provider, { allowSecrets: true });
+  const serialized = await runtime.serializeFunction(() => RELEASE_PROVIDER, { allowSecrets: true });
   modulePath = path.join(dir, "provider.js");
   fs.writeFileSync(modulePath, serialized.text);
   containsSecrets = serialized.containsSecrets;

@@ -205,7 +205,7 @@ export class EmqxFleet extends pulumi.ComponentResource {
         );
       }
       // Each host's member entry is made once, when its batch is laid out, and shared by every
-      // later gate: one Output per host, not one per host and gate (BENCHMARKS.md §3).
+      // later gate: one Output per host, not one per host and gate (BENCHMARKS.md, the preview section).
       for (const hostName of names) {
         const h = batchOf.get(hostName)!;
         memberOf.set(

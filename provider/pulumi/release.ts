@@ -120,7 +120,7 @@ export interface InstalledVersion {
 
 // The provider every EmqxRelease carries: Pulumi serializes it into each resource's inputs and
 // state, the engine moves that text through every step and writes it into every snapshot it
-// saves, so its size is paid per host, per step (BENCHMARKS.md §3). Each method builds an
+// saves, so its size is paid per host, per step (BENCHMARKS.md, the preview section). Each method builds an
 // EmqxReleaseProvider from its module and calls it: from an installed library Pulumi serializes
 // that module as a require() (under 1 KiB), where the class by value was 20 KiB. One object for
 // every EmqxRelease: Pulumi caches its serialization by identity. Exported for the benchmark and tests.
@@ -172,7 +172,7 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
   constructor(name: string, args: EmqxReleaseArgs, opts?: pulumi.CustomResourceOptions) {
     const props: Record<string, unknown> = {
       // Inputs left undefined (a fleet passes every optional one) are dropped: each key of props
-      // becomes an output property with its own promises in the program (BENCHMARKS.md §3).
+      // becomes an output property with its own promises in the program (BENCHMARKS.md, the preview section).
       ...Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined)),
       connection: secretCredentials(args.connection),
       ...(args.packageHeaders !== undefined ? { packageHeaders: pulumi.secret(args.packageHeaders) } : {}),

@@ -40,7 +40,7 @@ export interface Measured {
 }
 
 /** The install files a row must check for "files corrupted" to count as measured (what each
- * means: test/support/install-check.ts). */
+ * means: sandbox/install-check.ts). */
 export const INSTALL_CHECKS: readonly string[] = [
   "releases/emqx-*<V>*.zip",
   "releases/RELEASES",
@@ -189,7 +189,7 @@ measured it), not assumed. A row measures corruption when it checks the whole in
 EMQX itself leaves: every zip EMQX's glob \`releases/emqx-*<V>*.zip\` matches is the package;
 \`releases/RELEASES\` parses and lists exactly what \`emqx versions\` lists; \`start_erl.data\` names
 the permanent release; the last \`REL_VSN\` of \`emqx_vars\` is the permanent; each \`bin/<f>\` equals
-\`bin/<f>-<permanent>\` (test/support/install-check.ts). A row measures leaks when it searches its
+\`bin/<f>-<permanent>\` (sandbox/install-check.ts). A row measures leaks when it searches its
 error, logs and outputs for the credentials it really carries (slices of its private key's body, its
 passwords and passphrases, named in its result); a row that carries none measures nothing.
 `;

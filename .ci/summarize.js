@@ -1,7 +1,8 @@
 // The verdict of a CI run, from jest's --json results and the reliability reporter's verdict file.
 // `.ci/run` calls it after `npm test`; test/unit/ci-summary.test.ts tests `summarize` directly.
 //
-// It prints one line per check, then the totals line `N passed, M failed`, where N and M count the
+// It prints one line per check, one `FAILED: <file> › <test>` line per failed test (the first 20),
+// then the totals line `N passed, M failed`, where N and M count the
 // tests of every suite and M also counts each CI check that failed:
 // - a suite that failed outside its tests (it crashed, did not compile, a hook threw) counts as one
 //   failure itself, since it has no failed test to count;
@@ -46,6 +47,8 @@ function parseFloor(text) {
 }
 
 const SKIPPED = ["pending", "skipped", "disabled"];
+/** How many failed tests the summary names before the totals line. */
+const MAX_NAMED_FAILURES = 20;
 
 /** The run's verdict. `results` is jest's JSON (or undefined when jest wrote none), `verdict` the
  * reliability reporter's (or undefined), `allowList` and `floorText` the files' text, `root` the
@@ -143,6 +146,15 @@ function summarize({ results, verdict, allowList, floorText, root, checks = "" }
       lines.push(`${command}: FAILED (exit code ${code})`);
     }
   }
+
+  // The failed tests by name, just above the totals: CI often shows only the tail of the log.
+  const failedTests = results.testResults.flatMap((s) =>
+    s.assertionResults.filter((a) => a.status === "failed").map((a) => `${rel(s.name)} › ${a.fullName}`),
+  );
+  const shown = [...crashed.map((s) => `${rel(s.name)} (the suite itself)`), ...failedTests];
+  for (const name of shown.slice(0, MAX_NAMED_FAILURES)) lines.push(`FAILED: ${name}`);
+  if (shown.length > MAX_NAMED_FAILURES)
+    lines.push(`FAILED: … and ${shown.length - MAX_NAMED_FAILURES} more (jest's output above names them)`);
 
   const passed = results.numPassedTests;
   const failed = results.numFailedTests + failedSuites + failedChecks;

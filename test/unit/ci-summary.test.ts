@@ -163,6 +163,7 @@ test("a suite that failed outside its tests counts as one failure; no results at
   const r = run({ results: crashed });
   expect(r.failed).toBe(1);
   expect(r.problems[0]).toBe("suite failed outside its tests: t/b.test.ts\nCannot find module");
+  expect(r.lines.slice(-2)).toEqual(["FAILED: t/b.test.ts (the suite itself)", "2 passed, 1 failed"]);
   expect(run({ results: undefined })).toMatchObject({ failed: 1, lines: ["0 passed, 1 failed"] });
 });
 
@@ -177,4 +178,36 @@ test("checks run besides jest (release readiness) get a line each; a failed one 
   const bad = run({ checks: "0\tnode scripts/check-npm-name.js\n1\tnpm publish --dry-run\n" });
   expect(bad.lines.slice(-2)).toEqual(["npm publish --dry-run: FAILED (exit code 1)", "2 passed, 1 failed"]);
   expect(bad.problems).toEqual(["npm publish --dry-run failed (exit code 1); its output is above"]);
+});
+
+test("each failed test is named on a line of its own just above the totals, the first 20 of them", () => {
+  const two = run({
+    results: results([
+      [
+        "t/a.test.ts",
+        [
+          ["a works", "passed"],
+          ["b breaks", "failed"],
+        ],
+      ],
+      ["t/c.test.ts", [["c breaks", "failed"]]],
+    ]),
+  });
+  expect(two.lines.slice(-3)).toEqual([
+    "FAILED: t/a.test.ts › b breaks",
+    "FAILED: t/c.test.ts › c breaks",
+    "1 passed, 2 failed",
+  ]);
+  const many = run({
+    results: results([["t/a.test.ts", Array.from({ length: 25 }, (_, i): [string, string] => [`t${i}`, "failed"])]]),
+    floorText: "0\n",
+  });
+  const named = many.lines.filter((l) => l.startsWith("FAILED: "));
+  expect([named.length, named[0], named[19], named[20]]).toEqual([
+    21,
+    "FAILED: t/a.test.ts › t0",
+    "FAILED: t/a.test.ts › t19",
+    "FAILED: … and 5 more (jest's output above names them)",
+  ]);
+  expect(many.lines[many.lines.length - 1]).toBe("0 passed, 25 failed");
 });

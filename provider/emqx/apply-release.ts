@@ -193,7 +193,7 @@ async function readAndDecide(
       running,
       installed,
       facts: probe.facts,
-      pkg,
+      pkg: { ...pkg, property: want.packageUrl !== undefined ? "packageUrl" : "packagePath" },
       edition: want.edition,
     },
     host,

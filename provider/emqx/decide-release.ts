@@ -5,7 +5,7 @@
 import { UnsupportedUpgradeError } from "../errors";
 import type { HostFacts } from "../plan/host-facts";
 import { parsePackageName } from "../plan/package-name";
-import { InstalledRelease, PlanAction, PlanInput, planRelease } from "../plan/upgrade-plan";
+import { InstalledRelease, PackageProperty, PlanAction, PlanInput, planRelease } from "../plan/upgrade-plan";
 
 /** The action planRelease decides for `input` on `host`, or its refusals thrown as one
  * UnsupportedUpgradeError whose reason ends with `after` (e.g. "; nothing was changed"). */
@@ -45,7 +45,7 @@ export interface DeclaredRelease {
 export function refuseFromState(
   node: RecordedNode,
   declared: DeclaredRelease,
-  pkg: { fileName: string; relupUpFrom: string[] | null },
+  pkg: { fileName: string; relupUpFrom: string[] | null; property?: PackageProperty },
 ): void {
   const name = parsePackageName(pkg.fileName);
   if (typeof name === "string") return;
@@ -57,7 +57,7 @@ export function refuseFromState(
       running: node.currentVersion,
       installed: node.installedVersions,
       facts: node.hostFacts,
-      pkg: { name, relupUpFrom: pkg.relupUpFrom },
+      pkg: { name, relupUpFrom: pkg.relupUpFrom, property: pkg.property },
       edition: declared.edition,
     },
     node.host,

@@ -15,7 +15,13 @@ export interface PackageFacts {
   name: PackageName;
   /** Versions the package's relup can upgrade from (its "up" list); null when it has no relup. */
   relupUpFrom: string[] | null;
+  /** The input that names the package, which refusals about the package point at.
+   * @default "packagePath" */
+  property?: PackageProperty;
 }
+
+/** The inputs a package can be named by. */
+export type PackageProperty = "packagePath" | "packageUrl";
 
 /** The EMQX command to run, or "adopt" when the node already runs the target as wanted. */
 export type PlanAction =
@@ -56,30 +62,35 @@ export function runningVersion(installed: InstalledRelease[]): string | undefine
 }
 
 /** Refusals that compare the package with the node (OS, arch, OTP major, edition). */
-export function checkPackageFitsHost(pkg: PackageName, facts: HostFacts, host: string): Refusal[] {
+export function checkPackageFitsHost(
+  pkg: PackageName,
+  facts: HostFacts,
+  host: string,
+  property: PackageProperty = "packagePath",
+): Refusal[] {
   const out: Refusal[] = [];
   const fix = "use the package built for this node";
   if (pkg.edition !== facts.edition) {
     out.push({
-      property: "packagePath",
+      property,
       reason: `${host} runs EMQX ${facts.edition === "ee" ? "Enterprise" : "(open source)"} but ${pkg.fileName} is ${pkg.edition === "ee" ? "an Enterprise" : "an open-source"} package: hot upgrade between EMQX and EMQX Enterprise is not allowed; use the ${facts.edition === "ee" ? "emqx-ee-" : "emqx-"}... package`,
     });
   }
   if (pkg.otpMajor !== facts.otpMajor) {
     out.push({
-      property: "packagePath",
+      property,
       reason: `${host} runs OTP ${facts.otpMajor} but ${pkg.fileName} is built for OTP ${pkg.otpMajor}: the OTP major must match; ${fix} (otp${facts.otpMajor}...)`,
     });
   }
   if (pkg.os !== facts.osId) {
     out.push({
-      property: "packagePath",
+      property,
       reason: `${host} is ${facts.osId} but ${pkg.fileName} is built for ${pkg.os}: ${fix} (...-${facts.osId}-${facts.arch}.zip)`,
     });
   }
   if (pkg.arch !== facts.arch) {
     out.push({
-      property: "packagePath",
+      property,
       reason: `${host} is ${facts.arch} but ${pkg.fileName} is built for ${pkg.arch}: ${fix} (...-${facts.arch}.zip)`,
     });
   }
@@ -114,7 +125,7 @@ export function planRelease(input: PlanInput, host: string): { action: PlanActio
   }
   const family = checkVersionFamily(from, to);
   if (family) return { refusals: [{ property: "version", reason: `${host}: ${family}` }] };
-  refusals.push(...checkPackageFitsHost(input.pkg.name, input.facts, host));
+  refusals.push(...checkPackageFitsHost(input.pkg.name, input.facts, host, input.pkg.property));
   if (input.edition && input.edition !== input.facts.edition) {
     refusals.push({
       property: "edition",
@@ -140,7 +151,7 @@ export function planRelease(input: PlanInput, host: string): { action: PlanActio
     const up = input.pkg.relupUpFrom;
     if (up === null) {
       refusals.push({
-        property: "packagePath",
+        property: input.pkg.property ?? "packagePath",
         reason: `${input.pkg.name.fileName} has no relup file, so it cannot hot-upgrade anything (the first EMQX release for a platform ships none); install it with a rolling upgrade instead`,
       });
     } else if (!up.includes(running)) {

@@ -121,7 +121,7 @@ export class EmqxReleaseProvider {
           allowDowngrade: news.allowDowngrade === true,
           edition: news.edition,
         },
-        pkg,
+        { ...pkg, property: news.packageUrl !== undefined ? "packageUrl" : "packagePath" },
       );
     }
     return d;

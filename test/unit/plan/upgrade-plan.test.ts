@@ -22,6 +22,8 @@ interface Row {
   facts?: Partial<HostFacts>;
   pkg?: PackageName;
   relupUpFrom?: string[] | null;
+  /** The input naming the package (planRelease's default: packagePath). */
+  property?: "packagePath" | "packageUrl";
   permanent?: boolean;
   allowDowngrade?: boolean;
   edition?: "ce" | "ee";
@@ -121,6 +123,18 @@ const ROWS: Row[] = [
   },
   { name: "fails when the package has no relup", relupUpFrom: null, expect: "refuse:packagePath:no relup file" },
   {
+    name: "a package named by packageUrl: its refusals point at packageUrl",
+    property: "packageUrl",
+    facts: { osId: "ubuntu20.04", arch: "arm64" },
+    expect: "refuse:packageUrl:built for debian12",
+  },
+  {
+    name: "a packageUrl package without a relup: the refusal points at packageUrl",
+    property: "packageUrl",
+    relupUpFrom: null,
+    expect: "refuse:packageUrl:no relup file",
+  },
+  {
     name: "fails for a downgrade without allowDowngrade",
     target: "4.4.0",
     running: "4.4.16",
@@ -191,7 +205,11 @@ describe("planRelease", () => {
         running: row.running ?? runningVersion(installed) ?? "",
         installed,
         facts: { ...FACTS, ...row.facts },
-        pkg: { name: row.pkg ?? PKG16, relupUpFrom: row.relupUpFrom === undefined ? ALL_BELOW_16 : row.relupUpFrom },
+        pkg: {
+          name: row.pkg ?? PKG16,
+          relupUpFrom: row.relupUpFrom === undefined ? ALL_BELOW_16 : row.relupUpFrom,
+          property: row.property,
+        },
         edition: row.edition,
       },
       "10.0.0.7",
@@ -203,6 +221,9 @@ describe("planRelease", () => {
       expect(refusals).toEqual(
         expect.arrayContaining([expect.objectContaining({ property, reason: expect.stringContaining(fragment) })]),
       );
+      // Every refusal about the package names the input the package came from.
+      const other = property === "packageUrl" ? "packagePath" : "packageUrl";
+      expect(refusals.filter((x) => x.property === other)).toEqual([]);
     } else {
       expect(r).toEqual({ action: expect.objectContaining({ kind: row.expect }) });
     }

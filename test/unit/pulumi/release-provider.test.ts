@@ -128,6 +128,20 @@ describe("diff", () => {
     expect(err.message).toMatch(/^10\.0\.0\.7 is el8 but emqx-4\.4\.16-.* is built for debian12/);
   });
 
+  test("a refusal about a package named by packageUrl points at packageUrl", async () => {
+    const news = await checked();
+    const byUrl = {
+      ...news,
+      packagePath: undefined,
+      packageUrl: `https://packages.internal/${(news.__package as Props).fileName}`,
+    };
+    const err = await provider
+      .diff("id", stateAt("4.4.0", { hostFacts: { ...FACTS, osId: "el8" } }), byUrl)
+      .catch((e) => e);
+    expect(UnsupportedUpgradeError.isInstance(err)).toBe(true);
+    expect(err).toMatchObject({ from: "4.4.0", to: "4.4.16", property: "packageUrl" });
+  });
+
   test("never fails for an unchanged declaration (refresh calls diff with the old one)", async () => {
     const news = await checked();
     const drifted = stateAt("4.4.16", {

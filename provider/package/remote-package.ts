@@ -4,6 +4,9 @@
 // into a cache keyed by the pinned sha256 (and is hashed, since the runner downloaded it), and the
 // next check reads the cached copy without any request. The runner hashes nothing it did not download:
 // in range mode the sha256 stays the pin, which each node checks on its download.
+// Within one process (one `pulumi preview` or `up`), a package already read is not read again: every
+// node of a fleet names the same URL and pin, and the engine checks them all at once, so the checks
+// share the first one's reads (`via: "reused"`).
 import fs = require("fs");
 import os = require("os");
 import path = require("path");
@@ -39,15 +42,70 @@ export interface RemotePackageRequest extends HttpOptions {
 /** The checked package, with how it was read (for logs, tests and the benchmark). */
 export interface CheckedRemotePackage extends CheckedPackage {
   /** "range": range requests; "download": the server ignored ranges, one download into the cache;
-   * "cache": that cached copy, no request. */
-  via: "range" | "download" | "cache";
+   * "cache": that cached copy, no request; "reused": this process checked the same package already,
+   * no request. */
+  via: "range" | "download" | "cache" | "reused";
   /** Bytes received from the server by this check. */
   bytesFetched: number;
   requests: number;
 }
 
-/** Reads the remote package's manifest; refusals against `packageUrl` / `packageSha256`. */
-export async function checkRemotePackage(req: RemotePackageRequest): Promise<CheckedRemotePackage | Refusal[]> {
+/** How many packages a process remembers (a program names a handful; the bound keeps a
+ * long-lived process from growing). */
+const MEMO_LIMIT = 64;
+/** The remembered checks live on globalThis, not in a module variable: Pulumi may serialize this
+ * module by value into each resource, and every copy must share one memo. */
+const MEMO_GLOBAL = "__pulumiEmqxReleaseRemotePackages";
+
+type Checked = CheckedRemotePackage | Refusal[];
+
+function memo(): Map<string, Promise<Checked>> {
+  const g = globalThis as unknown as Record<string, Map<string, Promise<Checked>> | undefined>;
+  return (g[MEMO_GLOBAL] ??= new Map());
+}
+
+/** Forgets every remembered package check (tests that change what a server answers for a URL). */
+export function forgetRemotePackages(): void {
+  memo().clear();
+}
+
+/** What identifies a check's answer: the URL, the pin, the version and the headers (a check with
+ * other credentials asks the server again). Hashed: the headers are secrets. */
+function memoKey(req: RemotePackageRequest): string {
+  const headers = Object.entries(req.headers ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash("sha256")
+    .update(JSON.stringify([req.url, req.sha256.toLowerCase(), req.version, headers]))
+    .digest("hex");
+}
+
+/** Reads the remote package's manifest; refusals against `packageUrl` / `packageSha256`. A package
+ * this process already checked with the same URL, pin, version and headers is answered from that
+ * check (`via: "reused"`, no request); only successes are remembered, so a refusal is asked again. */
+export async function checkRemotePackage(req: RemotePackageRequest): Promise<Checked> {
+  const key = memoKey(req);
+  const known = memo().get(key);
+  if (known) {
+    const r = await known;
+    if (!Array.isArray(r)) return { ...r, via: "reused", bytesFetched: 0, requests: 0 };
+  }
+  const reading = readRemotePackage(req).catch((e): Refusal[] => [
+    { property: "packageUrl", reason: `${describeUrl(req.url)}: ${messageOf(e)}` },
+  ]);
+  memo().set(key, reading);
+  const r = await reading;
+  if (Array.isArray(r)) {
+    if (memo().get(key) === reading) memo().delete(key);
+  } else {
+    for (const old of memo().keys()) {
+      if (memo().size <= MEMO_LIMIT) break;
+      memo().delete(old);
+    }
+  }
+  return r;
+}
+
+/** One look at the remote package (checkRemotePackage without the memo). */
+async function readRemotePackage(req: RemotePackageRequest): Promise<Checked> {
   const parsed = parseHttpUrl(req.url);
   if (typeof parsed === "string") return [{ property: "packageUrl", reason: parsed }];
   const pin = req.sha256.toLowerCase();

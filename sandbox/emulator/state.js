@@ -98,9 +98,38 @@ function pidAlive(pid) {
 /** An empty lock file older than this is taken over (see withLock). */
 const EMPTY_LOCK_STALE_MS = 2000;
 
-/** Runs `fn` holding the release_handler lock (one gen_server call at a time, as in the node).
- * A lock left by a dead process (killed mid-call) is taken over. */
+/** Which file a lock is: inode and change time. A freed inode is soon reused, so the inode alone
+ * cannot tell the dead holder's lock from the next caller's. */
+function lockIdentity(st) {
+  return `${st.ino}:${st.ctimeNs}`;
+}
 
+/** The lock file's holder pid (0 while the holder has not written it yet), age and identity, read
+ * from one open file; undefined when there is no lock. */
+function readLock(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (e) {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    return {
+      holder: Number(fs.readFileSync(fd, "utf8")),
+      ageMs: Date.now() - Number(st.mtimeMs),
+      identity: lockIdentity(st),
+    };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs `fn` holding the release_handler lock (one gen_server call at a time, as in the node).
+ * A lock left by a dead process (killed mid-call) is taken over, and only that lock: between
+ * reading a holder's pid and finding it dead, the holder may have released the lock and another
+ * caller taken it, so the file is unlinked only while it is still the one read. */
 async function withLock(root, fn) {
   const p = installPaths(root);
   fs.mkdirSync(p.emu, { recursive: true });
@@ -110,21 +139,16 @@ async function withLock(root, fn) {
       fd = fs.openSync(p.lock, "wx");
     } catch (e) {
       if (e.code !== "EEXIST") throw e;
-      let holder = NaN;
-      let ageMs = 0;
-      try {
-        holder = Number(fs.readFileSync(p.lock, "utf8"));
-        ageMs = Date.now() - fs.statSync(p.lock).mtimeMs;
-      } catch {
-        /* just released */
-      }
+      const lock = readLock(p.lock);
+      if (lock === undefined) continue; // just released
       // An empty lock file is one whose holder could not write its pid (a full disk): release_handler
       // lives in the node's memory and needs no disk, so such a lock is taken over once it is stale.
       const stale =
-        (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) || (holder === 0 && ageMs > EMPTY_LOCK_STALE_MS);
+        (Number.isInteger(lock.holder) && lock.holder > 0 && !pidAlive(lock.holder)) ||
+        (lock.holder === 0 && lock.ageMs > EMPTY_LOCK_STALE_MS);
       if (stale) {
         try {
-          fs.unlinkSync(p.lock);
+          if (lockIdentity(fs.statSync(p.lock, { bigint: true })) === lock.identity) fs.unlinkSync(p.lock);
         } catch {
           /* someone else took it over */
         }

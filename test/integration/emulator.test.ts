@@ -796,7 +796,12 @@ describe("emulator bookkeeping and faults", () => {
     await zip(root, Z16);
     const all = [start(root, ["upgrade", "4.4.16"]), ...Array.from({ length: 8 }, () => start(root, ["versions"]))];
     const results = await Promise.all(all.map((c) => c.done));
-    expect(results.map((r) => r.code)).toEqual(Array(9).fill(0));
+    expect(results[0]).toMatchObject({ code: 0 });
+    // nodetool reads RELEASES on every call and release_handler rewrites it in place (OTP opens it
+    // for writing, prints the term, closes it), so a `versions` landing mid-rewrite fails as it would
+    // on a real node. Any other failure (a lock fight, a torn state.json) is a bug; its output shows.
+    const midRewrite = /failed_to_read_RELEASES_file|failed_to_find_release_in_RELEASES/;
+    expect(results.filter((r) => r.code !== 0 && !midRewrite.test(r.stderr))).toEqual([]);
     expect(emulatorVersions(root)).toEqual([
       { version: "4.4.16", status: "permanent" },
       { version: "4.4.10", status: "old" },

@@ -4,7 +4,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkRemotePackage } from "../../../provider/package/remote-package";
+import { checkRemotePackage, forgetRemotePackages } from "../../../provider/package/remote-package";
 import { PackageServer, startPackageServer } from "../../../sandbox/package-server";
 import { packageShelf } from "../../../sandbox/test-host";
 
@@ -21,6 +21,10 @@ beforeAll(async () => {
   sha = createHash("sha256").update(fs.readFileSync(pkg)).digest("hex");
   server = await startPackageServer(ADDRESS);
   server.route(`/${path.basename(pkg)}`, { file: pkg });
+});
+beforeEach(() => {
+  forgetRemotePackages();
+  server.reset();
 });
 afterAll(async () => {
   await server.stop();
@@ -64,4 +68,41 @@ test("fails when the server ignores ranges and the one download has another sha2
 test("a query string (a presigned URL's token) appears in no reason", async () => {
   const r = await checkRemotePackage(req({ url: `${server.url(`/nothing/${path.basename(pkg)}`)}?sig=T0KEN` }));
   expect(JSON.stringify(r)).not.toContain("T0KEN");
+});
+
+describe("one process checks a package once", () => {
+  test("checks of many nodes at once share one read: the others make no request", async () => {
+    const all = await Promise.all(Array.from({ length: 20 }, () => checkRemotePackage(req())));
+    const vias = all.map((r) => (Array.isArray(r) ? "refused" : r.via));
+    expect([vias.filter((v) => v === "range").length, vias.filter((v) => v === "reused").length]).toEqual([1, 19]);
+    const requests = server.log.length;
+    expect(requests).toBeGreaterThan(0);
+    expect(all.map((r) => !Array.isArray(r) && r.requests)).toEqual([requests, ...Array(19).fill(0)]);
+    // Every answer is the same package.
+    expect(new Set(all.map((r) => JSON.stringify({ ...r, via: 0, requests: 0, bytesFetched: 0 }))).size).toBe(1);
+    const later = await checkRemotePackage(req());
+    expect([!Array.isArray(later) && later.via, server.log.length]).toEqual(["reused", requests]);
+  });
+
+  test("other headers, another pin or another version ask the server again", async () => {
+    await checkRemotePackage(req());
+    const first = server.log.length;
+    for (const over of [
+      { headers: { Authorization: "Bearer other" } },
+      { sha256: "c".repeat(64) },
+      { version: "4.4.15" },
+    ]) {
+      const before = server.log.length;
+      await checkRemotePackage(req(over));
+      expect([over, server.log.length > before]).toEqual([over, true]);
+    }
+    expect(first).toBeGreaterThan(0);
+  });
+
+  test("a refusal is not remembered: the next check asks again and sees the file once it is there", async () => {
+    const url = server.url(`/later/${path.basename(pkg)}`);
+    expect(await checkRemotePackage(req({ url }))).toEqual([expect.objectContaining({ property: "packageUrl" })]);
+    server.route(`/later/${path.basename(pkg)}`, { file: pkg });
+    expect(await checkRemotePackage(req({ url }))).toMatchObject({ via: "range", sha256: sha });
+  });
 });

@@ -9,6 +9,7 @@ import { EmqxReleaseProvider } from "../../../provider";
 import { connectSsh } from "../../../provider/ssh/connect";
 import { downloadVerified } from "../../../provider/ssh/download";
 import { resolveInputs } from "../../../provider/plan/inputs";
+import { forgetRemotePackages } from "../../../provider/package/remote-package";
 import { emulatorVersions } from "../../../sandbox/emulator/install";
 import { PackageServer, pathWithout, startPackageServer } from "../../../sandbox/package-server";
 import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
@@ -44,6 +45,8 @@ afterAll(async () => {
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 beforeEach(() => {
+  // Each test asks the server itself: what one check read is reused by the next (remote-package.ts).
+  forgetRemotePackages();
   server.reset();
   server.ranges = true;
   server.requireHeader = undefined;
@@ -210,6 +213,10 @@ test("check against a server without range support downloads the package once in
     expect(server.log).toHaveLength(1);
     expect(fs.readdirSync(cacheDir)).toEqual([`${sha}.zip`]);
     server.reset();
+    // The same process answers from what it read (no request, not even the cache file)...
+    expect((await provider.check({}, news(host))).inputs.__package).toMatchObject({ via: "reused" });
+    // ...and a later `pulumi preview`, another process, reads the cached copy.
+    forgetRemotePackages();
     const second = await provider.check({}, news(host));
     expect(second.inputs.__package).toMatchObject({ via: "cache" });
     expect(server.log).toEqual([]);

@@ -1,12 +1,16 @@
 // A real HTTP server on loopback that serves package zips to the tests' nodes and to check's range
 // reads, with the faults a package server has: range support switched off, a required header,
 // a 404, a redirect loop, a connection cut half-way, a stall. It also answers proxy requests
-// (absolute-form request lines, as curl and wget send to a proxy), marked `proxied` in the log.
+// (absolute-form request lines, as curl and wget send to a proxy), marked `proxied` in the log,
+// and opens CONNECT tunnels (as an https URL is asked for through a proxy), logged with `connect`
+// and the target, unless `connectStatus` says to refuse them.
 // Every answer is logged with the bytes of body sent.
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as net from "net";
+import * as path from "path";
 
 /** What one path serves. */
 export type Route =
@@ -27,6 +31,8 @@ export interface ServedRequest {
   status: number;
   bodyBytes: number;
   proxied: boolean;
+  /** A CONNECT: the `host:port` asked for (`path` is the same). */
+  connect?: string;
   headers: http.IncomingHttpHeaders;
 }
 
@@ -39,6 +45,8 @@ export interface PackageServer {
   ranges: boolean;
   /** When set, requests without this header value get 401. */
   requireHeader?: { name: string; value: string };
+  /** The answer to CONNECT: 200 opens the tunnel. @default 200 */
+  connectStatus: number;
   log: ServedRequest[];
   /** Body bytes sent since the last reset. */
   bytesSent(): number;
@@ -57,6 +65,7 @@ export async function startPackageServer(
     url: () => "",
     route: (p, r) => void routes.set(p, r),
     ranges: true,
+    connectStatus: 200,
     log: [],
     bytesSent: () => state.log.reduce((n, r) => n + r.bodyBytes, 0),
     reset: () => void (state.log.length = 0),
@@ -129,6 +138,35 @@ export async function startPackageServer(
     });
   };
   const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  server.on("connect", (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    const target = req.url ?? "";
+    const entry: ServedRequest = {
+      path: target,
+      status: state.connectStatus,
+      bodyBytes: 0,
+      proxied: true,
+      connect: target,
+      headers: req.headers,
+    };
+    state.log.push(entry);
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => undefined);
+    if (state.connectStatus !== 200) {
+      client.end(`HTTP/1.1 ${state.connectStatus} Refused\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    const [host, port] = [target.slice(0, target.lastIndexOf(":")), Number(target.slice(target.lastIndexOf(":") + 1))];
+    const upstream = net.connect(port, host.replace(/^\[|\]$/g, ""), () => {
+      client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+      if (head.length) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    sockets.add(upstream);
+    upstream.on("close", () => sockets.delete(upstream));
+    upstream.on("error", () => client.destroy());
+  });
   server.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
@@ -154,4 +192,23 @@ export function pathWithout(dir: string, without: string[]): string {
     }
   }
   return `SetEnv PATH=${dir}`;
+}
+
+/** A self-signed certificate for `address` (CN and IP subjectAltName), written by openssl into
+ * `dir` as key.pem and cert.pem: trusted by nobody unless handed over (NODE_EXTRA_CA_CERTS). */
+export function selfSignedCert(address: string, dir: string): { key: string; cert: string; certFile: string } {
+  const [keyFile, certFile] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${address}`].concat([
+      "-addext",
+      `subjectAltName=IP:${address}`,
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+    ]),
+    { stdio: "pipe" },
+  );
+  return { key: fs.readFileSync(keyFile, "utf8"), cert: fs.readFileSync(certFile, "utf8"), certFile };
 }

@@ -4,10 +4,15 @@
 // HTTP range requests: yauzl asks for the end of central directory, the central directory and the
 // two entries it needs, each read ahead by READ_AHEAD_BYTES and kept, so a package of tens of MB is
 // checked with a handful of requests and a fraction of its bytes.
+// The runner's requests go through the proxy its environment names, as curl's would
+// (https_proxy / http_proxy, no_proxy; see runnerProxy): `packageProxy` is the nodes' proxy, and
+// the runner usually sits on another network.
 // `import x = require()` keeps plain requires (see read-package.ts): Pulumi serializes them as
 // module references.
 import http = require("http");
 import https = require("https");
+import net = require("net");
+import tls = require("tls");
 import yauzl = require("yauzl");
 import { PassThrough } from "stream";
 import { PackageError, messageOf } from "../errors";
@@ -67,7 +72,53 @@ export async function httpGet(url: string, opts: HttpOptions, extra: Record<stri
   });
 }
 
-/** One GET, no redirects followed. */
+/** The proxy the runner's request for `url` goes through, from the environment as curl reads it:
+ * `https_proxy`/`HTTPS_PROXY` for https URLs, `http_proxy` (lower case only, as curl) for http ones,
+ * none when `no_proxy`/`NO_PROXY` names the host (`*`, the host itself, or a domain it ends in,
+ * with or without a leading dot; an entry with a port matches that port only). */
+export function runnerProxy(url: URL, env: NodeJS.ProcessEnv = process.env): URL | undefined {
+  const raw = url.protocol === "https:" ? (env.https_proxy ?? env.HTTPS_PROXY) : env.http_proxy;
+  if (!raw) return undefined;
+  const noProxy = (env.no_proxy ?? env.NO_PROXY ?? "")
+    .split(",")
+    .map((e) => e.trim().toLowerCase())
+    .filter(Boolean);
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  for (const entry of noProxy) {
+    if (entry === "*") return undefined;
+    const m = /^(.*?)(?::(\d+))?$/.exec(entry.replace(/^\[(.*)\](:\d+)?$/, "$1$2")) as RegExpExecArray;
+    const name = m[1].replace(/^\*?\./, "");
+    if (m[2] !== undefined && m[2] !== port) continue;
+    if (host === name || host.endsWith(`.${name}`)) return undefined;
+  }
+  try {
+    const proxy = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
+    if (proxy.protocol !== "http:" && proxy.protocol !== "https:") throw new Error(proxy.protocol);
+    return proxy;
+  } catch {
+    throw new PackageError({
+      path: describeUrl(url.toString()),
+      reason: `the runner's ${url.protocol === "https:" ? "https_proxy" : "http_proxy"} is not an http:// or https:// proxy URL: fix it, or name the package server in no_proxy`,
+    });
+  }
+}
+
+/** The proxy as messages name it: scheme, host and port (never its user name or password). */
+function describeProxy(proxy: URL): string {
+  return `${proxy.protocol}//${proxy.host}`;
+}
+
+/** Proxy-Authorization for a proxy URL with a user name (Basic, as curl sends it). */
+function proxyAuthorization(proxy: URL): Record<string, string> {
+  if (!proxy.username) return {};
+  const user = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  return { "proxy-authorization": `Basic ${Buffer.from(user).toString("base64")}` };
+}
+
+/** One GET, no redirects followed; through the runner's proxy when its environment names one
+ * (an http URL as an absolute-form request to the proxy, an https URL in a CONNECT tunnel, with
+ * TLS verified end to end against the package server's name). */
 function request(
   url: string,
   headers: Record<string, string>,
@@ -75,23 +126,93 @@ function request(
   shown: string,
 ): Promise<http.IncomingMessage> {
   const u = new URL(url);
-  const get = u.protocol === "https:" ? https.get : http.get;
+  const proxy = runnerProxy(u);
+  const all = { "user-agent": "pulumi-emqx-release", ...headers };
   return new Promise((resolve, reject) => {
-    const req = get(u, { headers: { "user-agent": "pulumi-emqx-release", ...headers } }, resolve);
-    req.setTimeout(idleTimeoutMs, () =>
-      req.destroy(new Error(`no answer for ${Math.round(idleTimeoutMs / 1000)} s (commandTimeoutMs)`)),
-    );
-    req.on("error", (e) => reject(new PackageError({ path: shown, reason: networkReason(e, u.host), cause: e })));
+    const fail = (e: unknown) => {
+      const reason = proxy
+        ? `through the runner's proxy ${describeProxy(proxy)}: ${networkReason(e, proxy.host, u.host)}`
+        : networkReason(e, u.host);
+      reject(new PackageError({ path: shown, reason, cause: e }));
+    };
+    const timed = (req: http.ClientRequest) => {
+      req.setTimeout(idleTimeoutMs, () =>
+        req.destroy(new Error(`no answer for ${Math.round(idleTimeoutMs / 1000)} s (commandTimeoutMs)`)),
+      );
+      req.on("error", fail);
+    };
+    const viaProxy = proxy && (proxy.protocol === "https:" ? https : http);
+    if (!viaProxy || !proxy) {
+      timed((u.protocol === "https:" ? https : http).get(u, { headers: all }, resolve));
+    } else if (u.protocol === "http:") {
+      // Absolute form: the proxy fetches the URL.
+      timed(
+        viaProxy.get(
+          {
+            host: proxy.hostname,
+            port: proxy.port || (proxy.protocol === "https:" ? 443 : 80),
+            path: u.toString(),
+            headers: { ...all, host: u.host, ...proxyAuthorization(proxy) },
+          },
+          resolve,
+        ),
+      );
+    } else {
+      const target = `${u.hostname.replace(/^\[|\]$/g, "")}:${u.port || 443}`;
+      const connect = viaProxy.request({
+        host: proxy.hostname,
+        port: proxy.port || (proxy.protocol === "https:" ? 443 : 80),
+        method: "CONNECT",
+        path: target,
+        headers: { host: target, ...proxyAuthorization(proxy) },
+      });
+      timed(connect);
+      connect.on("connect", (answer: http.IncomingMessage, socket: net.Socket) => {
+        if (answer.statusCode !== 200) {
+          socket.destroy();
+          fail(proxyRefusal(answer.statusCode ?? 0));
+          return;
+        }
+        const servername = net.isIP(u.hostname) ? undefined : u.hostname;
+        timed(
+          https.get(
+            u,
+            { headers: all, agent: false, createConnection: () => tls.connect({ socket, servername }) },
+            (res) => {
+              // One request per tunnel: closing it once the answer is read leaves no open socket.
+              res.on("close", () => socket.destroy());
+              resolve(res);
+            },
+          ),
+        );
+      });
+      connect.end();
+    }
   });
 }
 
-/** What a failed request means, and what to do. */
-function networkReason(e: unknown, host: string): string {
+/** A proxy's answer other than 200 to CONNECT, as an error networkReason recognizes (a plain
+ * Error with a field: a class of our own would make Pulumi serialize it into each resource). */
+function proxyRefusal(status: number): Error {
+  return Object.assign(new Error(`the proxy answered ${status} to CONNECT`), { proxyStatus: status });
+}
+
+/** What a failed request means, and what to do. `host` is what the runner connected to (the
+ * proxy, when there is one), `target` the package server behind it. */
+function networkReason(e: unknown, host: string, target = host): string {
   const code = (e as NodeJS.ErrnoException).code ?? "";
+  const proxyStatus = (e as { proxyStatus?: number }).proxyStatus;
+  if (proxyStatus !== undefined)
+    return proxyStatus === 407
+      ? `the proxy answered 407: it wants credentials; put them in the runner's https_proxy (http://user:password@proxy:port)`
+      : `the proxy answered ${proxyStatus} to CONNECT ${target}: check that it allows the package server, or name the server in no_proxy`;
   if (code === "ECONNREFUSED") return `cannot connect to ${host} (connection refused): is the server up?`;
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `cannot resolve ${host}: check packageUrl`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return host === target
+      ? `cannot resolve ${host}: check packageUrl`
+      : `cannot resolve ${host}: check the runner's proxy variables`;
   if (/CERT|SSL|TLS|SELF_SIGNED/.test(code))
-    return `TLS: ${host}'s certificate is not trusted (${code}); certificate checks are never turned off: use a certificate the runner trusts (NODE_EXTRA_CA_CERTS)`;
+    return `TLS: ${target}'s certificate is not trusted (${code}); certificate checks are never turned off: use a certificate the runner trusts (NODE_EXTRA_CA_CERTS)`;
   return `the request to ${host} failed (${messageOf(e)})`;
 }
 

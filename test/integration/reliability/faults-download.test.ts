@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EmqxReleaseProvider } from "../../../provider";
-import { PackageServer, Route, startPackageServer } from "../../../sandbox/package-server";
+import { PackageServer, Route, selfSignedCert, startPackageServer } from "../../../sandbox/package-server";
 import { packageShelf, startTestHost, TestHost } from "../../../sandbox/test-host";
 import { expectIntactInstall, expectNoLeaks, mutatingCalls, partFiles, underFault } from "../../support/fault-run";
 import { reliabilityTest } from "../../support/reliability";
@@ -173,31 +173,8 @@ reliabilityTest(
   },
   async (probe) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emqx-tls-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        `/CN=${ADDRESS}`,
-        "-addext",
-        `subjectAltName=IP:${ADDRESS}`,
-        "-keyout",
-        path.join(dir, "key.pem"),
-        "-out",
-        path.join(dir, "cert.pem"),
-      ],
-      { stdio: "pipe" },
-    );
-    const tlsServer = await startPackageServer(ADDRESS, {
-      key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"),
-      cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"),
-    });
+    const { key, cert } = selfSignedCert(ADDRESS, dir);
+    const tlsServer = await startPackageServer(ADDRESS, { key, cert });
     try {
       tlsServer.route(`/ok/${name}`, { file: pkg });
       const url = tlsServer.url(`/ok/${name}`);

@@ -31,7 +31,8 @@ export interface EmqxReleaseArgs {
   /** http(s) URL of the package zip, its path ending in the package's name; the node downloads it
    * itself (curl or wget), so the runner sends no package bytes. Needs `packageSha256`. `check`
    * (preview) reads the zip's central directory, `emqx.rel` and `relup` by HTTP range requests.
-   * Give this or `packagePath`. @example "https://packages.internal/emqx/emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip" */
+   * Give this or `packagePath`. A URL with a query string (a presigned URL) is kept secret in state.
+   * @example "https://packages.internal/emqx/emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip" */
   packageUrl?: pulumi.Input<string>;
   /** Request headers of the download, e.g. `{ Authorization: "Bearer ..." }`: kept secret in state,
    * never in argv on the node or in logs. @default none */
@@ -133,6 +134,14 @@ export const RELEASE_PROVIDER = {
   delete: (id: string, props: PropertyBag) => new EmqxReleaseProvider().delete(id, props),
 };
 
+/** A packageUrl with a query string (a presigned URL's signature, a token) is a secret in state;
+ * a plain URL stays readable in the plan. */
+function secretIfSigned(url: pulumi.Input<string>): pulumi.Input<string> {
+  const signed = (u: string) => /\?./.test(u);
+  if (typeof url === "string") return signed(url) ? pulumi.secret(url) : url;
+  return pulumi.output(url).apply((u): pulumi.Output<string> => (signed(u) ? pulumi.secret(u) : pulumi.output(u)));
+}
+
 /** Wraps credential fields in pulumi.secret so they are encrypted in state, in inputs and outputs. */
 function secretCredentials(conn: EmqxReleaseArgs["connection"]): EmqxReleaseArgs["connection"] {
   if (pulumi.Output.isInstance(conn) || typeof (conn as { then?: unknown }).then === "function")
@@ -176,6 +185,7 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
       ...Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined)),
       connection: secretCredentials(args.connection),
       ...(args.packageHeaders !== undefined ? { packageHeaders: pulumi.secret(args.packageHeaders) } : {}),
+      ...(args.packageUrl !== undefined ? { packageUrl: secretIfSigned(args.packageUrl) } : {}),
       // Hashed here, once per (path, size, mtime) in this process, not once per node in check.
       ...(args.packagePath !== undefined
         ? { __packageDigest: pulumi.output(args.packagePath).apply((p) => packageDigest(p)) }
@@ -197,7 +207,12 @@ export class EmqxRelease extends pulumi.dynamic.Resource {
       props,
       {
         ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "packageHeaders"],
+        additionalSecretOutputs: [
+          ...(opts?.additionalSecretOutputs ?? []),
+          "connection",
+          "packageHeaders",
+          ...(typeof args.packageUrl === "string" && /\?./.test(args.packageUrl) ? ["packageUrl"] : []),
+        ],
       },
       "emqx",
       "EmqxRelease",

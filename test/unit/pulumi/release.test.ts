@@ -111,3 +111,25 @@ test("with packageUrl: packageHeaders only as a secret, no program-side digest (
   expect(inputs.__packageDigest).toBeUndefined();
   expect(inputs).toMatchObject({ packageUrl: expect.stringMatching(/^https:/), packageSha256: "a".repeat(64) });
 });
+
+test("a packageUrl with a query string (a presigned URL) is sent only as a secret, given as a string or an output; a plain one stays readable", async () => {
+  const base = "https://bucket.example/emqx-4.4.16-otp24.3.4.2-1-ubuntu20.04-amd64.zip";
+  const args = (name: string, packageUrl: pulumi.Input<string>) =>
+    register(name, {
+      connection: { host: "10.0.0.7", password: `pw-${name}` },
+      version: "4.4.16",
+      packageUrl,
+      packageSha256: "a".repeat(64),
+    });
+  for (const [name, url] of [
+    ["signed-string", `${base}?X-Amz-Signature=SIG-string`],
+    ["signed-output", pulumi.output(`${base}?X-Amz-Signature=SIG-output`)],
+  ] as const) {
+    const { inputs } = await args(name, url);
+    const sig = `SIG-${name.split("-")[1]}`;
+    const places = placesOf(inputs, `${base}?X-Amz-Signature=${sig}`);
+    expect([name, places]).toEqual([name, [{ at: ".packageUrl.value", secret: true }]]);
+  }
+  const plain = await args("plain", base);
+  expect(placesOf(plain.inputs, base)).toEqual([{ at: ".packageUrl", secret: false }]);
+});

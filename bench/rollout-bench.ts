@@ -37,6 +37,8 @@ interface Measured {
   connections: number[];
   /** Per run: the spread of upgrade starts inside the first batch (how parallel it really ran). */
   firstBatchStartSpreadMs: number[];
+  /** Per run and batch: where the batch's time went, from the emulator's call logs (batchTimeline). */
+  batches: BatchTimeline[][];
   /** Per run: CPU ms used on the hosts' side and on ours (see reapedCpuMs). */
   hostCpuMs: number[];
   ourCpuMs: number[];
@@ -92,6 +94,7 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
       wallMs: [],
       connections: [],
       firstBatchStartSpreadMs: [],
+      batches: [],
       hostCpuMs: [],
       ourCpuMs: [],
       machineBusy: [],
@@ -175,6 +178,12 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
       m.ourCpuMs.push(reapedCpuMs("self") - cpuBefore.ours);
       const starts = fleet.slice(0, m.batch).map((h) => h.calls().find((x) => x.argv[0] === "upgrade")?.ts ?? NaN);
       m.firstBatchStartSpreadMs.push(Math.max(...starts) - Math.min(...starts));
+      m.batches.push(
+        batchTimelines(
+          fleet.map((h) => h.calls()),
+          m.batch,
+        ),
+      );
       log(
         `rollout ${m.hosts} hosts, batch ${m.batch}, run ${run + 1}/${setup.runs}: ${seconds(m.wallMs[run])}, CPU hosts ${seconds(m.hostCpuMs[run])}, ours ${seconds(m.ourCpuMs[run])}, machine busy ${(100 * m.machineBusy[run]).toFixed(0)}%`,
       );
@@ -274,12 +283,78 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
             `| ${r.hosts} | ${r.batch} | ${runList(r.wallMs)} | ${seconds(ideal)} | ${ratio(over)} | ${seconds(c)} | ${seconds(floor)} | ${ratio(overFloor)} | ${[...new Set(r.connections)].join(", ")} | ${r.firstBatchStartSpreadMs.map((s) => `${s} ms`).join(", ")} | ` +
             `${seconds(median(r.hostCpuMs))} / ${seconds(median(r.ourCpuMs))} | ${(100 * median(r.machineBusy)).toFixed(0)}% |`,
         ),
+        "",
+        "Where each batch's time went, from the hosts' `emqx` call logs (each call's start and duration; medians over runs and batches): " +
+          "a batch's length runs from its first host's first `emqx` call to the end of its last call; contact spread is how far apart its hosts' " +
+          "first calls were; reach -> upgrade is one host's first call to its `upgrade` (probe, upload, checks), with the batch's slowest host " +
+          "beside it; emqx before upgrade is the time inside `emqx` commands in that stretch; the gap is the previous batch's last call to this " +
+          "batch's first (the rollout gate and the engine between batches).",
+        "",
+        "| hosts | batch | batches | batch length | contact spread | reach -> upgrade | slowest reach -> upgrade | emqx before upgrade | gap between batches |",
+        "|---|---|---|---|---|---|---|---|---|",
+        ...rows.map(({ r }) => timelineRow(r)),
       ],
     };
   } finally {
     for (const h of hosts) await h.stop().catch(() => undefined);
     project.cleanup();
   }
+}
+
+/** Where one batch's time went, from its hosts' `emqx` call logs (each call's start and duration). */
+export interface BatchTimeline {
+  /** First `emqx` call on the batch's last host minus that on its first: how parallel it started. */
+  contactSpreadMs: number;
+  /** Per host: its first `emqx` call to its `upgrade` (probe, upload, checks). */
+  reachToUpgradeMs: number[];
+  /** Per host: time inside `emqx` commands before its `upgrade` (the emulator is a node process per
+   * command, so this is mostly CPU on a busy machine). */
+  emqxBeforeUpgradeMs: number[];
+  /** The batch's first call to the end of its last call. */
+  lengthMs: number;
+  /** The previous batch's last call end to this batch's first call (the gate and the engine between
+   * batches); undefined for the first batch. */
+  gapBeforeMs?: number;
+}
+
+type CallLog = Array<{ ts: number; durationMs?: number; argv: string[] }>;
+
+/** The timeline of each batch of `batch` hosts, in fleet order (canary 0: the rollout's order). */
+export function batchTimelines(calls: CallLog[], batch: number): BatchTimeline[] {
+  const out: BatchTimeline[] = [];
+  let previousEnd: number | undefined;
+  for (let i = 0; i < calls.length; i += batch) {
+    const group = calls.slice(i, i + batch).filter((c) => c.length > 0);
+    if (group.length === 0) continue;
+    const firsts = group.map((c) => Math.min(...c.map((x) => x.ts)));
+    const ends = group.map((c) => Math.max(...c.map((x) => x.ts + (x.durationMs ?? 0))));
+    const upgrades = group.map((c) => c.find((x) => x.argv[0] === "upgrade")?.ts ?? NaN);
+    const start = Math.min(...firsts);
+    out.push({
+      contactSpreadMs: Math.max(...firsts) - start,
+      reachToUpgradeMs: upgrades.map((u, k) => u - firsts[k]),
+      emqxBeforeUpgradeMs: group.map((c, k) =>
+        c.filter((x) => x.ts < upgrades[k]).reduce((t, x) => t + (x.durationMs ?? 0), 0),
+      ),
+      lengthMs: Math.max(...ends) - start,
+      gapBeforeMs: previousEnd === undefined ? undefined : start - previousEnd,
+    });
+    previousEnd = Math.max(...ends);
+  }
+  return out;
+}
+
+/** One table row: medians over runs and batches of where the batches' time went. */
+function timelineRow(r: Measured): string {
+  const all = r.batches.flat();
+  const ms = (v: number) => `${(v / 1000).toFixed(2)} s`;
+  const med = (vs: number[]) => (vs.length ? ms(median(vs)) : "-");
+  const gaps = all.flatMap((b) => (b.gapBeforeMs === undefined ? [] : [b.gapBeforeMs]));
+  return (
+    `| ${r.hosts} | ${r.batch} | ${all.length / Math.max(1, r.batches.length)} | ${med(all.map((b) => b.lengthMs))} | ` +
+    `${med(all.map((b) => b.contactSpreadMs))} | ${med(all.flatMap((b) => b.reachToUpgradeMs))} | ` +
+    `${med(all.map((b) => Math.max(...b.reachToUpgradeMs)))} | ${med(all.flatMap((b) => b.emqxBeforeUpgradeMs))} | ${med(gaps)} |`
+  );
 }
 
 /** One sentence: CPU per host on each side, from the largest fleet measured against the single host. */

@@ -270,42 +270,33 @@ export class EmqxFleet extends pulumi.ComponentResource {
     args: EmqxFleetArgs,
     connections: Map<string, EmqxReleaseArgs["connection"]>,
   ): void {
-    const shared = pulumi.all([
-      args.version,
-      args.packagePath,
-      args.packageUrl,
-      args.packageSha256,
-      args.edition,
-      args.permanent,
-      args.emqxPath,
-      args.runAs,
-      args.healthGate,
-    ]);
+    // Every input the fleet hands each EmqxRelease, checked by the same rules as its check().
+    const shared = pulumi.all({
+      version: args.version,
+      packagePath: args.packagePath,
+      packageUrl: args.packageUrl,
+      packageSha256: args.packageSha256,
+      packageHeaders: args.packageHeaders,
+      packageProxy: args.packageProxy,
+      edition: args.edition,
+      permanent: args.permanent,
+      emqxPath: args.emqxPath,
+      runAs: args.runAs,
+      healthGate: args.healthGate,
+      clientImpact: args.clientImpact,
+      onGateFailure: args.onGateFailure,
+      retryAfterRollback: args.retryAfterRollback,
+    });
     const perHost = args.hosts.map((h) =>
-      pulumi
-        .all([shared, connections.get(h.name)!, h.emqxPath])
-        .apply(
-          ([
-            [version, packagePath, packageUrl, packageSha256, edition, permanent, emqxPath, runAs, healthGate],
-            connection,
-            ownEmqxPath,
-          ]) => ({
-            name: h.name,
-            connection: connection as Record<string, unknown>,
-            refusals: checkReleaseInputs({
-              connection,
-              version,
-              packagePath,
-              packageUrl,
-              packageSha256,
-              edition,
-              permanent,
-              emqxPath: ownEmqxPath ?? emqxPath,
-              runAs,
-              healthGate,
-            }) as Refusal[],
-          }),
-        ),
+      pulumi.all([shared, connections.get(h.name)!, h.emqxPath]).apply(([inputs, connection, ownEmqxPath]) => ({
+        name: h.name,
+        connection: connection as Record<string, unknown>,
+        refusals: checkReleaseInputs({
+          ...Object.fromEntries(Object.entries(inputs).filter(([, v]) => v !== undefined)),
+          connection,
+          emqxPath: ownEmqxPath ?? inputs.emqxPath,
+        }) as Refusal[],
+      })),
     );
     pulumi.all(perHost).apply((list) => {
       const lines = groupRefusals(list);

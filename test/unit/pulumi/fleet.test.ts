@@ -155,6 +155,36 @@ test("logs every host's refusal at once, grouped, without the engine stopping at
   ]);
 });
 
+test("preview refuses a bad clientImpact, gate policy, proxy or header for every host, and shows no header value", async () => {
+  const errors: string[] = [];
+  const spy = jest.spyOn(pulumi.log, "error").mockImplementation(async (msg: string) => void errors.push(msg));
+  try {
+    const fleet = new EmqxFleet(
+      "f9",
+      args({
+        clientImpact: { deadlineSeconds: 1 },
+        onGateFailure: "panic",
+        packageProxy: "socks5://proxy:1080",
+        packageHeaders: { Authorization: "Bearer ok\nX: SECRET-f9" },
+      } as Record<string, unknown>),
+    );
+    await valueOf(fleet.plan);
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    spy.mockRestore();
+  }
+  const text = errors.join("\n");
+  for (const property of [
+    "clientImpact.deadlineSeconds",
+    "onGateFailure",
+    "packageProxy",
+    "packageHeaders.Authorization",
+  ])
+    expect([property, text]).toEqual([property, expect.stringContaining(`EmqxFleet f9: ${property} (all `)]);
+  expect(text).not.toContain("SECRET-f9");
+  expect(errors[errors.length - 1]).toMatch(/refusal\(s\) above; no host was contacted/);
+});
+
 test("passes packageUrl, packageSha256 and a secret packageHeaders to every host", async () => {
   const fleet = new EmqxFleet("furl", {
     hosts: [

@@ -76,10 +76,12 @@ export interface EmqxReleaseArgs {
   /** What a failed gate (health or client impact) right after an upgrade does: `"halt"` leaves the
    * node on the new release; `"downgrade"` runs `emqx downgrade <previous>` when the previous
    * release is still installed and the relup covers the way back (else it halts and says why),
-   * and records `lastResult.rolledBack`. A rolled-back node is not upgraded again by the next `up`
-   * unless the declaration changes or `retryAfterRollback` is set. @default "halt" */
+   * and records `lastResult.rolledBack`. In an EmqxFleet, a rolled-back node is not upgraded again
+   * by the next `up` unless the declaration changes or `retryAfterRollback` is set; a standalone
+   * EmqxRelease fails its `up` instead (the state keeps the previous outputs, so a rerun tries
+   * again). @default "halt" */
   onGateFailure?: pulumi.Input<"halt" | "downgrade">;
-  /** Try a node that was rolled back again, with the same declaration. @default false */
+  /** In an EmqxFleet: try a node that was rolled back again, with the same declaration. @default false */
   retryAfterRollback?: pulumi.Input<boolean>;
   /** @internal EmqxFleet: record a failure in `lastResult` instead of failing the resource, so the
    * fleet's gate judges it against maxFailures. */

@@ -287,12 +287,12 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
         "Where each batch's time went, from the hosts' `emqx` call logs (each call's start and duration; medians over runs and batches): " +
           "a batch's length runs from its first host's first `emqx` call to the end of its last call; contact spread is how far apart its hosts' " +
           "first calls were; reach -> upgrade is one host's first call to its `upgrade` (probe, upload, checks), with the batch's slowest host " +
-          "beside it; emqx before upgrade is the time inside `emqx` commands in that stretch; the gap is the previous batch's last call to this " +
+          "beside it and that against one host's reach -> upgrade in the 1-host rollout (how much the batch stretched it); emqx before upgrade is the time inside `emqx` commands in that stretch; the gap is the previous batch's last call to this " +
           "batch's first (the rollout gate and the engine between batches).",
         "",
-        "| hosts | batch | batches | batch length | contact spread | reach -> upgrade | slowest reach -> upgrade | emqx before upgrade | gap between batches |",
-        "|---|---|---|---|---|---|---|---|---|",
-        ...rows.map(({ r }) => timelineRow(r)),
+        "| hosts | batch | batches | batch length | contact spread | reach -> upgrade | slowest reach -> upgrade | slowest / 1 host alone | emqx before upgrade | gap between batches |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        ...rows.map(({ r }) => timelineRow(r, median(single.batches.flat().flatMap((b) => b.reachToUpgradeMs)))),
       ],
     };
   } finally {
@@ -344,8 +344,9 @@ export function batchTimelines(calls: CallLog[], batch: number): BatchTimeline[]
   return out;
 }
 
-/** One table row: medians over runs and batches of where the batches' time went. */
-function timelineRow(r: Measured): string {
+/** One table row: medians over runs and batches of where the batches' time went; `aloneMs` is one
+ * host's reach -> upgrade in the 1-host rollout, against which the batch's slowest host is set. */
+function timelineRow(r: Measured, aloneMs: number): string {
   const all = r.batches.flat();
   const ms = (v: number) => `${(v / 1000).toFixed(2)} s`;
   const med = (vs: number[]) => (vs.length ? ms(median(vs)) : "-");
@@ -353,7 +354,8 @@ function timelineRow(r: Measured): string {
   return (
     `| ${r.hosts} | ${r.batch} | ${all.length / Math.max(1, r.batches.length)} | ${med(all.map((b) => b.lengthMs))} | ` +
     `${med(all.map((b) => b.contactSpreadMs))} | ${med(all.flatMap((b) => b.reachToUpgradeMs))} | ` +
-    `${med(all.map((b) => Math.max(...b.reachToUpgradeMs)))} | ${med(all.flatMap((b) => b.emqxBeforeUpgradeMs))} | ${med(gaps)} |`
+    `${med(all.map((b) => Math.max(...b.reachToUpgradeMs)))} | ${(median(all.map((b) => Math.max(...b.reachToUpgradeMs))) / aloneMs).toFixed(2)} | ` +
+    `${med(all.flatMap((b) => b.emqxBeforeUpgradeMs))} | ${med(gaps)} |`
   );
 }
 

@@ -141,10 +141,12 @@ function request(
       );
       req.on("error", fail);
     };
-    const viaProxy = proxy && (proxy.protocol === "https:" ? https : http);
-    if (!viaProxy || !proxy) {
+    if (!proxy) {
       timed((u.protocol === "https:" ? https : http).get(u, { headers: all }, resolve));
-    } else if (u.protocol === "http:") {
+      return;
+    }
+    const viaProxy = proxy.protocol === "https:" ? https : http;
+    if (u.protocol === "http:") {
       // Absolute form: the proxy fetches the URL.
       timed(
         viaProxy.get(
@@ -158,7 +160,8 @@ function request(
         ),
       );
     } else {
-      const target = `${u.hostname.replace(/^\[|\]$/g, "")}:${u.port || 443}`;
+      // The authority CONNECT asks for: host:port, an IPv6 address in brackets.
+      const target = u.port ? u.host : `${u.host}:443`;
       const connect = viaProxy.request({
         host: proxy.hostname,
         port: proxy.port || (proxy.protocol === "https:" ? 443 : 80),

@@ -27,6 +27,8 @@ export interface RolloutBenchSetup {
   /** Fleet size and batch size of each configuration; one with 1 host is required (one host's upgrade). */
   configs: Array<{ hosts: number; batch: number }>;
   runs: number;
+  /** `pulumi up --parallel` for the fleet ups. @default the engine's (4 x CPUs) */
+  parallel?: number;
 }
 
 interface Measured {
@@ -159,6 +161,7 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
             workDir: project.dir,
             config,
             ops: ["up"],
+            ...(setup.parallel !== undefined ? { upOptions: { parallel: setup.parallel } } : {}),
           },
           { dirs, timeoutMs: TIMEOUT_MS },
         );
@@ -226,7 +229,7 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
     return {
       id: "rollout",
       title: `4. Rollout of ${[...new Set(configs.map((c) => c.hosts))].join(", ")} emulated hosts at batch sizes ${[...new Set(configs.map((c) => c.batch))].join(", ")}`,
-      command: `BENCH_ONLY=rollout BENCH_ROLLOUTS=${list} BENCH_ROLLOUT_RUNS=${setup.runs} npm run bench`,
+      command: `BENCH_ONLY=rollout BENCH_ROLLOUTS=${list} BENCH_ROLLOUT_RUNS=${setup.runs}${setup.parallel !== undefined ? ` BENCH_ROLLOUT_PARALLEL=${setup.parallel}` : ""} npm run bench`,
       rows: [
         {
           what: `engine start-up (\`up\` of 1 trivial dynamic resource, median of ${setup.runs}); one host's upgrade (1-host rollout minus start-up)`,
@@ -257,6 +260,7 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
         `examples/fleet through the real engine (\`pulumi up\` on a fresh stack: every host is created, i.e. upgraded ${FROM} -> ${TO}), rollout ` +
           `\`{canary: 0, batchSize: B}\`, a ${mebibytes(PACKAGE_BYTES)} package (incompressible padding), each host a real sshd in front of the EMQX emulator ` +
           `whose \`upgrade\` is held ${HOLD_MS / 1000} s. The program uses the library npm-packed into a project's node_modules, as users install it. ` +
+          `The fleet ups run with ${setup.parallel !== undefined ? `\`--parallel ${setup.parallel}\`` : `the engine's default parallelism (\`pulumi up --parallel\` defaults to 4 x CPUs: ${4 * cpuCount()} here), so a batch wider than that starts in rounds (EmqxFleet warns)`}. ` +
           `Every figure is a median of ${setup.runs} runs; the runs are interleaved (each round measures the start-up and every configuration once, ` +
           "the order reversed every other round).",
         "",
@@ -286,12 +290,12 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
         "",
         "Where each batch's time went, from the hosts' `emqx` call logs (each call's start and duration; medians over runs and batches): " +
           "a batch's length runs from its first host's first `emqx` call to the end of its last call; contact spread is how far apart its hosts' " +
-          "first calls were; reach -> upgrade is one host's first call to its `upgrade` (probe, upload, checks), with the batch's slowest host " +
+          "first calls were, and how many were within 1 s of the first; reach -> upgrade is one host's first call to its `upgrade` (probe, upload, checks), with the batch's slowest host " +
           "beside it and that against one host's reach -> upgrade in the 1-host rollout (how much the batch stretched it); emqx before upgrade is the time inside `emqx` commands in that stretch; the gap is the previous batch's last call to this " +
           "batch's first (the rollout gate and the engine between batches).",
         "",
-        "| hosts | batch | batches | batch length | contact spread | reach -> upgrade | slowest reach -> upgrade | slowest / 1 host alone | emqx before upgrade | gap between batches |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| hosts | batch | batches | batch length | contact spread | contacted within 1 s | reach -> upgrade | slowest reach -> upgrade | slowest / 1 host alone | emqx before upgrade | gap between batches |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         ...rows.map(({ r }) => timelineRow(r, median(single.batches.flat().flatMap((b) => b.reachToUpgradeMs)))),
       ],
     };
@@ -305,6 +309,8 @@ export async function benchRollout(setup: RolloutBenchSetup, log: (line: string)
 export interface BatchTimeline {
   /** First `emqx` call on the batch's last host minus that on its first: how parallel it started. */
   contactSpreadMs: number;
+  /** Hosts whose first `emqx` call came within 1 s of the batch's first: how many really started together. */
+  contactedAtOnce: number;
   /** Per host: its first `emqx` call to its `upgrade` (probe, upload, checks). */
   reachToUpgradeMs: number[];
   /** Per host: time inside `emqx` commands before its `upgrade` (the emulator is a node process per
@@ -332,6 +338,7 @@ export function batchTimelines(calls: CallLog[], batch: number): BatchTimeline[]
     const start = Math.min(...firsts);
     out.push({
       contactSpreadMs: Math.max(...firsts) - start,
+      contactedAtOnce: firsts.filter((f) => f - start <= 1000).length,
       reachToUpgradeMs: upgrades.map((u, k) => u - firsts[k]),
       emqxBeforeUpgradeMs: group.map((c, k) =>
         c.filter((x) => x.ts < upgrades[k]).reduce((t, x) => t + (x.durationMs ?? 0), 0),
@@ -353,7 +360,7 @@ function timelineRow(r: Measured, aloneMs: number): string {
   const gaps = all.flatMap((b) => (b.gapBeforeMs === undefined ? [] : [b.gapBeforeMs]));
   return (
     `| ${r.hosts} | ${r.batch} | ${all.length / Math.max(1, r.batches.length)} | ${med(all.map((b) => b.lengthMs))} | ` +
-    `${med(all.map((b) => b.contactSpreadMs))} | ${med(all.flatMap((b) => b.reachToUpgradeMs))} | ` +
+    `${med(all.map((b) => b.contactSpreadMs))} | ${median(all.map((b) => b.contactedAtOnce))} of ${r.batch} | ${med(all.flatMap((b) => b.reachToUpgradeMs))} | ` +
     `${med(all.map((b) => Math.max(...b.reachToUpgradeMs)))} | ${(median(all.map((b) => Math.max(...b.reachToUpgradeMs))) / aloneMs).toFixed(2)} | ` +
     `${med(all.flatMap((b) => b.emqxBeforeUpgradeMs))} | ${med(gaps)} |`
   );

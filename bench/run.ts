@@ -7,6 +7,7 @@
 //                           runs (1000 hosts: one run, ~7 min of fleet and trivial previews here)
 //   BENCH_PREVIEW_RUNS=3    runs of each preview size
 //   BENCH_ROLLOUT_RUNS=3    runs of each rollout configuration (and of the engine start-up)
+//   BENCH_ROLLOUT_PARALLEL=N  `pulumi up --parallel N` for the fleet ups (default: the engine's, 4 x CPUs)
 //   BENCH_ROLLOUTS=1x1,10x1,10x5,10x10,40x5,40x10  rollouts as <hosts>x<batch> (1x1 required: one
 //                           host's upgrade is the unit of the ideal; 40x1 is left out by default: it
 //                           is 40 serial upgrades, ~3 min a run, and adds nothing 10x1 does not show)
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
             shelf,
             configs: rolloutConfigs(process.env.BENCH_ROLLOUTS ?? "1x1,10x1,10x5,10x10,40x5,40x10"),
             runs: envCount("BENCH_ROLLOUT_RUNS", 3),
+            parallel: process.env.BENCH_ROLLOUT_PARALLEL ? envCount("BENCH_ROLLOUT_PARALLEL", 8) : undefined,
           },
           log,
         ),
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
       "BENCH_RUNS",
       "BENCH_PREVIEW_RUNS",
       "BENCH_ROLLOUT_RUNS",
+      "BENCH_ROLLOUT_PARALLEL",
       "BENCH_ROLLOUTS",
       "BENCH_PREVIEW_SIZES",
     ]

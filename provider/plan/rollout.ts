@@ -152,3 +152,27 @@ export function planRollout(hosts: RolloutHost[], options: RolloutOptions | unde
   });
   return { rollout, batches, hosts: planned };
 }
+
+/** How many of a batch's hosts the rollout starts at once: the hosts that wait for no other
+ * (maxParallelPerCluster chains the rest). */
+export function widestBatch(plan: RolloutPlan): number {
+  const heads = new Map<number, number>();
+  for (const h of plan.hosts) if (h.after.length === 0) heads.set(h.batch, (heads.get(h.batch) ?? 0) + 1);
+  return Math.max(0, ...heads.values());
+}
+
+/** The engine's parallelism as the language host hands it to the program (`pulumi up --parallel`,
+ * whose default is 4 x the machine's CPUs); undefined outside the CLI. */
+export function engineParallelism(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const n = Number(env.PULUMI_NODEJS_PARALLEL);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** A warning when the engine runs fewer resource operations at once than a batch starts: the
+ * batch's other hosts wait for a slot, so it takes two rounds or more (BENCHMARKS.md, the rollout
+ * section: at batch 10 under the default of 8, 8 hosts started together and 2 some 10 s later). */
+export function parallelismWarning(plan: RolloutPlan, parallel: number | undefined): string | undefined {
+  const widest = widestBatch(plan);
+  if (parallel === undefined || parallel >= widest) return undefined;
+  return `a batch starts ${widest} hosts at once, but the engine runs at most ${parallel} resource operations at a time (pulumi up --parallel, default 4 x CPUs): the other ${widest - parallel} wait for a slot and the batch takes longer; run \`pulumi up --parallel ${widest}\` (or more), or lower rollout.batchSize`;
+}

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InvalidInputError } from "../errors";
 import { checkReleaseInputs } from "../plan/check-inputs";
 import { checkFleetHosts, duplicateEndpoints, groupRefusals } from "../plan/fleet-inputs";
-import { planRollout, RolloutOptions, RolloutPlan } from "../plan/rollout";
+import { engineParallelism, parallelismWarning, planRollout, RolloutOptions, RolloutPlan } from "../plan/rollout";
 import type { Refusal } from "../plan/upgrade-plan";
 import {
   ClientImpactArgs,
@@ -163,6 +163,8 @@ export class EmqxFleet extends pulumi.ComponentResource {
     );
 
     this.reportRefusals(name, args, connections);
+    const slow = parallelismWarning(plan, engineParallelism());
+    if (slow) void pulumi.log.warn(`EmqxFleet ${name}: ${slow}`, this);
 
     this.releases = {};
     this.gates = [];

@@ -1,9 +1,13 @@
 import {
+  engineParallelism,
+  parallelismWarning,
   planRollout,
   resolveCount,
   resolveRollout,
   ROLLOUT_DEFAULTS,
   RolloutHost,
+  RolloutPlan,
+  widestBatch,
 } from "../../../provider/plan/rollout";
 
 const hosts = (n: number, cluster?: (i: number) => string | undefined): RolloutHost[] =>
@@ -122,4 +126,32 @@ test("planRollout fails with the rollout refusals", () => {
   expect(planRollout(hosts(2), { batchSize: "x" })).toEqual([
     expect.objectContaining({ property: "rollout.batchSize" }),
   ]);
+});
+
+describe("the engine's parallelism against the widest batch", () => {
+  const plan = (n: number, rollout: object, cluster?: (i: number) => string | undefined) =>
+    planRollout(hosts(n, cluster), rollout) as RolloutPlan;
+
+  test("widestBatch counts the hosts a batch starts at once; maxParallelPerCluster chains the rest", () => {
+    expect(widestBatch(plan(40, { canary: 0, batchSize: 10 }))).toBe(10);
+    expect(widestBatch(plan(40, { canary: 1, batchSize: 5 }))).toBe(5);
+    expect(widestBatch(plan(12, { canary: 0, batchSize: 12 }, (i) => `c${i % 2}`))).toBe(2);
+    expect(widestBatch(plan(12, { canary: 0, batchSize: 12, maxParallelPerCluster: 3 }, (i) => `c${i % 2}`))).toBe(6);
+  });
+
+  test("warns when a batch starts more hosts than the engine runs at once, saying which --parallel to use", () => {
+    const p = plan(40, { canary: 0, batchSize: 10 });
+    expect(parallelismWarning(p, 8)).toMatch(
+      /a batch starts 10 hosts at once, but the engine runs at most 8 .* the other 2 wait for a slot .* `pulumi up --parallel 10`/,
+    );
+    expect(parallelismWarning(p, 10)).toBeUndefined();
+    expect(parallelismWarning(p, undefined)).toBeUndefined();
+    expect(parallelismWarning(plan(40, { canary: 0, batchSize: 8 }), 8)).toBeUndefined();
+  });
+
+  test("engineParallelism reads what the language host passes the program (PULUMI_NODEJS_PARALLEL)", () => {
+    expect(engineParallelism({ PULUMI_NODEJS_PARALLEL: "8" })).toBe(8);
+    expect(engineParallelism({})).toBeUndefined();
+    expect(engineParallelism({ PULUMI_NODEJS_PARALLEL: "-1" })).toBeUndefined();
+  });
 });

@@ -18,11 +18,19 @@ test("splits hosts into batches in fleet order: contact spread, reach -> upgrade
   expect(batchTimelines(hosts, 2)).toEqual([
     {
       contactSpreadMs: 500,
+      contactedAtOnce: 2,
       reachToUpgradeMs: [1000, 2500],
       emqxBeforeUpgradeMs: [300, 300],
       lengthMs: 6300,
       gapBeforeMs: undefined,
     },
-    { contactSpreadMs: 0, reachToUpgradeMs: [200], emqxBeforeUpgradeMs: [100], lengthMs: 3400, gapBeforeMs: 2000 },
+    {
+      contactSpreadMs: 0,
+      contactedAtOnce: 1,
+      reachToUpgradeMs: [200],
+      emqxBeforeUpgradeMs: [100],
+      lengthMs: 3400,
+      gapBeforeMs: 2000,
+    },
   ]);
 });

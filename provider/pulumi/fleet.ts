@@ -186,21 +186,11 @@ export class EmqxFleet extends pulumi.ComponentResource {
         this.releases[hostName] = new EmqxRelease(
           `${name}-${hostName}`,
           {
+            ...sharedReleaseArgs(args),
             connection: connections.get(hostName)!,
-            version: args.version,
-            packagePath: args.packagePath,
-            packageUrl: args.packageUrl,
-            packageSha256: args.packageSha256,
-            packageHeaders: args.packageHeaders,
-            packageProxy: args.packageProxy,
-            edition: args.edition,
             permanent: trial ? false : args.permanent,
             emqxPath: args.hosts.find((h) => h.name === hostName)?.emqxPath ?? args.emqxPath,
-            runAs: args.runAs,
             healthGate: args.healthGate ?? {},
-            clientImpact: args.clientImpact,
-            onGateFailure: args.onGateFailure,
-            retryAfterRollback: args.retryAfterRollback,
             __recordFailure: true,
           },
           { parent: this, dependsOn, ignoreChanges: held ? HELD_INPUTS : undefined },
@@ -273,22 +263,7 @@ export class EmqxFleet extends pulumi.ComponentResource {
     connections: Map<string, EmqxReleaseArgs["connection"]>,
   ): void {
     // Every input the fleet hands each EmqxRelease, checked by the same rules as its check().
-    const shared = pulumi.all({
-      version: args.version,
-      packagePath: args.packagePath,
-      packageUrl: args.packageUrl,
-      packageSha256: args.packageSha256,
-      packageHeaders: args.packageHeaders,
-      packageProxy: args.packageProxy,
-      edition: args.edition,
-      permanent: args.permanent,
-      emqxPath: args.emqxPath,
-      runAs: args.runAs,
-      healthGate: args.healthGate,
-      clientImpact: args.clientImpact,
-      onGateFailure: args.onGateFailure,
-      retryAfterRollback: args.retryAfterRollback,
-    });
+    const shared = pulumi.all(sharedReleaseArgs(args));
     const perHost = args.hosts.map((h) =>
       pulumi.all([shared, connections.get(h.name)!, h.emqxPath]).apply(([inputs, connection, ownEmqxPath]) => ({
         name: h.name,
@@ -315,4 +290,25 @@ export class EmqxFleet extends pulumi.ComponentResource {
       );
     });
   }
+}
+
+/** The inputs the fleet hands every host's EmqxRelease as given (the constructor sets connection,
+ * permanent, emqxPath and healthGate per host on top): one list, which reportRefusals checks. */
+function sharedReleaseArgs(args: EmqxFleetArgs) {
+  return {
+    version: args.version,
+    packagePath: args.packagePath,
+    packageUrl: args.packageUrl,
+    packageSha256: args.packageSha256,
+    packageHeaders: args.packageHeaders,
+    packageProxy: args.packageProxy,
+    edition: args.edition,
+    permanent: args.permanent,
+    emqxPath: args.emqxPath,
+    runAs: args.runAs,
+    healthGate: args.healthGate,
+    clientImpact: args.clientImpact,
+    onGateFailure: args.onGateFailure,
+    retryAfterRollback: args.retryAfterRollback,
+  };
 }
